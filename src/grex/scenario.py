@@ -1,0 +1,301 @@
+"""Scenario parameters: what a scenario file holds, checked and typed.
+
+A scenario names a portfolio, a valuation year and the parameters of the
+budget (DOMAIN.md section 4). Reading the TOML file is :func:`grex.io.read_scenario`;
+this module turns the parsed tables into frozen dataclasses and checks every
+value, so that a typo or a rate written as a percentage never passes silently.
+Defaults are those of DOMAIN.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numpy.typing import NDArray
+
+from grex.core import BASES
+from grex.errors import InputError
+
+__all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "check_rate"]
+
+
+def check_rate(value: Any, source: Any, key: str, *, allow_negative: bool = True) -> float:
+    """Check a rate or share written as a decimal and return it as a float.
+
+    A number whose absolute value is 1 or more is taken for a percentage
+    (``2`` instead of ``0.02``) and refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(source, key, f"must be a number, not {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(source, key, f"must be a finite number, not {value!r}")
+    if abs(value) >= 1:
+        raise InputError(
+            source,
+            key,
+            f"{value:g} looks like a percentage: write rates as decimals (0.02 for 2%)",
+        )
+    if not allow_negative and value < 0:
+        raise InputError(source, key, f"must not be negative, not {value:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class RatePath:
+    """A yearly rate: one number, or a table of year → rate with a default.
+
+    ``rates[year]`` is the rate over that calendar year (the change from
+    1 January of the year to 1 January of the next), DOMAIN.md section 3.
+
+    Examples
+    --------
+    >>> path = RatePath(0.02, {2023: 0.06, 2024: 0.04, 2025: 0.04})
+    >>> path.values([2023, 2024, 2025, 2026]).tolist()
+    [0.06, 0.04, 0.04, 0.02]
+    """
+
+    default: float
+    by_year: Mapping[int, float] = field(default_factory=dict)
+
+    def values(self, years: npt.ArrayLike) -> NDArray[np.float64]:
+        """The rate of each year. [decimal per year]"""
+        years = np.asarray(years)
+        out = np.full(years.shape, self.default, dtype=np.float64)
+        for year, rate in self.by_year.items():
+            out[years == year] = rate
+        return out
+
+    def to_json(self) -> float | dict[str, float]:
+        """The path as written in a scenario file (a number or a table)."""
+        if not self.by_year:
+            return self.default
+        return {**{str(y): r for y, r in sorted(self.by_year.items())}, "default": self.default}
+
+    @classmethod
+    def parse(cls, value: Any, source: Any, key: str) -> RatePath:
+        """Read a number or a ``{year = rate, ..., default = rate}`` table."""
+        if isinstance(value, Mapping):
+            if "default" not in value:
+                raise InputError(source, key, "a table of rates per year needs a 'default' rate for the other years")
+            by_year = {}
+            for year, rate in value.items():
+                if year == "default":
+                    continue
+                try:
+                    year_number = int(year)
+                except ValueError:
+                    raise InputError(source, f"{key}.{year}", "keys must be years (e.g. 2024) or 'default'") from None
+                by_year[year_number] = check_rate(rate, source, f"{key}.{year}")
+            return cls(check_rate(value["default"], source, f"{key}.default"), by_year)
+        return cls(check_rate(value, source, key))
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The ``[parameters]`` table of a scenario (DOMAIN.md sections 3–5).
+
+    Attributes
+    ----------
+    interest_rate : float
+        Rekenrente on the book value, only the share financed with borrowed
+        money. [decimal per year] Default 0.01 (the seed).
+    discount_rate : float
+        Disconteringsvoet (BBV: the ECB target). [decimal per year] Default 0.02.
+    uncertainty_margin : float
+        Voorziene onzekerheden on remaining costs. [decimal] Default 0.10.
+    cost_index, revenue_index : RatePath
+        Kostenstijging and opbrengstenstijging. Defaults 0.02 and 0.0.
+    max_duration : int
+        BBV maximum duration. [years] Default 10.
+    index_revenues_after_max_duration : bool
+        False (default): revenue indexation stops after year V + max_duration - 1.
+    provision_basis, poc_basis : {"present_value", "end_value"}
+        Basis of the loss provision and of the interim profit.
+    """
+
+    interest_rate: float = 0.01
+    discount_rate: float = 0.02
+    uncertainty_margin: float = 0.10
+    cost_index: RatePath = RatePath(0.02)
+    revenue_index: RatePath = RatePath(0.0)
+    max_duration: int = 10
+    index_revenues_after_max_duration: bool = False
+    provision_basis: str = "present_value"
+    poc_basis: str = "present_value"
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], source: Any, prefix: str = "parameters") -> Parameters:
+        _check_keys(cls, table, source, prefix)
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            where = f"key {prefix}.{key}"
+            if key in ("cost_index", "revenue_index"):
+                values[key] = RatePath.parse(value, source, where)
+            elif key in ("interest_rate", "discount_rate"):
+                values[key] = check_rate(value, source, where)
+            elif key == "uncertainty_margin":
+                values[key] = check_rate(value, source, where, allow_negative=False)
+            elif key == "max_duration":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise InputError(source, where, f"must be a whole number of years ≥ 1, not {value!r}")
+                values[key] = value
+            elif key == "index_revenues_after_max_duration":
+                values[key] = _check_bool(value, source, where)
+            else:  # provision_basis, poc_basis
+                if value not in BASES:
+                    raise InputError(source, where, f"must be one of {', '.join(BASES)}, not {value!r}")
+                values[key] = value
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.to_json() if isinstance(value, RatePath) else value
+        return out
+
+
+@dataclass(frozen=True)
+class Reserves:
+    """The ``[reserves]`` table: available reserves and the norms (DOMAIN.md section 6).
+
+    Attributes
+    ----------
+    general_reserve : float or None
+        Algemene reserve grondbedrijf available at the valuation date. [EUR]
+    resistance_reserve : float or None
+        Weerstandsreserve grondbedrijf available (beschikbare weerstandscapaciteit). [EUR]
+    iflo_book_value_share, iflo_remaining_costs_share : float
+        Shares of the IFLO norm. [decimal] Defaults 0.10 and 0.10.
+    confidence : float
+        Confidence level of the risk-based requirement. [decimal] Default 0.90.
+    """
+
+    general_reserve: float | None = None
+    resistance_reserve: float | None = None
+    iflo_book_value_share: float = 0.10
+    iflo_remaining_costs_share: float = 0.10
+    confidence: float = 0.90
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], source: Any, prefix: str = "reserves") -> Reserves:
+        _check_keys(cls, table, source, prefix)
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            where = f"key {prefix}.{key}"
+            if key in ("general_reserve", "resistance_reserve"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise InputError(source, where, f"must be an amount in euros, not {value!r}")
+                values[key] = float(value)
+            elif key == "confidence":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                    raise InputError(
+                        source, where, f"must be a probability between 0 and 1 (0.90 for 90%), not {value!r}"
+                    )
+                values[key] = float(value)
+            else:
+                values[key] = check_rate(value, source, where, allow_negative=False)
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A checked scenario: the portfolio, the valuation year and the parameters.
+
+    Attributes
+    ----------
+    name : str
+        Name of the scenario; outputs go to ``out/<name>/`` by default.
+    portfolio : Path
+        The portfolio (a folder of CSV or Parquet files, or an Excel workbook).
+    valuation_year : int
+        V: the valuation date is 1 January of this year.
+    illustrative : bool
+        The figures are made up; every output says so.
+    parameters, reserves : Parameters, Reserves
+    source : Path or None
+        The scenario file.
+    sources : tuple of Path
+        Every file read, the ``extends`` chain included, the scenario file first.
+    data : Mapping
+        The merged tables as read, for the record (hashing, provenance).
+    """
+
+    name: str
+    portfolio: Path
+    valuation_year: int
+    illustrative: bool = False
+    parameters: Parameters = Parameters()
+    reserves: Reserves = Reserves()
+    source: Path | None = None
+    sources: tuple[Path, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    #: Top-level keys of a scenario file (``extends`` is resolved on reading).
+    KEYS = ("name", "portfolio", "valuation_year", "illustrative", "description", "parameters", "reserves")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: Any = None, sources: tuple[Path, ...] = ()) -> Scenario:
+        """Check a merged scenario table; ``portfolio`` must already be a resolved path."""
+        unknown = sorted(set(data) - set(cls.KEYS))
+        if unknown:
+            raise InputError(source, f"key {unknown[0]}", f"unknown key; expected one of {', '.join(cls.KEYS)}")
+        for key in ("name", "portfolio", "valuation_year"):
+            if key not in data:
+                raise InputError(source, f"key {key}", "is missing")
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\"):
+            raise InputError(source, "key name", f"must be a non-empty name without slashes, not {name!r}")
+        year = data["valuation_year"]
+        if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
+            raise InputError(source, "key valuation_year", f"must be a year such as 2024, not {year!r}")
+        for key in ("parameters", "reserves"):
+            if key in data and not isinstance(data[key], Mapping):
+                raise InputError(source, f"key {key}", "must be a table")
+        if "description" in data and not isinstance(data["description"], str):
+            raise InputError(source, "key description", "must be a string")
+        return cls(
+            name=name,
+            portfolio=Path(data["portfolio"]),
+            valuation_year=year,
+            illustrative=_check_bool(data.get("illustrative", False), source, "key illustrative"),
+            parameters=Parameters.parse(data.get("parameters", {}), source),
+            reserves=Reserves.parse(data.get("reserves", {}), source),
+            source=None if source is None else Path(source),
+            sources=sources,
+            data=data,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Every parameter as used, for ``summary.json``."""
+        return {
+            "name": self.name,
+            "valuation_year": self.valuation_year,
+            "illustrative": self.illustrative,
+            "portfolio": str(self.portfolio),
+            "parameters": self.parameters.to_json(),
+            "reserves": self.reserves.to_json(),
+        }
+
+
+def _check_keys(cls: type, table: Mapping[str, Any], source: Any, prefix: str) -> None:
+    allowed = [f.name for f in fields(cls)]
+    for key in table:
+        if key not in allowed:
+            raise InputError(source, f"key {prefix}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
+
+
+def _check_bool(value: Any, source: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(source, where, f"must be true or false, not {value!r}")
+    return value
