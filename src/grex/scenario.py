@@ -10,6 +10,7 @@ Defaults are those of DOMAIN.md.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -276,13 +277,19 @@ class Scenario:
             data=data,
         )
 
+    def _portfolio_label(self) -> str:
+        """The portfolio path relative to the scenario file, as written there."""
+        if self.source is None or not self.portfolio.is_absolute():
+            return self.portfolio.as_posix()
+        return Path(os.path.relpath(self.portfolio, Path(self.source).resolve().parent)).as_posix()
+
     def to_json(self) -> dict[str, Any]:
         """Every parameter as used, for ``summary.json``."""
         return {
             "name": self.name,
             "valuation_year": self.valuation_year,
             "illustrative": self.illustrative,
-            "portfolio": str(self.portfolio),
+            "portfolio": self._portfolio_label(),
             "parameters": self.parameters.to_json(),
             "reserves": self.reserves.to_json(),
         }
