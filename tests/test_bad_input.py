@@ -16,7 +16,7 @@ GOOD_PROJECTS = (
 GOOD_FLOWS = "project,year,type,category,amount\na,2024,cost,bouwrijp,100\na,2025,revenue,wonen_vrij,500\n"
 
 
-def PROJECTS_WITH(column: str, value: str) -> str:  # noqa: N802 - reads as a constant
+def projects_with(column: str, value: str) -> str:
     """The good projects table with one more column, ``value`` for complex a."""
     header, first, second = GOOD_PROJECTS.splitlines()
     return f"{header},{column}\n{first},{value}\n{second},\n"
@@ -77,8 +77,8 @@ def test_good_input_passes(tmp_path, capsys):
         (GOOD_PROJECTS, GOOD_FLOWS.replace("cost,bouwrijp", "kost,bouwrijp"), ["flows.csv", "line 2", "'type'", "'kost'"]),
         (GOOD_PROJECTS, GOOD_FLOWS.replace("bouwrijp", "bouwrijpmaken"), ["flows.csv", "line 2", "'category'"]),
         (GOOD_PROJECTS.replace("Alpha,vastgesteld,1000,0,0,0,", "Alpha,vastgesteld,1000,0,0,0,2024"), GOOD_FLOWS, ["projects.csv", "line 2", "'end_year'", "last flow"]),
-        (PROJECTS_WITH("uncertainty_margin", "10"), GOOD_FLOWS, ["projects.csv", "line 2", "'uncertainty_margin'", "percentage"]),
-        (PROJECTS_WITH("cost_index", "2"), GOOD_FLOWS, ["projects.csv", "line 2", "'cost_index'", "percentage"]),
+        (projects_with("uncertainty_margin", "10"), GOOD_FLOWS, ["projects.csv", "line 2", "'uncertainty_margin'", "percentage"]),
+        (projects_with("cost_index", "2"), GOOD_FLOWS, ["projects.csv", "line 2", "'cost_index'", "percentage"]),
         (GOOD_PROJECTS, "project,year,type,category,amount,sales_linked\na,2024,cost,woonrijp,100,maybe\n", ["flows.csv", "line 2", "'sales_linked'"]),
         (GOOD_PROJECTS, "project,year,type,category,amount\na,2024,cost,bouwrijp\n", ["flows.csv", "line 2", "fields"]),
     ],

@@ -236,7 +236,10 @@ def test_leading_draw_axis_gives_the_same_answer_per_draw():
     inputs = build_inputs(scenario, portfolio)
     single = inputs.valuate()
     args = inputs.core_arguments()
-    stack = lambda a: np.broadcast_to(a, (3, *np.shape(a)))  # noqa: E731
+
+    def stack(a):
+        return np.broadcast_to(a, (3, *np.shape(a)))
+
     many = core.valuate(
         stack(inputs.costs + inputs.linked_costs),
         stack(inputs.revenues),

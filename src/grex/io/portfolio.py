@@ -7,8 +7,11 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import pandas as pd
+from openpyxl.utils.exceptions import InvalidFileException
+from pyarrow import ArrowException
 
 from grex.errors import InputError
 from grex.portfolio import (
@@ -119,17 +122,17 @@ def _stringify(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
-    except Exception as error:  # pyarrow raises several types for a bad file
+    except (OSError, ValueError, ArrowException) as error:
         raise InputError(path, None, f"cannot be read as Parquet: {error}") from None
     return _stringify(frame, [f"row {i + 1}" for i in range(len(frame))])
 
 
 def _read_sheet(path: Path, sheet: str) -> pd.DataFrame:
     try:
-        frame = pd.read_excel(path, sheet_name=sheet, dtype=object)
+        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
     except ValueError as error:
         raise InputError(path, f"sheet {sheet!r}", f"cannot be read: {error}") from None
-    except Exception as error:
+    except (OSError, KeyError, BadZipFile, InvalidFileException) as error:
         raise InputError(path, None, f"cannot be read as an Excel workbook: {error}") from None
     return _stringify(frame, [f"row {i + 2}" for i in range(len(frame))])
 
