@@ -103,28 +103,29 @@ class Portfolio:
                 f"flow in {first['year']} lies before the valuation year {valuation_year}: "
                 "past flows belong in book_value, realised_costs and realised_revenues",
             )
-        last_flow = self.flows.groupby("project")["year"].max()
-        for _, complex_ in self.projects.iterrows():
-            end_year = complex_["end_year"]
-            if pd.notna(end_year):
-                if end_year < valuation_year:
-                    raise InputError(
-                        self.projects_source,
-                        f"{complex_['row']}, column 'end_year'",
-                        f"end_year {end_year} lies before the valuation year {valuation_year}",
-                    )
-                last = last_flow.get(complex_["project"])
-                if last is not None and end_year < last:
-                    raise InputError(
-                        self.projects_source,
-                        f"{complex_['row']}, column 'end_year'",
-                        f"end_year {end_year} lies before the last flow of {complex_['project']!r} in {last}",
-                    )
-            price_level = complex_["price_level"]
-            if pd.notna(price_level) and abs(price_level - valuation_year) > 50:
-                raise InputError(
-                    self.projects_source,
-                    f"{complex_['row']}, column 'price_level'",
-                    f"price level {price_level} is more than 50 years from the valuation year {valuation_year}",
-                )
+        projects = self.projects
+        last_flow = projects["project"].map(self.flows.groupby("project")["year"].max())
+        end_year = projects["end_year"]
+        checks = (
+            (
+                end_year.notna() & (end_year < valuation_year),
+                "end_year",
+                lambda c: f"end_year {c['end_year']} lies before the valuation year {valuation_year}",
+            ),
+            (
+                end_year.notna() & last_flow.notna() & (end_year < last_flow),
+                "end_year",
+                lambda c: f"end_year {c['end_year']} lies before the last flow of {c['project']!r} in {int(c['last_flow'])}",
+            ),
+            (
+                projects["price_level"].notna() & ((projects["price_level"] - valuation_year).abs() > 50),
+                "price_level",
+                lambda c: f"price level {c['price_level']} is more than 50 years from the valuation year {valuation_year}",
+            ),
+        )
+        for failed, column, message in checks:
+            failed = failed.fillna(False).to_numpy(dtype=bool)
+            if failed.any():
+                complex_ = projects.assign(last_flow=last_flow)[failed].iloc[0]
+                raise InputError(self.projects_source, f"{complex_['row']}, column '{column}'", message(complex_))
 

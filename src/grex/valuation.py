@@ -257,7 +257,13 @@ def input_hash(scenario: Scenario, portfolio: Portfolio) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(scenario_data, sort_keys=True, default=str).encode())
     for frame in (portfolio.projects, portfolio.flows):
-        digest.update(frame.drop(columns="row").to_csv(index=False, lineterminator="\n").encode())
+        for column in frame.columns.drop("row"):
+            values = frame[column]
+            digest.update(f"\x1e{column}\x1e".encode())
+            if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+                digest.update("\x1f".join(values.to_numpy(dtype=str).tolist()).encode())
+            else:
+                digest.update(values.to_numpy(dtype=np.float64, na_value=np.nan).tobytes())
     return digest.hexdigest()
 
 
