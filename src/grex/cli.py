@@ -57,6 +57,89 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from grex.io.report import write_report
+    from grex.montecarlo import simulate
+    from grex.report import DRIVERS, FORMATS, build_report
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise InputError(None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}")
+    if args.draws <= 1:
+        raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
+    valuation = _load(args.scenario)
+    scenario, portfolio = valuation.scenario, valuation.portfolio
+    seed = scenario.montecarlo.seed if args.seed is None else args.seed
+    simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
+    # each driver alone, same draws and seed: its contribution to the spread
+    drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
+    report = build_report(valuation, simulation, drivers=drivers, lang=args.lang)
+    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
+    written = write_report(report, out_dir, formats)
+    print("\n".join(str(path) for path in written))
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from grex.io.simulation import write_simulation
+    from grex.montecarlo import simulate
+
+    valuation = _load(args.scenario)
+    scenario = valuation.scenario
+    draws = scenario.montecarlo.draws if args.draws is None else args.draws
+    seed = scenario.montecarlo.seed if args.seed is None else args.seed
+    if draws <= 0:
+        raise InputError(None, "--draws", f"must be a whole number > 0, not {draws}")
+    if args.chunk_size is not None and args.chunk_size <= 0:
+        raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
+    print(f"simulating {draws:,} draws, seed {seed}", file=sys.stderr)
+    simulation = simulate(
+        scenario,
+        valuation.portfolio,
+        draws=draws,
+        seed=seed,
+        chunk_size=args.chunk_size,
+        progress=sys.stderr.isatty(),
+    )
+    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
+    write_simulation(simulation, out_dir)
+    print(format_simulation(simulation))
+    print(f"\nwritten to {out_dir}/")
+    return 0
+
+
+def format_simulation(simulation) -> str:
+    """The headline figures of a simulation, in thousands of euros."""
+    scenario = simulation.base.scenario
+    lines = []
+    if scenario.illustrative:
+        lines.append("ILLUSTRATIVE: made-up figures, not real project data.")
+    lines.append(
+        f"Scenario {scenario.name!r}: {simulation.draws:,} draws, seed {simulation.seed}; amounts x EUR 1,000"
+    )
+    percentiles = "  ".join(f"{k.upper()} {v / 1000:,.0f}" for k, v in simulation.percentiles().items())
+    lines.append(f"present value of the portfolio: deterministic {simulation.base.result.present_value.sum() / 1000:,.0f}")
+    lines.append(f"  {percentiles}")
+    se = simulation.required_capacity_standard_error
+    lines.append(
+        f"required capacity at {simulation.confidence:.0%}: {simulation.required_capacity / 1000:,.0f}"
+        f" (standard error {se / 1000:,.0f}); expected shortfall {simulation.expected_shortfall / 1000:,.0f};"
+        f" probability of a loss {simulation.probability_of_loss:.1%}"
+    )
+    reserve = f"IFLO norm {simulation.iflo_norm / 1000:,.0f}"
+    if simulation.ratio is not None:
+        reserve += (
+            f"; available {simulation.available_capacity / 1000:,.0f}; ratio {simulation.ratio:.2f}, grade {simulation.grade}"
+        )
+    lines.append(reserve)
+    lines.append(
+        f"probability that the general reserve falls below zero within ten years: "
+        f"{simulation.probability_reserve_below_zero:.1%}"
+    )
+    return "\n".join(lines)
+
+
 def format_valuation(valuation) -> str:
     """The per-complex table with totals per status, in thousands of euros."""
     frame = valuation.complexes()
@@ -112,6 +195,51 @@ def format_valuation(valuation) -> str:
     return "\n".join(lines)
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from grex.diff import diff_scenarios
+    from grex.io.diff import write_diff
+
+    result = diff_scenarios(args.before, args.after, order=args.order)
+    before, after = result.before.scenario.name, result.after.scenario.name
+    out_dir = Path(args.out) if args.out else _default_out(f"diff-{before}-{after}")
+    write_diff(result, out_dir)
+    print(format_diff(result))
+    print(f"\nwritten to {out_dir}/")
+    return 0
+
+
+def format_diff(result) -> str:
+    """The difference analysis as text: the portfolio effects, then per complex, x EUR 1,000."""
+    from grex.diff import EFFECT_LABELS
+
+    lines = []
+    if result.illustrative:
+        lines.append("ILLUSTRATIVE: made-up figures, not real project data.")
+    b, a = result.before.scenario, result.after.scenario
+    lines.append(
+        f"Verschillenanalyse {b.name!r} (1-1-{b.valuation_year}) -> {a.name!r} (1-1-{a.valuation_year}); "
+        "amounts x EUR 1,000; positive = better result"
+    )
+    portfolio = pd.DataFrame({m: result.portfolio(m) for m in ("end_value", "present_value")})
+    shown = [e for e in result.order if (portfolio.loc[e].abs() >= 0.5).any() or e in ("valuation_date", "realisation")]
+    rows = [("stand vorige MPG", *result.total("end_value")[:1], *result.total("present_value")[:1])]
+    rows += [(EFFECT_LABELS[e], portfolio.at[e, "end_value"], portfolio.at[e, "present_value"]) for e in shown]
+    rows.append(("stand huidige MPG", result.total("end_value")[1], result.total("present_value")[1]))
+    table = pd.DataFrame(rows, columns=["effect", "eindwaarde", "contante w."])
+    table[["eindwaarde", "contante w."]] /= 1000
+    lines.append(table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    wide = result.table()
+    wide = wide[wide["measure"] == "present_value"]
+    effects = [e for e in result.order if (wide[e].abs() >= 0.5).any()]
+    per_complex = pd.DataFrame({"complex": wide["name"].str.slice(0, 28), "vorige": wide["before"] / 1000})
+    for e in effects:
+        per_complex[EFFECT_LABELS[e][:14]] = wide[e] / 1000
+    per_complex["huidige"] = wide["after"] / 1000
+    lines.append("\nContante waarde per complex:")
+    lines.append(per_complex.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV.")
     parser.add_argument("--version", action="version", version=f"grex {__version__}")
@@ -125,6 +253,34 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a scenario and its portfolio without running")
     validate.add_argument("scenario", help="scenario file (TOML)")
     validate.set_defaults(handler=_cmd_validate)
+
+    simulate = sub.add_parser("simulate", help="Monte Carlo over sale pace, indexation and risks; reserves")
+    simulate.add_argument("scenario", help="scenario file (TOML)")
+    simulate.add_argument("--draws", type=int, help="number of draws (default montecarlo.draws, 10,000)")
+    simulate.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
+    simulate.add_argument("--chunk-size", type=int, help="draws valued at once (the result does not depend on it)")
+    simulate.add_argument("--out", help="output folder (default out/<scenario name>/simulation/)")
+    simulate.set_defaults(handler=_cmd_simulate)
+
+    report = sub.add_parser("report", help="the MPG report for the council: HTML, PDF and Excel")
+    report.add_argument("scenario", help="scenario file (TOML)")
+    report.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2,000)")
+    report.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
+    report.add_argument("--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)")
+    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the report (default nl)")
+    report.add_argument("--out", help="output folder (default out/<scenario name>/report/)")
+    report.set_defaults(handler=_cmd_report)
+
+    diff = sub.add_parser("diff", help="difference analysis (verschillenanalyse) between two MPGs, per complex and effect")
+    diff.add_argument("before", help="scenario file of the previous MPG (TOML)")
+    diff.add_argument("after", help="scenario file of the present MPG (TOML)")
+    diff.add_argument("--out", help="output folder (default out/diff-<before name>-<after name>/)")
+    diff.add_argument(
+        "--order",
+        help="comma-separated effect names in the order applied; effects not named follow in the default order "
+        "(see grex.diff.DEFAULT_ORDER; 'amounts', 'costs', 'revenues' name groups)",
+    )
+    diff.set_defaults(handler=_cmd_diff)
     return parser
 
 

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from numpy.typing import NDArray
 
 from grex.core import BASES
+from grex.drivers import MonteCarlo, Risk, parse_risks
 from grex.errors import InputError
 
 __all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "check_rate"]
@@ -224,6 +225,10 @@ class Scenario:
     illustrative : bool
         The figures are made up; every output says so.
     parameters, reserves : Parameters, Reserves
+    montecarlo : MonteCarlo
+        The ``[montecarlo]`` table: the drivers of the simulation (:mod:`grex.drivers`).
+    risks : tuple of Risk
+        The risk register, ``[[risks]]``.
     source : Path or None
         The scenario file.
     sources : tuple of Path
@@ -238,12 +243,24 @@ class Scenario:
     illustrative: bool = False
     parameters: Parameters = Parameters()
     reserves: Reserves = Reserves()
+    montecarlo: MonteCarlo = MonteCarlo()
+    risks: tuple[Risk, ...] = ()
     source: Path | None = None
     sources: tuple[Path, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     #: Top-level keys of a scenario file (``extends`` is resolved on reading).
-    KEYS = ("name", "portfolio", "valuation_year", "illustrative", "description", "parameters", "reserves")
+    KEYS = (
+        "name",
+        "portfolio",
+        "valuation_year",
+        "illustrative",
+        "description",
+        "parameters",
+        "reserves",
+        "montecarlo",
+        "risks",
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: Any = None, sources: tuple[Path, ...] = ()) -> Scenario:
@@ -272,6 +289,8 @@ class Scenario:
             illustrative=_check_bool(data.get("illustrative", False), source, "key illustrative"),
             parameters=Parameters.parse(data.get("parameters", {}), source),
             reserves=Reserves.parse(data.get("reserves", {}), source),
+            montecarlo=MonteCarlo.parse(data.get("montecarlo", {}), source),
+            risks=parse_risks(data.get("risks", []), source),
             source=None if source is None else Path(source),
             sources=sources,
             data=data,
@@ -292,6 +311,8 @@ class Scenario:
             "portfolio": self._portfolio_label(),
             "parameters": self.parameters.to_json(),
             "reserves": self.reserves.to_json(),
+            "montecarlo": self.montecarlo.to_json(),
+            "risks": [risk.to_json() for risk in self.risks],
         }
 
 

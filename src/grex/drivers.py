@@ -1,0 +1,505 @@
+"""Monte Carlo drivers: their parameters and the pure numpy functions that draw them.
+
+The ``[montecarlo]`` table and the ``[[risks]]`` array of a scenario file
+(DOMAIN.md section 6) become the frozen dataclasses of this module; the
+functions turn uniforms and normals into driver values and re-time flows
+along a complex's planned sales curve. No files, no pandas.
+
+Drivers (names of the ``drivers`` keyword of :func:`grex.montecarlo.simulate`):
+
+``pace``
+    Uitgiftetempo: a market factor shared by all complexes times a complex
+    factor, both triangular. A factor of 1 keeps the plan, 0.5 sells at half
+    the planned speed (the sales take twice as long), 1.5 sells faster.
+``delay``
+    Start delay of plot sales per complex, triangular. [years]
+``costs``, ``prices``
+    Shocks on the yearly cost and revenue (land price) index rates, shared by
+    all complexes, AR(1) with persistence; their innovations are correlated
+    with each other and with the market pace factor.
+``risks``
+    The risk register: independent events, each with a probability and a
+    triangular impact at price level in a given year.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numpy.typing import NDArray
+
+from grex.errors import InputError
+
+__all__ = [
+    "DRIVERS",
+    "MonteCarlo",
+    "Risk",
+    "Shock",
+    "Triangular",
+    "ar1",
+    "correlation_root",
+    "retime",
+    "triangular_ppf",
+]
+
+#: The drivers that can keep or lose their spread, in a fixed order.
+DRIVERS = ("pace", "delay", "costs", "prices", "risks")
+#: Order of the rows and columns of ``montecarlo.correlation``.
+CORRELATION_ORDER = ("market pace", "cost index innovation", "price index innovation")
+
+
+def triangular_ppf(u: npt.ArrayLike, low: npt.ArrayLike, mode: npt.ArrayLike, high: npt.ArrayLike) -> NDArray[np.float64]:
+    """Inverse CDF of the triangular distribution.
+
+    Parameters
+    ----------
+    u : array_like
+        Uniforms in [0, 1).
+    low, mode, high : array_like
+        ``low <= mode <= high``; ``low == high`` gives that value exactly.
+
+    Examples
+    --------
+    >>> triangular_ppf([0.0, 0.5, 1.0], 0.0, 1.0, 2.0).tolist()
+    [0.0, 1.0, 2.0]
+    >>> triangular_ppf(0.3, 1.0, 1.0, 1.0).tolist()
+    1.0
+    """
+    u = np.asarray(u, dtype=np.float64)
+    low, mode, high = (np.asarray(v, dtype=np.float64) for v in (low, mode, high))
+    width = high - low
+    with np.errstate(invalid="ignore", divide="ignore"):
+        split = np.where(width > 0, (mode - low) / np.where(width > 0, width, 1.0), 0.0)
+    left = low + np.sqrt(u * width * (mode - low))
+    right = high - np.sqrt((1.0 - u) * width * (high - mode))
+    return np.where(u < split, left, right)
+
+
+def correlation_root(matrix: npt.ArrayLike) -> NDArray[np.float64]:
+    """A matrix ``A`` with ``A @ A.T == matrix`` for a positive semi-definite matrix.
+
+    Cholesky where the matrix is definite; else the symmetric square root
+    from the eigen decomposition (negative round-off eigenvalues set to zero).
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(matrix)
+        return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+def ar1(innovations: npt.ArrayLike, persistence: float, sd: float) -> NDArray[np.float64]:
+    """AR(1) shocks on a yearly grid: ``x_t = persistence * x_{t-1} + sd * e_t``, ``x_{-1} = 0``.
+
+    Parameters
+    ----------
+    innovations : array_like, shape (..., T)
+        Standard normal innovations ``e_t``, year on the last axis.
+    persistence : float
+        Share of last year's shock that remains. [decimal]
+    sd : float
+        Standard deviation of an innovation. [decimal per year]
+
+    Returns
+    -------
+    ndarray, shape (..., T)
+        Shocks on the yearly rates. [decimal per year]
+
+    Examples
+    --------
+    >>> ar1([1.0, 0.0, 0.0], 0.5, 0.02).round(6).tolist()
+    [0.02, 0.01, 0.005]
+    """
+    e = np.asarray(innovations, dtype=np.float64)
+    out = np.empty(e.shape)
+    previous = np.zeros(e.shape[:-1])
+    for t in range(e.shape[-1]):
+        previous = persistence * previous + sd * e[..., t]
+        out[..., t] = previous
+    return out
+
+
+def retime(
+    planned: npt.ArrayLike,
+    anchor: npt.ArrayLike,
+    pace: npt.ArrayLike,
+    delay: npt.ArrayLike,
+    n_years: int,
+) -> NDArray[np.float64]:
+    """Re-time flows along a complex's planned cumulative sales curve.
+
+    Planned time ``p`` (years from 1-1-V; a flow of year ``j`` is spread
+    evenly over ``[j, j + 1]``) maps to simulated time
+    ``tau = anchor + delay + (p - anchor) / pace``: the curve starts
+    ``delay`` years later and runs ``pace`` times as fast. Simulated year
+    ``k`` receives, of every planned year ``j``, the share of ``[j, j + 1]``
+    that the preimage ``[a_k, a_k + pace]`` with
+    ``a_k = anchor + (k - anchor - delay) * pace`` covers. The amount at
+    price level is conserved (up to rounding) and with ``pace = 1`` and a
+    whole-year delay the flows shift exactly, bit for bit.
+
+    Parameters
+    ----------
+    planned : array_like, shape (C, T0)
+        Planned flows per complex and year from V. [EUR, price level]
+    anchor : array_like of int, shape (C,)
+        Year index of the start of each complex's sales (its first revenue or
+        sales-linked cost); flows before it stay where they are only if zero.
+    pace : array_like, shape (..., C)
+        Pace factor (> 0). [1 = as planned]
+    delay : array_like, shape (..., C)
+        Start delay (>= 0). [years]
+    n_years : int
+        Years T of the result (must hold every re-timed flow).
+
+    Returns
+    -------
+    ndarray, shape (..., C, n_years)
+        Re-timed flows. [EUR, price level]
+
+    Examples
+    --------
+    >>> retime([[0.0, 10.0, 20.0]], [1], [1.0], [1.0], 5).tolist()
+    [[0.0, 0.0, 10.0, 20.0, 0.0]]
+    >>> retime([[10.0]], [0], [0.5], [0.0], 3).tolist()
+    [[5.0, 5.0, 0.0]]
+    """
+    planned = np.asarray(planned, dtype=np.float64)
+    pace = np.asarray(pace, dtype=np.float64)
+    delay = np.asarray(delay, dtype=np.float64)
+    shape = np.broadcast(pace, delay).shape
+    pace = np.broadcast_to(pace, shape)
+    delay = np.broadcast_to(delay, shape)
+    n_complexes, planned_years = planned.shape
+    anchor = np.asarray(anchor, dtype=np.float64)
+    out = np.zeros(shape + (n_years,))
+    if planned_years == 0 or pace.size == 0:
+        return out
+    pace_max = float(pace.max())
+    steps = math.ceil(pace_max) + 1
+    # Pad the table with zeros so that every preimage index lands inside it.
+    low_a = float(np.min(anchor + (0.0 - anchor - delay) * pace))
+    high_a = float(np.max(anchor + (n_years - anchor - delay) * pace))
+    pad_left = max(0, math.ceil(-low_a) + 1)
+    pad_right = max(0, math.ceil(high_a) - planned_years + steps + 1)
+    width = pad_left + planned_years + pad_right
+    table = np.zeros((n_complexes, width))
+    table[:, pad_left : pad_left + planned_years] = planned
+    flat = table.ravel()
+    row_start = (np.arange(n_complexes) * width + pad_left).astype(np.intp)
+    for k in range(n_years):
+        a = anchor + ((k - anchor) - delay) * pace  # start of the preimage [planned years]
+        j0 = np.floor(a)
+        index = row_start + j0.astype(np.intp)
+        share = np.minimum((j0 + 1.0) - a, pace)
+        rest = pace - share
+        column = np.take(flat, index) * share
+        for m in range(1, steps):
+            share = np.minimum(rest, 1.0)
+            rest = rest - share
+            column += np.take(flat, index + m) * share
+        out[..., k] = column
+    return out
+
+
+# -- parameters ---------------------------------------------------------------
+
+
+def _number(value: Any, source: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(source, where, f"must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _probability(value: Any, source: Any, where: str) -> float:
+    number = _number(value, source, where)
+    if not 0.0 <= number <= 1.0:
+        raise InputError(source, where, f"must be a probability between 0 and 1, not {value!r}")
+    return number
+
+
+def _check_table(value: Any, allowed: Sequence[str], source: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InputError(source, where, "must be a table")
+    for key in value:
+        if key not in allowed:
+            raise InputError(source, f"{where}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Triangular:
+    """A triangular distribution: minimum ``low``, most likely ``mode``, maximum ``high``.
+
+    ``low == mode == high`` is a fixed value (no spread). ``low`` and
+    ``high`` are the extremes of the triangle, not its 5%/95% points.
+    """
+
+    low: float
+    mode: float
+    high: float
+
+    @property
+    def spread(self) -> bool:
+        return self.high > self.low
+
+    def ppf(self, u: npt.ArrayLike) -> NDArray[np.float64]:
+        """Values at uniforms ``u``."""
+        return triangular_ppf(u, self.low, self.mode, self.high)
+
+    def to_json(self) -> dict[str, float]:
+        return {"low": self.low, "mode": self.mode, "high": self.high}
+
+    @classmethod
+    def parse(cls, value: Any, source: Any, where: str, *, minimum: float | None = None, strict: bool = False) -> Triangular:
+        """Read ``{low, mode, high}`` (a missing key takes ``mode``) or one number."""
+        if not isinstance(value, Mapping):
+            number = _number(value, source, where)
+            out = cls(number, number, number)
+        else:
+            _check_table(value, ("low", "mode", "high"), source, where)
+            if "mode" not in value:
+                raise InputError(source, f"{where}.mode", "is missing")
+            mode = _number(value["mode"], source, f"{where}.mode")
+            low = _number(value.get("low", mode), source, f"{where}.low")
+            high = _number(value.get("high", mode), source, f"{where}.high")
+            if low > mode:
+                raise InputError(source, f"{where}.low", f"low {low:g} is above mode {mode:g}")
+            if mode > high:
+                raise InputError(source, f"{where}.high", f"high {high:g} is below mode {mode:g}")
+            out = cls(low, mode, high)
+        if minimum is not None and (out.low < minimum or (strict and out.low <= minimum)):
+            bound = "above" if strict else "at least"
+            raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
+        return out
+
+
+@dataclass(frozen=True)
+class Shock:
+    """AR(1) shocks on a yearly index rate: ``x_t = persistence * x_{t-1} + sd * e_t``.
+
+    Attributes
+    ----------
+    sd : float
+        Standard deviation of a yearly innovation. [decimal per year]
+    persistence : float
+        AR(1) coefficient, in [0, 1). [decimal]
+    """
+
+    sd: float
+    persistence: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"sd": self.sd, "persistence": self.persistence}
+
+    @classmethod
+    def parse(cls, value: Any, default: Shock, source: Any, where: str) -> Shock:
+        table = _check_table(value, ("sd", "persistence"), source, where)
+        sd = _number(table.get("sd", default.sd), source, f"{where}.sd")
+        persistence = _number(table.get("persistence", default.persistence), source, f"{where}.persistence")
+        if not 0.0 <= sd < 1.0:
+            raise InputError(source, f"{where}.sd", f"must be a decimal in [0, 1) (0.02 for 2 points a year), not {sd:g}")
+        if not 0.0 <= persistence < 1.0:
+            raise InputError(source, f"{where}.persistence", f"must be in [0, 1), not {persistence:g}")
+        return cls(sd, persistence)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """One entry of the risk register (``[[risks]]``).
+
+    Attributes
+    ----------
+    project : str
+        The complex it belongs to.
+    name : str
+    probability : float
+        Chance that the event happens. [decimal]
+    impact : Triangular
+        Extra cost or lost revenue if it happens. [EUR, price level]
+    year : int
+        Calendar year of the flow; it is indexed like the complex's flows of
+        that year, but gets no uncertainty margin and is not re-timed.
+    type : {"cost", "revenue"}
+        An extra cost, or a reduction of revenues.
+    """
+
+    project: str
+    name: str
+    probability: float
+    impact: Triangular
+    year: int
+    type: str
+
+    KEYS = ("project", "name", "probability", "impact", "year", "type")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "name": self.name,
+            "probability": self.probability,
+            "impact": self.impact.to_json(),
+            "year": self.year,
+            "type": self.type,
+        }
+
+    @classmethod
+    def parse(cls, value: Any, source: Any, where: str) -> Risk:
+        table = _check_table(value, cls.KEYS, source, where)
+        for key in cls.KEYS:
+            if key not in table:
+                raise InputError(source, f"{where}.{key}", "is missing")
+        for key in ("project", "name"):
+            if not isinstance(table[key], str) or not table[key].strip():
+                raise InputError(source, f"{where}.{key}", f"must be a non-empty string, not {table[key]!r}")
+        year = table["year"]
+        if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
+            raise InputError(source, f"{where}.year", f"must be a year such as 2025, not {year!r}")
+        if table["type"] not in ("cost", "revenue"):
+            raise InputError(source, f"{where}.type", f"must be cost or revenue, not {table['type']!r}")
+        return cls(
+            project=table["project"],
+            name=table["name"],
+            probability=_probability(table["probability"], source, f"{where}.probability"),
+            impact=Triangular.parse(table["impact"], source, f"{where}.impact", minimum=0.0),
+            year=year,
+            type=table["type"],
+        )
+
+
+def _default_correlation() -> tuple[tuple[float, ...], ...]:
+    return ((1.0, 0.2, 0.6), (0.2, 1.0, 0.3), (0.6, 0.3, 1.0))
+
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """The ``[montecarlo]`` table of a scenario; defaults in brackets.
+
+    Attributes
+    ----------
+    draws : int
+        Number of draws when none is asked for. [10,000]
+    seed : int
+        Seed when none is asked for. [2024]
+    market_pace : Triangular
+        Market pace factor shared by all complexes. [0.6, 1.0, 1.2]
+    complex_pace : Triangular
+        Pace factor of each complex, independent between complexes, multiplied
+        with the market factor. [0.8, 1.0, 1.2]
+    delay : Triangular
+        Start delay of plot sales per complex. [years] [0, 0, 2]
+    cost_shock, price_shock : Shock
+        AR(1) shocks on the cost index and on the revenue (land price) index,
+        from the valuation year on. [sd 0.01, persistence 0.5] and
+        [sd 0.03, persistence 0.6]
+    correlation : tuple of tuple of float, 3 x 3
+        Correlation of (market pace, cost innovation, price innovation); the
+        market pace is correlated with the innovations of the valuation year,
+        which the persistence carries on; the two innovations with each other
+        in every year. [[1, 0.2, 0.6], [0.2, 1, 0.3], [0.6, 0.3, 1]]
+    complexes : mapping of project to {"pace": Triangular, "delay": Triangular}
+        Per-complex overrides of ``complex_pace`` and ``delay``
+        (``[montecarlo.complex.<project>]``).
+    """
+
+    draws: int = 10_000
+    seed: int = 2024
+    market_pace: Triangular = Triangular(0.6, 1.0, 1.2)
+    complex_pace: Triangular = Triangular(0.8, 1.0, 1.2)
+    delay: Triangular = Triangular(0.0, 0.0, 2.0)
+    cost_shock: Shock = Shock(0.01, 0.5)
+    price_shock: Shock = Shock(0.03, 0.6)
+    correlation: tuple[tuple[float, ...], ...] = field(default_factory=_default_correlation)
+    complexes: Mapping[str, Mapping[str, Triangular]] = field(default_factory=dict)
+
+    #: Keys of ``[montecarlo]``; ``complex`` holds the per-complex overrides.
+    KEYS = ("draws", "seed", "market_pace", "complex_pace", "delay", "cost_shock", "price_shock", "correlation", "complex")
+
+    def pace_of(self, project: str) -> Triangular:
+        return self.complexes.get(project, {}).get("pace", self.complex_pace)
+
+    def delay_of(self, project: str) -> Triangular:
+        return self.complexes.get(project, {}).get("delay", self.delay)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "draws": self.draws,
+            "seed": self.seed,
+            "market_pace": self.market_pace.to_json(),
+            "complex_pace": self.complex_pace.to_json(),
+            "delay": self.delay.to_json(),
+            "cost_shock": self.cost_shock.to_json(),
+            "price_shock": self.price_shock.to_json(),
+            "correlation": [list(row) for row in self.correlation],
+            "correlation_order": list(CORRELATION_ORDER),
+            "complex": {p: {k: t.to_json() for k, t in v.items()} for p, v in self.complexes.items()},
+        }
+
+    @classmethod
+    def parse(cls, table: Any, source: Any, prefix: str = "montecarlo") -> MonteCarlo:
+        table = _check_table(table, cls.KEYS, source, f"key {prefix}")
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            where = f"key {prefix}.{key}"
+            if key == "draws":
+                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                    raise InputError(source, where, f"must be a whole number of draws > 0, not {value!r}")
+                values[key] = value
+            elif key == "seed":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise InputError(source, where, f"must be a whole number ≥ 0, not {value!r}")
+                values[key] = value
+            elif key == "market_pace" or key == "complex_pace":
+                values[key] = Triangular.parse(value, source, where, minimum=0.0, strict=True)
+            elif key == "delay":
+                values[key] = Triangular.parse(value, source, where, minimum=0.0)
+            elif key in ("cost_shock", "price_shock"):
+                values[key] = Shock.parse(value, getattr(cls(), key), source, where)
+            elif key == "correlation":
+                values[key] = _parse_correlation(value, source, where)
+            else:  # complex
+                overrides = _check_table(value, list(value) if isinstance(value, Mapping) else [], source, where)
+                parsed = {}
+                for project, override in overrides.items():
+                    at = f"{where}.{project}"
+                    override = _check_table(override, ("pace", "delay"), source, at)
+                    parsed[project] = {
+                        name: Triangular.parse(v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace")
+                        for name, v in override.items()
+                    }
+                values["complexes"] = parsed
+        return cls(**values)
+
+
+def _parse_correlation(value: Any, source: Any, where: str) -> tuple[tuple[float, ...], ...]:
+    size = len(CORRELATION_ORDER)
+    if (
+        not isinstance(value, Sequence)
+        or len(value) != size
+        or any(not isinstance(row, Sequence) or len(row) != size for row in value)
+    ):
+        raise InputError(source, where, f"must be a {size} x {size} matrix over ({', '.join(CORRELATION_ORDER)})")
+    matrix = np.array([[_number(v, source, where) for v in row] for row in value])
+    if not np.allclose(matrix, matrix.T, rtol=0, atol=1e-12):
+        raise InputError(source, where, "must be symmetric")
+    if not np.all(np.diag(matrix) == 1.0):
+        raise InputError(source, where, "must have ones on the diagonal")
+    if np.any(np.abs(matrix) > 1.0):
+        raise InputError(source, where, "correlations must lie between -1 and 1")
+    smallest = float(np.linalg.eigvalsh(matrix).min())
+    if smallest < -1e-10:
+        raise InputError(source, where, f"is not positive semi-definite (smallest eigenvalue {smallest:.4g})")
+    return tuple(tuple(float(v) for v in row) for row in matrix)
+
+
+def parse_risks(value: Any, source: Any) -> tuple[Risk, ...]:
+    """Read the ``[[risks]]`` array."""
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise InputError(source, "key risks", "must be an array of tables ([[risks]])")
+    return tuple(Risk.parse(item, source, f"key risks[{i}]") for i, item in enumerate(value))

@@ -1,0 +1,791 @@
+"""Monte Carlo over sale pace, indexation and project risks, feeding the resistance reserve.
+
+:func:`simulate` draws the drivers of :mod:`grex.drivers` (pace, delay, cost
+and price index shocks, the risk register), re-times every complex's revenues
+and sales-linked costs along its planned sales curve, and values every draw
+with the functions of :mod:`grex.core` (``index_factors``, ``end_index``,
+``roll_book_value``, ``discount_factor``, ``provision``, ``poc_profit``) with
+the draws on the leading axis: arrays are ``(draws, complexes, years)``.
+
+Draws are processed in chunks, so memory stays bounded whatever their number;
+the loops in Python run over years (and over the few risks of the register),
+never over draws or complexes.
+
+Randomness
+----------
+The random numbers of draw ``d`` come from block ``d // BLOCK`` of
+:data:`BLOCK` draws; each block has its own streams,
+``numpy.random.SeedSequence(seed, spawn_key=(block, stream))`` with stream 0
+for the timing drivers (market pace, complex pace, delay), 1 for the index
+shocks, 2 for the risk register. A chunk generates the blocks it covers and
+slices them, so the result is bit-identical whatever ``chunk_size``. Every
+number is an inverse-CDF transform of a uniform; a driver that is switched off
+still consumes its numbers, so the others draw the same values.
+
+Reserves
+--------
+See :class:`Simulation` for the required capacity, its standard error, the
+expected shortfall and the general reserve path (algemene reserve
+grondbedrijf), and :func:`reserve_path` for the conventions of the path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.special import ndtr, ndtri
+
+from grex import __version__
+from grex.core import discount_factor, end_index, freeze_rates, index_factors, poc_profit, provision, roll_book_value
+from grex.drivers import DRIVERS, MonteCarlo, ar1, correlation_root, retime, triangular_ppf
+from grex.errors import InputError
+from grex.portfolio import Portfolio
+from grex.reserves import nar_grade, resistance_ratio
+from grex.scenario import Scenario
+from grex.valuation import ModelInputs, Valuation, build_inputs, value_portfolio
+
+__all__ = ["BLOCK", "PERCENTILES", "RESERVE_YEARS", "Simulation", "reserve_path", "simulate", "trace"]
+
+#: Draws per random-number block (independent of the chunk size).
+BLOCK = 1024
+#: Years of the general reserve path after the valuation date.
+RESERVE_YEARS = 10
+#: Percentiles of the portfolio present value in :meth:`Simulation.percentiles`.
+PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+#: Percentiles per year of the reserve path.
+PATH_PERCENTILES = (5, 25, 50, 75, 95)
+#: Batches for the batch-means standard error of the required capacity.
+BATCHES = 20
+#: Cells (draws x complexes x years) of one chunk when no chunk size is given.
+CHUNK_CELLS = 2_000_000
+
+
+# -- the plan: everything that does not change between draws ------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    inputs: ModelInputs
+    mc: MonteCarlo
+    active: frozenset[str]
+    anchor: NDArray[np.intp]
+    sales_end: NDArray[np.intp]
+    has_sales: NDArray[np.bool_]
+    pace: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    delay: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    risk_complex: NDArray[np.intp]
+    risk_index: NDArray[np.intp]
+    risk_probability: NDArray[np.float64]
+    risk_impact: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    risk_is_cost: NDArray[np.bool_]
+    bound_years: int
+    root3: NDArray[np.float64]
+    root2: NDArray[np.float64]
+    planned: NDArray[np.bool_]
+    revenue_freeze: int | None
+    general_reserve: float
+
+
+def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | None) -> _Plan:
+    mc = scenario.montecarlo
+    if drivers is None:
+        active = frozenset(DRIVERS)
+    else:
+        if isinstance(drivers, str):
+            drivers = (drivers,)
+        active = frozenset(drivers)
+        unknown = sorted(active - set(DRIVERS))
+        if unknown:
+            raise InputError(None, "drivers", f"unknown driver {unknown[0]!r}; expected some of {', '.join(DRIVERS)}")
+    base_inputs = build_inputs(scenario, portfolio)
+    projects = list(base_inputs.projects)
+    position = {p: i for i, p in enumerate(projects)}
+    for project in mc.complexes:
+        if project not in position:
+            raise InputError(scenario.source, f"key montecarlo.complex.{project}", "names no complex of the portfolio")
+    V = scenario.valuation_year
+    for i, risk in enumerate(scenario.risks):
+        if risk.project not in position:
+            raise InputError(scenario.source, f"key risks[{i}].project", f"unknown complex {risk.project!r}: not in the portfolio")
+        if risk.year < V:
+            raise InputError(scenario.source, f"key risks[{i}].year", f"{risk.year} is before the valuation year {V}")
+
+    sales = (base_inputs.revenues != 0) | (base_inputs.linked_costs != 0)
+    has_sales = sales.any(axis=-1)
+    T0 = base_inputs.n_years
+    anchor = np.where(has_sales, np.argmax(sales, axis=-1), 0).astype(np.intp)
+    sales_end = np.where(has_sales, T0 - np.argmax(sales[:, ::-1], axis=-1), 0).astype(np.intp)
+
+    def triangles(get: Any) -> tuple[NDArray[np.float64], ...]:
+        shapes = [get(p) for p in projects]
+        return tuple(np.array([getattr(t, k) for t in shapes]) for k in ("low", "mode", "high"))
+
+    pace = triangles(mc.pace_of)
+    delay = triangles(mc.delay_of)
+    slowest = mc.market_pace.low * pace[0]
+    needed = np.where(has_sales, np.ceil(anchor + delay[2] + (sales_end - anchor) / slowest), 0)
+    risk_years = [r.year - V + 1 for r in scenario.risks]
+    bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years]))
+    inputs = build_inputs(scenario, portfolio, extra_years=bound_years - T0)
+
+    correlation = np.array(mc.correlation)
+    params = scenario.parameters
+    return _Plan(
+        inputs=inputs,
+        mc=mc,
+        active=active,
+        anchor=anchor,
+        sales_end=sales_end,
+        has_sales=has_sales,
+        pace=pace,
+        delay=delay,
+        risk_complex=np.array([position[r.project] for r in scenario.risks], dtype=np.intp),
+        risk_index=np.array([r.year - V for r in scenario.risks], dtype=np.intp),
+        risk_probability=np.array([r.probability for r in scenario.risks]),
+        risk_impact=tuple(np.array([getattr(r.impact, k) for r in scenario.risks]) for k in ("low", "mode", "high")),
+        risk_is_cost=np.array([r.type == "cost" for r in scenario.risks], dtype=bool),
+        bound_years=bound_years,
+        root3=correlation_root(correlation),
+        root2=correlation_root(correlation[1:, 1:]),
+        planned=(base_inputs.status == "voorbereiding"),
+        revenue_freeze=None
+        if params.index_revenues_after_max_duration
+        else inputs.rate_offset + params.max_duration - 1,
+        general_reserve=0.0 if scenario.reserves.general_reserve is None else scenario.reserves.general_reserve,
+    )
+
+
+# -- random numbers, block by block --------------------------------------------
+
+
+def _generator(seed: int, block: int, stream: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))))
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    # Open interval (0, 1): the inverse normal CDF stays finite.
+    return (np.floor(rng.random(shape) * 2.0**53) + 0.5) / 2.0**53
+
+
+def _timing(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
+    """Stream 0 of a block: market pace normal, year-0 innovations, complex pace, delay."""
+    rng = _generator(seed, block, 0)
+    C = plan.inputs.n_complexes
+    z = ndtri(_uniform(rng, (BLOCK, 3))) @ plan.root3.T  # correlated (pace, cost, price)
+    u_pace = _uniform(rng, (BLOCK, C))
+    u_delay = _uniform(rng, (BLOCK, C))
+    if "pace" in plan.active:
+        market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
+        pace = market[:, None] * triangular_ppf(u_pace, *plan.pace)
+    else:
+        pace = np.ones((BLOCK, C))
+    if "delay" in plan.active:
+        delay = triangular_ppf(u_delay, *plan.delay)
+    else:
+        delay = np.zeros((BLOCK, C))
+    return {"pace": pace, "delay": delay, "innovation0": z[:, 1:]}
+
+
+def _block(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
+    """All driver values of the draws of one block."""
+    out = _timing(plan, seed, block)
+    T = plan.bound_years
+    rng = _generator(seed, block, 1)
+    later = ndtri(_uniform(rng, (BLOCK, max(T - 1, 0), 2))) @ plan.root2.T
+    innovations = np.concatenate([out.pop("innovation0")[:, None, :], later], axis=1)  # (BLOCK, T, 2)
+    mc = plan.mc
+    cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
+    price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
+    out["cost_shock"] = ar1(innovations[..., 0], mc.cost_shock.persistence, cost_sd)
+    out["price_shock"] = ar1(innovations[..., 1], mc.price_shock.persistence, price_sd)
+    R = len(plan.risk_probability)
+    rng = _generator(seed, block, 2)
+    u_event = _uniform(rng, (BLOCK, R))
+    u_impact = _uniform(rng, (BLOCK, R))
+    if "risks" in plan.active and R:
+        happens = u_event < plan.risk_probability
+        out["risk"] = np.where(happens, triangular_ppf(u_impact, *plan.risk_impact), 0.0)
+    else:
+        out["risk"] = np.zeros((BLOCK, R))
+    return out
+
+
+def _draws(plan: _Plan, seed: int, start: int, stop: int, make: Any) -> dict[str, NDArray[np.float64]]:
+    """Driver values of draws ``start:stop`` from the blocks that cover them."""
+    first, last = start // BLOCK, (stop - 1) // BLOCK
+    parts = [make(plan, seed, b) for b in range(first, last + 1)]
+    offset = first * BLOCK
+    return {k: np.concatenate([p[k] for p in parts])[start - offset : stop - offset] for k in parts[0]}
+
+
+def _needed_years(plan: _Plan, pace: NDArray[np.float64], delay: NDArray[np.float64]) -> int:
+    """Years from V that hold every re-timed flow of these draws."""
+    reach = plan.anchor + delay + (plan.sales_end - plan.anchor) / pace
+    reach = np.where(plan.has_sales, np.ceil(reach), 0)
+    return int(reach.max(initial=0))
+
+
+# -- valuing a chunk of draws ---------------------------------------------------
+
+
+def _flows(plan: _Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> dict[str, Any]:
+    """Re-timed flows at price level and the index factors of a set of draws."""
+    x = plan.inputs
+    pace, delay = values["pace"], values["delay"]
+    revenues = retime(x.revenues, plan.anchor, pace, delay, n_years)
+    costs = retime(x.linked_costs, plan.anchor, pace, delay, n_years)
+    costs += x.costs[:, :n_years]
+    G = x.rate_offset + n_years
+    if "costs" in plan.active:
+        rates = np.broadcast_to(x.cost_rates[:, :G], (len(pace),) + (x.n_complexes, G)).copy()
+        rates[..., x.rate_offset :] += values["cost_shock"][:, None, :n_years]
+        cost_factor = index_factors(rates, x.price_level_offset, n_years)
+    else:
+        cost_factor = index_factors(x.cost_rates[:, :G], x.price_level_offset, n_years)
+    if "prices" in plan.active:
+        rates = np.broadcast_to(x.revenue_rates[:, :G], (len(pace),) + (x.n_complexes, G)).copy()
+        rates[..., x.rate_offset :] += values["price_shock"][:, None, :n_years]
+        if plan.revenue_freeze is not None:
+            rates = freeze_rates(rates, plan.revenue_freeze)
+        revenue_factor = index_factors(rates, x.price_level_offset, n_years)
+    else:
+        revenue_factor = index_factors(x.revenue_rates[:, :G], x.price_level_offset, n_years)
+    return {"costs": costs, "revenues": revenues, "cost_factor": cost_factor, "revenue_factor": revenue_factor}
+
+
+def _value_chunk(plan: _Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> dict[str, NDArray[Any]]:
+    x = plan.inputs
+    flows = _flows(plan, values, n_years)
+    costs, revenues = flows["costs"], flows["revenues"]
+    cost_factor, revenue_factor = flows["cost_factor"], flows["revenue_factor"]
+    # The order of operations of grex.core.valuate, so that no spread gives its figures bit for bit.
+    indexed = costs * cost_factor
+    nominal_costs = indexed + indexed * x.uncertainty_margin[:, None]
+    del indexed
+    nominal_revenues = revenues * revenue_factor
+    net = nominal_costs - nominal_revenues
+    last = end_index(costs, revenues, x.given_end_index)
+    risk = values["risk"]
+    for r in range(risk.shape[-1]):
+        # A risk adds a cost (or removes revenue) in its year: indexed, no margin, not re-timed.
+        c, t = plan.risk_complex[r], plan.risk_index[r]
+        factor = cost_factor if plan.risk_is_cost[r] else revenue_factor
+        net[:, c, t] += risk[:, r] * factor[..., c, t]
+        last[:, c] = np.where(risk[:, r] != 0, np.maximum(last[:, c], t), last[:, c])
+    balance, _, _, _ = roll_book_value(x.book_value, net, x.interest_rate, last)
+    del net
+    end_value = -balance
+    present_value = end_value * discount_factor(x.discount_rate, last)
+    reserve = reserve_path(
+        general_reserve=plan.general_reserve,
+        nominal_costs=nominal_costs,
+        nominal_revenues=nominal_revenues,
+        end_index=last,
+        end_value=end_value,
+        present_value=present_value,
+        inputs=x,
+        planned=plan.planned,
+    )
+    return {"end_index": last, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+
+
+# -- the general reserve path ---------------------------------------------------
+
+
+def reserve_path(
+    *,
+    general_reserve: float,
+    nominal_costs: NDArray[np.float64],
+    nominal_revenues: NDArray[np.float64],
+    end_index: NDArray[np.intp],
+    end_value: NDArray[np.float64],
+    present_value: NDArray[np.float64],
+    inputs: ModelInputs,
+    planned: NDArray[np.bool_],
+    years: int = RESERVE_YEARS,
+) -> NDArray[np.float64]:
+    """The general reserve (algemene reserve grondbedrijf) year by year.
+
+    Parameters
+    ----------
+    general_reserve : float
+        Reserve at the valuation date 1-1-V. [EUR]
+    nominal_costs, nominal_revenues : ndarray, shape (..., C, T)
+        Remaining costs (with the margin) and revenues per year. [EUR, nominal]
+    end_index : ndarray of int, shape (..., C)
+        ``E - V``.
+    end_value, present_value : ndarray, shape (..., C)
+        [EUR, positive = profit]
+    inputs : ModelInputs
+        Realised amounts, profit taken, status and the BBV bases.
+    planned : ndarray of bool, shape (C,)
+        Status ``voorbereiding``.
+    years : int
+        Years of the path after the valuation date.
+
+    Returns
+    -------
+    ndarray, shape (..., years + 1)
+        Entry 0 is the reserve at 1-1-V; entry ``i`` the reserve at
+        31 December of year ``V + i - 1``. [EUR]
+
+    Notes
+    -----
+    Each draw is read as a valuation at 1-1-V that knew that draw's outcome
+    (and the deterministic path as the valuation itself):
+
+    - **Provisions** (verliesvoorziening) of the adopted complexes, on the
+      scenario's provision basis, are charged in year V.
+    - **Interim profit** (POC) of an adopted complex in year Y < E is the
+      increase of the profit taken: ``taken(Y) - taken(Y-1)``, with
+      ``taken(V-1) = profit_taken`` and ``taken(Y) = profit_taken +
+      poc_profit(...)`` of :func:`grex.core.poc_profit` with realised costs and
+      revenues through the end of Y (the realised amounts plus the nominal
+      flows of V ... Y); it may be negative (terugname).
+    - **Planned complexes** (``voorbereiding``) are charged their expected loss
+      (the negative result on the provision basis) in their start year, the
+      first year with a flow (V where there is none).
+    - **Settlement** in the end year E: the end value (nominal at 31-12-E)
+      plus the provision formed, plus the expected loss charged for a planned
+      complex, minus the profit taken through E - 1 (profit taken before V
+      included, as it was credited before the valuation date). Over the life
+      of a complex the reserve thus receives ``end_value - profit_taken``:
+      the result not yet credited.
+    - Strategic land gets no provision and no POC: its end value is settled
+      in its end year.
+    """
+    years = int(years)
+    x = inputs
+    shape = end_value.shape[:-1]
+    C = end_value.shape[-1]
+    T = nominal_costs.shape[-1]
+    bases = {"present_value": present_value, "end_value": end_value}
+    provision_formed = provision(bases[x.provision_basis], x.adopted)
+    result = bases[x.poc_basis]
+    # Cumulative flows (sequential sums: the same value whatever the horizon length).
+    cum_costs = np.cumsum(nominal_costs, axis=-1)
+    cum_revenues = np.cumsum(nominal_revenues, axis=-1)
+    total_costs = cum_costs[..., -1:]
+    total_revenues = cum_revenues[..., -1:]
+    columns = np.minimum(np.arange(years), T - 1)
+    cum_costs = cum_costs[..., columns]
+    cum_revenues = cum_revenues[..., columns]
+    taken = x.profit_taken[:, None] + poc_profit(
+        result[..., None],
+        x.realised_costs[:, None] + cum_costs,
+        total_costs - cum_costs,
+        x.realised_revenues[:, None] + cum_revenues,
+        total_revenues - cum_revenues,
+        x.profit_taken[:, None],
+        x.adopted[:, None],
+    )  # (..., C, years)
+    before = np.concatenate([np.broadcast_to(x.profit_taken[:, None], shape + (C, 1)), taken[..., :-1]], axis=-1)
+    year = np.arange(years)
+    last = end_index[..., None]
+    entries = np.where(year < last, taken - before, 0.0)
+    # Planned complexes: the expected loss in the start year.
+    expected_loss = np.where(planned, np.maximum(-bases[x.provision_basis], 0.0), 0.0)
+    flows = (nominal_costs != 0) | (nominal_revenues != 0)
+    start = np.where(flows.any(axis=-1), np.argmax(flows, axis=-1), 0)
+    entries -= np.where(year == start[..., None], expected_loss[..., None], 0.0)
+    # Settlement in the end year.
+    taken_before_end = np.take_along_axis(
+        np.concatenate([before, taken[..., -1:]], axis=-1), np.minimum(end_index, years)[..., None], axis=-1
+    )[..., 0]
+    settlement = end_value + provision_formed + expected_loss - taken_before_end
+    entries += np.where(year == last, settlement[..., None], 0.0)
+    change = entries.sum(axis=-2)
+    change[..., 0] -= provision_formed.sum(axis=-1)
+    out = np.empty(shape + (years + 1,))
+    out[..., 0] = general_reserve
+    out[..., 1:] = general_reserve + np.cumsum(change, axis=-1)
+    return out
+
+
+# -- the result -----------------------------------------------------------------
+
+
+def _quantile(values: NDArray[np.float64], level: float) -> float:
+    """The level-quantile by the inverse of the empirical CDF (no interpolation)."""
+    return float(np.quantile(values, level, method="inverted_cdf"))
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The Monte Carlo result; per-draw arrays have the draws on the leading axis.
+
+    Attributes
+    ----------
+    draws : int
+    seed : int
+        The seed used (drawn from fresh entropy where none was given).
+    drivers : tuple of str
+        The drivers that kept their spread.
+    parameters : MonteCarlo
+        The ``[montecarlo]`` table as used.
+    projects : ndarray of str, shape (C,)
+    end_year : ndarray of int16, shape (D, C)
+        End year E of each complex in each draw.
+    end_value : ndarray, shape (D, C)
+        Eindwaarde at 31-12-E. [EUR, nominal, positive = profit]
+    present_value : ndarray, shape (D, C)
+        Contante waarde at 1-1-V. [EUR, positive = profit]
+    portfolio_present_value : ndarray, shape (D,)
+        Sum over the complexes. [EUR]
+    base : Valuation
+        The deterministic valuation (``grex run``).
+    confidence : float
+        Confidence level of the required capacity. [decimal]
+    required_capacity : float
+        Risk-based benodigde weerstandscapaciteit: the ``confidence``-quantile
+        (inverse empirical CDF) of the loss ``base PV - simulated PV`` of the
+        portfolio, risk register included; zero where that quantile is not a
+        loss. [EUR]
+    required_capacity_standard_error : float
+        Monte Carlo standard error of that quantile by batch means: the draws
+        in :data:`BATCHES` consecutive batches, the quantile of each, their
+        standard deviation over ``sqrt(BATCHES)``; NaN under 200 draws. [EUR]
+    expected_shortfall : float
+        Mean of the worst ``ceil((1 - confidence) * draws)`` losses: the
+        average loss beyond the required capacity. [EUR]
+    probability_of_loss : float
+        Share of draws whose portfolio present value is below the
+        deterministic one. [decimal]
+    reserve_years : ndarray of int, shape (RESERVE_YEARS + 1,)
+        Years of the reserve path: V - 1 (the valuation date) to V + 9.
+    reserve : ndarray, shape (D, RESERVE_YEARS + 1)
+        General reserve at 31 December of each year per draw. [EUR]
+    deterministic_reserve : ndarray, shape (RESERVE_YEARS + 1,)
+        The same for the deterministic valuation. [EUR]
+    probability_reserve_below_zero : float
+        Share of draws whose general reserve falls below zero at the end of
+        one of the ten years V ... V + 9. [decimal]
+    iflo_norm : float
+        Required resistance reserve by the IFLO norm (deterministic). [EUR]
+    available_capacity : float or None
+        Weerstandsreserve grondbedrijf available (``reserves.resistance_reserve``). [EUR]
+    ratio : float or None
+        available / required capacity.
+    grade : str or None
+        NAR grade letter of the ratio.
+    n_years : int
+        Years of the simulated horizon from V.
+    """
+
+    draws: int
+    seed: int
+    drivers: tuple[str, ...]
+    parameters: MonteCarlo
+    projects: NDArray[np.str_]
+    end_year: NDArray[np.int16]
+    end_value: NDArray[np.float64]
+    present_value: NDArray[np.float64]
+    portfolio_present_value: NDArray[np.float64]
+    base: Valuation
+    confidence: float
+    required_capacity: float
+    required_capacity_standard_error: float
+    expected_shortfall: float
+    probability_of_loss: float
+    reserve_years: NDArray[np.int64]
+    reserve: NDArray[np.float64] = field(repr=False)
+    deterministic_reserve: NDArray[np.float64] = field(repr=False)
+    probability_reserve_below_zero: float
+    iflo_norm: float
+    available_capacity: float | None
+    ratio: float | None
+    grade: str | None
+    n_years: int
+
+    def percentiles(self) -> dict[str, float]:
+        """Percentiles P5 ... P95 of the portfolio present value. [EUR]"""
+        values = np.percentile(self.portfolio_present_value, PERCENTILES)
+        return {f"p{p}": float(v) for p, v in zip(PERCENTILES, values, strict=True)}
+
+    def per_complex(self) -> pd.DataFrame:
+        """Per complex: ``project, p5, p50, p95`` of the present value, ``probability_of_loss``
+        (present value below the deterministic one), ``required_capacity`` (the
+        confidence-quantile of the loss against the deterministic present
+        value, at least zero), and the ``deterministic`` present value. [EUR]"""
+        base = self.base.result.present_value
+        rows = []
+        for c, project in enumerate(self.projects):
+            values = self.present_value[:, c]
+            loss = base[c] - values
+            p5, p50, p95 = np.percentile(values, (5, 50, 95))
+            rows.append(
+                {
+                    "project": project,
+                    "p5": p5,
+                    "p50": p50,
+                    "p95": p95,
+                    "probability_of_loss": float(np.mean(loss > 0)),
+                    "required_capacity": max(_quantile(loss, self.confidence), 0.0),
+                    "deterministic": float(base[c]),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def reserve_path(self) -> pd.DataFrame:
+        """The general reserve per year: ``year, deterministic, p5, p25, p50, p75, p95``.
+
+        Year Y holds the reserve at 31 December of Y; the first row, V - 1,
+        is the reserve at the valuation date. Conventions: :func:`reserve_path`. [EUR]
+        """
+        table = {"year": self.reserve_years, "deterministic": self.deterministic_reserve}
+        values = np.percentile(self.reserve, PATH_PERCENTILES, axis=0)
+        for p, row in zip(PATH_PERCENTILES, values, strict=True):
+            table[f"p{p}"] = row
+        return pd.DataFrame(table)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per draw and complex: ``draw, project, end_year, end_value, present_value``."""
+        D, C = self.present_value.shape
+        return pd.DataFrame(
+            {
+                "draw": np.repeat(np.arange(D), C),
+                "project": np.tile(self.projects, D),
+                "end_year": self.end_year.ravel(),
+                "end_value": self.end_value.ravel(),
+                "present_value": self.present_value.ravel(),
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What ``summary.json`` holds."""
+        scenario = self.base.scenario
+        grade = nar_grade(self.ratio)
+        return {
+            "scenario": scenario.name,
+            "grex_version": __version__,
+            "valuation_year": scenario.valuation_year,
+            "illustrative": scenario.illustrative,
+            "input_hash": self.base.input_hash,
+            "draws": self.draws,
+            "seed": self.seed,
+            "drivers": list(self.drivers),
+            "deterministic_present_value": float(self.base.result.present_value.sum()),
+            "percentiles": self.percentiles(),
+            "mean_present_value": float(self.portfolio_present_value.mean()),
+            "probability_of_loss": self.probability_of_loss,
+            "confidence": self.confidence,
+            "required_capacity": self.required_capacity,
+            "required_capacity_standard_error": self.required_capacity_standard_error,
+            "expected_shortfall": self.expected_shortfall,
+            "iflo_norm": self.iflo_norm,
+            "available_resistance_reserve": self.available_capacity,
+            "ratio": self.ratio,
+            "grade": self.grade,
+            "grade_label": None if grade is None else grade[1],
+            "general_reserve": scenario.reserves.general_reserve,
+            "probability_reserve_below_zero": self.probability_reserve_below_zero,
+            "parameters": scenario.to_json(),
+        }
+
+
+# -- simulate -------------------------------------------------------------------
+
+
+def simulate(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    draws: int,
+    seed: int | None,
+    chunk_size: int | None = None,
+    progress: bool = False,
+    drivers: Collection[str] | None = None,
+) -> Simulation:
+    """Monte Carlo valuation of a portfolio under a scenario.
+
+    Parameters
+    ----------
+    scenario, portfolio
+        As for :func:`grex.valuation.value_portfolio`; the drivers come from
+        ``scenario.montecarlo`` and ``scenario.risks``.
+    draws : int, keyword-only
+        Number of draws (> 0).
+    seed : int or None, keyword-only
+        Seed of the random numbers; None draws one from fresh entropy. The
+        seed used is in the result.
+    chunk_size : int or None, keyword-only
+        Draws valued at once; the result does not depend on it. Default: about
+        :data:`CHUNK_CELLS` cells, a multiple of :data:`BLOCK`.
+    progress : bool, keyword-only
+        Show a progress bar (tqdm) on stderr.
+    drivers : collection of str or None, keyword-only
+        The drivers that keep their spread, some of ``pace, delay, costs,
+        prices, risks``; the others are held at the base (pace 1, no delay, no
+        index shocks, no risk events). None: all. With none, every draw is
+        the deterministic valuation.
+
+    Raises
+    ------
+    InputError
+        ``draws`` or ``chunk_size`` not a positive whole number, an unknown
+        driver, a risk or override naming an unknown complex.
+    """
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws <= 0:
+        raise InputError(None, "draws", f"must be a whole number > 0, not {draws!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0):
+        raise InputError(None, "chunk_size", f"must be a whole number > 0, not {chunk_size!r}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**63)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(None, "seed", f"must be a whole number ≥ 0, not {seed!r}")
+    draws, seed = int(draws), int(seed)
+    base = value_portfolio(scenario, portfolio)
+    plan = _plan(scenario, portfolio, drivers)
+    x = plan.inputs
+    C = x.n_complexes
+
+    # Pass 1: the horizon that holds every draw's re-timed flows (stream 0 only).
+    n_years = base.inputs.n_years
+    for block in range((draws - 1) // BLOCK + 1):
+        timing = _timing(plan, seed, block)
+        count = min(BLOCK, draws - block * BLOCK)
+        n_years = max(n_years, _needed_years(plan, timing["pace"][:count], timing["delay"][:count]))
+    n_years = min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
+
+    if chunk_size is None:
+        chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * n_years))
+    end_year = np.empty((draws, C), dtype=np.int16)
+    end_value = np.empty((draws, C))
+    present_value = np.empty((draws, C))
+    reserve = np.empty((draws, RESERVE_YEARS + 1))
+    bar = _progress(draws, progress)
+    try:
+        for start in range(0, draws, chunk_size):
+            stop = min(draws, start + chunk_size)
+            values = _draws(plan, seed, start, stop, _block)
+            out = _value_chunk(plan, values, n_years)
+            end_year[start:stop] = scenario.valuation_year + out["end_index"]
+            end_value[start:stop] = out["end_value"]
+            present_value[start:stop] = out["present_value"]
+            reserve[start:stop] = out["reserve"]
+            bar.update(stop - start)
+    finally:
+        bar.close()
+
+    portfolio_pv = present_value.sum(axis=1)
+    base_pv = float(base.result.present_value.sum())
+    loss = base_pv - portfolio_pv
+    q = scenario.reserves.confidence
+    required = max(_quantile(loss, q), 0.0)
+    if draws >= 10 * BATCHES:
+        batch_quantiles = [_quantile(part, q) for part in np.array_split(loss, BATCHES)]
+        standard_error = float(np.std(batch_quantiles, ddof=1) / math.sqrt(BATCHES))
+    else:
+        standard_error = math.nan
+    tail = math.ceil((1.0 - q) * draws)
+    expected_shortfall = float(np.mean(np.partition(loss, draws - tail)[draws - tail :]))
+    deterministic = reserve_path(
+        general_reserve=plan.general_reserve,
+        nominal_costs=base.result.costs,
+        nominal_revenues=base.result.revenues,
+        end_index=base.result.end_index,
+        end_value=base.result.end_value,
+        present_value=base.result.present_value,
+        inputs=base.inputs,
+        planned=plan.planned,
+    )
+    available = scenario.reserves.resistance_reserve
+    ratio = None if available is None else resistance_ratio(available, required)
+    grade = nar_grade(ratio)
+    return Simulation(
+        draws=draws,
+        seed=seed,
+        drivers=tuple(d for d in DRIVERS if d in plan.active),
+        parameters=scenario.montecarlo,
+        projects=x.projects,
+        end_year=end_year,
+        end_value=end_value,
+        present_value=present_value,
+        portfolio_present_value=portfolio_pv,
+        base=base,
+        confidence=q,
+        required_capacity=required,
+        required_capacity_standard_error=standard_error,
+        expected_shortfall=expected_shortfall,
+        probability_of_loss=float(np.mean(loss > 0)),
+        reserve_years=np.arange(scenario.valuation_year - 1, scenario.valuation_year + RESERVE_YEARS),
+        reserve=reserve,
+        deterministic_reserve=deterministic,
+        probability_reserve_below_zero=float(np.mean((reserve[:, 1:] < 0).any(axis=1))),
+        iflo_norm=base.iflo_norm(),
+        available_capacity=available,
+        ratio=ratio,
+        grade=None if grade is None else grade[0],
+        n_years=n_years,
+    )
+
+
+def trace(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    seed: int,
+    draw: int,
+    n_years: int | None = None,
+    drivers: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The inputs of one draw, for checking it by hand (against :mod:`grex.reference`).
+
+    Returns
+    -------
+    dict
+        ``years`` (T,), ``costs`` and ``revenues`` re-timed per
+        complex and year (C, T) [EUR, price level], ``cost_rates`` and
+        ``revenue_rates`` (C, G) with the shocks (the revenue freeze
+        applied) and ``grid_years`` (G,), ``pace``, ``delay`` (C,), ``risk`` (R,)
+        amounts of the events [EUR, price level].
+    """
+    plan = _plan(scenario, portfolio, drivers)
+    values = _draws(plan, seed, draw, draw + 1, _block)
+    if n_years is None:
+        n_years = max(build_inputs(scenario, portfolio).n_years, _needed_years(plan, values["pace"], values["delay"]))
+    x = plan.inputs
+    flows = _flows(plan, values, n_years)
+    G = x.rate_offset + n_years
+    cost_rates = np.broadcast_to(x.cost_rates[:, :G], (x.n_complexes, G)).copy()
+    revenue_rates = np.broadcast_to(x.revenue_rates[:, :G], (x.n_complexes, G)).copy()
+    if "costs" in plan.active:
+        cost_rates[:, x.rate_offset :] += values["cost_shock"][0, :n_years]
+    if "prices" in plan.active:
+        revenue_rates[:, x.rate_offset :] += values["price_shock"][0, :n_years]
+        if plan.revenue_freeze is not None:
+            revenue_rates = freeze_rates(revenue_rates, plan.revenue_freeze)
+    V = scenario.valuation_year
+    return {
+        "years": np.arange(V, V + n_years),
+        "grid_years": np.arange(V - x.rate_offset, V + n_years),
+        "costs": flows["costs"][0],
+        "revenues": flows["revenues"][0],
+        "cost_rates": cost_rates,
+        "revenue_rates": revenue_rates,
+        "pace": values["pace"][0],
+        "delay": values["delay"][0],
+        "risk": values["risk"][0],
+    }
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="draw", unit_scale=True, desc="simulate", leave=False)
