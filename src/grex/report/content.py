@@ -1,0 +1,671 @@
+"""The content of the MPG report, built once as a neutral structure.
+
+:func:`build_report` turns a :class:`~grex.valuation.Valuation` and a Monte
+Carlo simulation (:func:`grex.montecarlo.simulate`) into a :class:`Report`:
+sections holding paragraphs, tables (DataFrames with a kind per column) and
+charts (functions that draw into a matplotlib figure). The renderers
+(:mod:`grex.report.html`, :mod:`grex.report.pdf`, :mod:`grex.report.xlsx`)
+only lay this structure out; every figure in the report is computed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from grex import __version__
+from grex.plot import charts
+from grex.portfolio import STATUSES
+from grex.report.labels import Labels, format_value
+from grex.reserves import IFLO_BOOK_VALUE_STATUSES, IFLO_REMAINING_COSTS_STATUSES, nar_grade
+from grex.valuation import Valuation
+
+__all__ = ["DRIVERS", "Chart", "Column", "Report", "Section", "SimulationLike", "Table", "build_report"]
+
+#: Drivers of the Monte Carlo whose contribution to the spread is shown.
+DRIVERS = ("pace", "delay", "costs", "prices", "risks")
+#: Output formats a table or chart can appear in.
+FORMATS = frozenset({"html", "pdf", "xlsx"})
+
+
+class SimulationLike(Protocol):
+    """What the report reads of a :class:`grex.montecarlo.Simulation`."""
+
+    draws: int
+    seed: Any
+    portfolio_present_value: NDArray[np.float64]
+    required_capacity: float
+    required_capacity_standard_error: float
+    expected_shortfall: float
+    probability_of_loss: float
+    probability_reserve_below_zero: float
+    ratio: float | None
+
+    def per_complex(self) -> pd.DataFrame: ...
+    def percentiles(self) -> Mapping[str, float]: ...
+    def reserve_path(self) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table.
+
+    Attributes
+    ----------
+    key : str
+        Column of the table's frame.
+    label : str
+        Heading, in the report's language.
+    kind : str
+        How to show a cell (:func:`grex.report.labels.format_value`);
+        ``"mixed"`` takes the kind of each row from the frame's ``kind`` column.
+    formats : frozenset of str
+        Where the column appears (the workbook may hold more than the page).
+    """
+
+    key: str
+    label: str
+    kind: str = "text"
+    formats: frozenset[str] = FORMATS
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table.
+
+    Attributes
+    ----------
+    key : str
+    title : str
+    sheet : str
+        Name of its sheet in the workbook (≤ 31 characters).
+    frame : DataFrame
+        The values, unformatted: amounts in euros, rates as decimals.
+    columns : tuple of Column
+    row_kinds : tuple of str
+        Per row: ``"row"``, ``"group"`` (a heading row), ``"subtotal"`` or ``"total"``.
+    notes : tuple of str
+        Lines printed under the table.
+    wide : bool
+        Many columns: a landscape page in print.
+    formats : frozenset of str
+        Where the table appears.
+    """
+
+    key: str
+    title: str
+    sheet: str
+    frame: pd.DataFrame
+    columns: tuple[Column, ...]
+    row_kinds: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    wide: bool = False
+    formats: frozenset[str] = FORMATS
+
+    def __post_init__(self) -> None:
+        if not self.row_kinds:
+            object.__setattr__(self, "row_kinds", ("row",) * len(self.frame))
+        if len(self.row_kinds) != len(self.frame):
+            raise ValueError(f"row_kinds has {len(self.row_kinds)} entries for {len(self.frame)} rows")
+
+    def title_for(self, fmt: str, labels: Labels) -> str:
+        """The title, with the unit where amounts are shown in thousands (not in the workbook)."""
+        if fmt != "xlsx" and any(c.kind == "keur" for c in self.columns_for(fmt)):
+            return f"{self.title} ({labels['thousands']})"
+        return self.title
+
+    def columns_for(self, fmt: str) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if fmt in c.formats)
+
+    def cell_kind(self, column: Column, row: int) -> str:
+        return str(self.frame["kind"].iat[row]) if column.kind == "mixed" else column.kind
+
+    def display(self, fmt: str, lang: str) -> list[list[str]]:
+        """The cells of the rows as text, for the columns shown in ``fmt``."""
+        columns = self.columns_for(fmt)
+        return [
+            [format_value(self.frame[c.key].iat[i], self.cell_kind(c, i), lang) for c in columns]
+            for i in range(len(self.frame))
+        ]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A titled chart: ``draw(figure)`` draws it into a matplotlib Figure or SubFigure.
+
+    Attributes
+    ----------
+    size : tuple of float
+        Width and height at which it reads well. [inch]
+    """
+
+    key: str
+    title: str
+    draw: Callable[[Any], None]
+    caption: str = ""
+    size: tuple[float, float] = (7.0, 3.6)
+    formats: frozenset[str] = FORMATS
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled section: paragraphs, then tables, then charts."""
+
+    key: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole report, language chosen, ready for the renderers.
+
+    Attributes
+    ----------
+    lang : str
+    title, subtitle : str
+    notice : str or None
+        The illustrative notice, where the scenario is illustrative.
+    provenance : dict
+        ``version, scenario, input_hash, seed, draws, date`` (date as ISO text).
+    provenance_line : str
+        The line printed on every page and sheet.
+    sections : tuple of Section
+    """
+
+    lang: str
+    title: str
+    subtitle: str
+    notice: str | None
+    provenance: dict[str, Any]
+    provenance_line: str
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+
+    def tables(self, fmt: str | None = None) -> list[Table]:
+        return [t for s in self.sections for t in s.tables if fmt is None or fmt in t.formats]
+
+    def charts(self, fmt: str | None = None) -> list[Chart]:
+        return [c for s in self.sections for c in s.charts if fmt is None or fmt in c.formats]
+
+
+def build_report(
+    valuation: Valuation,
+    simulation: SimulationLike | None = None,
+    *,
+    drivers: Mapping[str, SimulationLike] | None = None,
+    lang: str = "nl",
+    date: dt.date | None = None,
+    extra_sections: Sequence[Section] | Callable[[Labels], Sequence[Section]] = (),
+) -> Report:
+    """Build the MPG report of a valuation and its Monte Carlo simulation.
+
+    Parameters
+    ----------
+    valuation : Valuation
+        The deterministic valuation (``grex run``).
+    simulation : Simulation, optional
+        The Monte Carlo of the same scenario (:func:`grex.montecarlo.simulate`);
+        without it the report holds the deterministic figures and the IFLO norm.
+    drivers : mapping of str to Simulation, optional
+        Per driver (``pace, delay, costs, prices, risks``) a simulation with only
+        that driver varying; gives the table and chart of each driver's
+        contribution to the spread.
+    lang : {"nl", "en"}, keyword-only
+    date : datetime.date, optional
+        The report date (default today).
+    extra_sections : sequence of Section, or a callable taking the Labels
+        Sections added after the standard ones (e.g. the comparison with a
+        previous MPG, ``grex diff``).
+    """
+    labels = Labels(lang)
+    scenario = valuation.scenario
+    date = date or dt.date.today()
+    provenance = {
+        "version": __version__,
+        "scenario": scenario.name,
+        "input_hash": valuation.input_hash,
+        "seed": None if simulation is None else simulation.seed,
+        "draws": None if simulation is None else int(simulation.draws),
+        "date": date.isoformat(),
+    }
+    if simulation is None:
+        seed_text, draws_text = "–", labels["no_simulation"]
+    else:
+        seed_text, draws_text = str(simulation.seed), labels.number(simulation.draws)
+    line = labels(
+        "provenance",
+        version=__version__,
+        scenario=scenario.name,
+        hash=valuation.input_hash[:12],
+        seed=seed_text,
+        draws=draws_text,
+        date=date.strftime("%d-%m-%Y"),
+    )
+    if simulation is None:
+        line = line.replace(f" · {draws_text} trekkingen", f" · {draws_text}").replace(f" · {draws_text} draws", f" · {draws_text}")
+    sections = [
+        Section("parameters", labels["sec_parameters"], tables=(_parameters_table(valuation, simulation, labels, date),)),
+        _complexes_section(valuation, labels),
+        _resistance_section(valuation, simulation, labels),
+    ]
+    if simulation is not None:
+        sections.append(_risk_section(valuation, simulation, drivers, labels))
+    sections.append(_charts_section(valuation, simulation, drivers, labels))
+    sections.append(_years_section(valuation, labels))
+    extra = extra_sections(labels) if callable(extra_sections) else extra_sections
+    sections.extend(extra)
+    return Report(
+        lang=lang,
+        title=labels["title"],
+        subtitle=labels("subtitle", name=scenario.name, year=scenario.valuation_year),
+        notice=labels["notice"] if scenario.illustrative else None,
+        provenance=provenance,
+        provenance_line=line,
+        sections=tuple(sections),
+    )
+
+
+# ---------------------------------------------------------------------------
+# sections
+
+
+def _mixed(rows: list[tuple[str, Any, str]], labels: Labels, key: str, title: str, sheet: str, notes=()) -> Table:
+    frame = pd.DataFrame(rows, columns=["item", "value", "kind"])
+    frame["value"] = frame["value"].astype(object)
+    return Table(
+        key,
+        title,
+        sheet,
+        frame,
+        (Column("item", labels["col_parameter"] if key == "parameters" else labels["col_item"]), Column("value", labels["col_value"], "mixed")),
+        notes=tuple(notes),
+    )
+
+
+def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt.date) -> Table:
+    scenario = valuation.scenario
+    params, reserves = scenario.parameters, scenario.reserves
+    basis = {"present_value": labels["present_value"], "end_value": labels["end_value"]}
+    rows: list[tuple[str, Any, str]] = [
+        (labels["p_scenario"], scenario.name, "text"),
+        (labels["p_valuation_date"], f"1-1-{scenario.valuation_year}", "text"),
+        (labels["p_interest"], params.interest_rate, "percent"),
+        (labels["p_discount"], params.discount_rate, "percent"),
+    ]
+    for path, one, year_key, default_key in (
+        (params.cost_index, "p_cost_index", "p_cost_index_year", "p_cost_index_default"),
+        (params.revenue_index, "p_revenue_index", "p_revenue_index_year", "p_revenue_index_default"),
+    ):
+        if not path.by_year:
+            rows.append((labels[one], path.default, "percent"))
+            continue
+        rows += [(labels(year_key, year=year), rate, "percent") for year, rate in sorted(path.by_year.items())]
+        rows.append((labels[default_key], path.default, "percent"))
+    rows += [
+        (labels["p_margin"], params.uncertainty_margin, "percent"),
+        (labels["p_max_duration"], params.max_duration, "integer"),
+        (labels["p_index_after"], labels["yes"] if params.index_revenues_after_max_duration else labels["no"], "text"),
+        (labels["p_provision_basis"], basis[params.provision_basis], "text"),
+        (labels["p_poc_basis"], basis[params.poc_basis], "text"),
+        (labels["p_iflo_book"], reserves.iflo_book_value_share, "percent"),
+        (labels["p_iflo_costs"], reserves.iflo_remaining_costs_share, "percent"),
+        (labels["p_confidence"], reserves.confidence, "percent"),
+        _amount_row(labels["p_resistance_reserve"], reserves.resistance_reserve, labels),
+        _amount_row(labels["p_general_reserve"], reserves.general_reserve, labels),
+    ]
+    if simulation is not None:
+        rows += [
+            (labels["p_draws"], int(simulation.draws), "integer"),
+            (labels["p_seed"], simulation.seed if simulation.seed is None else int(simulation.seed), "year"),
+        ]
+    rows += [
+        (labels["p_version"], __version__, "text"),
+        (labels["p_hash"], valuation.input_hash, "text"),
+        (labels["p_date"], date.strftime("%d-%m-%Y"), "text"),
+    ]
+    return _mixed(rows, labels, "parameters", labels["tab_parameters"], labels["sheet_parameters"])
+
+
+def _amount_row(label: str, amount: float | None, labels: Labels) -> tuple[str, Any, str]:
+    return (label, labels["not_given"], "text") if amount is None else (label, float(amount), "euro")
+
+
+#: Amount columns of the per-complex table: (column of Valuation.complexes(), label key).
+_COMPLEX_AMOUNTS = (
+    ("book_value", "col_book_value"),
+    ("remaining_costs_price_level", "col_costs_pl"),
+    ("remaining_revenues_price_level", "col_revenues_pl"),
+    ("remaining_costs", "col_costs"),
+    ("remaining_revenues", "col_revenues"),
+    ("uncertainty_margin_amount", "col_margin"),
+    ("interest", "col_interest"),
+    ("end_value", "col_end_value"),
+    ("present_value", "col_present_value"),
+    ("provision", "col_provision"),
+    ("poc_profit", "col_poc"),
+)
+
+
+def _measure(valuation: Valuation, labels: Labels) -> str:
+    params = valuation.scenario.parameters
+    if params.index_revenues_after_max_duration:
+        return labels["measure_none"]
+    return labels("measure_freeze", n=params.max_duration)
+
+
+def _complexes_section(valuation: Valuation, labels: Labels) -> Section:
+    frame = valuation.complexes()
+    params = valuation.scenario.parameters
+    measure = _measure(valuation, labels)
+    frame["measure"] = np.where(frame["exceeds_max_duration"], measure, "")
+    frame["status_label"] = frame["status"].map(lambda s: labels[f"short_{s}"])
+    amounts = [key for key, _ in _COMPLEX_AMOUNTS]
+    parts, kinds = [], []
+    for status in STATUSES:
+        part = frame[frame["status"] == status]
+        if part.empty:
+            continue
+        parts.append(pd.DataFrame([{"name": labels[f"status_{status}"]}]))
+        kinds.append("group")
+        parts.append(part)
+        kinds += ["row"] * len(part)
+        subtotal = {"name": labels("subtotal", status=labels[f"short_{status}"])}
+        subtotal.update({key: part[key].sum() for key in amounts})
+        parts.append(pd.DataFrame([subtotal]))
+        kinds.append("subtotal")
+    total = {"name": labels["total"]}
+    total.update({key: frame[key].sum() for key in amounts})
+    parts.append(pd.DataFrame([total]))
+    kinds.append("total")
+    shown = pd.concat(parts, ignore_index=True).astype(object)
+    shown = shown.where(pd.notna(shown), None)
+    xlsx = frozenset({"xlsx"})
+    columns = (
+        Column("project", labels["col_project"], formats=xlsx),
+        Column("name", labels["col_name"]),
+        Column("status_label", labels["col_status"], formats=xlsx),
+        Column("end_year", labels["col_end_year"], "year"),
+        Column("duration", labels["col_duration"], "integer"),
+        Column("exceeds_max_duration", labels("col_exceeds", n=params.max_duration), "flag"),
+        *(Column(key, labels[label], "keur") for key, label in _COMPLEX_AMOUNTS),
+        Column("measure", labels["col_measure"], formats=xlsx),
+    )
+    notes = [
+        labels(
+            "note_duration",
+            name=row.name,
+            duration=int(row.duration),
+            n=params.max_duration,
+            measure=measure,
+        )
+        for row in frame[frame["exceeds_max_duration"]].itertuples()
+    ]
+    notes.append(labels["note_signs"])
+    table = Table(
+        "complexes",
+        labels["tab_complexes"],
+        labels["sheet_complexes"],
+        shown,
+        columns,
+        row_kinds=tuple(kinds),
+        notes=tuple(notes),
+        wide=True,
+    )
+    return Section("complexes", labels["sec_complexes"], tables=(table,))
+
+
+def _iflo_table(valuation: Valuation, labels: Labels) -> Table:
+    reserves = valuation.scenario.reserves
+    frame = valuation.complexes()
+    book = float(frame.loc[frame["status"].isin(IFLO_BOOK_VALUE_STATUSES), "book_value"].sum())
+    costs = float(frame.loc[frame["status"].isin(IFLO_REMAINING_COSTS_STATUSES), "remaining_costs_price_level"].sum())
+    rows = pd.DataFrame(
+        {
+            "component": [labels["iflo_book"], labels["iflo_costs"], labels["iflo_total"]],
+            "base": [book, costs, None],
+            "share": [reserves.iflo_book_value_share, reserves.iflo_remaining_costs_share, None],
+            "amount": [
+                reserves.iflo_book_value_share * book,
+                reserves.iflo_remaining_costs_share * costs,
+                valuation.iflo_norm(),
+            ],
+        }
+    ).astype(object)
+    rows = rows.where(pd.notna(rows), None)
+    return Table(
+        "iflo",
+        labels["tab_iflo"],
+        labels["sheet_iflo"],
+        rows,
+        (
+            Column("component", labels["col_component"]),
+            Column("base", labels["col_base"], "euro"),
+            Column("share", labels["col_share"], "percent"),
+            Column("amount", labels["col_amount"], "euro"),
+        ),
+        row_kinds=("row", "row", "total"),
+    )
+
+
+def _grade_text(ratio: float | None) -> str:
+    grade = nar_grade(ratio)
+    return "–" if grade is None else f"{grade[0]} ({grade[1]})"
+
+
+def _resistance_section(valuation: Valuation, simulation, labels: Labels) -> Section:
+    reserves = valuation.scenario.reserves
+    confidence = labels.percent(reserves.confidence, 0)
+    rows: list[tuple[str, Any, str]] = [(labels["r_iflo"], valuation.iflo_norm(), "euro")]
+    notes = []
+    if simulation is not None:
+        rows += [
+            (labels("r_required", confidence=confidence), float(simulation.required_capacity), "euro"),
+            (labels["r_se"], float(simulation.required_capacity_standard_error), "euro"),
+            (labels["r_shortfall"], float(simulation.expected_shortfall), "euro"),
+            (labels["r_loss"], float(simulation.probability_of_loss), "percent"),
+        ]
+        notes.append(
+            labels("note_required", confidence=confidence, draws=labels.number(simulation.draws), seed=simulation.seed)
+        )
+    else:
+        notes.append(labels["note_no_simulation"])
+    rows.append(_amount_row(labels["r_available"], reserves.resistance_reserve, labels))
+    if simulation is not None:
+        ratio = simulation.ratio
+        rows += [
+            (labels["r_ratio"], None if ratio is None else float(ratio), "ratio"),
+            (labels["r_grade"], _grade_text(ratio), "text"),
+        ]
+    rows += [
+        (labels["r_ratio_iflo"], valuation.ratio(), "ratio"),
+        (labels["r_grade_iflo"], _grade_text(valuation.ratio()), "text"),
+        _amount_row(labels["r_general"], reserves.general_reserve, labels),
+    ]
+    if simulation is not None and reserves.general_reserve is not None:
+        rows.append((labels["r_below_zero"], float(simulation.probability_reserve_below_zero), "percent"))
+    notes.append(labels["note_grades"])
+    table = _mixed(rows, labels, "resistance", labels["tab_resistance"], labels["sheet_resistance"], notes)
+    return Section("resistance", labels["sec_resistance"], tables=(_iflo_table(valuation, labels), table))
+
+
+def _driver_spread(drivers: Mapping[str, SimulationLike] | None, simulation, labels: Labels) -> pd.DataFrame | None:
+    if not drivers:
+        return None
+    rows = []
+    for name in [d for d in DRIVERS if d in drivers] + [d for d in drivers if d not in DRIVERS]:
+        values = np.asarray(drivers[name].portfolio_present_value, dtype=np.float64)
+        label = labels[f"driver_{name}"] if name in DRIVERS else name
+        rows.append({"driver": label, "key": name, "width": _width(values), "std": float(values.std(ddof=1)), "kind": "row"})
+    frame = pd.DataFrame(rows)
+    variance = frame["std"] ** 2
+    frame["variance_share"] = variance / variance.sum() if variance.sum() > 0 else 0.0
+    values = np.asarray(simulation.portfolio_present_value, dtype=np.float64)
+    frame.loc[len(frame)] = {
+        "driver": labels["driver_all"],
+        "key": "all",
+        "width": _width(values),
+        "std": float(values.std(ddof=1)),
+        "kind": "total",
+        "variance_share": None,
+    }
+    return frame
+
+
+def _width(values: NDArray[np.float64]) -> float:
+    p5, p95 = np.percentile(values, [5, 95])
+    return float(p95 - p5)
+
+
+def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> Section:
+    complexes = valuation.complexes()
+    per = simulation.per_complex().copy()
+    per = per.merge(complexes[["project", "name", "present_value"]], on="project", how="left")
+    order = {p: i for i, p in enumerate(complexes["project"])}
+    per = per.sort_values("project", key=lambda s: s.map(order)).reset_index(drop=True)
+    mc = Table(
+        "mc_complexes",
+        labels["tab_mc_complexes"],
+        labels["sheet_mc_complexes"],
+        per,
+        (
+            Column("project", labels["col_project"], formats=frozenset({"xlsx"})),
+            Column("name", labels["col_name"]),
+            Column("present_value", labels["col_deterministic"], "keur"),
+            Column("p5", labels["col_p5"], "keur"),
+            Column("p50", labels["col_p50"], "keur"),
+            Column("p95", labels["col_p95"], "keur"),
+            Column("probability_of_loss", labels["col_probability_of_loss"], "percent"),
+            Column("required_capacity", labels["col_required_capacity"], "keur"),
+        ),
+    )
+    percentiles = simulation.percentiles()
+    pct = pd.DataFrame(
+        {
+            "percentile": [k.upper() for k in percentiles] + [labels["col_deterministic"]],
+            "value": [float(v) for v in percentiles.values()] + [float(complexes["present_value"].sum())],
+        }
+    )
+    pct_table = Table(
+        "percentiles",
+        labels["tab_percentiles"],
+        labels["sheet_percentiles"],
+        pct,
+        (Column("percentile", labels["col_percentile"]), Column("value", labels["col_present_value"], "euro")),
+        row_kinds=("row",) * len(percentiles) + ("total",),
+    )
+    path = simulation.reserve_path()
+    path_columns = (Column("year", labels["col_year"], "year"), Column("deterministic", labels["col_deterministic"], "keur")) + tuple(
+        Column(c, c.upper(), "keur") for c in path.columns if c not in ("year", "deterministic")
+    )
+    path_table = Table("reserve_path", labels["tab_reserve_path"], labels["sheet_reserve_path"], path, path_columns)
+    tables = [mc, pct_table, path_table]
+    spread = _driver_spread(drivers, simulation, labels)
+    if spread is not None:
+        tables.append(
+            Table(
+                "drivers",
+                labels["tab_drivers"],
+                labels["sheet_drivers"],
+                spread,
+                (
+                    Column("driver", labels["col_driver"]),
+                    Column("width", labels["col_width"], "euro"),
+                    Column("std", labels["col_std"], "euro"),
+                    Column("variance_share", labels["col_variance_share"], "percent"),
+                ),
+                row_kinds=tuple(spread["kind"]),
+                notes=(labels["note_drivers"],),
+            )
+        )
+    return Section("risk", labels["sec_risk"], tables=tuple(tables))
+
+
+def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -> Section:
+    complexes = valuation.complexes()
+    years = valuation.years()
+    confidence = valuation.scenario.reserves.confidence
+    items = []
+    if simulation is not None:
+        path = simulation.reserve_path()
+        items.append(Chart("reserve_path", labels["fig_reserve_path"], lambda fig: charts.reserve_path(path, labels, fig=fig)))
+    items.append(
+        Chart(
+            "present_value",
+            labels["fig_present_value"],
+            lambda fig: charts.present_value_by_complex(complexes, labels, fig=fig),
+            size=(7.0, 4.4),
+        )
+    )
+    if simulation is not None:
+        values = np.asarray(simulation.portfolio_present_value, dtype=np.float64)
+        base = float(complexes["present_value"].sum())
+        required = float(simulation.required_capacity)
+        items.append(
+            Chart(
+                "distribution",
+                labels["fig_distribution"],
+                lambda fig: charts.present_value_distribution(values, base, required, confidence, labels, fig=fig),
+            )
+        )
+    items.append(
+        Chart("book_value", labels["fig_book_value"], lambda fig: charts.book_value_by_complex(years, complexes, labels, fig=fig))
+    )
+    items.append(Chart("costs_revenues", labels["fig_costs_revenues"], lambda fig: charts.costs_and_revenues(years, labels, fig=fig)))
+    spread = _driver_spread(drivers, simulation, labels) if simulation is not None else None
+    if spread is not None:
+        items.append(
+            Chart("drivers", labels["fig_drivers"], lambda fig: charts.driver_contributions(spread, labels, fig=fig), size=(7.0, 3.0))
+        )
+    return Section("charts", labels["sec_charts"], charts=tuple(items))
+
+
+def _years_section(valuation: Valuation, labels: Labels) -> Section:
+    years = valuation.years()
+    names = dict(zip(valuation.inputs.projects, valuation.inputs.names))
+    years.insert(1, "name", years["project"].map(names))
+    amount_keys = (
+        ("costs_price_level", "col_costs_pl_year"),
+        ("revenues_price_level", "col_revenues_pl_year"),
+        ("costs", "col_costs_year"),
+        ("uncertainty_margin_amount", "col_margin_year"),
+        ("revenues", "col_revenues_year"),
+        ("interest", "col_interest"),
+        ("book_value", "col_book_value_year"),
+    )
+    per_complex = Table(
+        "years",
+        labels["tab_years"],
+        labels["sheet_years"],
+        years,
+        (
+            Column("project", labels["col_project"]),
+            Column("name", labels["col_name"]),
+            Column("year", labels["col_year"], "year"),
+            *(Column(key, labels[label], "euro") for key, label in amount_keys),
+        ),
+        formats=frozenset({"xlsx"}),
+    )
+    portfolio = years.groupby("year", as_index=False)[["costs", "revenues", "interest"]].sum()
+    portfolio["net"] = portfolio["revenues"] - portfolio["costs"]
+    portfolio_table = Table(
+        "portfolio_years",
+        labels["tab_portfolio_years"],
+        labels["sheet_portfolio_years"],
+        portfolio,
+        (
+            Column("year", labels["col_year"], "year"),
+            Column("costs", labels["col_costs_year"], "keur"),
+            Column("revenues", labels["col_revenues_year"], "keur"),
+            Column("interest", labels["col_interest"], "keur"),
+            Column("net", labels["col_net"], "keur"),
+        ),
+    )
+    return Section("years", labels["sec_years"], tables=(portfolio_table, per_complex))
