@@ -369,3 +369,24 @@ def test_non_positive_draws_or_chunk_size_exit_2(tmp_path, capsys, flag):
 def test_unknown_driver_is_refused(example):
     with pytest.raises(ValueError, match="unknown driver"):
         simulate(*example, draws=5, seed=1, drivers={"weather"})
+
+
+def test_draws_in_parts_assemble_to_the_whole_run():
+    """simulation_horizon + simulate_range over parts + assemble (how a cluster
+    runs one simulation) gives the single run bit for bit."""
+    from grex.io import read_portfolio, read_scenario
+    from grex.montecarlo import assemble, simulate, simulate_range, simulation_horizon
+
+    scenario = read_scenario(EXAMPLE)
+    portfolio = read_portfolio(scenario.portfolio)
+    whole = simulate(scenario, portfolio, draws=2500, seed=5)
+    n_years = simulation_horizon(scenario, portfolio, draws=2500, seed=5)
+    parts = [
+        simulate_range(scenario, portfolio, seed=5, start=a, stop=b, n_years=n_years)
+        for a, b in ((0, 700), (700, 2048), (2048, 2500))
+    ]
+    arrays = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    other = assemble(scenario, portfolio, seed=5, n_years=n_years, arrays=arrays)
+    np.testing.assert_array_equal(whole.present_value, other.present_value)
+    np.testing.assert_array_equal(whole.reserve, other.reserve)
+    assert whole.summary() == other.summary()

@@ -50,7 +50,18 @@ from grex.reserves import nar_grade, resistance_ratio
 from grex.scenario import Scenario
 from grex.valuation import ModelInputs, Valuation, build_inputs, value_portfolio
 
-__all__ = ["BLOCK", "PERCENTILES", "RESERVE_YEARS", "Simulation", "reserve_path", "simulate", "trace"]
+__all__ = [
+    "BLOCK",
+    "PERCENTILES",
+    "RESERVE_YEARS",
+    "Simulation",
+    "assemble",
+    "reserve_path",
+    "simulate",
+    "simulate_range",
+    "simulation_horizon",
+    "trace",
+]
 
 #: Draws per random-number block (independent of the chunk size).
 BLOCK = 1024
@@ -90,6 +101,7 @@ class _Plan:
     planned: NDArray[np.bool_]
     revenue_freeze: int | None
     general_reserve: float
+    base_years: int
 
 
 def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | None) -> _Plan:
@@ -158,6 +170,7 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
         if params.index_revenues_after_max_duration
         else inputs.rate_offset + params.max_duration - 1,
         general_reserve=0.0 if scenario.reserves.general_reserve is None else scenario.reserves.general_reserve,
+        base_years=T0,
     )
 
 
@@ -640,19 +653,63 @@ def simulate(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(None, "seed", f"must be a whole number ≥ 0, not {seed!r}")
     draws, seed = int(draws), int(seed)
-    base = value_portfolio(scenario, portfolio)
     plan = _plan(scenario, portfolio, drivers)
-    x = plan.inputs
-    C = x.n_complexes
+    n_years = _horizon(plan, draws, seed)
+    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress)
+    return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
 
+
+def simulation_horizon(
+    scenario: Scenario, portfolio: Portfolio, *, draws: int, seed: int, drivers: Collection[str] | None = None
+) -> int:
+    """Years from V of the horizon that holds the re-timed flows of draws ``0 ... draws - 1``.
+
+    The first of the three steps of :func:`simulate`, for running the draws
+    in parts (on several processes or a cluster): the horizon depends on
+    all the draws, and every part must use the same one.
+    """
+    return _horizon(_plan(scenario, portfolio, drivers), int(draws), int(seed))
+
+
+def simulate_range(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    seed: int,
+    start: int,
+    stop: int,
+    n_years: int,
+    drivers: Collection[str] | None = None,
+    chunk_size: int | None = None,
+) -> dict[str, NDArray[Any]]:
+    """Value draws ``start ... stop - 1`` on a horizon of ``n_years`` years.
+
+    The second step of :func:`simulate`: the arrays of those draws,
+    ``end_year`` (D, C), ``end_value`` (D, C), ``present_value`` (D, C) and
+    ``reserve`` (D, RESERVE_YEARS + 1), bit-identical to the same rows of a
+    whole run. Concatenate the parts in draw order and pass them to
+    :func:`assemble`.
+    """
+    plan = _plan(scenario, portfolio, drivers)
+    return _simulate_range(plan, int(seed), int(start), int(stop), int(n_years), chunk_size, False)
+
+
+def _horizon(plan: _Plan, draws: int, seed: int) -> int:
     # Pass 1: the horizon that holds every draw's re-timed flows (stream 0 only).
-    n_years = base.inputs.n_years
+    n_years = plan.base_years
     for block in range((draws - 1) // BLOCK + 1):
         timing = _timing(plan, seed, block)
         count = min(BLOCK, draws - block * BLOCK)
         n_years = max(n_years, _needed_years(plan, timing["pace"][:count], timing["delay"][:count]))
-    n_years = min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
+    return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
 
+
+def _simulate_range(
+    plan: _Plan, seed: int, first: int, last: int, n_years: int, chunk_size: int | None, progress: bool
+) -> dict[str, NDArray[Any]]:
+    x = plan.inputs
+    C = x.n_complexes
+    draws = last - first
     if chunk_size is None:
         chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * n_years))
     end_year = np.empty((draws, C), dtype=np.int16)
@@ -661,18 +718,37 @@ def simulate(
     reserve = np.empty((draws, RESERVE_YEARS + 1))
     bar = _progress(draws, progress)
     try:
-        for start in range(0, draws, chunk_size):
-            stop = min(draws, start + chunk_size)
+        for start in range(first, last, chunk_size):
+            stop = min(last, start + chunk_size)
             values = _draws(plan, seed, start, stop, _block)
             out = _value_chunk(plan, values, n_years)
-            end_year[start:stop] = scenario.valuation_year + out["end_index"]
-            end_value[start:stop] = out["end_value"]
-            present_value[start:stop] = out["present_value"]
-            reserve[start:stop] = out["reserve"]
+            rows = slice(start - first, stop - first)
+            end_year[rows] = x.valuation_year + out["end_index"]
+            end_value[rows] = out["end_value"]
+            present_value[rows] = out["present_value"]
+            reserve[rows] = out["reserve"]
             bar.update(stop - start)
     finally:
         bar.close()
+    return {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
 
+
+def assemble(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    seed: int,
+    n_years: int,
+    arrays: dict[str, NDArray[Any]],
+    drivers: Collection[str] | None = None,
+) -> Simulation:
+    """The :class:`Simulation` of per-draw arrays (the third step of :func:`simulate`)."""
+    plan = _plan(scenario, portfolio, drivers)
+    base = value_portfolio(scenario, portfolio)
+    x = plan.inputs
+    end_year, end_value = arrays["end_year"], arrays["end_value"]
+    present_value, reserve = arrays["present_value"], arrays["reserve"]
+    draws = len(present_value)
     portfolio_pv = present_value.sum(axis=1)
     base_pv = float(base.result.present_value.sum())
     loss = base_pv - portfolio_pv
