@@ -272,7 +272,7 @@ def spread(total: float, first: int, last: int, weights=None) -> dict[int, float
         w = np.asarray(weights, dtype=float)
         assert len(w) == n, "one weight per year"
     w = w / w.sum()
-    return {int(y): float(total * x) for y, x in zip(years, w)}
+    return {int(y): float(total * x) for y, x in zip(years, w, strict=False)}
 
 
 def sales_profile(revenues: dict) -> dict[int, float]:

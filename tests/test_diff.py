@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, write_case
 
+from conftest import ROOT, write_case
 from grex.cli import main
 from grex.diff import DEFAULT_ORDER, EFFECTS, MEASURES, TOTAL_ID, diff_scenarios, resolve_order
 from grex.errors import InputError

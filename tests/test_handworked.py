@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import EURO
 
+from conftest import EURO
 from grex.cli import main
 
 

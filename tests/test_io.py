@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLE
 
+from conftest import EXAMPLE
 from grex.cli import main
 from grex.io import read_portfolio, read_scenario
 from grex.valuation import COMPLEX_COLUMNS, input_hash, value_portfolio

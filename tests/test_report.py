@@ -26,7 +26,7 @@ from grex.cli import main
 from grex.io import read_portfolio, read_scenario
 from grex.io.report import write_report
 from grex.io.results import ILLUSTRATIVE_NOTICE
-from grex.report import DRIVERS, Section, Table, build_report, render_html, render_pdf, render_xlsx
+from grex.report import DRIVERS, Section, Table, build_report, render_html, render_pdf
 from grex.report.labels import Labels
 from grex.report.xlsx import HEADER_ROW
 from grex.valuation import value_portfolio
@@ -331,7 +331,7 @@ def _run_chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.Compl
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
     ]
-    return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_html_in_headless_chromium(html, tmp_path):

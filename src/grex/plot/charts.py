@@ -130,7 +130,7 @@ def book_value_by_complex(years: pd.DataFrame, complexes: pd.DataFrame, labels, 
     """
     fig, ax = _axes(fig)
     table = years.pivot_table(index="year", columns="project", values="book_value", aggfunc="sum").fillna(0.0)
-    names = dict(zip(complexes["project"], complexes["name"]))
+    names = dict(zip(complexes["project"], complexes["name"], strict=False))
     order = table.abs().max().sort_values(ascending=False).index
     keep = list(order[:largest])
     shown = table[keep].rename(columns=names)

@@ -629,7 +629,7 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
 
 def _years_section(valuation: Valuation, labels: Labels) -> Section:
     years = valuation.years()
-    names = dict(zip(valuation.inputs.projects, valuation.inputs.names))
+    names = dict(zip(valuation.inputs.projects, valuation.inputs.names, strict=False))
     years.insert(1, "name", years["project"].map(names))
     amount_keys = (
         ("costs_price_level", "col_costs_pl_year"),

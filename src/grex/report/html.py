@@ -33,7 +33,7 @@ def _table_view(table: Table, labels: Labels) -> dict:
         rows.append(
             {
                 "kind": table.row_kinds[i],
-                "cells": [{"text": text, "numeric": kind in _NUMERIC and kind != "text"} for text, kind in zip(row, kinds)],
+                "cells": [{"text": text, "numeric": kind in _NUMERIC and kind != "text"} for text, kind in zip(row, kinds, strict=False)],
             }
         )
     return {

@@ -168,12 +168,16 @@ _WORDS: dict[str, tuple[str, str]] = {
         "D 0.8–1.0 moderate; E 0.6–0.8 insufficient; F < 0.6 amply insufficient.",
     ),
     "note_required": (
-        "De risicogestuurde benodigde weerstandscapaciteit is het verlies op de contante waarde van de portefeuille "
-        "ten opzichte van de deterministische waardering dat bij {confidence} zekerheid niet wordt overschreden, "
-        "inclusief gesimuleerde projectrisico's ({draws} trekkingen, seed {seed}).",
-        "The risk-based required capacity is the loss of the portfolio's present value against the deterministic "
-        "valuation that is not exceeded at {confidence} confidence, simulated project risks included "
-        "({draws} draws, seed {seed}).",
+        (
+            "De risicogestuurde benodigde weerstandscapaciteit is het verlies op de contante waarde van de portefeuille "
+            "ten opzichte van de deterministische waardering dat bij {confidence} zekerheid niet wordt overschreden, "
+            "inclusief gesimuleerde projectrisico's ({draws} trekkingen, seed {seed})."
+        ),
+        (
+            "The risk-based required capacity is the loss of the portfolio's present value against the deterministic "
+            "valuation that is not exceeded at {confidence} confidence, simulated project risks included "
+            "({draws} draws, seed {seed})."
+        ),
     ),
     "note_no_simulation": (
         "Zonder Monte Carlo-simulatie: alleen de IFLO-norm is berekend.",
@@ -213,10 +217,14 @@ _WORDS: dict[str, tuple[str, str]] = {
     "driver_risks": ("Projectrisico's", "Project risks"),
     "driver_all": ("Alle risicofactoren samen", "All drivers together"),
     "note_drivers": (
-        "Elke regel: de simulatie met alleen die risicofactor variabel, de andere op hun verwachte waarde. "
-        "De varianties tellen niet exact op tot die van alle factoren samen (samenhang).",
-        "Each row: the simulation with only that driver varying, the others at their expected value. "
-        "The variances do not add up exactly to that of all drivers together (interaction).",
+        (
+            "Elke regel: de simulatie met alleen die risicofactor variabel, de andere op hun verwachte waarde. "
+            "De varianties tellen niet exact op tot die van alle factoren samen (samenhang)."
+        ),
+        (
+            "Each row: the simulation with only that driver varying, the others at their expected value. "
+            "The variances do not add up exactly to that of all drivers together (interaction)."
+        ),
     ),
     # years tables
     "tab_years": ("Verloop per complex en jaar", "Per complex and year"),

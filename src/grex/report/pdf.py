@@ -130,18 +130,18 @@ class _Pages:
         self.heading(table.title_for("pdf", self.labels), size=9.5, space=0.26, keep=0.5 + 3 * ROW)
         # column widths from the longest cell, headers wrapped to fit
         text_widths = []
-        for j, column in enumerate(columns):
+        for j, _column in enumerate(columns):
             longest = max([len(row[j]) for row in cells] + [6])
             text_widths.append(longest)
         widths = [w * CHAR + 0.12 for w in text_widths]
         header_min = [max(len(word) for word in c.label.split()) * CHAR * BOLD + 0.12 for c in columns]
-        widths = [max(w, h) for w, h in zip(widths, header_min)]
+        widths = [max(w, h) for w, h in zip(widths, header_min, strict=False)]
         scale = min(1.0, self.width / sum(widths))
         font = 7 * max(scale, 0.75)
         widths = [w * scale for w in widths]
         header_lines = [
             textwrap.wrap(c.label, max(4, int((w - 0.08) / (CHAR * BOLD * font / 7))), break_long_words=False) or [""]
-            for c, w in zip(columns, widths)
+            for c, w in zip(columns, widths, strict=False)
         ]
         header_height = max(len(h) for h in header_lines) * 0.125 + 0.06
         numeric = [[c.kind == "mixed" or table.cell_kind(c, i) in _NUMERIC for c in columns] for i in range(len(cells))]
@@ -149,7 +149,7 @@ class _Pages:
 
         def draw_header() -> None:
             x = 0.0
-            for j, (column, lines) in enumerate(zip(columns, header_lines)):
+            for j, (_column, lines) in enumerate(zip(columns, header_lines, strict=False)):
                 for k, line in enumerate(lines):
                     self._cell(x, widths[j], self.y + k * 0.125, line, header_numeric[j], font, "bold")
                 x += widths[j]
@@ -197,7 +197,7 @@ class _Pages:
         for start in range(0, len(charts), 2):
             pair = charts[start : start + 2]
             self.new_page(landscape=False, layout="constrained")
-            width, height = self.size
+            height = self.size[1]
             heights = [c.size[1] * min(1.0, self.width / c.size[0]) + 0.35 for c in pair]
             head = TOP + (0.34 if start == 0 else 0.0)
             rows = self.page.subfigures(
@@ -210,7 +210,7 @@ class _Pages:
             )
             if start == 0:
                 self.text(0, title, fontsize=12.5, weight="bold")
-            for chart, row in zip(pair, rows[1:-1]):
+            for chart, row in zip(pair, rows[1:-1], strict=False):
                 sub = row[1]
                 sub.suptitle(chart.title, x=0.0, ha="left", fontsize=9.5, fontweight="bold")
                 chart.draw(sub)
