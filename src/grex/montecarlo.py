@@ -22,6 +22,17 @@ slices them, so the result is bit-identical whatever ``chunk_size``. Every
 number is an inverse-CDF transform of a uniform; a driver that is switched off
 still consumes its numbers, so the others draw the same values.
 
+Engines
+-------
+Two implementations value the draws, with the same random numbers and the
+same results bit for bit: the fused kernel of :mod:`grex.kernel` (numba; one
+sweep per draw and complex, chunks of draws spread over threads) and the
+vectorised numpy twin (:func:`_value_chunk`, whole-array passes over
+``(draws, complexes, years)``). The kernel is used when numba can be
+imported; the environment variable ``GREX_ENGINE=numpy`` (or ``numba``)
+chooses one, and ``GREX_THREADS`` the number of threads (default: the CPUs
+this process may use).
+
 Reserves
 --------
 See :class:`Simulation` for the required capacity, its standard error, the
@@ -32,7 +43,9 @@ grondbedrijf), and :func:`reserve_path` for the conventions of the path.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -696,38 +709,178 @@ def simulate_range(
 
 def _horizon(plan: _Plan, draws: int, seed: int) -> int:
     # Pass 1: the horizon that holds every draw's re-timed flows (stream 0 only).
-    n_years = plan.base_years
-    for block in range((draws - 1) // BLOCK + 1):
+    def needed(block: int) -> int:
         timing = _timing(plan, seed, block)
         count = min(BLOCK, draws - block * BLOCK)
-        n_years = max(n_years, _needed_years(plan, timing["pace"][:count], timing["delay"][:count]))
+        return _needed_years(plan, timing["pace"][:count], timing["delay"][:count])
+
+    n_years = max(plan.base_years, *_map(needed, range((draws - 1) // BLOCK + 1)))
     return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
 
 
+def _threads() -> int:
+    """Threads for the chunks: ``GREX_THREADS``, else the CPUs this process may use."""
+    value = os.environ.get("GREX_THREADS")
+    if value:
+        return max(1, int(value))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _map(function: Any, items: range, threads: int | None = None) -> Iterable[Any]:
+    """``map`` over a thread pool (numpy and the kernel release the GIL), in order."""
+    threads = _threads() if threads is None else threads
+    if threads <= 1 or len(items) <= 1:
+        return map(function, items)
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def _engine(engine: str | None = None) -> str:
+    """``"numba"`` (the kernel of :mod:`grex.kernel`) or ``"numpy"`` (the vectorised twin)."""
+    engine = engine or os.environ.get("GREX_ENGINE") or None
+    if engine is None:
+        try:
+            import numba  # noqa: F401, PLC0415 - optional, and slow to import
+        except ImportError:
+            return "numpy"
+        return "numba"
+    if engine not in ("numba", "numpy"):
+        raise InputError(None, "GREX_ENGINE", f"must be numba or numpy, not {engine!r}")
+    return engine
+
+
+def _kernel_arguments(plan: _Plan, n_years: int) -> dict[str, Any]:
+    """The draw-independent arguments of :func:`grex.kernel.value_draws`."""
+    x = plan.inputs
+    G = x.rate_offset + n_years
+
+    def groups(rates: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.intp]]:
+        # Complexes with the same rate row and price level share their index factors.
+        keys = np.concatenate([rates[:, :G], x.price_level_offset[:, None].astype(np.float64)], axis=1)
+        unique, group = np.unique(keys, axis=0, return_inverse=True)
+        return (
+            np.ascontiguousarray(group.reshape(-1), dtype=np.int64),
+            np.ascontiguousarray(unique[:, :G]),
+            np.ascontiguousarray(unique[:, G], dtype=np.int64),
+        )
+
+    cost_group, cost_rates, cost_base = groups(x.cost_rates)
+    revenue_group, revenue_rates, revenue_base = groups(x.revenue_rates)
+    static = x.costs[:, :n_years] != 0
+    static_end = np.where(static.any(axis=1), n_years - np.argmax(static[:, ::-1], axis=1), 0)
+    freeze = plan.revenue_freeze
+    as_int = np.int64
+    # Zero columns on each side of the re-timed tables: a preimage starts at most 3 paces before
+    # the first sales year and ends at most 4 paces after the last (see kernel.value_draws).
+    fastest = max(1.0, plan.mc.market_pace.high * float(plan.pace[2].max(initial=1.0)))
+    pad = math.ceil(4.0 * fastest) + 6
+
+    def padded(table: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.pad(table, ((0, 0), (pad, pad)))
+
+    return {
+        "revenues": padded(x.revenues),
+        "linked_costs": padded(x.linked_costs),
+        "costs": np.ascontiguousarray(x.costs),
+        "anchor": plan.anchor.astype(as_int),
+        "sales_end": plan.sales_end.astype(as_int),
+        "has_sales": np.ascontiguousarray(plan.has_sales, dtype=np.bool_),
+        "static_end": static_end.astype(as_int),
+        "cost_group": cost_group,
+        "cost_rates": cost_rates,
+        "cost_base": cost_base,
+        "revenue_group": revenue_group,
+        "revenue_rates": revenue_rates,
+        "revenue_base": revenue_base,
+        "rate_offset": int(x.rate_offset),
+        "shock_costs": "costs" in plan.active,
+        "shock_prices": "prices" in plan.active,
+        "revenue_freeze": -1 if freeze is None or freeze >= G else max(int(freeze), 0),
+        "margin": np.ascontiguousarray(x.uncertainty_margin, dtype=np.float64),
+        "book_value": np.ascontiguousarray(x.book_value, dtype=np.float64),
+        "interest_rate": float(x.interest_rate),
+        "discount": np.ascontiguousarray(discount_factor(x.discount_rate, np.arange(n_years))),
+        "given_end_index": x.given_end_index.astype(as_int),
+        "risk_complex": plan.risk_complex.astype(as_int),
+        "risk_index": plan.risk_index.astype(as_int),
+        "risk_is_cost": np.ascontiguousarray(plan.risk_is_cost, dtype=np.bool_),
+        "realised_costs": np.ascontiguousarray(x.realised_costs, dtype=np.float64),
+        "realised_revenues": np.ascontiguousarray(x.realised_revenues, dtype=np.float64),
+        "profit_taken": np.ascontiguousarray(x.profit_taken, dtype=np.float64),
+        "adopted": np.ascontiguousarray(x.adopted, dtype=np.bool_),
+        "planned": np.ascontiguousarray(plan.planned, dtype=np.bool_),
+        "provision_on_present_value": x.provision_basis == "present_value",
+        "poc_on_present_value": x.poc_basis == "present_value",
+        "general_reserve": float(plan.general_reserve),
+        "n_years": int(n_years),
+        "valuation_year": int(x.valuation_year),
+    }
+
+
 def _simulate_range(
-    plan: _Plan, seed: int, first: int, last: int, n_years: int, chunk_size: int | None, progress: bool
+    plan: _Plan,
+    seed: int,
+    first: int,
+    last: int,
+    n_years: int,
+    chunk_size: int | None,
+    progress: bool,
+    engine: str | None = None,
 ) -> dict[str, NDArray[Any]]:
     x = plan.inputs
     C = x.n_complexes
     draws = last - first
+    engine = _engine(engine)
     if chunk_size is None:
         chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * n_years))
     end_year = np.empty((draws, C), dtype=np.int16)
     end_value = np.empty((draws, C))
     present_value = np.empty((draws, C))
     reserve = np.empty((draws, RESERVE_YEARS + 1))
-    bar = _progress(draws, progress)
-    try:
-        for start in range(first, last, chunk_size):
-            stop = min(last, start + chunk_size)
-            values = _draws(plan, seed, start, stop, _block)
+    starts = range(first, last, chunk_size)
+    if engine == "numba":
+        from grex.kernel import value_draws  # noqa: PLC0415 - numba is slow to import
+
+        fixed = _kernel_arguments(plan, n_years)
+
+    def work(start: int) -> int:
+        stop = min(last, start + chunk_size)
+        values = _draws(plan, seed, start, stop, _block)
+        rows = slice(start - first, stop - first)
+        if engine == "numba":
+            value_draws(
+                np.ascontiguousarray(values["pace"]),
+                np.ascontiguousarray(values["delay"]),
+                np.ascontiguousarray(values["cost_shock"]),
+                np.ascontiguousarray(values["price_shock"]),
+                np.ascontiguousarray(values["risk"]),
+                **fixed,
+                end_year=end_year[rows],
+                end_value=end_value[rows],
+                present_value=present_value[rows],
+                reserve=reserve[rows],
+            )
+        else:
             out = _value_chunk(plan, values, n_years)
-            rows = slice(start - first, stop - first)
             end_year[rows] = x.valuation_year + out["end_index"]
             end_value[rows] = out["end_value"]
             present_value[rows] = out["present_value"]
             reserve[rows] = out["reserve"]
-            bar.update(stop - start)
+        return stop - start
+
+    bar = _progress(draws, progress)
+    try:
+        if engine == "numba" and len(starts) > 1 and _threads() > 1:
+            # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
+            with ThreadPoolExecutor(_threads()) as pool:
+                for count in pool.map(work, starts):
+                    bar.update(count)
+        else:
+            for start in starts:
+                bar.update(work(start))
     finally:
         bar.close()
     return {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
@@ -865,3 +1018,77 @@ def _progress(total: int, show: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="draw", unit_scale=True, desc="simulate", leave=False)
+
+
+# -- fixed driver settings (sensitivity analysis) ---------------------------------
+
+
+def value_settings(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    pace: Any,
+    delay: Any,
+    cost_shock: Any,
+    price_shock: Any,
+    risk: Any,
+) -> dict[str, NDArray[Any]]:
+    """Value the portfolio at fixed driver values, one setting per row (no randomness).
+
+    Each row is valued as one draw of :func:`simulate` whose driver values
+    are given instead of drawn: the same re-timing, indexation and valuation.
+    With pace 1, no delay, no shocks and no risk events a row is the
+    deterministic valuation (up to rounding). Used by :mod:`grex.sensitivity`.
+
+    Parameters
+    ----------
+    scenario, portfolio
+        As for :func:`simulate`.
+    pace : array_like, shape (S, C)
+        Pace factor per setting and complex (> 0). [1 = as planned]
+    delay : array_like, shape (S, C)
+        Start delay of plot sales (>= 0). [years]
+    cost_shock, price_shock : array_like, shape (S, L)
+        Shocks on the yearly cost and revenue index rates from year V on
+        (L >= 1 years; later years keep the last value). [decimal per year]
+    risk : array_like, shape (S, R)
+        Amount of each event of the risk register, 0 for no event. [EUR, price level]
+
+    Returns
+    -------
+    dict
+        ``end_year`` (S, C), ``end_value`` (S, C), ``present_value`` (S, C)
+        [EUR, positive = profit] and ``reserve`` (S, RESERVE_YEARS + 1) [EUR].
+    """
+    from dataclasses import replace
+
+    plan = _plan(scenario, portfolio, None)
+    C, R = plan.inputs.n_complexes, len(plan.risk_probability)
+    pace = np.asarray(pace, dtype=np.float64)
+    delay = np.asarray(delay, dtype=np.float64)
+    risk = np.asarray(risk, dtype=np.float64).reshape(len(pace), R)
+    if pace.ndim != 2 or pace.shape[1] != C or delay.shape != pace.shape:
+        raise ValueError(f"pace {pace.shape} and delay {delay.shape} must both be (settings, {C})")
+    if np.any(pace <= 0) or np.any(delay < 0):
+        raise ValueError("pace must be > 0 and delay >= 0")
+    n_years = max(plan.base_years, _needed_years(plan, pace, delay), int(plan.risk_index.max(initial=-1)) + 1)
+    if n_years > plan.bound_years:
+        inputs = build_inputs(scenario, portfolio, extra_years=n_years - plan.base_years)
+        plan = replace(plan, inputs=inputs, bound_years=n_years)
+
+    def path(shock: Any) -> NDArray[np.float64]:
+        shock = np.asarray(shock, dtype=np.float64)
+        if shock.ndim != 2 or shock.shape[0] != len(pace) or shock.shape[1] < 1:
+            raise ValueError(f"shocks must be (settings, years), not {shock.shape}")
+        if shock.shape[1] >= n_years:
+            return shock[:, :n_years].copy()
+        return np.concatenate([shock, np.repeat(shock[:, -1:], n_years - shock.shape[1], axis=1)], axis=1)
+
+    values = {"pace": pace, "delay": delay, "cost_shock": path(cost_shock), "price_shock": path(price_shock), "risk": risk}
+    out = _value_chunk(plan, values, n_years)
+    return {
+        "end_year": (plan.inputs.valuation_year + out["end_index"]).astype(np.int16),
+        "end_value": out["end_value"],
+        "present_value": out["present_value"],
+        "reserve": out["reserve"],
+    }

@@ -1,0 +1,470 @@
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick]``.
+
+Measures, in one process and one run (issue 4):
+
+- Monte Carlo throughput in complex-year-draw cells per second on the
+  standard workload (50 complexes x 40 years x 100,000 draws, every driver
+  on: pace and delay re-timing, index shocks, risk events, interest,
+  discounting), as the median of several repetitions; cells are draws x
+  complexes x years of the deterministic horizon;
+- the vectorised numpy twin (``GREX_ENGINE=numpy``) on fewer draws;
+- the same work by the loop implementation (:func:`grex.reference.value_complex`,
+  fed per draw with the re-timed flows and shocked rates of
+  :func:`grex.montecarlo.trace`) on a subsample of draws, and the ratio; the
+  loop's present values are checked against the simulation's;
+- one streaming numpy pass (``np.add`` over float64 arrays, as many cells)
+  and the ratio of the core to it;
+- peak memory (``VmHWM``) of a 1,000,000-draw simulation in a child
+  process, and scaling exponents of time in draws, complexes and years
+  (least-squares slope of log time on log size);
+- the compile time of the kernel (first call with an empty numba cache, and
+  with the cache filled);
+- the deterministic valuation of 1,000 complexes x 40 years, and the whole
+  ``grex run`` process on the example scenario, import time included.
+
+Timings depend on the machine; the output names it. ``--quick`` runs small
+sizes as a smoke test (its figures are not the headline ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "scenarios" / "assen-2024.toml"
+#: The standard workload of issue 4.
+STANDARD = {"complexes": 50, "years": 40, "draws": 100_000}
+QUICK = {"complexes": 10, "years": 20, "draws": 4096}
+SEED = 2024
+
+
+def timed(function: Callable[[], object], repeat: int) -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def machine() -> dict[str, Any]:
+    """The machine and the software the figures come from."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "GREX_THREADS": os.environ.get("GREX_THREADS"),
+    }
+    try:
+        import numba
+
+        info["numba"] = numba.__version__
+    except ImportError:
+        info["numba"] = None
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as handle:
+            info["memory_gib"] = round(int(handle.readline().split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return info
+
+
+def workload(n_complexes: int, n_years: int, seed: int = 1) -> tuple[Any, Any]:
+    """A synthetic portfolio with the example's ``[montecarlo]`` table and six risks.
+
+    Every driver has a spread: pace (market and complex), delay, cost and
+    price shocks, and a risk register of three cost and three revenue events.
+    """
+    from grex.drivers import Risk, Triangular
+    from grex.io import read_scenario
+    from grex.synthetic import synthetic_portfolio
+
+    scenario, portfolio = synthetic_portfolio(n_complexes, n_years, seed=seed)
+    mc = replace(read_scenario(EXAMPLE).montecarlo, complexes={})
+    projects = list(portfolio.projects["project"])
+    V = scenario.valuation_year
+    risks = tuple(
+        Risk(
+            project=projects[(7 * i) % n_complexes],
+            name=f"risk {i}",
+            probability=0.15 + 0.1 * i,
+            impact=Triangular(1e5, 3e5, 1.5e6),
+            year=V + 1 + (2 * i) % (n_years - 1),
+            type="cost" if i % 2 == 0 else "revenue",
+        )
+        for i in range(6)
+    )
+    return replace(scenario, montecarlo=mc, risks=risks), portfolio
+
+
+def streaming_pass(cells: int, repeat: int) -> float:
+    """Seconds of one ``np.add(a, b, out=c)`` over float64 arrays of ``cells`` values (median).
+
+    Three arrays of ``cells`` values (4.8 GB for the standard workload),
+    touched once before timing: one pass over main memory, as the issue
+    defines it.
+    """
+    a = np.ones(cells)
+    b = np.ones(cells)
+    c = np.zeros(cells)
+    np.add(a, b, out=c)
+    seconds = statistics.median(timed(lambda: np.add(a, b, out=c), repeat))
+    return seconds
+
+
+def simulate_seconds(
+    scenario: Any, portfolio: Any, draws: int, repeat: int, engine: str | None = None
+) -> tuple[list[float], Any]:
+    """Seconds of ``repeat`` whole :func:`grex.montecarlo.simulate` calls, and the last result."""
+    from grex.montecarlo import simulate
+
+    previous = os.environ.get("GREX_ENGINE")
+    if engine is not None:
+        os.environ["GREX_ENGINE"] = engine
+    try:
+        result: list[Any] = []
+        times = timed(lambda: result.append(simulate(scenario, portfolio, draws=draws, seed=SEED)), repeat)
+    finally:
+        if engine is not None:
+            if previous is None:
+                del os.environ["GREX_ENGINE"]
+            else:
+                os.environ["GREX_ENGINE"] = previous
+    return times, result[-1]
+
+
+def montecarlo_throughput(size: dict[str, int], repeat: int) -> dict[str, Any]:
+    """Cells per second of the whole simulation (median), with the default engine."""
+    from grex.montecarlo import _engine, _threads
+
+    scenario, portfolio = workload(size["complexes"], size["years"])
+    simulate_seconds(scenario, portfolio, 2 * 1024, 1)  # load the compiled kernel
+    times, sim = simulate_seconds(scenario, portfolio, size["draws"], repeat)
+    cells = size["draws"] * size["complexes"] * size["years"]
+    median = statistics.median(times)
+    return {
+        **size,
+        "cells": cells,
+        "engine": _engine(),
+        "threads": _threads(),
+        "simulated_years": sim.n_years,
+        "risks": len(scenario.risks),
+        "drivers": list(sim.drivers),
+        "seconds": times,
+        "median_seconds": median,
+        "cells_per_second": cells / median,
+    }
+
+
+def numpy_twin(size: dict[str, int], draws: int) -> dict[str, Any]:
+    """Cells per second of the vectorised numpy implementation (the one before the kernel)."""
+    scenario, portfolio = workload(size["complexes"], size["years"])
+    times, _ = simulate_seconds(scenario, portfolio, draws, 1, engine="numpy")
+    cells = draws * size["complexes"] * size["years"]
+    return {"draws": draws, "cells": cells, "seconds": times[0], "cells_per_second": cells / times[0]}
+
+
+def loop_reference(size: dict[str, int], draws: int) -> dict[str, Any]:
+    """The loop implementation on the first ``draws`` draws of the standard workload.
+
+    Only the calls of :func:`grex.reference.value_complex` are timed; preparing
+    their inputs (re-timing by :func:`grex.montecarlo.trace`, dictionaries) is
+    not. The loop knows no risk register, so its present values are compared
+    with the simulation's for the complexes without a risk event in that draw.
+    """
+    from grex.montecarlo import simulate, trace
+    from grex.reference import value_complex
+    from grex.valuation import build_inputs
+
+    scenario, portfolio = workload(size["complexes"], size["years"])
+    sim = simulate(scenario, portfolio, draws=draws, seed=SEED)
+    x = build_inputs(scenario, portfolio)
+    V = scenario.valuation_year
+    risk_complex = [list(x.projects).index(r.project) for r in scenario.risks]
+    grid_start = V - x.rate_offset
+    jobs, checked = [], []
+    for d in range(draws):
+        t = trace(scenario, portfolio, seed=SEED, draw=d, n_years=sim.n_years)
+        hit = {c for c, amount in zip(risk_complex, t["risk"], strict=True) if amount != 0}
+        for c in range(x.n_complexes):
+            years, grid = t["years"], t["grid_years"]
+            end = x.given_end_index[c]
+            jobs.append(
+                {
+                    "valuation_year": V,
+                    "book_value": float(x.book_value[c]),
+                    "costs": {int(y): float(v) for y, v in zip(years, t["costs"][c], strict=True) if v},
+                    "revenues": {int(y): float(v) for y, v in zip(years, t["revenues"][c], strict=True) if v},
+                    "interest_rate": x.interest_rate,
+                    "discount_rate": x.discount_rate,
+                    "uncertainty_margin": float(x.uncertainty_margin[c]),
+                    "cost_index": {int(y): float(r) for y, r in zip(grid, t["cost_rates"][c], strict=True)},
+                    "revenue_index": {int(y): float(r) for y, r in zip(grid, t["revenue_rates"][c], strict=True)},
+                    "price_level": int(grid_start + x.price_level_offset[c]),
+                    "end_year": int(V + end) if end else None,
+                    "index_revenues_after_max_duration": True,  # trace's rates have the freeze applied
+                }
+            )
+            checked.append((d, c, c not in hit))
+    start = time.perf_counter()
+    results = [value_complex(**job) for job in jobs]
+    seconds = time.perf_counter() - start
+    differences = [
+        abs(r.present_value - sim.present_value[d, c]) / max(abs(sim.present_value[d, c]), 1.0)
+        for r, (d, c, compare) in zip(results, checked, strict=True)
+        if compare
+    ]
+    cells = draws * size["complexes"] * size["years"]
+    return {
+        "draws": draws,
+        "cells": cells,
+        "seconds": seconds,
+        "cells_per_second": cells / seconds,
+        "compared_complex_draws": len(differences),
+        "max_relative_difference_present_value": max(differences, default=0.0),
+    }
+
+
+def _child(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter; it prints one JSON object last."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_MEMORY_CODE = """
+import json, sys, time
+sys.path.insert(0, {benchmarks!r})
+
+def high_water():
+    # VmHWM: this process's peak resident memory (ru_maxrss would carry the parent's over exec).
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM"))
+
+from run import workload
+from grex.montecarlo import simulate
+scenario, portfolio = workload({complexes}, {years})
+simulate(scenario, portfolio, draws=16, seed=1)
+before = high_water()
+start = time.perf_counter()
+sim = simulate(scenario, portfolio, draws={draws}, seed=2024)
+seconds = time.perf_counter() - start
+peak = high_water()
+arrays = sum(a.nbytes for a in (sim.end_year, sim.end_value, sim.present_value, sim.reserve, sim.portfolio_present_value))
+print(json.dumps({{"peak_bytes": peak, "before_bytes": before, "result_bytes": arrays, "seconds": seconds}}))
+"""
+
+
+def peak_memory(size: dict[str, int], draws: int) -> dict[str, Any]:
+    """Peak resident memory of a child process that runs one simulation of ``draws`` draws."""
+    code = _MEMORY_CODE.format(
+        benchmarks=str(ROOT / "benchmarks"), draws=draws, **{k: size[k] for k in ("complexes", "years")}
+    )
+    out = _child(code)
+    cells = draws * size["complexes"] * size["years"]
+    return {"draws": draws, **out, "cells_per_second": cells / out["seconds"]}
+
+
+_COMPILE_CODE = """
+import json, time
+start = time.perf_counter()
+import grex.kernel
+imported = time.perf_counter() - start
+from grex.io import read_portfolio, read_scenario
+from grex.montecarlo import simulate
+scenario = read_scenario({example!r})
+portfolio = read_portfolio(scenario.portfolio)
+start = time.perf_counter()
+simulate(scenario, portfolio, draws=16, seed=1)
+first = time.perf_counter() - start
+start = time.perf_counter()
+simulate(scenario, portfolio, draws=16, seed=1)
+second = time.perf_counter() - start
+print(json.dumps({{"import_seconds": imported, "first_call_seconds": first, "next_call_seconds": second}}))
+"""
+
+
+def compile_time(*, cold: bool = True) -> dict[str, Any]:
+    """The kernel's first call in a fresh process: with an empty numba cache, and with the cache filled.
+
+    ``cold=False`` skips the empty cache (a compile of a few seconds) and
+    reports ``None`` for it.
+    """
+    code = _COMPILE_CODE.format(example=str(EXAMPLE))
+    if not cold:
+        return {"empty_cache": None, "filled_cache": _child(code)}
+    with tempfile.TemporaryDirectory() as cache:
+        empty = _child(code, {"NUMBA_CACHE_DIR": cache})
+        filled = _child(code, {"NUMBA_CACHE_DIR": cache})
+    return {"empty_cache": empty, "filled_cache": filled}
+
+
+def _fit(sizes: list[int], seconds: list[float]) -> float:
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+
+
+def scaling(size: dict[str, int], quick: bool) -> dict[str, Any]:
+    """Exponents of time in draws, complexes and years (log-log least squares), median of 3 runs each."""
+    repeat = 1 if quick else 3
+    base_draws = 1024 if quick else 20_000
+    sweeps: dict[str, list[tuple[int, float]]] = {"draws": [], "complexes": [], "years": []}
+    scenario, portfolio = workload(size["complexes"], size["years"])
+    for draws in [base_draws * k for k in ((1, 2, 4) if quick else (1, 2, 4, 8))]:
+        sweeps["draws"].append((draws, statistics.median(simulate_seconds(scenario, portfolio, draws, repeat)[0])))
+    for complexes in (size["complexes"] // 2, size["complexes"], 2 * size["complexes"], 4 * size["complexes"]):
+        s, p = workload(complexes, size["years"])
+        sweeps["complexes"].append((complexes, statistics.median(simulate_seconds(s, p, base_draws, repeat)[0])))
+    for years in (size["years"] // 2, size["years"], 2 * size["years"]):
+        s, p = workload(size["complexes"], years)
+        sweeps["years"].append((years, statistics.median(simulate_seconds(s, p, base_draws, repeat)[0])))
+    return {
+        axis: {
+            "sizes": [n for n, _ in points],
+            "seconds": [t for _, t in points],
+            "exponent": _fit([n for n, _ in points], [t for _, t in points]),
+        }
+        for axis, points in sweeps.items()
+    }
+
+
+def deterministic(n_complexes: int, n_years: int, repeat: int) -> dict[str, Any]:
+    """The deterministic core (``ModelInputs.valuate``) and the whole valuation with its tables."""
+    from grex.synthetic import synthetic_portfolio
+    from grex.valuation import build_inputs, value_portfolio
+
+    scenario, portfolio = synthetic_portfolio(n_complexes, n_years, seed=1)
+    inputs = build_inputs(scenario, portfolio)
+    compute = statistics.median(timed(inputs.valuate, repeat))
+    whole = statistics.median(timed(lambda: value_portfolio(scenario, portfolio), repeat))
+    return {"complexes": n_complexes, "years": n_years, "compute_seconds": compute, "with_tables_seconds": whole}
+
+
+def grex_run_process(repeat: int, tmp: Path) -> dict[str, Any]:
+    """The whole ``grex run`` process on the example (median), interpreter start and imports included."""
+    command = [sys.executable, "-m", "grex.cli", "run", str(EXAMPLE), "--out", str(tmp / "run")]
+    times = timed(lambda: subprocess.run(command, check=True, capture_output=True), repeat)
+    return {"seconds": times, "median_seconds": statistics.median(times)}
+
+
+TARGETS = {
+    "cells_per_second": 100e6,
+    "streaming_ratio": 0.15,
+    "loop_ratio": 100.0,
+    "peak_memory_bytes_at_1m_draws": 1.5e9,
+    "deterministic_1000x40_seconds": 0.020,
+    "grex_run_seconds": 1.5,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not the headline figures")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    size = QUICK if quick else STANDARD
+
+    results: dict[str, Any] = {"machine": machine(), "quick": quick}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["grex_run"] = grex_run_process(1 if quick else 5, Path(tmp))
+    results["deterministic"] = deterministic(100 if quick else 1000, 40, 3 if quick else 11)
+    results["compile"] = compile_time(cold=not quick)
+    mc = montecarlo_throughput(size, 1 if quick else 5)
+    results["montecarlo"] = mc
+    results["numpy_twin"] = numpy_twin(size, 1024 if quick else 8192)
+    results["numpy_twin"]["ratio_kernel_to_twin"] = mc["cells_per_second"] / results["numpy_twin"]["cells_per_second"]
+    loop = loop_reference(size, 2 if quick else 20)
+    loop["ratio"] = mc["cells_per_second"] / loop["cells_per_second"]
+    results["loop_reference"] = loop
+    results["memory"] = peak_memory(size, 20_000 if quick else 1_000_000)
+    stream_seconds = streaming_pass(mc["cells"], 3 if quick else 5)
+    results["streaming_pass"] = {
+        "cells": mc["cells"],
+        "seconds": stream_seconds,
+        "cells_per_second": mc["cells"] / stream_seconds,
+        "ratio": stream_seconds / mc["median_seconds"],
+    }
+    results["scaling"] = scaling(size, quick)
+    results["targets"] = {
+        "cells_per_second": mc["cells_per_second"] >= TARGETS["cells_per_second"],
+        "streaming_ratio": results["streaming_pass"]["ratio"] >= TARGETS["streaming_ratio"],
+        "loop_ratio": loop["ratio"] >= TARGETS["loop_ratio"],
+        "peak_memory_bytes_at_1m_draws": results["memory"]["peak_bytes"] <= TARGETS["peak_memory_bytes_at_1m_draws"],
+        "deterministic_1000x40_seconds": results["deterministic"]["compute_seconds"]
+        <= TARGETS["deterministic_1000x40_seconds"],
+        "grex_run_seconds": results["grex_run"]["median_seconds"] <= TARGETS["grex_run_seconds"],
+    }
+    if quick:
+        results["targets"] = {key: None for key in results["targets"]}  # small sizes say nothing about the targets
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(format_results(results))
+    return 0
+
+
+def format_results(r: dict[str, Any]) -> str:
+    """The figures as a short text report."""
+    m, mc, loop, stream, mem = r["machine"], r["montecarlo"], r["loop_reference"], r["streaming_pass"], r["memory"]
+    lines = [
+        f"machine: {m.get('cpu')}, {m['cpus_usable']} CPUs, {m.get('memory_gib')} GiB; python {m['python']}, "
+        f"numpy {m['numpy']}, numba {m['numba']}; OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}",
+        f"Monte Carlo {mc['complexes']} x {mc['years']} x {mc['draws']:,} draws ({mc['engine']}, {mc['threads']} threads, "
+        f"{mc['simulated_years']} simulated years): median {mc['median_seconds']:.3f} s, "
+        f"{mc['cells_per_second'] / 1e6:.0f} M cells/s",
+        f"numpy twin: {r['numpy_twin']['cells_per_second'] / 1e6:.1f} M cells/s "
+        f"(kernel {r['numpy_twin']['ratio_kernel_to_twin']:.0f}x)",
+        f"loop reference ({loop['draws']} draws): {loop['cells_per_second'] / 1e6:.2f} M cells/s; ratio {loop['ratio']:.0f}x; "
+        f"max relative difference of present value {loop['max_relative_difference_present_value']:.1e}",
+        f"streaming np.add over {stream['cells']:,} cells: {stream['seconds']:.3f} s; ratio core/stream {stream['ratio']:.2f}",
+        f"peak memory at {mem['draws']:,} draws: {mem['peak_bytes'] / 1e9:.2f} GB (results {mem['result_bytes'] / 1e9:.2f} GB), "
+        f"{mem['seconds']:.1f} s, {mem['cells_per_second'] / 1e6:.0f} M cells/s",
+        "scaling exponents: " + ", ".join(f"{axis} {s['exponent']:.2f}" for axis, s in r["scaling"].items()),
+        "kernel first call in a fresh process: "
+        + (
+            f"{r['compile']['empty_cache']['first_call_seconds']:.2f} s (empty cache), "
+            if r["compile"]["empty_cache"]
+            else ""
+        )
+        + f"{r['compile']['filled_cache']['first_call_seconds']:.2f} s (cache filled)",
+        f"deterministic {r['deterministic']['complexes']} x {r['deterministic']['years']}: "
+        f"{r['deterministic']['compute_seconds'] * 1e3:.1f} ms compute, "
+        f"{r['deterministic']['with_tables_seconds'] * 1e3:.1f} ms with tables",
+        f"grex run (whole process): {r['grex_run']['median_seconds']:.2f} s",
+        f"targets met: {r['targets']}",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

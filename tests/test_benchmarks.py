@@ -1,0 +1,61 @@
+"""The benchmark suite runs and reports every figure of issue 4 (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("numba")
+
+
+def test_quick_benchmark_reports_every_figure():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    results = json.loads(out.stdout)
+    assert results["quick"] is True
+    assert {
+        "machine",
+        "montecarlo",
+        "numpy_twin",
+        "loop_reference",
+        "streaming_pass",
+        "memory",
+        "scaling",
+        "compile",
+        "deterministic",
+        "grex_run",
+        "targets",
+    } <= set(results)
+    assert {"cpu", "cpus_usable", "numpy", "numba", "OPENBLAS_CORETYPE"} <= set(results["machine"])
+    mc = results["montecarlo"]
+    assert mc["cells"] == mc["draws"] * mc["complexes"] * mc["years"]
+    assert mc["drivers"] == ["pace", "delay", "costs", "prices", "risks"] and mc["risks"] > 0
+    assert mc["cells_per_second"] > 0 and len(mc["seconds"]) >= 1
+    assert results["loop_reference"]["ratio"] > 0 and results["streaming_pass"]["ratio"] > 0
+    # The loop reference is the judge: its present values agree with the simulation's.
+    assert results["loop_reference"]["compared_complex_draws"] > 0
+    assert results["loop_reference"]["max_relative_difference_present_value"] < 1e-9
+    assert results["memory"]["peak_bytes"] > results["memory"]["result_bytes"] > 0
+    assert set(results["scaling"]) == {"draws", "complexes", "years"}
+    for sweep in results["scaling"].values():
+        assert len(sweep["sizes"]) == len(sweep["seconds"]) >= 3 and "exponent" in sweep
+    assert results["compile"]["filled_cache"]["first_call_seconds"] > 0
+    assert results["deterministic"]["compute_seconds"] > 0 and results["grex_run"]["median_seconds"] > 0
+    assert set(results["targets"]) == {
+        "cells_per_second",
+        "streaming_ratio",
+        "loop_ratio",
+        "peak_memory_bytes_at_1m_draws",
+        "deterministic_1000x40_seconds",
+        "grex_run_seconds",
+    }

@@ -1,0 +1,138 @@
+"""The fused kernel (:mod:`grex.kernel`) against its vectorised numpy twin (issue 4).
+
+The kernel keeps the floating-point operations of the numpy implementation in
+the same order, so the two must agree bit for bit (``assert_array_equal``),
+on the example, the crisis scenario and random synthetic portfolios, with
+every driver and with subsets of them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLE, ROOT
+from grex import montecarlo
+from grex.drivers import Risk, Triangular
+from grex.io import read_portfolio, read_scenario
+from grex.synthetic import synthetic_portfolio
+
+pytest.importorskip("numba")
+
+from grex.kernel import pairwise_sum  # noqa: E402 - after the skip
+
+CRISIS = ROOT / "scenarios" / "kredietcrisis-2008.toml"
+FIELDS = ("end_year", "end_value", "present_value", "reserve")
+
+
+def load(path):
+    scenario = read_scenario(path)
+    return scenario, read_portfolio(scenario.portfolio)
+
+
+def synthetic(n_complexes: int, n_years: int, seed: int, n_risks: int = 4):
+    """A synthetic portfolio with the example's drivers and a few risks (two on one complex and year)."""
+    scenario, portfolio = synthetic_portfolio(n_complexes, n_years, seed=seed)
+    mc = replace(read_scenario(EXAMPLE).montecarlo, complexes={})
+    projects = list(portfolio.projects["project"])
+    V = scenario.valuation_year
+    risks = [
+        Risk(
+            project=projects[(3 * i) % n_complexes],
+            name=f"risk {i}",
+            probability=0.3 + 0.1 * i,
+            impact=Triangular(1e5, 2e5 * (i + 1), 1e6),
+            year=V + (i * 2) % n_years,
+            type="cost" if i % 2 == 0 else "revenue",
+        )
+        for i in range(n_risks)
+    ]
+    if n_risks:
+        risks.append(replace(risks[0], name="same cell", probability=0.5))
+    return replace(scenario, montecarlo=mc, risks=tuple(risks)), portfolio
+
+
+def both_engines(scenario, portfolio, *, draws: int, seed: int, drivers=None, chunk_size=None):
+    plan = montecarlo._plan(scenario, portfolio, drivers)
+    n_years = montecarlo._horizon(plan, draws, seed)
+    return tuple(
+        montecarlo._simulate_range(plan, seed, 0, draws, n_years, chunk_size, False, engine=engine)
+        for engine in ("numpy", "numba")
+    )
+
+
+def assert_identical(numpy_arrays, kernel_arrays):
+    for name in FIELDS:
+        assert numpy_arrays[name].dtype == kernel_arrays[name].dtype, name
+        np.testing.assert_array_equal(kernel_arrays[name], numpy_arrays[name], err_msg=name)
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, CRISIS], ids=["example", "crisis"])
+def test_kernel_equals_numpy_on_the_scenarios(path):
+    scenario, portfolio = load(path)
+    assert_identical(*both_engines(scenario, portfolio, draws=1500, seed=11))
+
+
+@pytest.mark.parametrize(
+    "drivers",
+    [(), ("pace",), ("delay",), ("costs",), ("prices",), ("risks",), ("pace", "prices"), ("delay", "costs", "risks")],
+)
+def test_kernel_equals_numpy_with_some_drivers(drivers):
+    scenario, portfolio = synthetic(12, 25, seed=5)
+    assert_identical(*both_engines(scenario, portfolio, draws=300, seed=4, drivers=drivers))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kernel_equals_numpy_on_random_portfolios(seed):
+    rng = np.random.default_rng(seed)
+    n_complexes, n_years = int(rng.integers(1, 40)), int(rng.integers(3, 45))
+    scenario, portfolio = synthetic(n_complexes, n_years, seed=seed, n_risks=int(rng.integers(0, 5)))
+    assert_identical(*both_engines(scenario, portfolio, draws=400, seed=seed, chunk_size=int(rng.integers(50, 500))))
+
+
+def test_kernel_equals_numpy_with_many_complexes():
+    # More than 128 complexes: numpy's pairwise summation splits the sum of the provisions.
+    scenario, portfolio = synthetic(300, 8, seed=2)
+    assert_identical(*both_engines(scenario, portfolio, draws=40, seed=1))
+
+
+def test_simulate_is_the_same_on_either_engine_and_any_thread_count(monkeypatch):
+    scenario, portfolio = load(EXAMPLE)
+    runs = []
+    for engine, threads in (("numpy", "1"), ("numba", "1"), ("numba", "2"), ("numba", "3")):
+        monkeypatch.setenv("GREX_ENGINE", engine)
+        monkeypatch.setenv("GREX_THREADS", threads)
+        runs.append(montecarlo.simulate(scenario, portfolio, draws=2 * montecarlo.BLOCK + 7, seed=3, chunk_size=300))
+    for other in runs[1:]:
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(other, name), getattr(runs[0], name), err_msg=name)
+        assert other.required_capacity == runs[0].required_capacity
+
+
+def test_unknown_engine_is_refused(monkeypatch):
+    monkeypatch.setenv("GREX_ENGINE", "fortran")
+    scenario, portfolio = load(EXAMPLE)
+    with pytest.raises(montecarlo.InputError, match="GREX_ENGINE"):
+        montecarlo.simulate(scenario, portfolio, draws=5, seed=1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 200, 256, 257, 1000, 4099])
+def test_pairwise_sum_is_numpys_sum(n):
+    rng = np.random.default_rng(n)
+    values = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)
+    rows = np.ascontiguousarray(np.broadcast_to(values, (3, n)))  # a reduction over the last axis, as in reserve_path
+    assert pairwise_sum(values, 0, n) == rows.sum(axis=-1)[1] == values.sum()
+
+
+def test_grex_run_does_not_import_numba(tmp_path):
+    code = (
+        "import sys; from grex.cli import main; "
+        f"assert main(['run', {str(EXAMPLE)!r}, '--out', {str(tmp_path / 'out')!r}]) == 0; "
+        "print('numba imported:', 'numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "numba imported: False"
