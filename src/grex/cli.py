@@ -2,7 +2,8 @@
 
 ``main(argv)`` parses the arguments, calls the library and returns the exit
 status: 0 on success, 2 for bad input (with one message on stderr naming the
-file, the row or key and what is wrong), 1 for anything unexpected.
+file, the row or key and what is wrong), 1 for anything unexpected and for a
+``grex batch`` in which some scenarios failed (each reported; the others ran).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from grex.io import write_valuation
 
     valuation = _load(args.scenario)
+    _grid_note(valuation.scenario, args.scenario)
     out_dir = Path(args.out) if args.out else _default_out(valuation.scenario.name)
     write_valuation(valuation, out_dir)
     print(format_valuation(valuation))
@@ -74,7 +76,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
     # each driver alone, same draws and seed: its contribution to the spread
     drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
-    report = build_report(valuation, simulation, drivers=drivers, lang=args.lang)
+    extra = []
+    if args.sensitivity:
+        from grex.report.sensitivity import sensitivity_section
+        from grex.sensitivity import sensitivity
+
+        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang)
+        extra = lambda labels: [sensitivity_section(result, labels)]  # noqa: E731
+    report = build_report(valuation, simulation, drivers=drivers, lang=args.lang, extra_sections=extra)
     out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
     written = write_report(report, out_dir, formats)
     print("\n".join(str(path) for path in written))
@@ -87,6 +96,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     valuation = _load(args.scenario)
     scenario = valuation.scenario
+    _grid_note(scenario, args.scenario)
     draws = scenario.montecarlo.draws if args.draws is None else args.draws
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
     if draws <= 0:
@@ -240,6 +250,70 @@ def format_diff(result) -> str:
     return "\n".join(lines)
 
 
+def _grid_note(scenario, path: str) -> None:
+    """A scenario file with a [grid] runs as its base; say so."""
+    if "grid" in scenario.data:
+        from grex.batch import grid_size
+
+        print(
+            f"note: {path} holds a grid of {grid_size(scenario.data)} scenarios; this runs its base without the grid. "
+            "Run them all with: grex batch " + path,
+            file=sys.stderr,
+        )
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from grex.batch import run_batch
+
+    out_dir = Path(args.out) if args.out else Path("out") / "batch"
+
+    def said(name: str, status: str) -> None:
+        print(f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}")
+
+    result = run_batch(
+        args.scenarios,
+        out_dir,
+        draws=args.draws,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=sys.stderr.isatty(),
+        on_scenario=said,
+    )
+    for failure in result.failures:
+        print(f"grex: error: {failure}", file=sys.stderr)
+    print(f"\n{len(result.rows)} scenarios complete ({len(result.ran)} run, {len(result.skipped)} skipped), "
+          f"{len(result.failures)} failed; written to {out_dir}/")
+    return 0 if result.ok else 1
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from grex.io.sensitivity import write_sensitivity
+    from grex.sensitivity import sensitivity
+
+    valuation = _load(args.scenario)
+    scenario = valuation.scenario
+    draws = scenario.montecarlo.draws if args.draws is None else args.draws
+    seed = scenario.montecarlo.seed if args.seed is None else args.seed
+    if draws <= 1:
+        raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
+    result = sensitivity(scenario, valuation.portfolio, draws=draws, seed=seed, lang=args.lang)
+    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
+    write_sensitivity(result, out_dir)
+    table = result.tornado[["label", "present_value_low", "present_value_high", "range"]].copy()
+    table[["present_value_low", "present_value_high", "range"]] /= 1000
+    if scenario.illustrative:
+        print("ILLUSTRATIVE: made-up figures, not real project data.")
+    print(f"Scenario {scenario.name!r}: portfolio present value {result.tornado['base'].iloc[0] / 1000:,.0f}; "
+          "amounts x EUR 1,000")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    shares = result.variance_shares[["label", "share"]]
+    print(f"\nshare of the variance ({draws:,} draws, seed {seed}):")
+    print(shares.to_string(index=False, formatters={"share": lambda v: f"{v:.1%}"}))
+    print(f"\nwritten to {out_dir}/")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV.")
     parser.add_argument("--version", action="version", version=f"grex {__version__}")
@@ -268,6 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
     report.add_argument("--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)")
     report.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the report (default nl)")
+    report.add_argument("--sensitivity", action="store_true", help="add the section Gevoeligheidsanalyse (grex sensitivity)")
     report.add_argument("--out", help="output folder (default out/<scenario name>/report/)")
     report.set_defaults(handler=_cmd_report)
 
@@ -281,6 +356,22 @@ def _parser() -> argparse.ArgumentParser:
         "(see grex.diff.DEFAULT_ORDER; 'amounts', 'costs', 'revenues' name groups)",
     )
     diff.set_defaults(handler=_cmd_diff)
+    batch = sub.add_parser("batch", help="run many scenarios (grids expanded), locally or on a Dask cluster, and compare them")
+    batch.add_argument("scenarios", nargs="+", help="scenario files (TOML); a file with a [grid] stands for its combinations")
+    batch.add_argument("--draws", type=int, help="draws of every scenario (default each scenario's montecarlo.draws)")
+    batch.add_argument("--seed", type=int, help="seed of every scenario (default each scenario's montecarlo.seed)")
+    batch.add_argument("--workers", type=int, default=1, help="local processes (default 1: in this process)")
+    batch.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786); needs grex[dask]")
+    batch.add_argument("--out", help="output folder (default out/batch/)")
+    batch.set_defaults(handler=_cmd_batch)
+
+    sens = sub.add_parser("sensitivity", help="tornado of the drivers and their shares of the Monte Carlo variance")
+    sens.add_argument("scenario", help="scenario file (TOML)")
+    sens.add_argument("--draws", type=int, help="draws of each Monte Carlo run (default montecarlo.draws)")
+    sens.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed)")
+    sens.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the labels (default nl)")
+    sens.add_argument("--out", help="output folder (default out/<scenario name>/sensitivity/)")
+    sens.set_defaults(handler=_cmd_sensitivity)
     return parser
 
 

@@ -229,6 +229,11 @@ class Scenario:
         The ``[montecarlo]`` table: the drivers of the simulation (:mod:`grex.drivers`).
     risks : tuple of Risk
         The risk register, ``[[risks]]``.
+
+        A ``[grid]`` table (dotted keys into ``[parameters]``, ``[reserves]``
+        or ``[montecarlo]``, each with a list of values) is kept in ``data``;
+        :func:`grex.batch.expand_grid` turns it into one scenario per
+        combination. The scenario itself is the base the grid varies.
     source : Path or None
         The scenario file.
     sources : tuple of Path
@@ -260,6 +265,7 @@ class Scenario:
         "reserves",
         "montecarlo",
         "risks",
+        "grid",
     )
 
     @classmethod
@@ -277,7 +283,7 @@ class Scenario:
         year = data["valuation_year"]
         if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
             raise InputError(source, "key valuation_year", f"must be a year such as 2024, not {year!r}")
-        for key in ("parameters", "reserves"):
+        for key in ("parameters", "reserves", "grid"):
             if key in data and not isinstance(data[key], Mapping):
                 raise InputError(source, f"key {key}", "must be a table")
         if "description" in data and not isinstance(data["description"], str):

@@ -1,0 +1,654 @@
+"""Scenario batches: many scenarios, each valued and simulated, compared side by side.
+
+:func:`run_batch` reads scenario files (a ``[grid]`` table expands into one
+scenario per combination, :func:`expand_grid`), values each portfolio
+deterministically, runs its Monte Carlo in parts of whole random-number
+blocks (:func:`grex.montecarlo.simulate_range`), and writes per scenario a
+partition of the batch dataset and its headline figures
+(:mod:`grex.io.batch` for the files). The parts run in this process, on a
+local process pool (``workers > 1``) or on a Dask cluster (``scheduler``);
+the random numbers of a draw do not depend on where it runs, so the results
+are identical, bit for bit, in all three.
+
+A scenario whose partition is complete for the same inputs (input hash,
+draws, seed, grex version) is skipped; a scenario that fails is reported
+with its file and reason, and the others still run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import math
+import multiprocessing
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from copy import deepcopy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from grex import __version__
+from grex.drivers import MonteCarlo
+from grex.errors import InputError
+from grex.montecarlo import BLOCK, Simulation, assemble, simulate_range, simulation_horizon
+from grex.reserves import nar_grade
+from grex.scenario import Scenario
+from grex.valuation import Valuation, value_portfolio
+
+__all__ = [
+    "CHUNK_DRAWS",
+    "COMPARISON_FIGURES",
+    "GRID_TABLES",
+    "BatchResult",
+    "Failure",
+    "comparison_frame",
+    "completion_key",
+    "expand_grid",
+    "grid_size",
+    "headline",
+    "run_batch",
+]
+
+#: Draws of one Monte Carlo part sent to a worker (a multiple of BLOCK).
+CHUNK_DRAWS = 8 * BLOCK
+#: Tables of a scenario a grid key may point into.
+GRID_TABLES = ("parameters", "reserves", "montecarlo")
+#: Most scenarios one grid may expand into.
+MAX_GRID = 10_000
+#: Seconds to wait for a Dask scheduler before giving up.
+SCHEDULER_TIMEOUT = 10.0
+
+#: Rows of the comparison table, in order (see :func:`headline` for their meaning).
+COMPARISON_FIGURES = (
+    "illustrative",
+    "valuation_year",
+    "input_hash",
+    "draws",
+    "seed",
+    "present_value",
+    "present_value_mean",
+    "present_value_p5",
+    "present_value_p10",
+    "present_value_p25",
+    "present_value_p50",
+    "present_value_p75",
+    "present_value_p90",
+    "present_value_p95",
+    "provision",
+    "poc_profit",
+    "confidence",
+    "required_capacity",
+    "required_capacity_standard_error",
+    "expected_shortfall",
+    "probability_of_loss",
+    "iflo_norm",
+    "available_resistance_reserve",
+    "ratio",
+    "grade",
+    "ratio_iflo",
+    "grade_iflo",
+    "general_reserve",
+    "lowest_general_reserve",
+    "lowest_general_reserve_p5",
+    "probability_reserve_below_zero",
+)
+
+
+# -- grids ----------------------------------------------------------------------
+
+
+def _flatten(table: Any, source: Any, prefix: str = "") -> list[tuple[str, list[Any]]]:
+    """``[grid]`` as (dotted key, values): nested tables and quoted dotted keys alike."""
+    out = []
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out += _flatten(value, source, f"{name}.")
+        elif isinstance(value, list) and value:
+            out.append((name, value))
+        else:
+            raise InputError(source, f"key grid.{name}", f"must be a non-empty list of values, not {value!r}")
+    return out
+
+
+def _format(value: Any) -> str:
+    """A grid value as written in a scenario name: short and free of path separators."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "(" + ";".join(f"{k}={_format(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, (list, tuple)):
+        return "(" + ";".join(_format(v) for v in value) + ")"
+    return str(value).replace("/", "-").replace("\\", "-")
+
+
+def _defaults(part: str) -> dict[str, Any]:
+    # A grid key into a driver table the file does not write starts from the
+    # table's defaults (setting only ``mode`` of a missing triangle would fix it).
+    value = getattr(MonteCarlo(), part, None)
+    return dict(value.to_json()) if hasattr(value, "to_json") else {}
+
+
+def _apply(data: Mapping[str, Any], key: str, value: Any, source: Any) -> dict[str, Any]:
+    out = deepcopy(dict(data))
+    parts = key.split(".")
+    if parts[0] not in GRID_TABLES or len(parts) < 2:
+        raise InputError(
+            source, f"key grid.{key}", f"must name a value in one of the tables {', '.join(GRID_TABLES)} (e.g. parameters.discount_rate)"
+        )
+    table = out
+    for depth, part in enumerate(parts[:-1]):
+        if part not in table:
+            table[part] = _defaults(part) if depth == 1 and parts[0] == "montecarlo" else {}
+        elif not isinstance(table[part], Mapping):
+            where = ".".join(parts[: depth + 1])
+            raise InputError(source, f"key grid.{key}", f"{where} is a single value in the scenario, not a table")
+        else:
+            table[part] = dict(table[part])
+        table = table[part]
+    table[parts[-1]] = deepcopy(value)
+    return out
+
+
+def grid_size(data: Mapping[str, Any]) -> int:
+    """Number of scenarios a merged scenario table expands into (1 without a grid)."""
+    grid = data.get("grid")
+    if not isinstance(grid, Mapping) or not grid:
+        return 1
+    return math.prod(len(values) for _, values in _flatten(grid, None))
+
+
+def expand_grid(data: Mapping[str, Any], source: Any = None) -> list[dict[str, Any]]:
+    """The scenario tables of the combinations of a ``[grid]`` table.
+
+    Parameters
+    ----------
+    data : mapping
+        A merged scenario table (:func:`grex.io.read_scenario_table`).
+    source : str or Path, optional
+        The scenario file, for error messages.
+
+    Returns
+    -------
+    list of dict
+        Without a grid, the table itself (without ``grid``). With one, a table
+        per combination of the listed values, in the order of the keys with
+        the last key varying fastest, named
+        ``<name>[<key>=<value>,...]`` where ``<key>`` is the grid key without
+        its first part (``discount_rate`` for ``parameters.discount_rate``).
+
+    Notes
+    -----
+    A grid key is a dotted path into ``[parameters]``, ``[reserves]`` or
+    ``[montecarlo]``: ``"parameters.discount_rate" = [0.01, 0.02]`` or, the
+    same, ``parameters.discount_rate = [0.01, 0.02]`` under ``[grid]``. A
+    missing driver table of ``[montecarlo]`` starts from its defaults.
+
+    Raises
+    ------
+    InputError
+        A grid key outside those tables, naming an unknown parameter, or a
+        value that fails the checks of :class:`~grex.scenario.Scenario`; the
+        message names the grid key.
+
+    Examples
+    --------
+    >>> base = {"name": "base", "portfolio": "p", "valuation_year": 2024,
+    ...         "grid": {"parameters.discount_rate": [0.01, 0.03], "parameters": {"interest_rate": [0.0]}}}
+    >>> [t["name"] for t in expand_grid(base)]
+    ['base[discount_rate=0.01,interest_rate=0.0]', 'base[discount_rate=0.03,interest_rate=0.0]']
+    """
+    base = {k: v for k, v in data.items() if k != "grid"}
+    grid = data.get("grid")
+    if grid is None or (isinstance(grid, Mapping) and not grid):
+        return [base]
+    if not isinstance(grid, Mapping):
+        raise InputError(source, "key grid", "must be a table of dotted keys with lists of values")
+    keys = _flatten(grid, source)
+    size = math.prod(len(values) for _, values in keys)
+    if size > MAX_GRID:
+        raise InputError(source, "key grid", f"expands into {size:,} scenarios; at most {MAX_GRID:,} are allowed")
+    # each key and value on its own first: an error names the grid key
+    for key, values in keys:
+        for value in values:
+            try:
+                Scenario.from_dict(_apply(base, key, value, source), source=source)
+            except InputError as error:
+                if error.location == f"key grid.{key}":
+                    raise
+                where = f"{error.location}: " if error.location else ""
+                raise InputError(source, f"key grid.{key}", f"value {value!r}: {where}{error.message}") from None
+    out = []
+    for combination in itertools.product(*(values for _, values in keys)):
+        table = base
+        for (key, _), value in zip(keys, combination, strict=True):
+            table = _apply(table, key, value, source)
+        label = ",".join(f"{key.split('.', 1)[1]}={_format(value)}" for (key, _), value in zip(keys, combination, strict=True))
+        table["name"] = f"{base.get('name')}[{label}]"
+        out.append(table)
+    return out
+
+
+# -- headline figures -------------------------------------------------------------
+
+
+def _number(value: Any) -> Any:
+    """A figure for the comparison: NaN becomes None, numpy scalars Python numbers."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
+    """The headline figures of a scenario: a column of the comparison table.
+
+    Keys are those of :data:`COMPARISON_FIGURES` plus ``scenario``:
+    ``present_value`` the deterministic present value of the portfolio,
+    ``present_value_mean`` and ``present_value_p5`` ... ``_p95`` its Monte Carlo
+    mean and percentiles; ``provision`` and ``poc_profit`` the deterministic
+    totals; ``required_capacity`` (at ``confidence``), its standard error,
+    ``expected_shortfall`` and ``probability_of_loss`` from the Monte Carlo;
+    ``iflo_norm``; ``ratio`` and ``grade`` the available resistance reserve
+    against the required capacity (NAR), ``ratio_iflo`` and ``grade_iflo``
+    against the IFLO norm; ``general_reserve`` at the valuation date,
+    ``lowest_general_reserve`` the lowest year-end value of its deterministic
+    path and ``lowest_general_reserve_p5`` of its P5 path over the next ten
+    years, and ``probability_reserve_below_zero``. Amounts [EUR]; shares as
+    decimals. No timings and no paths: the same inputs give the same figures.
+    """
+    scenario = valuation.scenario
+    totals = valuation.totals()["total"]
+    percentiles = simulation.percentiles()
+    path = simulation.reserve_path()
+    iflo_ratio = valuation.ratio()
+    iflo_grade = nar_grade(iflo_ratio)
+    row: dict[str, Any] = {
+        "scenario": scenario.name,
+        "illustrative": scenario.illustrative,
+        "valuation_year": scenario.valuation_year,
+        "input_hash": valuation.input_hash,
+        "draws": simulation.draws,
+        "seed": simulation.seed,
+        "present_value": totals["present_value"],
+        "present_value_mean": float(simulation.portfolio_present_value.mean()),
+        **{f"present_value_{k}": v for k, v in percentiles.items()},
+        "provision": totals["provision"],
+        "poc_profit": totals["poc_profit"],
+        "confidence": simulation.confidence,
+        "required_capacity": simulation.required_capacity,
+        "required_capacity_standard_error": simulation.required_capacity_standard_error,
+        "expected_shortfall": simulation.expected_shortfall,
+        "probability_of_loss": simulation.probability_of_loss,
+        "iflo_norm": valuation.iflo_norm(),
+        "available_resistance_reserve": scenario.reserves.resistance_reserve,
+        "ratio": simulation.ratio,
+        "grade": simulation.grade,
+        "ratio_iflo": iflo_ratio,
+        "grade_iflo": None if iflo_grade is None else iflo_grade[0],
+        "general_reserve": scenario.reserves.general_reserve,
+        "lowest_general_reserve": float(path["deterministic"].iloc[1:].min()),
+        "lowest_general_reserve_p5": float(path["p5"].iloc[1:].min()),
+        "probability_reserve_below_zero": simulation.probability_reserve_below_zero,
+    }
+    return {k: _number(v) for k, v in row.items()}
+
+
+def comparison_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The comparison table: a row per figure (:data:`COMPARISON_FIGURES`), a column per scenario.
+
+    The first column, ``figure``, names the row; then one column per
+    scenario in batch order, holding the values of :func:`headline`.
+    """
+    table: dict[str, list[Any]] = {"figure": list(COMPARISON_FIGURES)}
+    for row in rows:
+        table[row["scenario"]] = [row.get(figure) for figure in COMPARISON_FIGURES]
+    return pd.DataFrame(table, dtype=object)
+
+
+def completion_key(valuation: Valuation, draws: int, seed: int) -> dict[str, Any]:
+    """What makes a scenario's partition complete: same inputs, draws, seed and grex version."""
+    return {"input_hash": valuation.input_hash, "draws": int(draws), "seed": int(seed), "grex_version": __version__}
+
+
+# -- running ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A scenario of the batch that did not run.
+
+    Attributes
+    ----------
+    source : str
+        The scenario file.
+    scenario : str or None
+        Its name, where it was read.
+    reason : str
+        What is wrong (the message of the error).
+    """
+
+    source: str
+    scenario: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        name = f" (scenario {self.scenario!r})" if self.scenario else ""
+        return f"{self.source}{name}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a batch did.
+
+    Attributes
+    ----------
+    out_dir : Path
+    rows : tuple of dict
+        Headline figures (:func:`headline`) of every complete scenario, in batch order.
+    ran, skipped : tuple of str
+        Names of the scenarios run now, and of those skipped as complete.
+    failures : tuple of Failure
+    """
+
+    out_dir: Path
+    rows: tuple[dict[str, Any], ...]
+    ran: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def comparison(self) -> pd.DataFrame:
+        """The comparison table (:func:`comparison_frame`)."""
+        return comparison_frame(self.rows)
+
+
+@dataclass
+class _Job:
+    scenario: Scenario
+    portfolio: Any
+    valuation: Valuation
+    draws: int
+    seed: int
+    n_years: int
+    key: dict[str, Any]
+    parts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    failed: bool = False
+
+    def chunks(self, size: int) -> list[tuple[int, int]]:
+        return [(start, min(self.draws, start + size)) for start in range(0, self.draws, size)]
+
+
+def _simulate_part(scenario: Scenario, portfolio: Any, seed: int, start: int, stop: int, n_years: int) -> dict[str, np.ndarray]:
+    """One part of a Monte Carlo (a task on a worker)."""
+    return simulate_range(scenario, portfolio, seed=seed, start=start, stop=stop, n_years=n_years)
+
+
+Task = tuple[int, int, int]  # job index, start, stop
+
+
+def _in_process(jobs: list[_Job], tasks: list[Task]) -> Iterator[tuple[Task, Any, BaseException | None]]:
+    for task in tasks:
+        job = jobs[task[0]]
+        if job.failed:
+            continue
+        try:
+            result = _simulate_part(job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years)
+        except Exception as error:  # reported as the scenario's failure
+            yield task, None, error
+        else:
+            yield task, result, None
+
+
+def _on_pool(jobs: list[_Job], tasks: list[Task], workers: int) -> Iterator[tuple[Task, Any, BaseException | None]]:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {}
+        for task in tasks:
+            job = jobs[task[0]]
+            futures[pool.submit(_simulate_part, job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years)] = task
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                error = future.exception()
+                yield futures[future], None if error else future.result(), error
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def connect(address: str, timeout: float = SCHEDULER_TIMEOUT) -> Any:
+    """A ``dask.distributed.Client`` on the scheduler at ``address``.
+
+    Raises
+    ------
+    InputError
+        dask.distributed is not installed (``pip install grex[dask]``), or
+        the scheduler does not answer within ``timeout`` seconds.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError(None, "--scheduler", "running on a Dask cluster needs dask.distributed: pip install 'grex[dask]'") from None
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise InputError(
+            None, "--scheduler", f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({error})"
+        ) from None
+
+
+def _on_dask(jobs: list[_Job], tasks: list[Task], client: Any) -> Iterator[tuple[Task, Any, BaseException | None]]:
+    from distributed import as_completed
+
+    # the same scenario and portfolio travel once per worker, not once per part
+    shared = {}
+    for i, job in enumerate(jobs):
+        if any(t[0] == i for t in tasks):
+            shared[i] = client.scatter([job.scenario, job.portfolio], broadcast=True, hash=False)
+    futures = {}
+    for task in tasks:
+        job = jobs[task[0]]
+        scenario, portfolio = shared[task[0]]
+        future = client.submit(_simulate_part, scenario, portfolio, job.seed, task[1], task[2], job.n_years, pure=False)
+        futures[future.key] = (task, future)
+    try:
+        for future in as_completed([f for _, f in futures.values()], loop=client.loop):
+            task = futures[future.key][0]
+            if future.status == "error":
+                yield task, None, future.exception()
+            else:
+                yield task, future.result(), None
+    finally:
+        client.cancel([f for _, f in futures.values()])
+
+
+def run_batch(
+    paths: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | Any | None = None,
+    chunk_draws: int = CHUNK_DRAWS,
+    progress: bool = False,
+    scheduler_timeout: float = SCHEDULER_TIMEOUT,
+    on_scenario: Callable[[str, str], None] | None = None,
+) -> BatchResult:
+    """Run a batch of scenarios and write its dataset and comparison.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Scenario files (TOML); a file with a ``[grid]`` table stands for its
+        combinations (:func:`expand_grid`), not for its base.
+    out_dir : str or Path
+        The batch folder (:func:`grex.io.batch.write_partition` for its layout).
+    draws, seed : int or None, keyword-only
+        Draws and seed of every scenario; None takes each scenario's
+        ``montecarlo.draws`` and ``montecarlo.seed``.
+    workers : int, keyword-only
+        Local processes; 1 (default) runs in this process.
+    scheduler : str or distributed.Client or None, keyword-only
+        Address of a Dask scheduler (``tcp://host:8786``), or a Client; the
+        Monte Carlo parts run on its workers. Files are read and written here.
+    chunk_draws : int, keyword-only
+        Draws of one part, a multiple of :data:`~grex.montecarlo.BLOCK`.
+    progress : bool, keyword-only
+        Show a progress bar of draws and scenarios done on stderr.
+    scheduler_timeout : float, keyword-only
+        Seconds to wait for the scheduler. [s]
+    on_scenario : callable, optional
+        Called with ``(name, status)`` as each scenario is done, status
+        ``"ran"`` or ``"skipped"``.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    InputError
+        Bad arguments or an unreachable scheduler (nothing runs). A bad
+        scenario is not raised: it is in ``BatchResult.failures``.
+    """
+    from grex.io import read_portfolio
+    from grex.io.batch import read_batch_scenarios, read_marker, write_comparison, write_partition
+
+    out_dir = Path(out_dir)
+    for name, value, low in (("draws", draws, 1), ("seed", seed, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
+            raise InputError(None, f"--{name}", f"must be a whole number ≥ {low}, not {value!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(None, "--workers", f"must be a whole number ≥ 1, not {workers!r}")
+    if chunk_draws <= 0 or chunk_draws % BLOCK:
+        raise InputError(None, "chunk_draws", f"must be a positive multiple of {BLOCK}, not {chunk_draws!r}")
+    if not paths:
+        raise InputError(None, "scenarios", "name at least one scenario file")
+    client, own_client = None, False
+    if scheduler is not None:
+        if workers > 1:
+            raise InputError(None, "--workers", "runs a local pool; with --scheduler the cluster's workers run the batch")
+        if isinstance(scheduler, str):
+            client, own_client = connect(scheduler, scheduler_timeout), True
+        else:
+            client = scheduler
+
+    try:
+        scenarios, failures = read_batch_scenarios(paths)
+        order = [s.name for s, _ in scenarios]
+        rows: dict[str, dict[str, Any]] = {}
+        skipped: list[str] = []
+        jobs: list[_Job] = []
+        portfolios: dict[Path, Any] = {}
+        for scenario, source in scenarios:
+            try:
+                if scenario.portfolio not in portfolios:
+                    portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
+                portfolio = portfolios[scenario.portfolio]
+                valuation = value_portfolio(scenario, portfolio)
+                n_draws = scenario.montecarlo.draws if draws is None else int(draws)
+                n_seed = scenario.montecarlo.seed if seed is None else int(seed)
+                key = completion_key(valuation, n_draws, n_seed)
+                marker = read_marker(out_dir, scenario.name)
+                if marker is not None and marker.get("key") == key:
+                    rows[scenario.name] = marker["headline"]
+                    skipped.append(scenario.name)
+                    if on_scenario:
+                        on_scenario(scenario.name, "skipped")
+                    continue
+                n_years = simulation_horizon(scenario, portfolio, draws=n_draws, seed=n_seed)
+                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key))
+            except InputError as error:
+                failures.append(Failure(str(source), scenario.name, str(error)))
+
+        tasks = [(i, start, stop) for i, job in enumerate(jobs) for start, stop in job.chunks(chunk_draws)]
+        remaining = {i: len(job.chunks(chunk_draws)) for i, job in enumerate(jobs)}
+        if client is not None:
+            results = _on_dask(jobs, tasks, client)
+        elif workers > 1 and tasks:
+            results = _on_pool(jobs, tasks, workers)
+        else:
+            results = _in_process(jobs, tasks)
+        bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
+        ran: list[str] = []
+        try:
+            for (index, start, stop), arrays, error in results:
+                job = jobs[index]
+                if job.failed:
+                    continue
+                if error is not None:
+                    job.failed = True
+                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _reason(error)))
+                    bar.update(job.draws - sum(len(p["present_value"]) for p in job.parts.values()))
+                    job.parts.clear()
+                    continue
+                job.parts[start] = arrays
+                bar.update(stop - start)
+                remaining[index] -= 1
+                if remaining[index]:
+                    continue
+                parts = [job.parts[s] for s in sorted(job.parts)]
+                arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+                job.parts.clear()
+                simulation = assemble(job.scenario, job.portfolio, seed=job.seed, n_years=job.n_years, arrays=arrays)
+                row = headline(job.valuation, simulation)
+                write_partition(out_dir, job.valuation, simulation, key=job.key, headline=row)
+                rows[job.scenario.name] = row
+                ran.append(job.scenario.name)
+                bar.set_postfix_str(f"scenarios {len(rows)}/{len(order)}")
+                if on_scenario:
+                    on_scenario(job.scenario.name, "ran")
+        finally:
+            bar.close()
+            if hasattr(results, "close"):
+                results.close()
+        complete = [rows[name] for name in order if name in rows]
+        write_comparison(out_dir, comparison_frame(complete))
+        failures.sort(key=lambda f: _position(f, order))
+        return BatchResult(out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures))
+    finally:
+        if own_client:
+            client.close()
+
+
+def _position(failure: Failure, order: list[str]) -> tuple[int, str]:
+    return (order.index(failure.scenario) if failure.scenario in order else -1, failure.source)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, InputError):
+        return str(error)
+    return f"unexpected error {type(error).__name__}: {error}"
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, scenarios: int, skipped: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="draw", unit_scale=True, desc="batch", file=sys.stderr)
+    bar.set_postfix_str(f"scenarios {skipped}/{scenarios}")
+    return bar
+
