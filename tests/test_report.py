@@ -8,6 +8,7 @@ report reads, with figures derived from the deterministic valuation.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -296,12 +297,48 @@ def test_cli_report_bad_format(fake_montecarlo, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_cli_report_real_montecarlo(tmp_path):
-    """With the real Monte Carlo layer, where it exists: a small run."""
-    pytest.importorskip("grex.montecarlo")
+def _sheet_values(workbook, sheet: str) -> dict[str, object]:
+    """First column -> second column of a two-column sheet."""
+    return {row[0]: row[1] for row in workbook[sheet].iter_rows(values_only=True) if row and row[0] is not None}
+
+
+def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
+    """The real Monte Carlo: the resistance figures of the workbook equal those of
+    ``grex simulate`` with the same draws and seed, and the complexes those of ``grex run``."""
     out = tmp_path / "r"
-    assert main(["report", str(EXAMPLE), "--draws", "100", "--seed", "5", "--format", "xlsx", "--out", str(out)]) == 0
-    assert load_workbook(out / "report.xlsx").sheetnames[0] == "Uitgangspunten"
+    assert main(["report", str(EXAMPLE), "--draws", "600", "--seed", "5", "--format", "xlsx", "--out", str(out)]) == 0
+    assert main(["simulate", str(EXAMPLE), "--draws", "600", "--seed", "5", "--out", str(tmp_path / "s")]) == 0
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    workbook = load_workbook(out / "report.xlsx")
+    assert workbook.sheetnames[0] == "Uitgangspunten"
+    values = _sheet_values(workbook, "Weerstand")
+    by_start = {str(k).split(" (")[0]: v for k, v in values.items()}
+    assert by_start["Benodigde weerstandscapaciteit risicogestuurd"] == pytest.approx(summary["required_capacity"], abs=0.01)
+    assert by_start["Standaardfout van de benodigde weerstandscapaciteit"] == pytest.approx(
+        summary["required_capacity_standard_error"], abs=0.01
+    )
+    assert by_start["Benodigde weerstandscapaciteit volgens IFLO-norm"] == pytest.approx(summary["iflo_norm"], abs=0.01)
+    assert by_start["Ratio weerstandsvermogen"] == pytest.approx(summary["ratio"])
+
+
+def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
+    """``--previous``: the section Verschillenanalyse, its portfolio effects equal to ``grex diff``."""
+    from grex.diff import diff_scenarios
+
+    out = tmp_path / "r"
+    previous = EXAMPLE.parent / "assen-2023.toml"
+    argv = ["report", str(EXAMPLE), "--previous", str(previous), "--draws", "200", "--format", "xlsx,html"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "Verschillenanalyse" in (out / "report.html").read_text(encoding="utf-8")
+    workbook = load_workbook(out / "report.xlsx")
+    assert "Verschillenanalyse" in workbook.sheetnames
+    rows = [r for r in workbook["Verschillenanalyse"].iter_rows(values_only=True) if r and r[0] is not None]
+    table = {r[0]: r[2] for r in rows if len(r) > 2 and isinstance(r[2], (int, float))}
+    result = diff_scenarios(previous, EXAMPLE)
+    before, after = result.total("present_value")
+    assert table["vorige MPG"] == pytest.approx(before, abs=0.01)
+    assert table["huidige MPG"] == pytest.approx(after, abs=0.01)
+    assert table["Rente"] == pytest.approx(result.portfolio("present_value")["interest"], abs=0.01)
 
 
 # -- headless Chromium -------------------------------------------------------

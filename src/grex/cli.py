@@ -76,13 +76,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
     simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
     # each driver alone, same draws and seed: its contribution to the spread
     drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
-    extra = []
+    builders = []
+    if args.previous:
+        from grex.diff import diff_scenarios
+        from grex.report.diff import diff_section
+
+        difference = diff_scenarios(args.previous, args.scenario)
+        builders.append(lambda labels: diff_section(difference, labels))
     if args.sensitivity:
         from grex.report.sensitivity import sensitivity_section
         from grex.sensitivity import sensitivity
 
         result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang)
-        extra = lambda labels: [sensitivity_section(result, labels)]  # noqa: E731
+        builders.append(lambda labels: sensitivity_section(result, labels))
+
+    def extra(labels):
+        return [build(labels) for build in builders]
+
     report = build_report(valuation, simulation, drivers=drivers, lang=args.lang, extra_sections=extra)
     out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
     written = write_report(report, out_dir, formats)
@@ -343,6 +353,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)")
     report.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the report (default nl)")
     report.add_argument("--sensitivity", action="store_true", help="add the section Gevoeligheidsanalyse (grex sensitivity)")
+    report.add_argument(
+        "--previous", metavar="BEFORE", help="scenario of the previous MPG: adds the section Verschillenanalyse (grex diff)"
+    )
     report.add_argument("--out", help="output folder (default out/<scenario name>/report/)")
     report.set_defaults(handler=_cmd_report)
 
