@@ -390,3 +390,51 @@ def test_draws_in_parts_assemble_to_the_whole_run():
     np.testing.assert_array_equal(whole.present_value, other.present_value)
     np.testing.assert_array_equal(whole.reserve, other.reserve)
     assert whole.summary() == other.summary()
+
+
+# -- low and high as the 5% and 95% points (DOMAIN.md section 6) ----------------
+
+
+def test_triangle_low_and_high_are_the_5_and_95_percent_points():
+    """The fitted triangle puts exactly 5% below low and 5% above high; a
+    one-sided triangle (low == mode) keeps the mode as its minimum; with
+    bounds = "extremes" low and high are the extremes."""
+    from grex.drivers import Triangular
+
+    for low, mode, high in ((0.6, 1.0, 1.2), (0.35, 0.5, 0.7), (1.0, 2.0, 3.0), (100.0, 300.0, 700.0)):
+        t = Triangular(low, mode, high)
+        assert t.ppf([0.05, 0.95]).tolist() == pytest.approx([low, high], rel=1e-12, abs=1e-12)
+        assert t.minimum < low and t.maximum > high
+    assert float(Triangular(0.0, 0.0, 2.0).ppf(0.95)) == pytest.approx(2.0, rel=1e-12)
+    assert Triangular(0.0, 0.0, 2.0).minimum == 0.0
+    # (B - h)**2 = 0.05 B**2 with h = 2: B = 2 / (1 - sqrt(0.05)) = 2.57603...
+    assert Triangular(0.0, 0.0, 2.0).maximum == pytest.approx(2 / (1 - 0.05**0.5), rel=1e-12)
+    extremes = Triangular(0.6, 1.0, 1.2, tail=0.0)
+    assert (extremes.minimum, extremes.maximum) == (0.6, 1.2)
+
+
+def test_simulated_delays_have_low_and_high_at_5_and_95_percent(tmp_path):
+    """Empirical quantiles of the drawn delays sit at the given low and high
+    (the drivers of the draws, from the module's own block generator)."""
+    from grex.montecarlo import _draws, _plan, _timing
+
+    def delays(body: str, name: str) -> np.ndarray:
+        scenario, portfolio = load(write_extension(tmp_path, body, name=name))
+        plan = _plan(scenario, portfolio, {"delay"})
+        return _draws(plan, 3, 0, 20_000, _timing)["delay"].ravel()
+
+    drawn = delays("[montecarlo]\ndelay = { low = 1.0, mode = 2.0, high = 4.0 }\n", "p")
+    assert np.quantile(drawn, [0.05, 0.95]) == pytest.approx([1.0, 4.0], abs=0.01)
+    drawn = delays('[montecarlo]\nbounds = "extremes"\ndelay = { low = 1.0, mode = 2.0, high = 4.0 }\n', "x")
+    assert drawn.min() >= 1.0 and drawn.max() <= 4.0
+    assert np.quantile(drawn, 0.05) > 1.2
+
+
+def test_a_5_percent_point_whose_minimum_is_impossible_is_refused(tmp_path, capsys):
+    path = write_extension(tmp_path, "[montecarlo]\nmarket_pace = { low = 0.1, mode = 0.9, high = 1.0 }\n")
+    assert main(["simulate", str(path), "--draws", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "montecarlo.market_pace.low" in err and "5% point" in err
+    path = write_extension(tmp_path, '[montecarlo]\nbounds = "p10"\n', name="y")
+    assert main(["simulate", str(path), "--draws", "10"]) == 2
+    assert "montecarlo.bounds" in capsys.readouterr().err

@@ -24,6 +24,7 @@ Drivers (names of the ``drivers`` keyword of :func:`grex.montecarlo.simulate`):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ __all__ = [
 
 #: The drivers that can keep or lose their spread, in a fixed order.
 DRIVERS = ("pace", "delay", "costs", "prices", "risks")
+#: What ``low`` and ``high`` of a triangle are: the share of the distribution beyond each.
+BOUNDS = {"p5_p95": 0.05, "extremes": 0.0}
 #: Order of the rows and columns of ``montecarlo.correlation``.
 CORRELATION_ORDER = ("market pace", "cost index innovation", "price index innovation")
 
@@ -235,33 +238,72 @@ def _check_table(value: Any, allowed: Sequence[str], source: Any, where: str) ->
 
 @dataclass(frozen=True)
 class Triangular:
-    """A triangular distribution: minimum ``low``, most likely ``mode``, maximum ``high``.
+    """A triangular distribution given by ``low``, most likely ``mode`` and ``high``.
 
-    ``low == mode == high`` is a fixed value (no spread). ``low`` and
-    ``high`` are the extremes of the triangle, not its 5%/95% points.
+    By the convention of DOMAIN.md section 6, ``low`` and ``high`` are the 5% and
+    95% points (``tail = 0.05``, ``[montecarlo] bounds = "p5_p95"``, the default):
+    the triangle's extremes :attr:`minimum` and :attr:`maximum` lie beyond them
+    (the "trigen" fit). Where ``low == mode`` the minimum is the mode (a one-sided
+    distribution, as practitioners write a delay of "0, 0, 2"); likewise
+    ``high == mode``. With ``tail = 0`` (``bounds = "extremes"``) ``low`` and
+    ``high`` are the extremes themselves. ``low == mode == high`` is a fixed value.
+
+    Examples
+    --------
+    >>> t = Triangular(0.0, 1.0, 2.0)
+    >>> round(t.minimum, 4), round(t.maximum, 4)
+    (-0.4625, 2.4625)
+    >>> [round(float(v), 6) for v in t.ppf([0.05, 0.95])]
+    [0.0, 2.0]
+    >>> Triangular(0.0, 0.0, 2.0).minimum
+    0.0
     """
 
     low: float
     mode: float
     high: float
+    tail: float = 0.05
 
     @property
     def spread(self) -> bool:
         return self.high > self.low
 
+    @property
+    def minimum(self) -> float:
+        """Lower extreme of the triangle."""
+        return _extremes(self.low, self.mode, self.high, self.tail)[0]
+
+    @property
+    def maximum(self) -> float:
+        """Upper extreme of the triangle."""
+        return _extremes(self.low, self.mode, self.high, self.tail)[1]
+
     def ppf(self, u: npt.ArrayLike) -> NDArray[np.float64]:
         """Values at uniforms ``u``."""
-        return triangular_ppf(u, self.low, self.mode, self.high)
+        return triangular_ppf(u, self.minimum, self.mode, self.maximum)
 
     def to_json(self) -> dict[str, float]:
         return {"low": self.low, "mode": self.mode, "high": self.high}
 
     @classmethod
-    def parse(cls, value: Any, source: Any, where: str, *, minimum: float | None = None, strict: bool = False) -> Triangular:
-        """Read ``{low, mode, high}`` (a missing key takes ``mode``) or one number."""
+    def parse(
+        cls,
+        value: Any,
+        source: Any,
+        where: str,
+        *,
+        minimum: float | None = None,
+        strict: bool = False,
+        tail: float = 0.05,
+    ) -> Triangular:
+        """Read ``{low, mode, high}`` (a missing key takes ``mode``) or one number.
+
+        ``minimum`` (``strict``: exclusive) bounds the triangle's lower extreme,
+        so a 5% point whose fitted extreme falls below it is refused by name.
+        """
         if not isinstance(value, Mapping):
             number = _number(value, source, where)
-            out = cls(number, number, number)
+            out = cls(number, number, number, tail)
         else:
             _check_table(value, ("low", "mode", "high"), source, where)
             if "mode" not in value:
@@ -273,11 +315,44 @@ class Triangular:
                 raise InputError(source, f"{where}.low", f"low {low:g} is above mode {mode:g}")
             if mode > high:
                 raise InputError(source, f"{where}.high", f"high {high:g} is below mode {mode:g}")
-            out = cls(low, mode, high)
-        if minimum is not None and (out.low < minimum or (strict and out.low <= minimum)):
+            out = cls(low, mode, high, tail)
+        if minimum is not None and (out.minimum < minimum or (strict and out.minimum <= minimum)):
             bound = "above" if strict else "at least"
-            raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
+            if out.minimum == out.low:
+                raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
+            raise InputError(
+                source,
+                f"{where}.low",
+                f"with low {out.low:g} as the 5% point the triangle's minimum is {out.minimum:.4g}, "
+                f"which must be {bound} {minimum:g}: raise low, set low = mode, or use bounds = \"extremes\"",
+            )
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _extremes(low: float, mode: float, high: float, tail: float) -> tuple[float, float]:
+    """Extremes (a, b) of the triangle with mode ``mode`` whose ``tail`` and
+    ``1 - tail`` points are ``low`` and ``high``.
+
+    With ``A = mode - a`` and ``B = b - mode`` the conditions
+    ``(low - a)**2 = tail (b - a)(mode - a)`` and ``(b - high)**2 = tail (b - a)(b - mode)``
+    become ``A = l + sqrt(tail (A + B) A)`` and ``B = h + sqrt(tail (A + B) B)``
+    with ``l = mode - low``, ``h = high - mode``: a contraction, iterated to
+    convergence from ``A = l, B = h`` (``A`` stays 0 where ``l`` is 0).
+    """
+    if tail == 0.0 or low == high:
+        return low, high
+    left, right = mode - low, high - mode
+    a_side, b_side = left, right
+    for _ in range(500):
+        total = a_side + b_side
+        new_a = left + math.sqrt(tail * total * a_side)
+        new_b = right + math.sqrt(tail * total * b_side)
+        if abs(new_a - a_side) <= 1e-15 * total and abs(new_b - b_side) <= 1e-15 * total:
+            a_side, b_side = new_a, new_b
+            break
+        a_side, b_side = new_a, new_b
+    return mode - a_side, mode + b_side
 
 
 @dataclass(frozen=True)
@@ -350,7 +425,7 @@ class Risk:
         }
 
     @classmethod
-    def parse(cls, value: Any, source: Any, where: str) -> Risk:
+    def parse(cls, value: Any, source: Any, where: str, *, tail: float = 0.05) -> Risk:
         table = _check_table(value, cls.KEYS, source, where)
         for key in cls.KEYS:
             if key not in table:
@@ -367,7 +442,7 @@ class Risk:
             project=table["project"],
             name=table["name"],
             probability=_probability(table["probability"], source, f"{where}.probability"),
-            impact=Triangular.parse(table["impact"], source, f"{where}.impact", minimum=0.0),
+            impact=Triangular.parse(table["impact"], source, f"{where}.impact", minimum=0.0, tail=tail),
             year=year,
             type=table["type"],
         )
@@ -406,6 +481,10 @@ class MonteCarlo:
     complexes : mapping of project to {"pace": Triangular, "delay": Triangular}
         Per-complex overrides of ``complex_pace`` and ``delay``
         (``[montecarlo.complex.<project>]``).
+    bounds : {"p5_p95", "extremes"}
+        What ``low`` and ``high`` of every triangle (the risk register's
+        impacts included) are: the 5% and 95% points (DOMAIN.md section 6,
+        the default) or the extremes. ["p5_p95"]
     """
 
     draws: int = 10_000
@@ -417,9 +496,26 @@ class MonteCarlo:
     price_shock: Shock = Shock(0.03, 0.6)
     correlation: tuple[tuple[float, ...], ...] = field(default_factory=_default_correlation)
     complexes: Mapping[str, Mapping[str, Triangular]] = field(default_factory=dict)
+    bounds: str = "p5_p95"
 
     #: Keys of ``[montecarlo]``; ``complex`` holds the per-complex overrides.
-    KEYS = ("draws", "seed", "market_pace", "complex_pace", "delay", "cost_shock", "price_shock", "correlation", "complex")
+    KEYS = (
+        "draws",
+        "seed",
+        "bounds",
+        "market_pace",
+        "complex_pace",
+        "delay",
+        "cost_shock",
+        "price_shock",
+        "correlation",
+        "complex",
+    )
+
+    @property
+    def tail(self) -> float:
+        """Share of a triangle below ``low`` (and above ``high``): 0.05, or 0 for extremes."""
+        return BOUNDS[self.bounds]
 
     def pace_of(self, project: str) -> Triangular:
         return self.complexes.get(project, {}).get("pace", self.complex_pace)
@@ -431,6 +527,7 @@ class MonteCarlo:
         return {
             "draws": self.draws,
             "seed": self.seed,
+            "bounds": self.bounds,
             "market_pace": self.market_pace.to_json(),
             "complex_pace": self.complex_pace.to_json(),
             "delay": self.delay.to_json(),
@@ -445,6 +542,11 @@ class MonteCarlo:
     def parse(cls, table: Any, source: Any, prefix: str = "montecarlo") -> MonteCarlo:
         table = _check_table(table, cls.KEYS, source, f"key {prefix}")
         values: dict[str, Any] = {}
+        bounds = table.get("bounds", cls.bounds)
+        if bounds not in BOUNDS:
+            raise InputError(source, f"key {prefix}.bounds", f"must be one of {', '.join(BOUNDS)}, not {bounds!r}")
+        values["bounds"] = bounds
+        tail = BOUNDS[bounds]
         for key, value in table.items():
             where = f"key {prefix}.{key}"
             if key == "draws":
@@ -455,10 +557,12 @@ class MonteCarlo:
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise InputError(source, where, f"must be a whole number ≥ 0, not {value!r}")
                 values[key] = value
+            elif key == "bounds":
+                continue
             elif key == "market_pace" or key == "complex_pace":
-                values[key] = Triangular.parse(value, source, where, minimum=0.0, strict=True)
+                values[key] = Triangular.parse(value, source, where, minimum=0.0, strict=True, tail=tail)
             elif key == "delay":
-                values[key] = Triangular.parse(value, source, where, minimum=0.0)
+                values[key] = Triangular.parse(value, source, where, minimum=0.0, tail=tail)
             elif key in ("cost_shock", "price_shock"):
                 values[key] = Shock.parse(value, getattr(cls(), key), source, where)
             elif key == "correlation":
@@ -470,10 +574,14 @@ class MonteCarlo:
                     at = f"{where}.{project}"
                     override = _check_table(override, ("pace", "delay"), source, at)
                     parsed[project] = {
-                        name: Triangular.parse(v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace")
+                        name: Triangular.parse(v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace", tail=tail)
                         for name, v in override.items()
                     }
                 values["complexes"] = parsed
+        for key in ("market_pace", "complex_pace", "delay"):
+            if key not in values:
+                default = getattr(cls, key)
+                values[key] = Triangular(default.low, default.mode, default.high, tail)
         return cls(**values)
 
 
@@ -498,8 +606,8 @@ def _parse_correlation(value: Any, source: Any, where: str) -> tuple[tuple[float
     return tuple(tuple(float(v) for v in row) for row in matrix)
 
 
-def parse_risks(value: Any, source: Any) -> tuple[Risk, ...]:
-    """Read the ``[[risks]]`` array."""
+def parse_risks(value: Any, source: Any, *, tail: float = 0.05) -> tuple[Risk, ...]:
+    """Read the ``[[risks]]`` array; ``tail`` as of the ``[montecarlo]`` table's ``bounds``."""
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
         raise InputError(source, "key risks", "must be an array of tables ([[risks]])")
-    return tuple(Risk.parse(item, source, f"key risks[{i}]") for i, item in enumerate(value))
+    return tuple(Risk.parse(item, source, f"key risks[{i}]", tail=tail) for i, item in enumerate(value))

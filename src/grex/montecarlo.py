@@ -149,11 +149,11 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
 
     def triangles(get: Any) -> tuple[NDArray[np.float64], ...]:
         shapes = [get(p) for p in projects]
-        return tuple(np.array([getattr(t, k) for t in shapes]) for k in ("low", "mode", "high"))
+        return tuple(np.array([getattr(t, k) for t in shapes]) for k in ("minimum", "mode", "maximum"))
 
     pace = triangles(mc.pace_of)
     delay = triangles(mc.delay_of)
-    slowest = mc.market_pace.low * pace[0]
+    slowest = mc.market_pace.minimum * pace[0]
     needed = np.where(has_sales, np.ceil(anchor + delay[2] + (sales_end - anchor) / slowest), 0)
     risk_years = [r.year - V + 1 for r in scenario.risks]
     bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years]))
@@ -173,7 +173,7 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
         risk_complex=np.array([position[r.project] for r in scenario.risks], dtype=np.intp),
         risk_index=np.array([r.year - V for r in scenario.risks], dtype=np.intp),
         risk_probability=np.array([r.probability for r in scenario.risks]),
-        risk_impact=tuple(np.array([getattr(r.impact, k) for r in scenario.risks]) for k in ("low", "mode", "high")),
+        risk_impact=tuple(np.array([getattr(r.impact, k) for r in scenario.risks]) for k in ("minimum", "mode", "maximum")),
         risk_is_cost=np.array([r.type == "cost" for r in scenario.risks], dtype=bool),
         bound_years=bound_years,
         root3=correlation_root(correlation),
@@ -775,7 +775,7 @@ def _kernel_arguments(plan: _Plan, n_years: int) -> dict[str, Any]:
     as_int = np.int64
     # Zero columns on each side of the re-timed tables: a preimage starts at most 3 paces before
     # the first sales year and ends at most 4 paces after the last (see kernel.value_draws).
-    fastest = max(1.0, plan.mc.market_pace.high * float(plan.pace[2].max(initial=1.0)))
+    fastest = max(1.0, plan.mc.market_pace.maximum * float(plan.pace[2].max(initial=1.0)))
     pad = math.ceil(4.0 * fastest) + 6
 
     def padded(table: NDArray[np.float64]) -> NDArray[np.float64]:
