@@ -18,7 +18,7 @@ flow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -343,9 +343,6 @@ class CoreResult:
     present_value: NDArray[np.float64]
     provision: NDArray[np.float64]
     poc_profit: NDArray[np.float64]
-
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self))
 
 
 def valuate(
