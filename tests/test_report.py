@@ -319,6 +319,10 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     )
     assert by_start["Benodigde weerstandscapaciteit volgens IFLO-norm"] == pytest.approx(summary["iflo_norm"], abs=0.01)
     assert by_start["Ratio weerstandsvermogen"] == pytest.approx(summary["ratio"])
+    parameters = _sheet_values(workbook, "Uitgangspunten")
+    assert parameters["Uitgiftetempo markt (laag / modus / hoog)"] == "0,60 / 1,00 / 1,20"
+    assert parameters["Laag en hoog van de driehoeksverdelingen"] == "5%- en 95%-punt"
+    assert parameters["Risico's in het risicoregister"] == 3
 
 
 def test_cli_report_previous_adds_the_difference_analysis(tmp_path):

@@ -322,9 +322,25 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
         _amount_row(labels["p_general_reserve"], reserves.general_reserve, labels),
     ]
     if simulation is not None:
+        mc = scenario.montecarlo
+
+        def triangle(t) -> str:
+            return " / ".join(labels.number(v, 2) for v in (t.low, t.mode, t.high))
+
+        def shock(k) -> str:
+            return f"{labels.number(k.sd * 100, 1)}% / {labels.number(k.persistence, 2)}"
+
         rows += [
             (labels["p_draws"], int(simulation.draws), "integer"),
             (labels["p_seed"], simulation.seed if simulation.seed is None else int(simulation.seed), "year"),
+            (labels["p_bounds"], labels[f"p_bounds_{mc.bounds}"], "text"),
+            (labels["p_market_pace"], triangle(mc.market_pace), "text"),
+            (labels["p_complex_pace"], triangle(mc.complex_pace), "text"),
+            (labels["p_delay"], triangle(mc.delay), "text"),
+            (labels["p_cost_shock"], shock(mc.cost_shock), "text"),
+            (labels["p_price_shock"], shock(mc.price_shock), "text"),
+            (labels["p_complex_overrides"], ", ".join(sorted(mc.complexes)) or "–", "text"),
+            (labels["p_risks"], len(scenario.risks), "integer"),
         ]
     rows += [
         (labels["p_version"], __version__, "text"),
