@@ -438,3 +438,22 @@ def test_a_5_percent_point_whose_minimum_is_impossible_is_refused(tmp_path, caps
     path = write_extension(tmp_path, '[montecarlo]\nbounds = "p10"\n', name="y")
     assert main(["simulate", str(path), "--draws", "10"]) == 2
     assert "montecarlo.bounds" in capsys.readouterr().err
+
+
+def test_draws_parquet_is_written_in_row_groups_equal_to_the_frame(example, tmp_path, monkeypatch):
+    """draws.parquet is streamed in row groups (bounded memory at a million
+    draws) and holds exactly the rows of Simulation.to_frame()."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    import grex.io.simulation as writer
+
+    simulation = simulate(*example, draws=1100, seed=3)
+    monkeypatch.setattr(writer, "ROW_GROUP_DRAWS", 400)
+    writer.write_draws(simulation, tmp_path / "draws.parquet")
+    assert pq.ParquetFile(tmp_path / "draws.parquet").num_row_groups == 3
+    read = pd.read_parquet(tmp_path / "draws.parquet")
+    expected = simulation.to_frame()
+    assert read["project"].astype(str).tolist() == expected["project"].tolist()
+    for column in ("draw", "end_year", "end_value", "present_value"):
+        np.testing.assert_array_equal(read[column].to_numpy(), expected[column].to_numpy())

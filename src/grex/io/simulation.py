@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from grex.io.results import ILLUSTRATIVE_NOTICE, _write_csv, write_atomically, write_json
 from grex.montecarlo import Simulation
 
-__all__ = ["write_simulation"]
+__all__ = ["write_draws", "write_simulation"]
+
+#: Draws per Parquet row group: memory while writing stays bounded whatever the number of draws.
+ROW_GROUP_DRAWS = 50_000
 
 
 def write_simulation(simulation: Simulation, out_dir: str | Path) -> Path:
@@ -23,10 +30,46 @@ def write_simulation(simulation: Simulation, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     illustrative = simulation.base.scenario.illustrative
     with write_atomically(out_dir) as staging:
-        simulation.to_frame().to_parquet(staging / "draws.parquet", index=False)
+        write_draws(simulation, staging / "draws.parquet")
         _write_csv(simulation.reserve_path(), staging / "reserve_path.csv", illustrative)
         summary = simulation.summary()
         if illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
         write_json(staging / "summary.json", summary)
     return out_dir
+
+
+def write_draws(simulation: Simulation, path: Path) -> None:
+    """``draws.parquet``: the rows of :meth:`Simulation.to_frame`, written in row groups.
+
+    The table is never built whole: a million draws of fifty complexes are
+    written :data:`ROW_GROUP_DRAWS` draws at a time, the ``project`` column
+    dictionary-encoded (it reads back as a categorical column).
+    """
+    D, C = simulation.present_value.shape
+    projects = pa.array([str(p) for p in simulation.projects], type=pa.string())
+    schema = pa.schema(
+        [
+            ("draw", pa.int64()),
+            ("project", pa.dictionary(pa.int32(), pa.string())),
+            ("end_year", pa.int16()),
+            ("end_value", pa.float64()),
+            ("present_value", pa.float64()),
+        ]
+    )
+    codes = np.arange(C, dtype=np.int32)
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, max(D, 1), ROW_GROUP_DRAWS):
+            stop = min(D, start + ROW_GROUP_DRAWS)
+            n = stop - start
+            table = pa.table(
+                {
+                    "draw": np.repeat(np.arange(start, stop, dtype=np.int64), C),
+                    "project": pa.DictionaryArray.from_arrays(np.tile(codes, n), projects),
+                    "end_year": simulation.end_year[start:stop].ravel(),
+                    "end_value": simulation.end_value[start:stop].ravel(),
+                    "present_value": simulation.present_value[start:stop].ravel(),
+                },
+                schema=schema,
+            )
+            writer.write_table(table)
