@@ -136,3 +136,66 @@ def test_grex_run_does_not_import_numba(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "numba imported: False"
+
+
+def test_ndtri_is_scipys_bit_for_bit():
+    from scipy.special import ndtri as scipy_ndtri
+
+    from grex.kernel import ndtri, normals
+
+    rng = np.random.default_rng(11)
+    n = 2_000_000
+    y = np.concatenate(
+        [
+            rng.random(n),
+            np.exp(-rng.uniform(0.0, 745.0, n // 4)),  # the lower tail, down to the subnormals
+            1.0 - np.exp(-rng.uniform(0.0, 36.7, n // 4)),  # the upper tail
+            np.exp(-rng.uniform(31.0, 33.0, n // 8)),  # around exp(-32), where the tail polynomials change
+            [np.nextafter(b, side) for b in (np.exp(-2.0), 1.0 - np.exp(-2.0)) for side in (0.0, 1.0)],
+            [0.13533528323661269189, 1.0 - 0.13533528323661269189, 0.5, 5e-324, np.nextafter(1.0, 0.0)],
+        ]
+    )
+    expected = scipy_ndtri(y)
+    # ndtri itself on y (a sample: one compiled call per value), normals() on raw doubles of Generator.random.
+    out = np.array([ndtri(v) for v in y[:2000]])
+    np.testing.assert_array_equal(out.view(np.int64), expected[:2000].view(np.int64))
+    raw = rng.random(n)
+    got = np.empty(n)
+    normals(raw, got)
+    np.testing.assert_array_equal(
+        got.view(np.int64), scipy_ndtri((np.floor(raw * 2.0**53) + 0.5) / 2.0**53).view(np.int64)
+    )
+    assert [ndtri(v) for v in (0.0, 1.0)] == [-np.inf, np.inf]
+    assert np.isnan(ndtri(-0.5)) and np.isnan(ndtri(1.5))
+
+
+def test_ndtri_is_scipys_in_the_tails():
+    from numba import njit
+    from scipy.special import ndtri as scipy_ndtri
+
+    from grex.kernel import ndtri
+
+    @njit
+    def apply(y, out):
+        for i in range(y.shape[0]):
+            out[i] = ndtri(y[i])
+
+    rng = np.random.default_rng(12)
+    y = np.concatenate([np.exp(-rng.uniform(0.0, 745.0, 500_000)), 1.0 - np.exp(-rng.uniform(0.0, 36.7, 500_000))])
+    got = np.empty_like(y)
+    apply(y, got)
+    np.testing.assert_array_equal(got.view(np.int64), scipy_ndtri(y).view(np.int64))
+
+
+@pytest.mark.parametrize("drivers", [None, ("pace",), ("delay", "costs"), ("prices", "risks"), ()])
+def test_compiled_random_numbers_are_numpys(drivers):
+    scenario, portfolio = synthetic(9, 15, seed=4)
+    plan = montecarlo._plan(scenario, portfolio, drivers)
+    scratch = montecarlo._Scratch(plan)
+    for block in (0, 3, 17):
+        expected = montecarlo._block(plan, 2024, block)
+        got = montecarlo._block_compiled(plan, 2024, block, scratch)
+        assert set(got) == set(expected)
+        for name, values in expected.items():
+            np.testing.assert_array_equal(got[name].view(np.int64), values.view(np.int64), err_msg=name)
+    assert montecarlo._horizon(plan, 5000, 7, "numpy") == montecarlo._horizon(plan, 5000, 7, "numba")

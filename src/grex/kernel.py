@@ -24,6 +24,18 @@ with ``assert_array_equal``):
   (:func:`pairwise_sum`), the reserve entries are added complex by complex,
   as ``numpy.sum`` over a non-contiguous axis does.
 
+The module also holds the random-number transforms of the numba engine
+(:func:`normals`, a port of Cephes ``ndtri`` bit-identical to
+:func:`scipy.special.ndtri`; :func:`timing_values`, the triangular inverse
+CDF; :func:`index_shocks`, the AR(1) recursion), which
+:func:`grex.montecarlo._block_compiled` runs per block inside the thread pool;
+they give the numbers of the numpy versions bit for bit.
+
+Every function is compiled with ``error_model="numpy"``: a float division
+by zero gives inf or NaN instead of raising (no division here can have a
+zero divisor), which lets loops with divisions use vector instructions;
+``fastmath`` stays off, so no operation is reordered or fused.
+
 The module imports numba; nothing in ``grex run`` imports it. Compiled code
 is cached next to the module (``cache=True``), so only the first call after
 an install compiles (a few seconds).
@@ -36,13 +48,13 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["pairwise_sum", "value_draws"]
+__all__ = ["index_shocks", "ndtri", "needed_years", "normals", "pairwise_sum", "timing_values", "value_draws"]
 
 #: Block size of numpy's pairwise summation (``PW_BLOCKSIZE`` in numpy's loops).
 _PW_BLOCKSIZE = 128
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def _block_sum(a, start, n):  # pragma: no cover - compiled
     # numpy's pairwise_sum for n <= 128: eight interleaved partial sums.
     if n < 8:
@@ -77,7 +89,7 @@ def _block_sum(a, start, n):  # pragma: no cover - compiled
     return res
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def pairwise_sum(a, start, n):  # pragma: no cover - compiled
     """Sum ``a[start:start + n]`` in the order of numpy's pairwise summation.
 
@@ -123,15 +135,15 @@ def pairwise_sum(a, start, n):  # pragma: no cover - compiled
     return values[0]
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def _factor_table(
     out, rates, base, group_count, rate_offset, n_years, shock, d, use_shock, freeze, cum
 ):  # pragma: no cover
-    # out[g, t] = cum[rate_offset + t] / cum[base[g]], cum the cumulative product of (1 + rate).
-    G = rate_offset + n_years
+    # out[g, t] = cum[rate_offset + t] / cum[base[g]] for t < n_years, cum the cumulative product
+    # of (1 + rate) over the grid (as far as these columns and the price level year need it).
     for g in range(group_count):
         cum[0] = 1.0
-        for s in range(G):
+        for s in range(max(rate_offset + n_years - 1, base[g])):
             r = rates[g, s]
             if use_shock:
                 if s >= rate_offset:
@@ -144,7 +156,7 @@ def _factor_table(
             out[g, t] = cum[rate_offset + t] / b
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     pace,
     delay,
@@ -274,9 +286,31 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     taken = np.empty(years)
     change = np.empty(years)
     provisions = np.empty(C)
+    spans = np.empty((C, 3), dtype=np.int64)
     for d in range(D):
+        # Years that can hold a flow of each complex: the fixed costs, the re-timed sales curve,
+        # the risks; the index factors are needed up to the last of them.
+        needed = 1
+        for c in range(C):
+            t_end = static_end[c]
+            k_lo = 0
+            k_hi = 0
+            if has_sales[c]:
+                anchor_f = float(anchor[c])
+                lag = delay[d, c]
+                k_lo = max(0, int(math.floor(anchor_f + lag)) - 2)
+                k_hi = min(n_years, int(math.ceil(anchor_f + lag + (sales_end[c] - anchor_f) / pace[d, c])) + 2)
+                t_end = max(t_end, k_hi)
+            for r in range(R):
+                if risk_complex[r] == c:
+                    t_end = max(t_end, risk_index[r] + 1)
+            t_end = min(t_end, n_years)
+            spans[c, 0] = k_lo
+            spans[c, 1] = k_hi
+            spans[c, 2] = t_end
+            needed = max(needed, t_end)
         _factor_table(
-            cost_factor, cost_rates, cost_base, n_cost_groups, rate_offset, n_years, cost_shock, d, shock_costs, -1, cum
+            cost_factor, cost_rates, cost_base, n_cost_groups, rate_offset, needed, cost_shock, d, shock_costs, -1, cum
         )
         _factor_table(
             revenue_factor,
@@ -284,7 +318,7 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
             revenue_base,
             n_revenue_groups,
             rate_offset,
-            n_years,
+            needed,
             price_shock,
             d,
             shock_prices,
@@ -294,22 +328,14 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
         roll_years = 0
         for c in range(C):
             p = pace[d, c]
+            steps = int(math.ceil(p))
             cg = cost_group[c]
             rg = revenue_group[c]
-            # Years that can hold a flow: the fixed costs, the re-timed sales curve, the risks.
-            t_end = static_end[c]
-            k_lo = 0
-            k_hi = 0
             anchor_f = float(anchor[c])
             lag = delay[d, c]
-            if has_sales[c]:
-                k_lo = max(0, int(math.floor(anchor_f + lag)) - 2)
-                k_hi = min(n_years, int(math.ceil(anchor_f + lag + (sales_end[c] - anchor_f) / p)) + 2)
-                t_end = max(t_end, k_hi)
-            for r in range(R):
-                if risk_complex[r] == c:
-                    t_end = max(t_end, risk_index[r] + 1)
-            t_end = min(t_end, n_years)
+            k_lo = spans[c, 0]
+            k_hi = spans[c, 1]
+            t_end = spans[c, 2]
             m_c = margin[c]
             last_flow = -1
             start = -1
@@ -328,12 +354,16 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
                     rest = p - share
                     revenue = revenues[c, j] * share
                     linked = linked_costs[c, j] * share
-                    while rest > 0.0:
-                        j += 1
+                    # The rest of the preimage, a year at a time: ceil(pace) steps always suffice
+                    # (rest < pace, and rest - 1.0 is exact). A step with nothing left adds nothing
+                    # (a select, not a branch: the number of steps no longer depends on the year).
+                    for m in range(1, steps + 1):
                         share = min(rest, 1.0)
                         rest = rest - share
-                        revenue += revenues[c, j] * share
-                        linked += linked_costs[c, j] * share
+                        more_revenue = revenue + revenues[c, j + m] * share
+                        more_linked = linked + linked_costs[c, j + m] * share
+                        revenue = more_revenue if share > 0.0 else revenue
+                        linked = more_linked if share > 0.0 else linked
                 cost = linked + costs[c, t]
                 if cost != 0.0 or revenue != 0.0:
                     last_flow = t
@@ -394,22 +424,24 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
             provisions[c] = provision_formed
             expected_loss = max(-provision_result, 0.0) if planned[c] else 0.0
             pt = profit_taken[c]
+            poc = adopted[c] and result > 0.0
             for y in range(years):
-                column = min(y, n_years - 1)
-                cc = cum_costs[c, column]
-                cr = cum_revenues[c, column]
-                realised_c = realised_costs[c] + cc
-                remaining_c = total_costs - cc
-                whole_c = realised_c + remaining_c
-                cost_share = realised_c / whole_c if whole_c != 0.0 else 0.0
-                realised_r = realised_revenues[c] + cr
-                remaining_r = total_revenues - cr
-                whole_r = realised_r + remaining_r
-                revenue_share = realised_r / whole_r if whole_r != 0.0 else 0.0
-                if adopted[c] and result > 0.0 and realised_r > 0.0:
-                    value = cost_share * revenue_share * result - pt
-                else:
-                    value = 0.0
+                value = 0.0
+                if poc:
+                    # The shares (two divisions) only where the POC profit uses them.
+                    column = min(y, n_years - 1)
+                    cr = cum_revenues[c, column]
+                    realised_r = realised_revenues[c] + cr
+                    if realised_r > 0.0:
+                        cc = cum_costs[c, column]
+                        realised_c = realised_costs[c] + cc
+                        remaining_c = total_costs - cc
+                        whole_c = realised_c + remaining_c
+                        cost_share = realised_c / whole_c if whole_c != 0.0 else 0.0
+                        remaining_r = total_revenues - cr
+                        whole_r = realised_r + remaining_r
+                        revenue_share = realised_r / whole_r if whole_r != 0.0 else 0.0
+                        value = cost_share * revenue_share * result - pt
                 taken[y] = pt + value
             if last < years:
                 taken_before_end = pt if last == 0 else taken[last - 1]
@@ -431,3 +463,317 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
         for y in range(years):
             running = change[y] if y == 0 else running + change[y]
             reserve[d, y + 1] = general_reserve + running
+
+
+# -- the random-number transforms (the numpy versions are in grex.montecarlo and grex.drivers) --
+
+#: 2**53: a double of ``Generator.random`` times this is a whole number.
+_TWO53 = 9007199254740992.0
+_TWO53_INVERSE = 1.0 / 9007199254740992.0
+#: exp(-2): the bound of the central approximation of Cephes ``ndtri``.
+_EXP_M2 = 0.13533528323661269189
+_ONE_MINUS_EXP_M2 = 1.0 - 0.13533528323661269189
+#: sqrt(2 pi).
+_S2PI = 2.50662827463100050242e0
+# Cephes ndtri.c: approximation for 0 <= |y - 0.5| <= 3/8.
+_P0 = np.array(
+    [
+        -5.99633501014107895267e1,
+        9.80010754185999661536e1,
+        -5.66762857469070293439e1,
+        1.39312609387279679503e1,
+        -1.23916583867381258016e0,
+    ]
+)
+_Q0 = np.array(
+    [
+        1.95448858338141759834e0,
+        4.67627912898881538453e0,
+        8.63602421390890590575e1,
+        -2.25462687854119370527e2,
+        2.00260212380060660359e2,
+        -8.20372256168333339912e1,
+        1.59056225126211695515e1,
+        -1.18331621121330003142e0,
+    ]
+)
+# z = sqrt(-2 log y) between 2 and 8.
+_P1 = np.array(
+    [
+        4.05544892305962419923e0,
+        3.15251094599893866154e1,
+        5.71628192246421288162e1,
+        4.40805073893200834700e1,
+        1.46849561928858024014e1,
+        2.18663306850790267539e0,
+        -1.40256079171354495875e-1,
+        -3.50424626827848203418e-2,
+        -8.57456785154685413611e-4,
+    ]
+)
+_Q1 = np.array(
+    [
+        1.57799883256466749731e1,
+        4.53907635128879210584e1,
+        4.13172038254672030440e1,
+        1.50425385692907503408e1,
+        2.50464946208309415979e0,
+        -1.42182922854787788574e-1,
+        -3.80806407691578277194e-2,
+        -9.33259480895457427372e-4,
+    ]
+)
+# z between 8 and 64.
+_P2 = np.array(
+    [
+        3.23774891776946035970e0,
+        6.91522889068984211695e0,
+        3.93881025292474443415e0,
+        1.33303460815807542389e0,
+        2.01485389549179081538e-1,
+        1.23716634817820021358e-2,
+        3.01581553508235416007e-4,
+        2.65806974686737550832e-6,
+        6.23974539184983293730e-9,
+    ]
+)
+_Q2 = np.array(
+    [
+        6.02427039364742014255e0,
+        3.67983563856160859403e0,
+        1.37702099489081330271e0,
+        2.16236993594496635890e-1,
+        1.34204006088543189037e-2,
+        3.28014464682127739104e-4,
+        2.89247864745380683936e-6,
+        6.79019408009981274425e-9,
+    ]
+)
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _polevl(x, coef):  # pragma: no cover - compiled
+    # Cephes polevl: Horner's scheme from the highest coefficient.
+    ans = coef[0]
+    for i in range(1, coef.shape[0]):
+        ans = ans * x + coef[i]
+    return ans
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _p1evl(x, coef):  # pragma: no cover - compiled
+    # Cephes p1evl: as polevl with a leading coefficient 1 left out of coef.
+    ans = x + coef[0]
+    for i in range(1, coef.shape[0]):
+        ans = ans * x + coef[i]
+    return ans
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _ndtri_central(y0):  # pragma: no cover - compiled
+    # Cephes ndtri for exp(-2) < y0 <= 1 - exp(-2); the polynomials written out (Horner, as
+    # polevl and p1evl evaluate them) so that a loop over values can use vector instructions.
+    y = y0 - 0.5
+    y2 = y * y
+    num = (((-5.99633501014107895267e1 * y2 + 9.80010754185999661536e1) * y2 - 5.66762857469070293439e1) * y2
+           + 1.39312609387279679503e1) * y2 - 1.23916583867381258016e0  # fmt: skip
+    den = (((((((y2 + 1.95448858338141759834e0) * y2 + 4.67627912898881538453e0) * y2 + 8.63602421390890590575e1) * y2
+           - 2.25462687854119370527e2) * y2 + 2.00260212380060660359e2) * y2 - 8.20372256168333339912e1) * y2
+           + 1.59056225126211695515e1) * y2 - 1.18331621121330003142e0  # fmt: skip
+    x = y + y * (y2 * num / den)
+    return x * _S2PI
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _ndtri_tail(y0):  # pragma: no cover - compiled
+    # Cephes ndtri for 0 < y0 <= exp(-2) or 1 - exp(-2) < y0 < 1.
+    upper = y0 > _ONE_MINUS_EXP_M2
+    y = 1.0 - y0 if upper else y0  # selects, not branches: the two tails come in random order
+    x = math.sqrt(-2.0 * math.log(y))
+    x0 = x - math.log(x) / x
+    z = 1.0 / x
+    if x < 8.0:
+        x1 = z * _polevl(z, _P1) / _p1evl(z, _Q1)
+    else:
+        x1 = z * _polevl(z, _P2) / _p1evl(z, _Q2)
+    x = x0 - x1
+    return x if upper else -x
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def ndtri(y0):  # pragma: no cover - compiled; tested against scipy.special.ndtri
+    """The inverse of the standard normal CDF, as :func:`scipy.special.ndtri` computes it.
+
+    A port of Cephes ``ndtri`` (scipy's implementation): the same rational
+    approximations, evaluated with the same operations in the same order, and
+    ``log`` and ``sqrt`` of the C library; the results are bit-identical to
+    scipy's (``tests/test_kernel.py`` checks ten million values, tails
+    included).
+
+    Parameters
+    ----------
+    y0 : float
+        A probability.
+
+    Returns
+    -------
+    float
+        ``x`` with ``Phi(x) = y0``; -inf at 0, inf at 1, NaN outside [0, 1].
+    """
+    if y0 == 0.0:
+        return -np.inf
+    if y0 == 1.0:
+        return np.inf
+    if not (0.0 < y0 < 1.0):
+        return np.nan
+    if _EXP_M2 < y0 <= _ONE_MINUS_EXP_M2:
+        return _ndtri_central(y0)
+    return _ndtri_tail(y0)
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _open_uniform(r):  # pragma: no cover - compiled
+    # grex.montecarlo._uniform: the middle of the 2**-53 cell of a double of Generator.random.
+    # Dividing by a power of two and multiplying by its inverse give the same double.
+    return (np.floor(r * _TWO53) + 0.5) * _TWO53_INVERSE
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def normals(raw, out):  # pragma: no cover - compiled; tested against the numpy version
+    """``ndtri(_uniform(...))`` of :mod:`grex.montecarlo` for the doubles ``raw`` of ``Generator.random``.
+
+    Two passes: the central approximation for every value (no branch, so
+    vector instructions), then the tails (about 27 % of the values) over a
+    list of their positions. Each value gets the operations of :func:`ndtri`.
+
+    Parameters
+    ----------
+    raw : ndarray, shape (n,)
+        Doubles in [0, 1) from ``numpy.random.Generator.random``.
+    out : ndarray, shape (n,), output
+        Standard normals, ``ndtri((floor(raw * 2**53) + 0.5) / 2**53)``.
+    """
+    n = raw.shape[0]
+    for i in range(n):
+        out[i] = _ndtri_central(_open_uniform(raw[i]))
+    tails = np.empty(n, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        u = _open_uniform(raw[i])
+        tails[count] = i
+        count += 1 if (u <= _EXP_M2 or u > _ONE_MINUS_EXP_M2) else 0
+    for k in range(count):
+        i = tails[k]
+        out[i] = _ndtri_tail(_open_uniform(raw[i]))
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _triangular(u, low, mode, high):  # pragma: no cover - compiled
+    # grex.drivers.triangular_ppf for one value, the same operations.
+    width = high - low
+    split = (mode - low) / width if width > 0 else 0.0
+    if u < split:
+        return low + math.sqrt(u * width * (mode - low))
+    return high - math.sqrt((1.0 - u) * width * (high - mode))
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def timing_values(
+    raw_pace,
+    raw_delay,
+    market,
+    pace_low,
+    pace_mode,
+    pace_high,
+    delay_low,
+    delay_mode,
+    delay_high,
+    use_pace,
+    use_delay,
+    pace,
+    delay,
+):  # pragma: no cover - compiled; tested against the numpy version
+    """Pace and delay of each draw and complex from the doubles of stream 0 (``montecarlo._timing``).
+
+    Parameters
+    ----------
+    raw_pace, raw_delay : ndarray, shape (D, C)
+        Doubles of ``Generator.random`` for the complex pace and the delay.
+    market : ndarray, shape (D,)
+        Market pace factor of each draw.
+    pace_low, pace_mode, pace_high, delay_low, delay_mode, delay_high : ndarray, shape (C,)
+        Triangular distributions of the complex pace factor and the delay [years].
+    use_pace, use_delay : bool
+        Whether the drivers ``pace`` and ``delay`` keep their spread (else 1 and 0).
+    pace, delay : ndarray, shape (D, C), output
+        ``market * triangular_ppf(u_pace)`` and ``triangular_ppf(u_delay)``.
+    """
+    D, C = raw_pace.shape
+    for d in range(D):
+        m = market[d]
+        for c in range(C):
+            if use_pace:
+                pace[d, c] = m * _triangular(_open_uniform(raw_pace[d, c]), pace_low[c], pace_mode[c], pace_high[c])
+            else:
+                pace[d, c] = 1.0
+            if use_delay:
+                delay[d, c] = _triangular(_open_uniform(raw_delay[d, c]), delay_low[c], delay_mode[c], delay_high[c])
+            else:
+                delay[d, c] = 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def needed_years(pace, delay, anchor, sales_end, has_sales):  # pragma: no cover - compiled
+    """``montecarlo._needed_years``: years from V that hold every re-timed flow of these draws.
+
+    Parameters
+    ----------
+    pace, delay : ndarray, shape (D, C)
+    anchor, sales_end : ndarray of int, shape (C,)
+    has_sales : ndarray of bool, shape (C,)
+
+    Returns
+    -------
+    int
+        The largest ``ceil(anchor + delay + (sales_end - anchor) / pace)`` of a complex with sales, at least 0.
+    """
+    D, C = pace.shape
+    most = 0.0
+    for d in range(D):
+        for c in range(C):
+            if has_sales[c]:
+                reach = math.ceil((float(anchor[c]) + delay[d, c]) + float(sales_end[c] - anchor[c]) / pace[d, c])
+                if reach > most:
+                    most = reach
+    return int(most)
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def index_shocks(
+    first, later, cost_persistence, cost_sd, price_persistence, price_sd, cost_shock, price_shock
+):  # pragma: no cover - compiled; tested against the numpy version
+    """The AR(1) cost and price shocks of :func:`grex.drivers.ar1` from correlated innovations.
+
+    Parameters
+    ----------
+    first : ndarray, shape (D, 3)
+        Correlated normals of stream 0 (market pace, cost, price); columns 1
+        and 2 are the innovations of year 0.
+    later : ndarray, shape (D, T - 1, 2)
+        Correlated (cost, price) innovations of years 1 ... T - 1.
+    cost_persistence, cost_sd, price_persistence, price_sd : float
+        The AR(1) parameters (sd 0 for a driver without spread).
+    cost_shock, price_shock : ndarray, shape (D, T), output
+        ``x_t = persistence * x_{t-1} + sd * e_t`` with ``x_{-1} = 0``.
+    """
+    D, T = cost_shock.shape
+    for d in range(D):
+        cost = cost_persistence * 0.0 + cost_sd * first[d, 1]
+        price = price_persistence * 0.0 + price_sd * first[d, 2]
+        cost_shock[d, 0] = cost
+        price_shock[d, 0] = price
+        for t in range(1, T):
+            cost = cost_persistence * cost + cost_sd * later[d, t - 1, 0]
+            price = price_persistence * price + price_sd * later[d, t - 1, 1]
+            cost_shock[d, t] = cost
+            price_shock[d, t] = price

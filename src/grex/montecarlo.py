@@ -31,7 +31,11 @@ vectorised numpy twin (:func:`_value_chunk`, whole-array passes over
 ``(draws, complexes, years)``). The kernel is used when numba can be
 imported; the environment variable ``GREX_ENGINE=numpy`` (or ``numba``)
 chooses one, and ``GREX_THREADS`` the number of threads (default: the CPUs
-this process may use).
+this process may use). With the kernel, the random numbers are transformed
+by compiled code too (:func:`_block_compiled`: the inverse normal CDF, the
+triangular inverse CDF and the AR(1) recursion of :mod:`grex.kernel`, the
+same numbers bit for bit), block by block inside the thread pool, into
+buffers that each thread reuses.
 
 Reserves
 --------
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -230,15 +235,108 @@ def _block(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]
     price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
     out["cost_shock"] = ar1(innovations[..., 0], mc.cost_shock.persistence, cost_sd)
     out["price_shock"] = ar1(innovations[..., 1], mc.price_shock.persistence, price_sd)
+    out["risk"] = _risks(plan, seed, block)
+    return out
+
+
+def _risks(plan: _Plan, seed: int, block: int) -> NDArray[np.float64]:
+    """Stream 2 of a block: the amount of each risk event (0 where it does not happen)."""
     R = len(plan.risk_probability)
     rng = _generator(seed, block, 2)
     u_event = _uniform(rng, (BLOCK, R))
     u_impact = _uniform(rng, (BLOCK, R))
     if "risks" in plan.active and R:
         happens = u_event < plan.risk_probability
-        out["risk"] = np.where(happens, triangular_ppf(u_impact, *plan.risk_impact), 0.0)
+        return np.where(happens, triangular_ppf(u_impact, *plan.risk_impact), 0.0)
+    return np.zeros((BLOCK, R))
+
+
+class _Scratch:
+    """The buffers of one thread for the random numbers of a block, reused from block to block.
+
+    Fresh arrays of these sizes (megabytes) would be new pages from the
+    operating system on every block, and the page faults cost about as much
+    as the transforms themselves.
+    """
+
+    def __init__(self, plan: _Plan) -> None:
+        C, T = plan.inputs.n_complexes, plan.bound_years
+        later = (BLOCK, max(T - 1, 0), 2)
+        self.raw0 = np.empty(BLOCK * (3 + 2 * C))
+        self.normal0 = np.empty((BLOCK, 3))
+        self.z = np.empty((BLOCK, 3))
+        self.pace = np.empty((BLOCK, C))
+        self.delay = np.empty((BLOCK, C))
+        self.raw1 = np.empty(math.prod(later))
+        self.normal1 = np.empty(later)
+        self.later = np.empty(later)
+        self.cost_shock = np.empty((BLOCK, T))
+        self.price_shock = np.empty((BLOCK, T))
+
+
+def _timing_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None) -> dict[str, NDArray[np.float64]]:
+    """:func:`_timing` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
+
+    The arrays returned are views of ``scratch`` (fresh buffers where none is given).
+    """
+    from grex.kernel import normals, timing_values  # noqa: PLC0415 - numba is slow to import
+
+    w = _Scratch(plan) if scratch is None else scratch
+    rng = _generator(seed, block, 0)
+    C = plan.inputs.n_complexes
+    raw = rng.random(out=w.raw0)  # the doubles of the three calls of _timing, in their order
+    normals(raw[: 3 * BLOCK], w.normal0.reshape(-1))
+    z = np.matmul(w.normal0, plan.root3.T, out=w.z)
+    if "pace" in plan.active:
+        market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
     else:
-        out["risk"] = np.zeros((BLOCK, R))
+        market = np.ones(BLOCK)
+    timing_values(
+        raw[3 * BLOCK : (3 + C) * BLOCK].reshape(BLOCK, C),
+        raw[(3 + C) * BLOCK :].reshape(BLOCK, C),
+        market,
+        *plan.pace,
+        *plan.delay,
+        "pace" in plan.active,
+        "delay" in plan.active,
+        w.pace,
+        w.delay,
+    )
+    return {"pace": w.pace, "delay": w.delay, "innovation0": z}
+
+
+def _block_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None) -> dict[str, NDArray[np.float64]]:
+    """:func:`_block` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
+
+    The uniforms, the inverse normal CDF, the triangular transforms and the
+    AR(1) recursion run compiled (without the GIL); the correlation products
+    stay numpy's matrix products, with the same shapes, so they round alike.
+    The arrays returned (``risk`` aside) are views of ``scratch`` (fresh
+    buffers where none is given).
+    """
+    from grex.kernel import index_shocks, normals  # noqa: PLC0415 - numba is slow to import
+
+    w = _Scratch(plan) if scratch is None else scratch
+    out = _timing_compiled(plan, seed, block, w)
+    rng = _generator(seed, block, 1)
+    normals(rng.random(out=w.raw1), w.normal1.reshape(-1))
+    later = np.matmul(w.normal1, plan.root2.T, out=w.later)
+    mc = plan.mc
+    cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
+    price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
+    index_shocks(
+        out.pop("innovation0"),
+        later,
+        float(mc.cost_shock.persistence),
+        float(cost_sd),
+        float(mc.price_shock.persistence),
+        float(price_sd),
+        w.cost_shock,
+        w.price_shock,
+    )
+    out["cost_shock"] = w.cost_shock
+    out["price_shock"] = w.price_shock
+    out["risk"] = _risks(plan, seed, block)
     return out
 
 
@@ -667,8 +765,9 @@ def simulate(
         raise InputError(None, "seed", f"must be a whole number ≥ 0, not {seed!r}")
     draws, seed = int(draws), int(seed)
     plan = _plan(scenario, portfolio, drivers)
-    n_years = _horizon(plan, draws, seed)
-    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress)
+    engine = _engine()
+    n_years = _horizon(plan, draws, seed, engine)
+    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine)
     return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
 
 
@@ -707,15 +806,44 @@ def simulate_range(
     return _simulate_range(plan, int(seed), int(start), int(stop), int(n_years), chunk_size, False)
 
 
-def _horizon(plan: _Plan, draws: int, seed: int) -> int:
+def _horizon(plan: _Plan, draws: int, seed: int, engine: str | None = None) -> int:
     # Pass 1: the horizon that holds every draw's re-timed flows (stream 0 only).
-    def needed(block: int) -> int:
-        timing = _timing(plan, seed, block)
-        count = min(BLOCK, draws - block * BLOCK)
-        return _needed_years(plan, timing["pace"][:count], timing["delay"][:count])
+    if _engine(engine) == "numba":
+        from grex.kernel import needed_years  # noqa: PLC0415 - numba is slow to import
+
+        anchor = plan.anchor.astype(np.int64)
+        sales_end = plan.sales_end.astype(np.int64)
+        has_sales = np.ascontiguousarray(plan.has_sales, dtype=np.bool_)
+
+        scratch = _per_thread(lambda: _Scratch(plan))
+
+        def needed(block: int) -> int:
+            timing = _timing_compiled(plan, seed, block, scratch())
+            count = min(BLOCK, draws - block * BLOCK)
+            return needed_years(timing["pace"][:count], timing["delay"][:count], anchor, sales_end, has_sales)
+
+    else:
+
+        def needed(block: int) -> int:
+            timing = _timing(plan, seed, block)
+            count = min(BLOCK, draws - block * BLOCK)
+            return _needed_years(plan, timing["pace"][:count], timing["delay"][:count])
 
     n_years = max(plan.base_years, *_map(needed, range((draws - 1) // BLOCK + 1)))
     return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
+
+
+def _per_thread(make: Any) -> Any:
+    """A function that returns ``make()`` of the calling thread, made on its first call there."""
+    made: dict[int, Any] = {}
+
+    def get() -> Any:
+        key = threading.get_ident()
+        if key not in made:
+            made[key] = make()
+        return made[key]
+
+    return get
 
 
 def _threads() -> int:
@@ -846,24 +974,32 @@ def _simulate_range(
 
         fixed = _kernel_arguments(plan, n_years)
 
+        scratch = _per_thread(lambda: _Scratch(plan))
+
     def work(start: int) -> int:
         stop = min(last, start + chunk_size)
-        values = _draws(plan, seed, start, stop, _block)
-        rows = slice(start - first, stop - first)
         if engine == "numba":
-            value_draws(
-                np.ascontiguousarray(values["pace"]),
-                np.ascontiguousarray(values["delay"]),
-                np.ascontiguousarray(values["cost_shock"]),
-                np.ascontiguousarray(values["price_shock"]),
-                np.ascontiguousarray(values["risk"]),
-                **fixed,
-                end_year=end_year[rows],
-                end_value=end_value[rows],
-                present_value=present_value[rows],
-                reserve=reserve[rows],
-            )
+            # Block by block into the thread's buffers: the kernel values each draw on its own.
+            for block in range(start // BLOCK, (stop - 1) // BLOCK + 1):
+                values = _block_compiled(plan, seed, block, scratch())
+                lo, hi = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
+                draws_of_block = slice(lo - block * BLOCK, hi - block * BLOCK)
+                rows = slice(lo - first, hi - first)
+                value_draws(
+                    values["pace"][draws_of_block],
+                    values["delay"][draws_of_block],
+                    values["cost_shock"][draws_of_block],
+                    values["price_shock"][draws_of_block],
+                    np.ascontiguousarray(values["risk"][draws_of_block]),
+                    **fixed,
+                    end_year=end_year[rows],
+                    end_value=end_value[rows],
+                    present_value=present_value[rows],
+                    reserve=reserve[rows],
+                )
         else:
+            values = _draws(plan, seed, start, stop, _block)
+            rows = slice(start - first, stop - first)
             out = _value_chunk(plan, values, n_years)
             end_year[rows] = x.valuation_year + out["end_index"]
             end_value[rows] = out["end_value"]
