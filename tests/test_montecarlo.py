@@ -457,3 +457,12 @@ def test_draws_parquet_is_written_in_row_groups_equal_to_the_frame(example, tmp_
     assert read["project"].astype(str).tolist() == expected["project"].tolist()
     for column in ("draw", "end_year", "end_value", "present_value"):
         np.testing.assert_array_equal(read[column].to_numpy(), expected[column].to_numpy())
+
+
+def test_validate_refuses_a_risk_or_override_naming_an_unknown_complex(tmp_path, capsys):
+    risk = '[[risks]]\nproject = "nope"\nname = "r"\nprobability = 0.5\nimpact = 100\nyear = 2025\ntype = "cost"\n'
+    assert main(["validate", str(write_extension(tmp_path, risk))]) == 2
+    assert "key risks[0].project: unknown complex 'nope'" in capsys.readouterr().err
+    override = "[montecarlo.complex.nope]\npace = 1.0\n"
+    assert main(["validate", str(write_extension(tmp_path, override, name="o"))]) == 2
+    assert "key montecarlo.complex.nope" in capsys.readouterr().err

@@ -49,7 +49,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from grex.montecarlo import check_references
+
     valuation = _load(args.scenario)
+    check_references(valuation.scenario, valuation.portfolio)
     scenario = valuation.scenario
     print(
         f"{args.scenario}: valid. Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}, "

@@ -74,6 +74,7 @@ __all__ = [
     "RESERVE_YEARS",
     "Simulation",
     "assemble",
+    "check_references",
     "reserve_path",
     "simulate",
     "simulate_range",
@@ -122,6 +123,26 @@ class _Plan:
     base_years: int
 
 
+def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
+    """Check that the Monte Carlo tables name complexes of the portfolio.
+
+    Raises :class:`InputError` naming the key for a ``[montecarlo.complex.X]``
+    override or a ``[[risks]]`` entry whose complex is not in the portfolio,
+    and for a risk dated before the valuation year. ``grex validate`` runs it
+    too, so such a scenario fails before any simulation.
+    """
+    known = set(portfolio.ids)
+    for project in scenario.montecarlo.complexes:
+        if project not in known:
+            raise InputError(scenario.source, f"key montecarlo.complex.{project}", "names no complex of the portfolio")
+    V = scenario.valuation_year
+    for i, risk in enumerate(scenario.risks):
+        if risk.project not in known:
+            raise InputError(scenario.source, f"key risks[{i}].project", f"unknown complex {risk.project!r}: not in the portfolio")
+        if risk.year < V:
+            raise InputError(scenario.source, f"key risks[{i}].year", f"{risk.year} is before the valuation year {V}")
+
+
 def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | None) -> _Plan:
     mc = scenario.montecarlo
     if drivers is None:
@@ -136,15 +157,8 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
     base_inputs = build_inputs(scenario, portfolio)
     projects = list(base_inputs.projects)
     position = {p: i for i, p in enumerate(projects)}
-    for project in mc.complexes:
-        if project not in position:
-            raise InputError(scenario.source, f"key montecarlo.complex.{project}", "names no complex of the portfolio")
+    check_references(scenario, portfolio)
     V = scenario.valuation_year
-    for i, risk in enumerate(scenario.risks):
-        if risk.project not in position:
-            raise InputError(scenario.source, f"key risks[{i}].project", f"unknown complex {risk.project!r}: not in the portfolio")
-        if risk.year < V:
-            raise InputError(scenario.source, f"key risks[{i}].year", f"{risk.year} is before the valuation year {V}")
 
     sales = (base_inputs.revenues != 0) | (base_inputs.linked_costs != 0)
     has_sales = sales.any(axis=-1)
