@@ -199,3 +199,26 @@ def test_compiled_random_numbers_are_numpys(drivers):
         for name, values in expected.items():
             np.testing.assert_array_equal(got[name].view(np.int64), values.view(np.int64), err_msg=name)
     assert montecarlo._horizon(plan, 5000, 7, "numpy") == montecarlo._horizon(plan, 5000, 7, "numba")
+
+
+def test_a_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
+    """Without numba the numpy twin runs (same results) and the user is told once."""
+    import builtins
+
+    import grex.montecarlo as montecarlo
+
+    real_import = builtins.__import__
+
+    def no_numba(name, *args, **kwargs):
+        if name == "numba":
+            raise ImportError("No module named 'numba'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delenv("GREX_ENGINE", raising=False)
+    monkeypatch.setattr(montecarlo, "_warned_fallback", [])
+    monkeypatch.setattr(builtins, "__import__", no_numba)
+    with pytest.warns(RuntimeWarning, match="numba cannot be imported"):
+        assert montecarlo._engine() == "numpy"
+    assert montecarlo._engine() == "numpy"  # warned once only
+    monkeypatch.setenv("GREX_ENGINE", "numpy")
+    assert montecarlo._engine() == "numpy"

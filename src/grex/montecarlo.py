@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -880,13 +881,26 @@ def _map(function: Any, items: range, threads: int | None = None) -> Iterable[An
         return list(pool.map(function, items))
 
 
+_warned_fallback: list[bool] = []
+
+
 def _engine(engine: str | None = None) -> str:
     """``"numba"`` (the kernel of :mod:`grex.kernel`) or ``"numpy"`` (the vectorised twin)."""
     engine = engine or os.environ.get("GREX_ENGINE") or None
     if engine is None:
         try:
-            import numba  # noqa: F401, PLC0415 - optional, and slow to import
-        except ImportError:
+            import numba  # noqa: F401, PLC0415 - slow to import: only when simulating
+        except ImportError as error:
+            # numba is a dependency; without it (a broken install, a shadowed module) the
+            # results are the same bit for bit, but some 40 times slower: say so once.
+            if not _warned_fallback:
+                _warned_fallback.append(True)
+                warnings.warn(
+                    f"numba cannot be imported ({error}); simulating with the numpy engine, "
+                    "which gives the same results much more slowly (set GREX_ENGINE=numpy to silence this)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             return "numpy"
         return "numba"
     if engine not in ("numba", "numpy"):
