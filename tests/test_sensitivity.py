@@ -131,3 +131,21 @@ def test_cli_report_with_sensitivity(tmp_path):
     assert main(["report", str(EXAMPLE), "--draws", "200", "--format", "html", "--sensitivity", "--out", str(out)]) == 0
     html = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "Gevoeligheidsanalyse" in html
+
+
+def test_variance_shares_reuse_given_runs_with_the_same_answer(example):
+    """Runs already made (as grex report makes them) give the same shares as fresh ones."""
+    import pandas as pd
+
+    from grex.drivers import DRIVERS
+    from grex.sensitivity import variance_shares
+
+    scenario, portfolio = example
+    runs = {"all": simulate(scenario, portfolio, draws=300, seed=4)}
+    runs.update({d: simulate(scenario, portfolio, draws=300, seed=4, drivers={d}) for d in DRIVERS})
+    fresh = variance_shares(scenario, portfolio, draws=300, seed=4)
+    reused = variance_shares(scenario, portfolio, draws=300, seed=4, runs=runs)
+    pd.testing.assert_frame_equal(fresh[0], reused[0])
+    assert fresh[1] == reused[1]
+    with pytest.raises(ValueError, match="seed"):
+        variance_shares(scenario, portfolio, draws=300, seed=5, runs=runs)

@@ -90,7 +90,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from grex.report.sensitivity import sensitivity_section
         from grex.sensitivity import sensitivity
 
-        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang)
+        # the same draws and seed as the report's own runs: reuse them rather than simulate again
+        runs = {"all": simulation, **drivers}
+        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs)
         builders.append(lambda labels: sensitivity_section(result, labels))
 
     def extra(labels):

@@ -41,6 +41,7 @@ are not drawn in the Monte Carlo and have no share.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,9 +208,19 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
 
 
 def variance_shares(
-    scenario: Scenario, portfolio: Portfolio, *, draws: int, seed: int, lang: str = "nl"
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    draws: int,
+    seed: int,
+    lang: str = "nl",
+    runs: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Each Monte Carlo driver's share of the variance of the portfolio present value.
+
+    ``runs`` may hold simulations already made with the same ``draws`` and
+    ``seed``: ``"all"`` (every driver) and one per driver with only that driver
+    varying (as ``grex report`` makes them); the missing ones are simulated.
 
     Returns
     -------
@@ -225,11 +236,19 @@ def variance_shares(
     words = LABELS[lang]
     names = {"pace": words["pace"][0], "delay": words["delay"][0], "costs": words["costs"][0],
              "prices": words["prices"][0], "risks": words["risks"][0]}
-    everything = simulate(scenario, portfolio, draws=draws, seed=seed)
-    variance = {
-        d: float(np.var(simulate(scenario, portfolio, draws=draws, seed=seed, drivers={d}).portfolio_present_value))
-        for d in DRIVERS
-    }
+    runs = dict(runs or {})
+    for key, simulation in runs.items():
+        if (simulation.draws, simulation.seed) != (draws, seed):
+            raise ValueError(f"run {key!r} has {simulation.draws} draws and seed {simulation.seed}, not {draws} and {seed}")
+
+    def run(key: str) -> Any:
+        if key not in runs:
+            drivers = None if key == "all" else {key}
+            runs[key] = simulate(scenario, portfolio, draws=draws, seed=seed, drivers=drivers)
+        return runs[key]
+
+    everything = run("all")
+    variance = {d: float(np.var(run(d).portfolio_present_value)) for d in DRIVERS}
     total_single = sum(variance.values())
     frame = pd.DataFrame(
         {
@@ -299,7 +318,15 @@ class Sensitivity:
         }
 
 
-def sensitivity(scenario: Scenario, portfolio: Portfolio, *, draws: int, seed: int, lang: str = "nl") -> Sensitivity:
+def sensitivity(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    draws: int,
+    seed: int,
+    lang: str = "nl",
+    runs: Mapping[str, Any] | None = None,
+) -> Sensitivity:
     """The tornado and the variance shares of a scenario (module docstring for the settings).
 
     Parameters
@@ -309,11 +336,13 @@ def sensitivity(scenario: Scenario, portfolio: Portfolio, *, draws: int, seed: i
     seed : int, keyword-only
     lang : {"nl", "en"}, keyword-only
         Language of the labels in the tables and the chart.
+    runs : mapping, keyword-only
+        Simulations already made with these draws and seed (:func:`variance_shares`).
     """
     if lang not in LABELS:
         raise ValueError(f"lang must be one of {', '.join(LABELS)}, not {lang!r}")
     valuation = value_portfolio(scenario, portfolio)
-    shares, totals = variance_shares(scenario, portfolio, draws=draws, seed=seed, lang=lang)
+    shares, totals = variance_shares(scenario, portfolio, draws=draws, seed=seed, lang=lang, runs=runs)
     return Sensitivity(
         scenario=scenario,
         input_hash=valuation.input_hash,
