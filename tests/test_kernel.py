@@ -13,6 +13,7 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import EXAMPLE, ROOT
@@ -92,6 +93,29 @@ def test_kernel_equals_numpy_on_random_portfolios(seed):
     n_complexes, n_years = int(rng.integers(1, 40)), int(rng.integers(3, 45))
     scenario, portfolio = synthetic(n_complexes, n_years, seed=seed, n_risks=int(rng.integers(0, 5)))
     assert_identical(*both_engines(scenario, portfolio, draws=400, seed=seed, chunk_size=int(rng.integers(50, 500))))
+
+
+def test_kernel_equals_numpy_with_several_index_groups():
+    # Complexes with their own price level and index rates, interleaved: the kernel puts the
+    # complexes that share their index factors in neighbouring columns and must still give
+    # every complex its own figures, and the reserve path its sums in the complexes' order.
+    scenario, portfolio = synthetic(17, 20, seed=7)
+    projects = portfolio.projects.copy()
+    V = scenario.valuation_year
+    projects["price_level"] = pd.array([V - (i % 3) for i in range(17)], dtype="Int64")
+    projects["cost_index"] = [0.035 if i % 4 == 1 else np.nan for i in range(17)]
+    projects["revenue_index"] = [0.015 if i % 5 == 2 else np.nan for i in range(17)]
+    portfolio = replace(portfolio, projects=projects)
+    fixed = montecarlo._kernel_arguments(montecarlo._plan(scenario, portfolio, None), 30)
+    assert len(np.unique(fixed["cost_group"])) >= 4 and len(np.unique(fixed["revenue_group"])) >= 4
+    assert moved_by_grouping(fixed)
+    assert_identical(*both_engines(scenario, portfolio, draws=700, seed=3, chunk_size=300))
+
+
+def moved_by_grouping(fixed) -> bool:
+    """Whether ordering the complexes by their pair of groups moves some of them."""
+    key = fixed["cost_group"] * (fixed["revenue_group"].max() + 1) + fixed["revenue_group"]
+    return bool(np.any(np.argsort(key, kind="stable") != np.arange(len(key))))
 
 
 def test_kernel_equals_numpy_with_many_complexes():
@@ -222,3 +246,4 @@ def test_a_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
     assert montecarlo._engine() == "numpy"  # warned once only
     monkeypatch.setenv("GREX_ENGINE", "numpy")
     assert montecarlo._engine() == "numpy"
+

@@ -18,8 +18,14 @@ with ``assert_array_equal``):
 - index factors are the cumulative product over the rate grid, divided by
   the product at the price level year (computed once per distinct pair of
   rate row and price level: the same numbers as per complex);
-- years in which a complex can have no flow are skipped; their flows are
-  exact zeros in the numpy version too, and adding them changes no sum;
+- years in which a complex can have no flow are skipped (its re-timing runs
+  over the window of years its sales curve can reach, its totals stop at the
+  end of its span); their flows are exact zeros in the numpy version too, and
+  adding them changes no sum;
+- the indexation, the margin, the net flows and the running totals run year
+  by year over the complexes side by side (vector instructions), grouped by
+  their pair of index-factor rows: the same operations per complex, so the
+  same numbers;
 - the sum of the provisions over complexes uses numpy's pairwise summation
   (:func:`pairwise_sum`), the reserve entries are added complex by complex,
   as ``numpy.sum`` over a non-contiguous axis does.
@@ -157,6 +163,53 @@ def _factor_table(
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _retime(revenues, linked_costs, c, pad, anchor_f, lag, p, lo, hi, out_revenues, out_linked, q):  # pragma: no cover
+    # drivers.retime for the years lo ... hi - 1 of complex c, into column q: the shares of the
+    # preimage [a, a + pace] of each simulated year t (the tables carry `pad` zero columns on each
+    # side, so no index leaves them). After the first share, ceil(pace) steps of at most a year
+    # always suffice (rest < pace, and rest - 1.0 is exact). Like drivers.retime, every step adds
+    # its term, also when its share is 0: the term is then a zero, and adding a zero leaves the
+    # sum as it is unless the sum is -0.0, which it never is (the first share is > 0, and the
+    # tables, sums from +0.0, hold no -0.0). No branch depends on the data, which keeps the loop
+    # fast; paces up to 1 and up to 2 (nearly all draws) have their steps written out.
+    # (Unsigned years and indices: the compiler then knows no index wraps around.)
+    revenue_row = revenues[c]
+    linked_row = linked_costs[c]
+    steps = int(math.ceil(p))
+    one = np.uint64(1)
+    two = np.uint64(2)
+    column = np.uint64(q)
+    for t in range(np.uint64(max(lo, 0)), np.uint64(max(hi, 0))):
+        a = anchor_f + ((t - anchor_f) - lag) * p
+        j0 = np.floor(a)
+        j = np.uint64(max(int(j0) + pad, 0))
+        share = min((j0 + 1.0) - a, p)
+        rest = p - share
+        revenue = revenue_row[j] * share
+        linked = linked_row[j] * share
+        if steps == 1:
+            share = min(rest, 1.0)
+            revenue = revenue + revenue_row[j + one] * share
+            linked = linked + linked_row[j + one] * share
+        elif steps == 2:
+            share = min(rest, 1.0)
+            rest = rest - share
+            revenue = revenue + revenue_row[j + one] * share
+            linked = linked + linked_row[j + one] * share
+            share = min(rest, 1.0)
+            revenue = revenue + revenue_row[j + two] * share
+            linked = linked + linked_row[j + two] * share
+        else:
+            for m in range(1, steps + 1):
+                share = min(rest, 1.0)
+                rest = rest - share
+                revenue = revenue + revenue_row[j + np.uint64(m)] * share
+                linked = linked + linked_row[j + np.uint64(m)] * share
+        out_revenues[t, column] = revenue
+        out_linked[t, column] = linked
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     pace,
     delay,
@@ -276,17 +329,48 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     cum = np.empty(G + 1)
     cost_factor = np.empty((n_cost_groups, n_years))
     revenue_factor = np.empty((n_revenue_groups, n_years))
-    net = np.zeros((n_years, C))  # year first: the book value roll runs over the complexes side by side
-    balance = np.empty(C)
-    last_index = np.empty(C, dtype=np.int64)
+    # The complexes in columns, ordered by their pair of index groups (stably): complexes that
+    # share their index factors are neighbours, and the loops over them run side by side with
+    # vector instructions. Column `column[c]` holds complex c.
+    pairs = n_cost_groups * n_revenue_groups
+    first_of_pair = np.zeros(pairs + 1, dtype=np.int64)
+    for c in range(C):
+        first_of_pair[cost_group[c] * n_revenue_groups + revenue_group[c] + 1] += 1
+    for k in range(pairs):
+        first_of_pair[k + 1] += first_of_pair[k]
+    column = np.empty(C, dtype=np.int64)
+    filled = first_of_pair[:pairs].copy()
+    for c in range(C):
+        k = cost_group[c] * n_revenue_groups + revenue_group[c]
+        column[c] = filled[k]
+        filled[k] += 1
+    fixed_costs = np.empty((n_years, C))  # costs that keep their timing, year first
+    column_margin = np.empty(C)
+    for c in range(C):
+        q = column[c]
+        column_margin[q] = margin[c]
+        for t in range(n_years):
+            fixed_costs[t, q] = costs[c, t]
+    # Per year and column (year first: contiguous rows for the loops over the columns).
+    net = np.zeros((n_years, C))
+    retimed_revenues = np.zeros((n_years, C))
+    retimed_linked = np.zeros((n_years, C))
+    cum_costs = np.empty((years, C))
+    cum_revenues = np.empty((years, C))
+    # Per column.
+    window_lo = np.empty(C, dtype=np.int64)
+    window_hi = np.empty(C, dtype=np.int64)
+    span_end = np.empty(C, dtype=np.int64)
+    last_flow = np.empty(C, dtype=np.int64)
     first_index = np.empty(C, dtype=np.int64)
-    cum_costs = np.empty((C, years))
-    cum_revenues = np.empty((C, years))
-    totals = np.empty((C, 2))
+    last_index = np.empty(C, dtype=np.int64)
+    total_costs = np.empty(C)
+    total_revenues = np.empty(C)
+    balance = np.empty(C)
+    # Per complex and per year of the reserve path.
+    provisions = np.empty(C)
     taken = np.empty(years)
     change = np.empty(years)
-    provisions = np.empty(C)
-    spans = np.empty((C, 3), dtype=np.int64)
     for d in range(D):
         # Years that can hold a flow of each complex: the fixed costs, the re-timed sales curve,
         # the risks; the index factors are needed up to the last of them.
@@ -305,10 +389,26 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
                 if risk_complex[r] == c:
                     t_end = max(t_end, risk_index[r] + 1)
             t_end = min(t_end, n_years)
-            spans[c, 0] = k_lo
-            spans[c, 1] = k_hi
-            spans[c, 2] = t_end
+            q = column[c]
+            window_lo[q] = k_lo
+            window_hi[q] = k_hi
+            span_end[q] = t_end
             needed = max(needed, t_end)
+            if k_lo < k_hi:
+                _retime(
+                    revenues,
+                    linked_costs,
+                    c,
+                    pad,
+                    float(anchor[c]),
+                    delay[d, c],
+                    pace[d, c],
+                    k_lo,
+                    k_hi,
+                    retimed_revenues,
+                    retimed_linked,
+                    q,
+                )
         _factor_table(
             cost_factor, cost_rates, cost_base, n_cost_groups, rate_offset, needed, cost_shock, d, shock_costs, -1, cum
         )
@@ -325,94 +425,87 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
             revenue_freeze,
             cum,
         )
+        # Indexation, margin, net flow and running totals, year by year, the columns of a pair of
+        # index groups side by side; each complex up to the end of its span (selects, not branches).
+        for q in range(C):
+            total_costs[q] = 0.0
+            total_revenues[q] = 0.0
+            last_flow[q] = -1
+            first_index[q] = -1
+        for k in range(pairs):
+            lo = first_of_pair[k]
+            hi = first_of_pair[k + 1]
+            if lo == hi:
+                continue
+            cost_row = cost_factor[k // n_revenue_groups]
+            revenue_row = revenue_factor[k % n_revenue_groups]
+            for t in range(needed):
+                f_cost = cost_row[t]
+                f_revenue = revenue_row[t]
+                # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
+                for q in range(np.uint64(lo), np.uint64(hi)):
+                    live = t < span_end[q]
+                    inside = (window_lo[q] <= t) & (t < window_hi[q])
+                    revenue = retimed_revenues[t, q]
+                    linked = retimed_linked[t, q]
+                    revenue = revenue if inside else 0.0
+                    linked = linked if inside else 0.0
+                    cost = linked + fixed_costs[t, q]
+                    flow = (cost != 0.0) | (revenue != 0.0)
+                    last_flow[q] = t if (live & flow) else last_flow[q]
+                    indexed = cost * f_cost
+                    nominal_cost = indexed + indexed * column_margin[q]
+                    nominal_revenue = revenue * f_revenue
+                    value = nominal_cost - nominal_revenue
+                    net[t, q] = value if live else 0.0
+                    nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
+                    first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
+                    more_costs = total_costs[q] + nominal_cost
+                    more_revenues = total_revenues[q] + nominal_revenue
+                    total_costs[q] = more_costs if live else total_costs[q]
+                    total_revenues[q] = more_revenues if live else total_revenues[q]
+                if t < years:
+                    for q in range(np.uint64(lo), np.uint64(hi)):
+                        cum_costs[t, q] = total_costs[q]
+                        cum_revenues[t, q] = total_revenues[q]
+        for t in range(needed, years):
+            for q in range(C):
+                cum_costs[t, q] = total_costs[q]
+                cum_revenues[t, q] = total_revenues[q]
         roll_years = 0
         for c in range(C):
-            p = pace[d, c]
-            steps = int(math.ceil(p))
+            q = column[c]
             cg = cost_group[c]
             rg = revenue_group[c]
-            anchor_f = float(anchor[c])
-            lag = delay[d, c]
-            k_lo = spans[c, 0]
-            k_hi = spans[c, 1]
-            t_end = spans[c, 2]
-            m_c = margin[c]
-            last_flow = -1
-            start = -1
-            total_costs = 0.0
-            total_revenues = 0.0
-            for t in range(t_end):
-                revenue = 0.0
-                linked = 0.0
-                if k_lo <= t < k_hi:
-                    # drivers.retime: shares of the preimage [a, a + pace] of simulated year t
-                    # (the tables carry `pad` zero columns on each side, so no index leaves them).
-                    a = anchor_f + ((t - anchor_f) - lag) * p
-                    j0 = np.floor(a)
-                    j = int(j0) + pad
-                    share = min((j0 + 1.0) - a, p)
-                    rest = p - share
-                    revenue = revenues[c, j] * share
-                    linked = linked_costs[c, j] * share
-                    # The rest of the preimage, a year at a time: ceil(pace) steps always suffice
-                    # (rest < pace, and rest - 1.0 is exact). A step with nothing left adds nothing
-                    # (a select, not a branch: the number of steps no longer depends on the year).
-                    for m in range(1, steps + 1):
-                        share = min(rest, 1.0)
-                        rest = rest - share
-                        more_revenue = revenue + revenues[c, j + m] * share
-                        more_linked = linked + linked_costs[c, j + m] * share
-                        revenue = more_revenue if share > 0.0 else revenue
-                        linked = more_linked if share > 0.0 else linked
-                cost = linked + costs[c, t]
-                if cost != 0.0 or revenue != 0.0:
-                    last_flow = t
-                indexed = cost * cost_factor[cg, t]
-                nominal_cost = indexed + indexed * m_c
-                nominal_revenue = revenue * revenue_factor[rg, t]
-                net[t, c] = nominal_cost - nominal_revenue
-                if start < 0 and (nominal_cost != 0.0 or nominal_revenue != 0.0):
-                    start = t
-                total_costs += nominal_cost
-                total_revenues += nominal_revenue
-                if t < years:
-                    cum_costs[c, t] = total_costs
-                    cum_revenues[c, t] = total_revenues
-            for t in range(t_end, years):
-                cum_costs[c, t] = total_costs
-                cum_revenues[c, t] = total_revenues
-            totals[c, 0] = total_costs
-            totals[c, 1] = total_revenues
-            first_index[c] = max(start, 0)
-            last = max(last_flow, 0)
+            first_index[q] = max(first_index[q], 0)
+            last = max(last_flow[q], 0)
             last = max(last, given_end_index[c])
             for r in range(R):
                 if risk_complex[r] == c:
                     t = risk_index[r]
                     f = cost_factor[cg, t] if risk_is_cost[r] else revenue_factor[rg, t]
-                    net[t, c] = net[t, c] + risk[d, r] * f
+                    net[t, q] = net[t, q] + risk[d, r] * f
                     if risk[d, r] != 0.0:
                         last = max(last, t)
-            for t in range(t_end, last + 1):
-                net[t, c] = 0.0
-            last_index[c] = last
-            balance[c] = book_value[c]
+            for t in range(span_end[q], last + 1):
+                net[t, q] = 0.0
+            last_index[q] = last
+            balance[q] = book_value[c]
             roll_years = max(roll_years, last + 1)
         # grex.core.roll_book_value: interest on the balance, then the year's net flow, up to
         # and including the end year; complexes side by side (independent chains, vectorised).
         for t in range(roll_years):
-            for c in range(C):
-                b = balance[c]
-                rolled = (b + interest_rate * b) + net[t, c]
-                balance[c] = rolled if t <= last_index[c] else b
+            for q in range(C):
+                b = balance[q]
+                rolled = (b + interest_rate * b) + net[t, q]
+                balance[q] = rolled if t <= last_index[q] else b
         for y in range(years):
             change[y] = -0.0
         for c in range(C):
-            last = last_index[c]
-            start = first_index[c]
-            total_costs = totals[c, 0]
-            total_revenues = totals[c, 1]
-            ev = -balance[c]
+            q = column[c]
+            last = last_index[q]
+            start = first_index[q]
+            ev = -balance[q]
             pv = ev * discount[last]
             end_year[d, c] = valuation_year + last
             end_value[d, c] = ev
@@ -429,16 +522,16 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
                 value = 0.0
                 if poc:
                     # The shares (two divisions) only where the POC profit uses them.
-                    column = min(y, n_years - 1)
-                    cr = cum_revenues[c, column]
+                    column_y = min(y, n_years - 1)
+                    cr = cum_revenues[column_y, q]
                     realised_r = realised_revenues[c] + cr
                     if realised_r > 0.0:
-                        cc = cum_costs[c, column]
+                        cc = cum_costs[column_y, q]
                         realised_c = realised_costs[c] + cc
-                        remaining_c = total_costs - cc
+                        remaining_c = total_costs[q] - cc
                         whole_c = realised_c + remaining_c
                         cost_share = realised_c / whole_c if whole_c != 0.0 else 0.0
-                        remaining_r = total_revenues - cr
+                        remaining_r = total_revenues[q] - cr
                         whole_r = realised_r + remaining_r
                         revenue_share = realised_r / whole_r if whole_r != 0.0 else 0.0
                         value = cost_share * revenue_share * result - pt
