@@ -47,6 +47,7 @@ grondbedrijf), and :func:`reserve_path` for the conventions of the path.
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import threading
 import warnings
@@ -976,6 +977,34 @@ def _kernel_arguments(plan: _Plan, n_years: int) -> dict[str, Any]:
     }
 
 
+#: Outputs of at least this many bytes get memory of their own (:func:`_output`).
+_OWN_MAPPING_BYTES = 4 << 20
+
+
+def _output(shape: tuple[int, ...], dtype: Any = np.float64) -> NDArray[Any]:
+    """An uninitialised output array; a large one in an anonymous memory mapping of its own.
+
+    numpy advises the kernel to back arrays of 4 MiB and more with huge pages.
+    Where transparent huge pages are on ``madvise`` with direct
+    defragmentation (the default of many Linux distributions), a first write
+    to such memory can wait for the kernel to compact memory into a huge
+    page: on a machine whose memory is in use this cost a simulation of
+    100,000 draws about 0.1 s of system time (``benchmarks/README.md``).
+    The outputs are written once, draw by draw, and gain nothing from huge
+    pages, so they take plain pages of an anonymous mapping (``mmap``)
+    instead. The array behaves as any other; the mapping is freed with it.
+    """
+    count = math.prod(shape)
+    size = count * np.dtype(dtype).itemsize
+    if size < _OWN_MAPPING_BYTES:
+        return np.empty(shape, dtype=dtype)
+    if hasattr(mmap, "MAP_PRIVATE"):  # a private mapping: plain anonymous memory, not shared memory
+        mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    else:  # Windows
+        mapping = mmap.mmap(-1, size)
+    return np.frombuffer(mapping, dtype=dtype, count=count).reshape(shape)
+
+
 def _simulate_range(
     plan: _Plan,
     seed: int,
@@ -992,10 +1021,10 @@ def _simulate_range(
     engine = _engine(engine)
     if chunk_size is None:
         chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * n_years))
-    end_year = np.empty((draws, C), dtype=np.int16)
-    end_value = np.empty((draws, C))
-    present_value = np.empty((draws, C))
-    reserve = np.empty((draws, RESERVE_YEARS + 1))
+    end_year = _output((draws, C), np.int16)
+    end_value = _output((draws, C))
+    present_value = _output((draws, C))
+    reserve = _output((draws, RESERVE_YEARS + 1))
     starts = range(first, last, chunk_size)
     if engine == "numba":
         from grex.kernel import value_draws  # noqa: PLC0415 - numba is slow to import
