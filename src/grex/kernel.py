@@ -1,4 +1,4 @@
-"""The fused Monte Carlo kernel: one sweep per draw and complex, compiled with numba.
+"""The fused Monte Carlo kernel: one pass per draw over all complexes, compiled with numba.
 
 :func:`value_draws` does for a set of draws what
 :func:`grex.montecarlo._value_chunk` does with whole-array numpy passes:
@@ -12,9 +12,10 @@ same floating-point operations in the same order, so its results are
 bit-identical to the numpy twin (``tests/test_kernel.py`` holds it to that
 with ``assert_array_equal``):
 
-- the re-timing uses the same overlap shares; the numpy version runs a fixed
-  number of overlap steps for all draws of a chunk, the kernel stops when
-  nothing is left to spread, and the steps it leaves out add exact zeros;
+- the re-timing uses the same overlap shares and adds every step's term, as
+  the numpy version does; the numpy version runs a fixed number of steps for
+  all draws of a chunk, the kernel ``ceil(pace)`` steps after the first share,
+  and the steps it leaves out add exact zeros;
 - index factors are the cumulative product over the rate grid, divided by
   the product at the price level year (computed once per distinct pair of
   rate row and price level: the same numbers as per complex);
