@@ -118,6 +118,26 @@ def moved_by_grouping(fixed) -> bool:
     return bool(np.any(np.argsort(key, kind="stable") != np.arange(len(key))))
 
 
+def test_kernel_equals_numpy_with_uniform_distributions():
+    # Uniform market and complex pace, delay and risk impacts, one complex with a triangular override.
+    from grex.drivers import Uniform
+
+    scenario, portfolio = synthetic(15, 22, seed=9)
+    first = portfolio.projects["project"].iloc[0]
+    mc = replace(
+        scenario.montecarlo,
+        market_pace=Uniform(0.7, 1.1),
+        complex_pace=Uniform(0.8, 1.25),
+        delay=Uniform(0.3, 1.2),
+        complexes={first: {"pace": Triangular(0.6, 1.0, 1.2)}},
+    )
+    risks = tuple(replace(r, impact=Uniform(1e5, 4e5)) if i % 2 else r for i, r in enumerate(scenario.risks))
+    scenario = replace(scenario, montecarlo=mc, risks=risks)
+    plan = montecarlo._plan(scenario, portfolio, None)
+    assert plan.pace[3][1:].all() and not plan.pace[3][0] and plan.delay[3].all() and plan.risk_impact[3].any()
+    assert_identical(*both_engines(scenario, portfolio, draws=600, seed=8, chunk_size=250))
+
+
 def test_kernel_equals_numpy_with_many_complexes():
     # More than 128 complexes: numpy's pairwise summation splits the sum of the provisions.
     scenario, portfolio = synthetic(300, 8, seed=2)

@@ -347,6 +347,11 @@ BAD = {
     "unknown complex": ("[[risks]]\nproject='nergens'\nname='x'\nprobability=0.5\nimpact=1\nyear=2025\ntype='cost'\n", "risks[0].project"),
     "unknown key": ("[montecarlo]\npaec = 1.0\n", "montecarlo.paec"),
     "unknown override": ("[montecarlo.complex.nergens]\npace = 1.0\n", "montecarlo.complex.nergens"),
+    "uniform high below low": ("[montecarlo]\ncomplex_pace = { low = 1.2, high = 0.8 }\n", "montecarlo.complex_pace.high"),
+    # 5% point 0.02 of a uniform up to 1.0: the minimum 0.02 - 0.98/18 < 0, an impossible pace
+    "uniform pace minimum": ("[montecarlo]\ncomplex_pace = { low = 0.02, high = 1.0 }\n", "montecarlo.complex_pace.low"),
+    "uniform delay minimum": ("[montecarlo]\ndelay = { low = 0, high = 2 }\n", "montecarlo.delay"),
+    "no mode, one bound": ("[montecarlo]\ndelay = { high = 2 }\n", "montecarlo.delay.mode"),
 }
 
 
@@ -466,3 +471,63 @@ def test_validate_refuses_a_risk_or_override_naming_an_unknown_complex(tmp_path,
     override = "[montecarlo.complex.nope]\npace = 1.0\n"
     assert main(["validate", str(write_extension(tmp_path, override, name="o"))]) == 2
     assert "key montecarlo.complex.nope" in capsys.readouterr().err
+
+
+# -- uniform distributions --------------------------------------------------------
+
+UNIFORM = """
+[montecarlo]
+market_pace = 1.0
+complex_pace = { low = 0.8, high = 1.2 }
+delay = { low = 0.5, high = 1.5 }
+
+[[risks]]
+project = "klenckestraat"
+name = "uniform impact"
+probability = 1.0
+impact = { low = 100_000, high = 200_000 }
+year = 2025
+type = "cost"
+"""
+
+
+def test_a_table_without_mode_is_a_uniform_distribution(tmp_path):
+    from grex.drivers import Triangular, Uniform
+
+    scenario = read_scenario(write_extension(tmp_path, UNIFORM))
+    mc = scenario.montecarlo
+    assert isinstance(mc.complex_pace, Uniform) and isinstance(mc.delay, Uniform)
+    assert isinstance(scenario.risks[0].impact, Uniform)
+    # the override in the example stays triangular
+    assert isinstance(mc.pace_of("messchenveld_1a"), Triangular)
+    # 5% and 95% points 0.8 and 1.2: the width 0.4 is 90% of the whole, 0.4 / 0.9 = 0.4444...,
+    # so the extremes lie 0.0222... beyond: 0.7777... and 1.2222...
+    assert mc.complex_pace.minimum == pytest.approx(0.8 - 0.4 / 18, abs=1e-15)
+    assert mc.complex_pace.maximum == pytest.approx(1.2 + 0.4 / 18, abs=1e-15)
+    assert mc.complex_pace.ppf([0.05, 0.5, 0.95]) == pytest.approx([0.8, 1.0, 1.2], abs=1e-14)
+    # bounds = "extremes": low and high are the extremes themselves, for the risk impacts too
+    body = UNIFORM.replace("[montecarlo]\n", '[montecarlo]\nbounds = "extremes"\n')
+    extremes = read_scenario(write_extension(tmp_path, body, name="extremes"))
+    assert (extremes.montecarlo.complex_pace.minimum, extremes.montecarlo.complex_pace.maximum) == (0.8, 1.2)
+    assert extremes.risks[0].impact.minimum == 100_000
+
+
+def test_uniform_draws_spread_evenly_between_their_extremes(tmp_path):
+    from grex import montecarlo
+
+    scenario = read_scenario(write_extension(tmp_path, UNIFORM))
+    portfolio = read_portfolio(scenario.portfolio)
+    plan = montecarlo._plan(scenario, portfolio, None)
+    values = [montecarlo._timing(plan, 5, block) for block in range(4)]
+    others = [i for i, p in enumerate(build_inputs(scenario, portfolio).projects) if p != "messchenveld_1a"]
+    pace = np.concatenate([v["pace"][:, others] for v in values]).ravel()  # market pace fixed at 1
+    delay = np.concatenate([v["delay"] for v in values]).ravel()
+    assert pace.min() >= 0.8 - 0.4 / 18 and pace.max() <= 1.2 + 0.4 / 18
+    # flat: 5% of the draws below 0.8 and above 1.2, and 45% in each of [0.8, 1.0) and [1.0, 1.2)
+    assert np.mean(pace < 0.8) == pytest.approx(0.05, abs=0.01)
+    assert np.mean(pace > 1.2) == pytest.approx(0.05, abs=0.01)
+    assert np.mean((pace >= 0.8) & (pace < 1.0)) == pytest.approx(0.45, abs=0.015)
+    assert np.mean(delay < 0.75) == pytest.approx(0.05 + 0.9 / 4, abs=0.015)  # a quarter of [0.5, 1.5]
+    risk = np.concatenate([montecarlo._risks(plan, 5, block) for block in range(4)])[:, 0]
+    assert risk.min() >= 100_000 - 100_000 / 18 and risk.max() <= 200_000 + 100_000 / 18
+    assert np.mean(risk < 150_000) == pytest.approx(0.5, abs=0.02)

@@ -142,6 +142,22 @@ def test_content_sections_and_provenance(report, valuation, simulation):
     assert iflo["amount"].iat[0] + iflo["amount"].iat[1] == pytest.approx(valuation.iflo_norm())
 
 
+def test_parameters_show_a_uniform_distribution_without_mode(valuation):
+    from dataclasses import replace
+
+    from grex.drivers import Uniform
+
+    scenario = valuation.scenario
+    uniform = replace(scenario, montecarlo=replace(scenario.montecarlo, complex_pace=Uniform(0.8, 1.2)))
+    base = value_portfolio(uniform, read_portfolio(scenario.portfolio))
+    for lang, expected in (("nl", "0,80 / – / 1,20 (uniform verdeeld)"), ("en", "0.80 / – / 1.20 (uniform)")):
+        built = build_report(base, FakeSimulation(base), lang=lang, date=DATE)
+        table = next(t for t in built.tables() if t.key == "parameters").frame
+        values = table.set_index(table.columns[0])[table.columns[1]]
+        assert expected in set(values.astype(str)), values.to_dict()
+        assert "0,80 / 1,00 / 1,20" not in set(values.astype(str))
+
+
 def test_complex_table_subtotals_and_duration(report, valuation):
     table = next(t for t in report.tables() if t.key == "complexes")
     frame, kinds = table.frame, table.row_kinds

@@ -9,17 +9,21 @@ Drivers (names of the ``drivers`` keyword of :func:`grex.montecarlo.simulate`):
 
 ``pace``
     Uitgiftetempo: a market factor shared by all complexes times a complex
-    factor, both triangular. A factor of 1 keeps the plan, 0.5 sells at half
+    factor, each triangular or uniform. A factor of 1 keeps the plan, 0.5 sells at half
     the planned speed (the sales take twice as long), 1.5 sells faster.
 ``delay``
-    Start delay of plot sales per complex, triangular. [years]
+    Start delay of plot sales per complex, triangular or uniform. [years]
 ``costs``, ``prices``
     Shocks on the yearly cost and revenue (land price) index rates, shared by
     all complexes, AR(1) with persistence; their innovations are correlated
     with each other and with the market pace factor.
 ``risks``
     The risk register: independent events, each with a probability and a
-    triangular impact at price level in a given year.
+    triangular or uniform impact at price level in a given year.
+
+A distribution is written ``{ low, mode, high }`` (triangular) or
+``{ low, high }`` (uniform: no mode); by DOMAIN.md section 6 ``low`` and
+``high`` are the 5% and 95% points unless ``[montecarlo] bounds = "extremes"``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -42,8 +46,11 @@ __all__ = [
     "Risk",
     "Shock",
     "Triangular",
+    "Uniform",
     "ar1",
     "correlation_root",
+    "distribution_ppf",
+    "parse_distribution",
     "retime",
     "triangular_ppf",
 ]
@@ -81,6 +88,34 @@ def triangular_ppf(u: npt.ArrayLike, low: npt.ArrayLike, mode: npt.ArrayLike, hi
     left = low + np.sqrt(u * width * (mode - low))
     right = high - np.sqrt((1.0 - u) * width * (high - mode))
     return np.where(u < split, left, right)
+
+
+def distribution_ppf(
+    u: npt.ArrayLike, low: npt.ArrayLike, mode: npt.ArrayLike, high: npt.ArrayLike, uniform: npt.ArrayLike
+) -> NDArray[np.float64]:
+    """Inverse CDF of triangular or uniform distributions, element by element.
+
+    Parameters
+    ----------
+    u : array_like
+        Uniforms in [0, 1).
+    low, mode, high : array_like
+        Extremes and mode (a uniform's ``mode`` is not used).
+    uniform : array_like of bool
+        Where true, ``low + u * (high - low)``; elsewhere :func:`triangular_ppf`.
+
+    Examples
+    --------
+    >>> distribution_ppf([0.25, 0.25], [0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [False, True]).tolist()
+    [0.7071067811865476, 0.5]
+    """
+    u = np.asarray(u, dtype=np.float64)
+    low, mode, high = (np.asarray(v, dtype=np.float64) for v in (low, mode, high))
+    uniform = np.asarray(uniform, dtype=bool)
+    triangular = triangular_ppf(u, low, np.where(uniform, low, mode), high)
+    if not uniform.any():
+        return triangular
+    return np.where(uniform, low + u * (high - low), triangular)
 
 
 def correlation_root(matrix: npt.ArrayLike) -> NDArray[np.float64]:
@@ -264,6 +299,9 @@ class Triangular:
     high: float
     tail: float = 0.05
 
+    #: Not a uniform distribution (see :class:`Uniform`).
+    uniform: ClassVar[bool] = False
+
     @property
     def spread(self) -> bool:
         return self.high > self.low
@@ -307,7 +345,9 @@ class Triangular:
         else:
             _check_table(value, ("low", "mode", "high"), source, where)
             if "mode" not in value:
-                raise InputError(source, f"{where}.mode", "is missing")
+                raise InputError(
+                    source, f"{where}.mode", "is missing (a table with low and high and no mode is a uniform distribution)"
+                )
             mode = _number(value["mode"], source, f"{where}.mode")
             low = _number(value.get("low", mode), source, f"{where}.low")
             high = _number(value.get("high", mode), source, f"{where}.high")
@@ -356,6 +396,100 @@ def _extremes(low: float, mode: float, high: float, tail: float) -> tuple[float,
 
 
 @dataclass(frozen=True)
+class Uniform:
+    """A uniform distribution between ``low`` and ``high``, written ``{ low, high }`` (no mode).
+
+    As for :class:`Triangular`, ``low`` and ``high`` are the 5% and 95%
+    points by default (``tail = 0.05``): the extremes :attr:`minimum` and
+    :attr:`maximum` lie ``tail / (1 - 2 tail)`` of the width beyond them;
+    with ``tail = 0`` (``bounds = "extremes"``) they are the extremes.
+
+    Examples
+    --------
+    >>> u = Uniform(0.8, 1.2)
+    >>> round(u.minimum, 6), round(u.maximum, 6)
+    (0.777778, 1.222222)
+    >>> [round(float(v), 6) for v in u.ppf([0.05, 0.5, 0.95])]
+    [0.8, 1.0, 1.2]
+    >>> Uniform(0.8, 1.2, tail=0.0).minimum
+    0.8
+    """
+
+    low: float
+    high: float
+    tail: float = 0.05
+
+    #: A uniform distribution (:func:`distribution_ppf` takes this flag).
+    uniform: ClassVar[bool] = True
+
+    @property
+    def mode(self) -> float:
+        """The middle of the distribution (where code needs one central value); a uniform has no mode."""
+        return 0.5 * (self.low + self.high)
+
+    @property
+    def spread(self) -> bool:
+        return self.high > self.low
+
+    @property
+    def minimum(self) -> float:
+        """Lower extreme."""
+        return self.low - self.tail / (1.0 - 2.0 * self.tail) * (self.high - self.low)
+
+    @property
+    def maximum(self) -> float:
+        """Upper extreme."""
+        return self.high + self.tail / (1.0 - 2.0 * self.tail) * (self.high - self.low)
+
+    def ppf(self, u: npt.ArrayLike) -> NDArray[np.float64]:
+        """Values at uniforms ``u``."""
+        return distribution_ppf(u, self.minimum, self.mode, self.maximum, True)
+
+    def to_json(self) -> dict[str, float]:
+        return {"low": self.low, "high": self.high}
+
+
+#: A driver's distribution.
+Distribution = Triangular | Uniform
+
+
+def parse_distribution(
+    value: Any,
+    source: Any,
+    where: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    tail: float = 0.05,
+) -> Distribution:
+    """Read ``{low, mode, high}`` (triangular), ``{low, high}`` (uniform) or one number.
+
+    ``minimum`` (``strict``: exclusive) bounds the distribution's lower
+    extreme, so a 5% point whose fitted extreme falls below it is refused by
+    name, as :meth:`Triangular.parse` does.
+    """
+    if not (isinstance(value, Mapping) and "mode" not in value and "low" in value and "high" in value):
+        return Triangular.parse(value, source, where, minimum=minimum, strict=strict, tail=tail)
+    _check_table(value, ("low", "mode", "high"), source, where)
+    low = _number(value["low"], source, f"{where}.low")
+    high = _number(value["high"], source, f"{where}.high")
+    if low > high:
+        raise InputError(source, f"{where}.high", f"high {high:g} is below low {low:g}")
+    out = Uniform(low, high, tail)
+    if minimum is not None and (out.minimum < minimum or (strict and out.minimum <= minimum)):
+        bound = "above" if strict else "at least"
+        if out.minimum == out.low:
+            raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
+        raise InputError(
+            source,
+            f"{where}.low",
+            f"with low {out.low:g} as the 5% point the uniform distribution's minimum is {out.minimum:.4g}, "
+            f"which must be {bound} {minimum:g}: raise low, or use bounds = \"extremes\"",
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class Shock:
     """AR(1) shocks on a yearly index rate: ``x_t = persistence * x_{t-1} + sd * e_t``.
 
@@ -396,7 +530,7 @@ class Risk:
     name : str
     probability : float
         Chance that the event happens. [decimal]
-    impact : Triangular
+    impact : Triangular or Uniform
         Extra cost or lost revenue if it happens. [EUR, price level]
     year : int
         Calendar year of the flow; it is indexed like the complex's flows of
@@ -408,7 +542,7 @@ class Risk:
     project: str
     name: str
     probability: float
-    impact: Triangular
+    impact: Distribution
     year: int
     type: str
 
@@ -442,7 +576,7 @@ class Risk:
             project=table["project"],
             name=table["name"],
             probability=_probability(table["probability"], source, f"{where}.probability"),
-            impact=Triangular.parse(table["impact"], source, f"{where}.impact", minimum=0.0, tail=tail),
+            impact=parse_distribution(table["impact"], source, f"{where}.impact", minimum=0.0, tail=tail),
             year=year,
             type=table["type"],
         )
@@ -462,12 +596,12 @@ class MonteCarlo:
         Number of draws when none is asked for. [10,000]
     seed : int
         Seed when none is asked for. [2024]
-    market_pace : Triangular
+    market_pace : Triangular or Uniform
         Market pace factor shared by all complexes. [0.6, 1.0, 1.2]
-    complex_pace : Triangular
+    complex_pace : Triangular or Uniform
         Pace factor of each complex, independent between complexes, multiplied
         with the market factor. [0.8, 1.0, 1.2]
-    delay : Triangular
+    delay : Triangular or Uniform
         Start delay of plot sales per complex. [years] [0, 0, 2]
     cost_shock, price_shock : Shock
         AR(1) shocks on the cost index and on the revenue (land price) index,
@@ -478,24 +612,24 @@ class MonteCarlo:
         market pace is correlated with the innovations of the valuation year,
         which the persistence carries on; the two innovations with each other
         in every year. [[1, 0.2, 0.6], [0.2, 1, 0.3], [0.6, 0.3, 1]]
-    complexes : mapping of project to {"pace": Triangular, "delay": Triangular}
+    complexes : mapping of project to {"pace": distribution, "delay": distribution}
         Per-complex overrides of ``complex_pace`` and ``delay``
         (``[montecarlo.complex.<project>]``).
     bounds : {"p5_p95", "extremes"}
-        What ``low`` and ``high`` of every triangle (the risk register's
+        What ``low`` and ``high`` of every distribution (the risk register's
         impacts included) are: the 5% and 95% points (DOMAIN.md section 6,
         the default) or the extremes. ["p5_p95"]
     """
 
     draws: int = 10_000
     seed: int = 2024
-    market_pace: Triangular = Triangular(0.6, 1.0, 1.2)
-    complex_pace: Triangular = Triangular(0.8, 1.0, 1.2)
-    delay: Triangular = Triangular(0.0, 0.0, 2.0)
+    market_pace: Distribution = Triangular(0.6, 1.0, 1.2)
+    complex_pace: Distribution = Triangular(0.8, 1.0, 1.2)
+    delay: Distribution = Triangular(0.0, 0.0, 2.0)
     cost_shock: Shock = Shock(0.01, 0.5)
     price_shock: Shock = Shock(0.03, 0.6)
     correlation: tuple[tuple[float, ...], ...] = field(default_factory=_default_correlation)
-    complexes: Mapping[str, Mapping[str, Triangular]] = field(default_factory=dict)
+    complexes: Mapping[str, Mapping[str, Distribution]] = field(default_factory=dict)
     bounds: str = "p5_p95"
 
     #: Keys of ``[montecarlo]``; ``complex`` holds the per-complex overrides.
@@ -517,10 +651,10 @@ class MonteCarlo:
         """Share of a triangle below ``low`` (and above ``high``): 0.05, or 0 for extremes."""
         return BOUNDS[self.bounds]
 
-    def pace_of(self, project: str) -> Triangular:
+    def pace_of(self, project: str) -> Distribution:
         return self.complexes.get(project, {}).get("pace", self.complex_pace)
 
-    def delay_of(self, project: str) -> Triangular:
+    def delay_of(self, project: str) -> Distribution:
         return self.complexes.get(project, {}).get("delay", self.delay)
 
     def to_json(self) -> dict[str, Any]:
@@ -560,9 +694,9 @@ class MonteCarlo:
             elif key == "bounds":
                 continue
             elif key == "market_pace" or key == "complex_pace":
-                values[key] = Triangular.parse(value, source, where, minimum=0.0, strict=True, tail=tail)
+                values[key] = parse_distribution(value, source, where, minimum=0.0, strict=True, tail=tail)
             elif key == "delay":
-                values[key] = Triangular.parse(value, source, where, minimum=0.0, tail=tail)
+                values[key] = parse_distribution(value, source, where, minimum=0.0, tail=tail)
             elif key in ("cost_shock", "price_shock"):
                 values[key] = Shock.parse(value, getattr(cls(), key), source, where)
             elif key == "correlation":
@@ -574,7 +708,7 @@ class MonteCarlo:
                     at = f"{where}.{project}"
                     override = _check_table(override, ("pace", "delay"), source, at)
                     parsed[project] = {
-                        name: Triangular.parse(v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace", tail=tail)
+                        name: parse_distribution(v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace", tail=tail)
                         for name, v in override.items()
                     }
                 values["complexes"] = parsed

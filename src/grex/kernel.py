@@ -33,7 +33,7 @@ with ``assert_array_equal``):
 
 The module also holds the random-number transforms of the numba engine
 (:func:`normals`, a port of Cephes ``ndtri`` bit-identical to
-:func:`scipy.special.ndtri`; :func:`timing_values`, the triangular inverse
+:func:`scipy.special.ndtri`; :func:`timing_values`, the triangular (or uniform) inverse
 CDF; :func:`index_shocks`, the AR(1) recursion), which
 :func:`grex.montecarlo._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
@@ -772,6 +772,14 @@ def _triangular(u, low, mode, high):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _distribution(u, low, mode, high, uniform):  # pragma: no cover - compiled
+    # grex.drivers.distribution_ppf for one value, the same operations.
+    if uniform:
+        return low + u * (high - low)
+    return _triangular(u, low, mode, high)
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def timing_values(
     raw_pace,
     raw_delay,
@@ -779,9 +787,11 @@ def timing_values(
     pace_low,
     pace_mode,
     pace_high,
+    pace_uniform,
     delay_low,
     delay_mode,
     delay_high,
+    delay_uniform,
     use_pace,
     use_delay,
     pace,
@@ -796,22 +806,26 @@ def timing_values(
     market : ndarray, shape (D,)
         Market pace factor of each draw.
     pace_low, pace_mode, pace_high, delay_low, delay_mode, delay_high : ndarray, shape (C,)
-        Triangular distributions of the complex pace factor and the delay [years].
+        Distributions of the complex pace factor and the delay [years]: extremes and mode.
+    pace_uniform, delay_uniform : ndarray of bool, shape (C,)
+        Uniform distributions (else triangular).
     use_pace, use_delay : bool
         Whether the drivers ``pace`` and ``delay`` keep their spread (else 1 and 0).
     pace, delay : ndarray, shape (D, C), output
-        ``market * triangular_ppf(u_pace)`` and ``triangular_ppf(u_delay)``.
+        ``market * distribution_ppf(u_pace)`` and ``distribution_ppf(u_delay)``.
     """
     D, C = raw_pace.shape
     for d in range(D):
         m = market[d]
         for c in range(C):
             if use_pace:
-                pace[d, c] = m * _triangular(_open_uniform(raw_pace[d, c]), pace_low[c], pace_mode[c], pace_high[c])
+                u = _open_uniform(raw_pace[d, c])
+                pace[d, c] = m * _distribution(u, pace_low[c], pace_mode[c], pace_high[c], pace_uniform[c])
             else:
                 pace[d, c] = 1.0
             if use_delay:
-                delay[d, c] = _triangular(_open_uniform(raw_delay[d, c]), delay_low[c], delay_mode[c], delay_high[c])
+                u = _open_uniform(raw_delay[d, c])
+                delay[d, c] = _distribution(u, delay_low[c], delay_mode[c], delay_high[c], delay_uniform[c])
             else:
                 delay[d, c] = 0.0
 

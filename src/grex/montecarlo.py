@@ -63,7 +63,7 @@ from scipy.special import ndtr, ndtri
 
 from grex import __version__
 from grex.core import discount_factor, end_index, freeze_rates, index_factors, poc_profit, provision, roll_book_value
-from grex.drivers import DRIVERS, MonteCarlo, ar1, correlation_root, retime, triangular_ppf
+from grex.drivers import DRIVERS, MonteCarlo, ar1, correlation_root, distribution_ppf, retime
 from grex.errors import InputError
 from grex.portfolio import Portfolio
 from grex.reserves import nar_grade, resistance_ratio
@@ -109,12 +109,13 @@ class _Plan:
     anchor: NDArray[np.intp]
     sales_end: NDArray[np.intp]
     has_sales: NDArray[np.bool_]
-    pace: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
-    delay: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    # (minimum, mode, maximum, uniform) per complex, for drivers.distribution_ppf
+    pace: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+    delay: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
     risk_complex: NDArray[np.intp]
     risk_index: NDArray[np.intp]
     risk_probability: NDArray[np.float64]
-    risk_impact: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    risk_impact: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
     risk_is_cost: NDArray[np.bool_]
     bound_years: int
     root3: NDArray[np.float64]
@@ -168,9 +169,15 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
     anchor = np.where(has_sales, np.argmax(sales, axis=-1), 0).astype(np.intp)
     sales_end = np.where(has_sales, T0 - np.argmax(sales[:, ::-1], axis=-1), 0).astype(np.intp)
 
-    def triangles(get: Any) -> tuple[NDArray[np.float64], ...]:
-        shapes = [get(p) for p in projects]
-        return tuple(np.array([getattr(t, k) for t in shapes]) for k in ("minimum", "mode", "maximum"))
+    def shapes(items: list[Any]) -> tuple[NDArray[Any], ...]:
+        # (minimum, mode, maximum, uniform) of each distribution, for drivers.distribution_ppf
+        return (
+            *(np.array([getattr(t, k) for t in items], dtype=np.float64) for k in ("minimum", "mode", "maximum")),
+            np.array([t.uniform for t in items], dtype=bool),
+        )
+
+    def triangles(get: Any) -> tuple[NDArray[Any], ...]:
+        return shapes([get(p) for p in projects])
 
     pace = triangles(mc.pace_of)
     delay = triangles(mc.delay_of)
@@ -194,7 +201,7 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
         risk_complex=np.array([position[r.project] for r in scenario.risks], dtype=np.intp),
         risk_index=np.array([r.year - V for r in scenario.risks], dtype=np.intp),
         risk_probability=np.array([r.probability for r in scenario.risks]),
-        risk_impact=tuple(np.array([getattr(r.impact, k) for r in scenario.risks]) for k in ("minimum", "mode", "maximum")),
+        risk_impact=shapes([r.impact for r in scenario.risks]),
         risk_is_cost=np.array([r.type == "cost" for r in scenario.risks], dtype=bool),
         bound_years=bound_years,
         root3=correlation_root(correlation),
@@ -229,11 +236,11 @@ def _timing(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]
     u_delay = _uniform(rng, (BLOCK, C))
     if "pace" in plan.active:
         market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
-        pace = market[:, None] * triangular_ppf(u_pace, *plan.pace)
+        pace = market[:, None] * distribution_ppf(u_pace, *plan.pace)
     else:
         pace = np.ones((BLOCK, C))
     if "delay" in plan.active:
-        delay = triangular_ppf(u_delay, *plan.delay)
+        delay = distribution_ppf(u_delay, *plan.delay)
     else:
         delay = np.zeros((BLOCK, C))
     return {"pace": pace, "delay": delay, "innovation0": z[:, 1:]}
@@ -263,7 +270,7 @@ def _risks(plan: _Plan, seed: int, block: int) -> NDArray[np.float64]:
     u_impact = _uniform(rng, (BLOCK, R))
     if "risks" in plan.active and R:
         happens = u_event < plan.risk_probability
-        return np.where(happens, triangular_ppf(u_impact, *plan.risk_impact), 0.0)
+        return np.where(happens, distribution_ppf(u_impact, *plan.risk_impact), 0.0)
     return np.zeros((BLOCK, R))
 
 

@@ -17,8 +17,9 @@ def read_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file.
 
     ``extends = "other.toml"`` (relative to the file) names a scenario whose
-    values this file overrides, table by table and key by key; chains are
-    allowed, cycles are refused. ``portfolio`` is relative to the file that
+    values this file overrides, table by table and key by key (a rate path
+    written as a table and a distribution replace the parent's whole); chains
+    are allowed, cycles are refused. ``portfolio`` is relative to the file that
     sets it.
 
     Raises
@@ -68,14 +69,16 @@ def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not _is_rate_table(key):
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not _replaced_whole(key):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
     return out
 
 
-def _is_rate_table(key: str) -> bool:
+def _replaced_whole(key: str) -> bool:
     # A rate path given as a table replaces the parent's path whole: mixing a
-    # parent's years with a child's default would be a path nobody wrote.
-    return key in ("cost_index", "revenue_index")
+    # parent's years with a child's default would be a path nobody wrote. So does
+    # a distribution: a child's { low, high } (uniform) would otherwise take the
+    # parent's mode and become a triangle nobody wrote.
+    return key in ("cost_index", "revenue_index", "market_pace", "complex_pace", "delay", "pace")

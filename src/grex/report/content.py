@@ -325,6 +325,8 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
         mc = scenario.montecarlo
 
         def triangle(t) -> str:
+            if t.uniform:  # no mode
+                return f"{labels.number(t.low, 2)} / – / {labels.number(t.high, 2)} ({labels['uniform']})"
             return " / ".join(labels.number(v, 2) for v in (t.low, t.mode, t.high))
 
         def shock(k) -> str:

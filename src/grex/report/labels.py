@@ -83,6 +83,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "present_value": ("contante waarde", "present value"),
     "end_value": ("eindwaarde", "end value"),
     "yes": ("ja", "yes"),
+    "uniform": ("uniform verdeeld", "uniform"),
     "no": ("nee", "no"),
     "not_given": ("niet opgegeven", "not given"),
     # complexes table
