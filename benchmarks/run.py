@@ -4,8 +4,8 @@ Measures, in one process and one run (issue 4):
 
 - Monte Carlo throughput in complex-year-draw cells per second on the
   standard workload (50 complexes x 40 years x 100,000 draws, every driver
-  on: pace and delay re-timing, index shocks, risk events, interest,
-  discounting), as the median of several repetitions; cells are draws x
+  on: pace and delay re-timing, index shocks, risk events, interest with
+  its spread, discounting), as the median of several repetitions; cells are draws x
   complexes x years of the deterministic horizon;
 - the vectorised numpy twin (``GREX_ENGINE=numpy``) on fewer draws;
 - the same work by the loop implementation (:func:`grex.reference.value_complex`,
@@ -218,7 +218,7 @@ def loop_reference(size: dict[str, int], draws: int) -> dict[str, Any]:
                     "book_value": float(x.book_value[c]),
                     "costs": {int(y): float(v) for y, v in zip(years, t["costs"][c], strict=True) if v},
                     "revenues": {int(y): float(v) for y, v in zip(years, t["revenues"][c], strict=True) if v},
-                    "interest_rate": x.interest_rate,
+                    "interest_rate": t["interest_rate"],
                     "discount_rate": x.discount_rate,
                     "uncertainty_margin": float(x.uncertainty_margin[c]),
                     "cost_index": {int(y): float(r) for y, r in zip(grid, t["cost_rates"][c], strict=True)},

@@ -39,7 +39,7 @@ def test_quick_benchmark_reports_every_figure():
     assert {"cpu", "cpus_usable", "numpy", "numba", "OPENBLAS_CORETYPE"} <= set(results["machine"])
     mc = results["montecarlo"]
     assert mc["cells"] == mc["draws"] * mc["complexes"] * mc["years"]
-    assert mc["drivers"] == ["pace", "delay", "costs", "prices", "risks"] and mc["risks"] > 0
+    assert mc["drivers"] == ["pace", "delay", "costs", "prices", "interest", "risks"] and mc["risks"] > 0
     assert mc["cells_per_second"] > 0 and len(mc["seconds"]) >= 1
     assert results["loop_reference"]["ratio"] > 0 and results["streaming_pass"]["ratio"] > 0
     # The loop reference is the judge: its present values agree with the simulation's.

@@ -31,6 +31,7 @@ complex_pace = 1.0
 delay = 0.0
 cost_shock = { sd = 0.0 }
 price_shock = { sd = 0.0 }
+interest = 0.0
 """
 
 
@@ -216,7 +217,7 @@ def test_a_delay_of_one_year_equals_the_plan_shifted_by_a_year(case, tmp_path):
 
 def test_one_draw_matches_the_loop_reference(example):
     scenario, portfolio = example
-    drivers = ("pace", "delay", "costs", "prices")
+    drivers = ("pace", "delay", "costs", "prices", "interest")
     sim = simulate(scenario, portfolio, draws=40, seed=21, drivers=drivers)
     draw = 33
     flows = trace(scenario, portfolio, seed=21, draw=draw, n_years=sim.n_years, drivers=drivers)
@@ -230,7 +231,7 @@ def test_one_draw_matches_the_loop_reference(example):
             book_value=row.book_value,
             costs=dict(zip(years.tolist(), flows["costs"][c].tolist(), strict=True)),
             revenues=dict(zip(years.tolist(), flows["revenues"][c].tolist(), strict=True)),
-            interest_rate=params.interest_rate,
+            interest_rate=flows["interest_rate"],
             discount_rate=params.discount_rate,
             uncertainty_margin=params.uncertainty_margin if np.isnan(row.uncertainty_margin) else row.uncertainty_margin,
             cost_index={**dict(zip(grid.tolist(), flows["cost_rates"][c].tolist(), strict=True)), "default": 0.0},
@@ -244,6 +245,7 @@ def test_one_draw_matches_the_loop_reference(example):
         assert sim.end_value[draw, c] == pytest.approx(result.end_value, rel=1e-9, abs=EURO), row.project
         assert sim.present_value[draw, c] == pytest.approx(result.present_value, rel=1e-9, abs=EURO), row.project
     assert not np.allclose(flows["pace"], 1.0)  # the draw really moved the flows
+    assert flows["interest_rate"] != params.interest_rate  # and shifted the interest rate
 
 
 # -- drivers ------------------------------------------------------------------------
@@ -352,6 +354,8 @@ BAD = {
     "uniform pace minimum": ("[montecarlo]\ncomplex_pace = { low = 0.02, high = 1.0 }\n", "montecarlo.complex_pace.low"),
     "uniform delay minimum": ("[montecarlo]\ndelay = { low = 0, high = 2 }\n", "montecarlo.delay"),
     "no mode, one bound": ("[montecarlo]\ndelay = { high = 2 }\n", "montecarlo.delay.mode"),
+    "interest in percent": ("[montecarlo]\ninterest = { low = -0.5, mode = 0, high = 1 }\n", "montecarlo.interest.low"),
+    "interest unknown key": ("[montecarlo]\ninterest = { sd = 0.01 }\n", "montecarlo.interest.sd"),
 }
 
 
@@ -531,3 +535,37 @@ def test_uniform_draws_spread_evenly_between_their_extremes(tmp_path):
     risk = np.concatenate([montecarlo._risks(plan, 5, block) for block in range(4)])[:, 0]
     assert risk.min() >= 100_000 - 100_000 / 18 and risk.max() <= 200_000 + 100_000 / 18
     assert np.mean(risk < 150_000) == pytest.approx(0.5, abs=0.02)
+
+
+# -- the interest driver ---------------------------------------------------------
+
+
+def test_interest_driver_values_each_draw_at_its_own_rate(example):
+    # Only the interest varies: each draw is the deterministic valuation at the draw's rekenrente.
+    from grex.valuation import with_parameters
+
+    scenario, portfolio = example
+    sim = simulate(scenario, portfolio, draws=6, seed=3, drivers={"interest"})
+    rates = [trace(scenario, portfolio, seed=3, draw=d, drivers={"interest"})["interest_rate"] for d in range(6)]
+    assert len(set(rates)) == 6 and all(r != scenario.parameters.interest_rate for r in rates)
+    for d, rate in enumerate(rates):
+        expected = value_portfolio(with_parameters(scenario, interest_rate=rate), portfolio).result
+        np.testing.assert_allclose(sim.present_value[d], expected.present_value, rtol=1e-12, atol=1e-6)
+        np.testing.assert_array_equal(sim.end_year[d], scenario.valuation_year + expected.end_index)
+
+
+def test_interest_shifts_spread_between_their_5_and_95_percent_points(example):
+    from grex import montecarlo
+
+    scenario, portfolio = example
+    shift = scenario.montecarlo.interest  # { low = -0.005, mode = 0.0, high = 0.01 } in the example
+    assert (shift.low, shift.mode, shift.high) == (-0.005, 0.0, 0.01)
+    plan = montecarlo._plan(scenario, portfolio, None)
+    rates = np.concatenate([montecarlo._interest(plan, 11, block) for block in range(8)])
+    shifts = rates - scenario.parameters.interest_rate
+    assert np.mean(shifts < -0.005) == pytest.approx(0.05, abs=0.01)
+    assert np.mean(shifts > 0.01) == pytest.approx(0.05, abs=0.01)
+    assert shifts.min() >= shift.minimum - 1e-15 and shifts.max() <= shift.maximum + 1e-15
+    # without the driver, or without a spread, every draw has the scenario's rate exactly
+    held = montecarlo._plan(scenario, portfolio, {"pace"})
+    assert np.all(montecarlo._interest(held, 11, 0) == scenario.parameters.interest_rate)

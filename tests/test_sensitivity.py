@@ -85,7 +85,7 @@ def test_variance_shares_and_files(example, tmp_path):
     scenario, portfolio = example
     result = sensitivity(scenario, portfolio, draws=300, seed=5)
     shares = result.variance_shares
-    assert list(shares["driver"]) == ["pace", "delay", "costs", "prices", "risks"]
+    assert list(shares["driver"]) == ["pace", "delay", "costs", "prices", "interest", "risks"]
     assert shares["share"].sum() == pytest.approx(1.0)
     assert (shares["share"] >= 0).all()
     alone = simulate(scenario, portfolio, draws=300, seed=5, drivers={"prices"}).portfolio_present_value

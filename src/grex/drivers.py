@@ -17,6 +17,10 @@ Drivers (names of the ``drivers`` keyword of :func:`grex.montecarlo.simulate`):
     Shocks on the yearly cost and revenue (land price) index rates, shared by
     all complexes, AR(1) with persistence; their innovations are correlated
     with each other and with the market pace factor.
+``interest``
+    A shift of the rekenrente (the interest on the book value) per draw,
+    triangular or uniform, the same for every complex and year, independent
+    of the other drivers; the discount rate (BBV) does not vary. [decimal]
 ``risks``
     The risk register: independent events, each with a probability and a
     triangular or uniform impact at price level in a given year.
@@ -56,7 +60,7 @@ __all__ = [
 ]
 
 #: The drivers that can keep or lose their spread, in a fixed order.
-DRIVERS = ("pace", "delay", "costs", "prices", "risks")
+DRIVERS = ("pace", "delay", "costs", "prices", "interest", "risks")
 #: What ``low`` and ``high`` of a triangle are: the share of the distribution beyond each.
 BOUNDS = {"p5_p95": 0.05, "extremes": 0.0}
 #: Order of the rows and columns of ``montecarlo.correlation``.
@@ -607,6 +611,10 @@ class MonteCarlo:
         AR(1) shocks on the cost index and on the revenue (land price) index,
         from the valuation year on. [sd 0.01, persistence 0.5] and
         [sd 0.03, persistence 0.6]
+    interest : Triangular or Uniform
+        Shift of the rekenrente (``parameters.interest_rate``) per draw, for
+        every complex and year; the scenario's rate is the base. A decimal:
+        0.01 is one point. [0: no spread]
     correlation : tuple of tuple of float, 3 x 3
         Correlation of (market pace, cost innovation, price innovation); the
         market pace is correlated with the innovations of the valuation year,
@@ -628,6 +636,7 @@ class MonteCarlo:
     delay: Distribution = Triangular(0.0, 0.0, 2.0)
     cost_shock: Shock = Shock(0.01, 0.5)
     price_shock: Shock = Shock(0.03, 0.6)
+    interest: Distribution = Triangular(0.0, 0.0, 0.0)
     correlation: tuple[tuple[float, ...], ...] = field(default_factory=_default_correlation)
     complexes: Mapping[str, Mapping[str, Distribution]] = field(default_factory=dict)
     bounds: str = "p5_p95"
@@ -642,6 +651,7 @@ class MonteCarlo:
         "delay",
         "cost_shock",
         "price_shock",
+        "interest",
         "correlation",
         "complex",
     )
@@ -667,6 +677,7 @@ class MonteCarlo:
             "delay": self.delay.to_json(),
             "cost_shock": self.cost_shock.to_json(),
             "price_shock": self.price_shock.to_json(),
+            "interest": self.interest.to_json(),
             "correlation": [list(row) for row in self.correlation],
             "correlation_order": list(CORRELATION_ORDER),
             "complex": {p: {k: t.to_json() for k, t in v.items()} for p, v in self.complexes.items()},
@@ -699,6 +710,8 @@ class MonteCarlo:
                 values[key] = parse_distribution(value, source, where, minimum=0.0, tail=tail)
             elif key in ("cost_shock", "price_shock"):
                 values[key] = Shock.parse(value, getattr(cls(), key), source, where)
+            elif key == "interest":
+                values[key] = _parse_interest(value, source, where, tail)
             elif key == "correlation":
                 values[key] = _parse_correlation(value, source, where)
             else:  # complex
@@ -717,6 +730,18 @@ class MonteCarlo:
                 default = getattr(cls, key)
                 values[key] = Triangular(default.low, default.mode, default.high, tail)
         return cls(**values)
+
+
+def _parse_interest(value: Any, source: Any, where: str, tail: float) -> Distribution:
+    shift = parse_distribution(value, source, where, tail=tail)
+    for name in ("low", "mode", "high"):
+        if abs(getattr(shift, name)) >= 0.2 and (name != "mode" or not shift.uniform):
+            raise InputError(
+                source,
+                f"{where}.{name}" if isinstance(value, Mapping) else where,
+                f"a shift of the interest rate is a decimal (0.01 for one point), not {getattr(shift, name):g}",
+            )
+    return shift
 
 
 def _parse_correlation(value: Any, source: Any, where: str) -> tuple[tuple[float, ...], ...]:

@@ -217,6 +217,7 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     cost_shock,
     price_shock,
     risk,
+    interest,
     revenues,
     linked_costs,
     costs,
@@ -236,7 +237,6 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     revenue_freeze,
     margin,
     book_value,
-    interest_rate,
     discount,
     given_end_index,
     risk_complex,
@@ -267,6 +267,8 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
         Shocks on the index rates from year V. [decimal per year]
     risk : ndarray, shape (D, R)
         Amount of each risk event (0 where it does not happen). [EUR, price level]
+    interest : ndarray, shape (D,)
+        Rekenrente of each draw. [decimal per year]
     revenues, linked_costs : ndarray, shape (C, pad + T0 + pad)
         Planned flows that follow the sales curve, with ``pad`` zero columns
         on each side, enough for every preimage of the re-timing. [EUR, price level]
@@ -293,8 +295,6 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
         (-1: no freeze).
     margin, book_value : ndarray, shape (C,)
         Uncertainty margin [decimal] and book value at 1-1-V [EUR].
-    interest_rate : float
-        [decimal per year]
     discount : ndarray, shape (n_years,)
         :func:`grex.core.discount_factor` of each end index.
     given_end_index : ndarray of int, shape (C,)
@@ -495,10 +495,11 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
             roll_years = max(roll_years, last + 1)
         # grex.core.roll_book_value: interest on the balance, then the year's net flow, up to
         # and including the end year; complexes side by side (independent chains, vectorised).
+        rate = interest[d]
         for t in range(roll_years):
             for q in range(C):
                 b = balance[q]
-                rolled = (b + interest_rate * b) + net[t, q]
+                rolled = (b + rate * b) + net[t, q]
                 balance[q] = rolled if t <= last_index[q] else b
         for y in range(years):
             change[y] = -0.0

@@ -116,6 +116,7 @@ class _Plan:
     risk_index: NDArray[np.intp]
     risk_probability: NDArray[np.float64]
     risk_impact: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+    interest: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
     risk_is_cost: NDArray[np.bool_]
     bound_years: int
     root3: NDArray[np.float64]
@@ -202,6 +203,7 @@ def _plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | Non
         risk_index=np.array([r.year - V for r in scenario.risks], dtype=np.intp),
         risk_probability=np.array([r.probability for r in scenario.risks]),
         risk_impact=shapes([r.impact for r in scenario.risks]),
+        interest=shapes([mc.interest]),
         risk_is_cost=np.array([r.type == "cost" for r in scenario.risks], dtype=bool),
         bound_years=bound_years,
         root3=correlation_root(correlation),
@@ -259,6 +261,7 @@ def _block(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]
     out["cost_shock"] = ar1(innovations[..., 0], mc.cost_shock.persistence, cost_sd)
     out["price_shock"] = ar1(innovations[..., 1], mc.price_shock.persistence, price_sd)
     out["risk"] = _risks(plan, seed, block)
+    out["interest"] = _interest(plan, seed, block)
     return out
 
 
@@ -272,6 +275,15 @@ def _risks(plan: _Plan, seed: int, block: int) -> NDArray[np.float64]:
         happens = u_event < plan.risk_probability
         return np.where(happens, distribution_ppf(u_impact, *plan.risk_impact), 0.0)
     return np.zeros((BLOCK, R))
+
+
+def _interest(plan: _Plan, seed: int, block: int) -> NDArray[np.float64]:
+    """Stream 3 of a block: the rekenrente of each draw (the scenario's rate plus the draw's shift)."""
+    rate = float(plan.inputs.interest_rate)
+    if "interest" not in plan.active or not plan.mc.interest.spread:
+        return np.full(BLOCK, rate)
+    u = _uniform(_generator(seed, block, 3), (BLOCK,))
+    return rate + distribution_ppf(u, *plan.interest)
 
 
 class _Scratch:
@@ -360,6 +372,7 @@ def _block_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | None
     out["cost_shock"] = w.cost_shock
     out["price_shock"] = w.price_shock
     out["risk"] = _risks(plan, seed, block)
+    out["interest"] = _interest(plan, seed, block)
     return out
 
 
@@ -425,7 +438,7 @@ def _value_chunk(plan: _Plan, values: dict[str, NDArray[np.float64]], n_years: i
         factor = cost_factor if plan.risk_is_cost[r] else revenue_factor
         net[:, c, t] += risk[:, r] * factor[..., c, t]
         last[:, c] = np.where(risk[:, r] != 0, np.maximum(last[:, c], t), last[:, c])
-    balance, _, _, _ = roll_book_value(x.book_value, net, x.interest_rate, last)
+    balance, _, _, _ = roll_book_value(x.book_value, net, values["interest"][:, None], last)
     del net
     end_value = -balance
     present_value = end_value * discount_factor(x.discount_rate, last)
@@ -768,8 +781,8 @@ def simulate(
         Show a progress bar (tqdm) on stderr.
     drivers : collection of str or None, keyword-only
         The drivers that keep their spread, some of ``pace, delay, costs,
-        prices, risks``; the others are held at the base (pace 1, no delay, no
-        index shocks, no risk events). None: all. With none, every draw is
+        prices, interest, risks``; the others are held at the base (pace 1, no
+        delay, no index shocks, the scenario's interest rate, no risk events). None: all. With none, every draw is
         the deterministic valuation.
 
     Raises
@@ -965,7 +978,6 @@ def _kernel_arguments(plan: _Plan, n_years: int) -> dict[str, Any]:
         "revenue_freeze": -1 if freeze is None or freeze >= G else max(int(freeze), 0),
         "margin": np.ascontiguousarray(x.uncertainty_margin, dtype=np.float64),
         "book_value": np.ascontiguousarray(x.book_value, dtype=np.float64),
-        "interest_rate": float(x.interest_rate),
         "discount": np.ascontiguousarray(discount_factor(x.discount_rate, np.arange(n_years))),
         "given_end_index": x.given_end_index.astype(as_int),
         "risk_complex": plan.risk_complex.astype(as_int),
@@ -1055,6 +1067,7 @@ def _simulate_range(
                     values["cost_shock"][draws_of_block],
                     values["price_shock"][draws_of_block],
                     np.ascontiguousarray(values["risk"][draws_of_block]),
+                    values["interest"][draws_of_block],
                     **fixed,
                     end_year=end_year[rows],
                     end_value=end_value[rows],
@@ -1173,7 +1186,8 @@ def trace(
         complex and year (C, T) [EUR, price level], ``cost_rates`` and
         ``revenue_rates`` (C, G) with the shocks (the revenue freeze
         applied) and ``grid_years`` (G,), ``pace``, ``delay`` (C,), ``risk`` (R,)
-        amounts of the events [EUR, price level].
+        amounts of the events [EUR, price level], ``interest_rate`` the
+        draw's rekenrente [decimal].
     """
     plan = _plan(scenario, portfolio, drivers)
     values = _draws(plan, seed, draw, draw + 1, _block)
@@ -1201,6 +1215,7 @@ def trace(
         "pace": values["pace"][0],
         "delay": values["delay"][0],
         "risk": values["risk"][0],
+        "interest_rate": float(values["interest"][0]),
     }
 
 
@@ -1284,7 +1299,14 @@ def value_settings(
             return shock[:, :n_years].copy()
         return np.concatenate([shock, np.repeat(shock[:, -1:], n_years - shock.shape[1], axis=1)], axis=1)
 
-    values = {"pace": pace, "delay": delay, "cost_shock": path(cost_shock), "price_shock": path(price_shock), "risk": risk}
+    values = {
+        "pace": pace,
+        "delay": delay,
+        "cost_shock": path(cost_shock),
+        "price_shock": path(price_shock),
+        "risk": risk,
+        "interest": np.full(len(pace), float(plan.inputs.interest_rate)),
+    }
     out = _value_chunk(plan, values, n_years)
     return {
         "end_year": (plan.inputs.valuation_year + out["end_index"]).astype(np.int16),

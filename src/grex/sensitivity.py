@@ -30,13 +30,14 @@ Variance shares
 ---------------
 From the Monte Carlo (same seed and draws for every run): the variance of
 the portfolio present value with only one driver varying (``pace, delay,
-costs, prices, risks``; :func:`grex.montecarlo.simulate` with
+costs, prices, interest, risks``; :func:`grex.montecarlo.simulate` with
 ``drivers={driver}``), divided by the sum of those variances, so the shares
 add up to 1. The variance with all drivers together is reported beside
 them; ``interaction`` = 1 - (sum of the single-driver variances) / (variance
 with all drivers) is the part that comes from the drivers moving together
-(correlation and interplay); it can be negative. Interest and discount rates
-are not drawn in the Monte Carlo and have no share.
+(correlation and interplay); it can be negative. The discount rate is not
+drawn in the Monte Carlo (the BBV sets it) and has no share; interest has
+one only where ``montecarlo.interest`` has a spread.
 """
 
 from __future__ import annotations
@@ -234,8 +235,7 @@ def variance_shares(
         and ``interaction`` [decimal] (module docstring).
     """
     words = LABELS[lang]
-    names = {"pace": words["pace"][0], "delay": words["delay"][0], "costs": words["costs"][0],
-             "prices": words["prices"][0], "risks": words["risks"][0]}
+    names = {d: words[d][0] for d in DRIVERS}
     runs = dict(runs or {})
     for key, simulation in runs.items():
         if (simulation.draws, simulation.seed) != (draws, seed):

@@ -29,7 +29,7 @@ from grex.valuation import Valuation
 __all__ = ["DRIVERS", "Chart", "Column", "Report", "Section", "SimulationLike", "Table", "build_report"]
 
 #: Drivers of the Monte Carlo whose contribution to the spread is shown.
-DRIVERS = ("pace", "delay", "costs", "prices", "risks")
+DRIVERS = ("pace", "delay", "costs", "prices", "interest", "risks")
 #: Output formats a table or chart can appear in.
 FORMATS = frozenset({"html", "pdf", "xlsx"})
 
@@ -215,7 +215,7 @@ def build_report(
         The Monte Carlo of the same scenario (:func:`grex.montecarlo.simulate`);
         without it the report holds the deterministic figures and the IFLO norm.
     drivers : mapping of str to Simulation, optional
-        Per driver (``pace, delay, costs, prices, risks``) a simulation with only
+        Per driver (``pace, delay, costs, prices, interest, risks``) a simulation with only
         that driver varying; gives the table and chart of each driver's
         contribution to the spread.
     lang : {"nl", "en"}, keyword-only
@@ -329,6 +329,12 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
                 return f"{labels.number(t.low, 2)} / – / {labels.number(t.high, 2)} ({labels['uniform']})"
             return " / ".join(labels.number(v, 2) for v in (t.low, t.mode, t.high))
 
+        def points(t) -> str:
+            # a shift of a rate in percentage points
+            values = (t.low, t.high) if t.uniform else (t.low, t.mode, t.high)
+            text = " / ".join(labels.number(v * 100, 2) for v in values)
+            return f"{text} ({labels['uniform']})" if t.uniform else text
+
         def shock(k) -> str:
             return f"{labels.number(k.sd * 100, 1)}% / {labels.number(k.persistence, 2)}"
 
@@ -341,6 +347,7 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
             (labels["p_delay"], triangle(mc.delay), "text"),
             (labels["p_cost_shock"], shock(mc.cost_shock), "text"),
             (labels["p_price_shock"], shock(mc.price_shock), "text"),
+            (labels["p_interest_shift"], points(mc.interest), "text"),
             (labels["p_complex_overrides"], ", ".join(sorted(mc.complexes)) or "–", "text"),
             (labels["p_risks"], len(scenario.risks), "integer"),
         ]

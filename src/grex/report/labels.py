@@ -75,6 +75,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "p_delay": ("Vertraging start uitgifte, jaren (laag / modus / hoog)", "Delay of the start of sales, years (low / mode / high)"),
     "p_cost_shock": ("Schok kostenstijging (sd / persistentie)", "Cost index shock (sd / persistence)"),
     "p_price_shock": ("Schok grondprijzen (sd / persistentie)", "Land price shock (sd / persistence)"),
+    "p_interest_shift": ("Afwijking rekenrente, procentpunt (laag / modus / hoog)", "Shift of the interest rate, percentage points (low / mode / high)"),
     "p_complex_overrides": ("Complexen met eigen tempo of vertraging", "Complexes with their own pace or delay"),
     "p_risks": ("Risico's in het risicoregister", "Risks in the risk register"),
     "p_version": ("grex-versie", "grex version"),
@@ -225,6 +226,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "driver_delay": ("Vertraging", "Delay"),
     "driver_costs": ("Kostenstijging", "Cost indexation"),
     "driver_prices": ("Grondprijzen (opbrengstenstijging)", "Land prices (revenue indexation)"),
+    "driver_interest": ("Rekenrente", "Interest rate"),
     "driver_risks": ("Projectrisico's", "Project risks"),
     "driver_all": ("Alle risicofactoren samen", "All drivers together"),
     "note_drivers": (
