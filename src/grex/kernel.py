@@ -171,8 +171,9 @@ def _retime(revenues, linked_costs, c, pad, anchor_f, lag, p, lo, hi, out_revenu
     # always suffice (rest < pace, and rest - 1.0 is exact). Like drivers.retime, every step adds
     # its term, also when its share is 0: the term is then a zero, and adding a zero leaves the
     # sum as it is unless the sum is -0.0, which it never is (the first share is > 0, and the
-    # tables, sums from +0.0, hold no -0.0). No branch depends on the data, which keeps the loop
-    # fast; paces up to 1 and up to 2 (nearly all draws) have their steps written out.
+    # tables, sums from +0.0, hold no -0.0; only an amount so small, below 1e-290 EUR, that its
+    # product with a share underflows could give one). No branch depends on the data, which
+    # keeps the loop fast; paces up to 1 and up to 2 (nearly all draws) have their steps written out.
     # (Unsigned years and indices: the compiler then knows no index wraps around.)
     revenue_row = revenues[c]
     linked_row = linked_costs[c]
