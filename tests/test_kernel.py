@@ -298,3 +298,22 @@ def test_flow_tables_hold_no_negative_zero():
     for name in ("revenues", "linked_costs", "costs"):
         table = getattr(x, name)
         assert not np.any((table == 0.0) & np.signbit(table)), name
+
+
+def test_correlation_products_are_added_in_a_fixed_order_on_either_engine():
+    # Each product rounded, then added left to right: the same bits whatever BLAS the machine
+    # has (a matrix product may fuse multiply-adds, differently per processor).
+    from grex.drivers import correlate, correlation_root
+    from grex.kernel import correlate as correlate_compiled
+
+    rng = np.random.default_rng(4)
+    root = correlation_root(np.array([[1.0, 0.2, 0.6], [0.2, 1.0, 0.3], [0.6, 0.3, 1.0]]))
+    normals = rng.standard_normal((5000, 3))
+    expected = np.empty_like(normals)
+    for j in range(3):
+        expected[:, j] = (normals[:, 0] * root[j, 0] + normals[:, 1] * root[j, 1]) + normals[:, 2] * root[j, 2]
+    np.testing.assert_array_equal(correlate(normals, root), expected)
+    out = np.empty_like(normals)
+    correlate_compiled(normals, root, out)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_allclose(expected, normals @ root.T, rtol=1e-14, atol=1e-15)

@@ -52,6 +52,7 @@ __all__ = [
     "Triangular",
     "Uniform",
     "ar1",
+    "correlate",
     "correlation_root",
     "distribution_ppf",
     "parse_distribution",
@@ -134,6 +135,42 @@ def correlation_root(matrix: npt.ArrayLike) -> NDArray[np.float64]:
     except np.linalg.LinAlgError:
         values, vectors = np.linalg.eigh(matrix)
         return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+def correlate(normals: npt.ArrayLike, root: npt.ArrayLike, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Correlated normals ``normals @ root.T``, added up in a fixed order.
+
+    ``out[..., j] = ((normals[..., 0] * root[j, 0]) + normals[..., 1] * root[j, 1]) + ...``:
+    each product rounded, then added left to right. A matrix product would
+    leave the order and the fused multiply-adds to the BLAS library, whose
+    kernels differ between processors, so the same seed could give other
+    draws on another machine; this gives the same bits on every machine.
+
+    Parameters
+    ----------
+    normals : array_like, shape (..., k)
+        Independent standard normals.
+    root : array_like, shape (k, k)
+        :func:`correlation_root` of the correlation matrix.
+    out : ndarray, shape (..., k), optional
+        Where to write the result.
+
+    Examples
+    --------
+    >>> correlate([[1.0, 2.0]], [[1.0, 0.0], [0.5, 0.5]]).tolist()
+    [[1.0, 1.5]]
+    """
+    normals = np.asarray(normals, dtype=np.float64)
+    root = np.asarray(root, dtype=np.float64)
+    k = root.shape[0]
+    if out is None:
+        out = np.empty(normals.shape[:-1] + (k,))
+    for j in range(k):
+        column = out[..., j]
+        np.multiply(normals[..., 0], root[j, 0], out=column)
+        for i in range(1, k):
+            column += normals[..., i] * root[j, i]
+    return out
 
 
 def ar1(innovations: npt.ArrayLike, persistence: float, sd: float) -> NDArray[np.float64]:

@@ -55,7 +55,16 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["index_shocks", "ndtri", "needed_years", "normals", "pairwise_sum", "timing_values", "value_draws"]
+__all__ = [
+    "correlate",
+    "index_shocks",
+    "ndtri",
+    "needed_years",
+    "normals",
+    "pairwise_sum",
+    "timing_values",
+    "value_draws",
+]
 
 #: Block size of numpy's pairwise summation (``PW_BLOCKSIZE`` in numpy's loops).
 _PW_BLOCKSIZE = 128
@@ -761,6 +770,27 @@ def normals(raw, out):  # pragma: no cover - compiled; tested against the numpy 
     for k in range(count):
         i = tails[k]
         out[i] = _ndtri_tail(_open_uniform(raw[i]))
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def correlate(normals, root, out):  # pragma: no cover - compiled; tested against the numpy version
+    """:func:`grex.drivers.correlate` for rows of normals: the same products, added in the same order.
+
+    Parameters
+    ----------
+    normals : ndarray, shape (n, k)
+        Independent standard normals.
+    root : ndarray, shape (k, k)
+    out : ndarray, shape (n, k), output
+        ``((normals[:, 0] * root[j, 0]) + normals[:, 1] * root[j, 1]) + ...`` in column j.
+    """
+    n, k = normals.shape
+    for r in range(n):
+        for j in range(k):
+            value = normals[r, 0] * root[j, 0]
+            for i in range(1, k):
+                value = value + normals[r, i] * root[j, i]
+            out[r, j] = value
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")

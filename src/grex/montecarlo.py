@@ -63,7 +63,7 @@ from scipy.special import ndtr, ndtri
 
 from grex import __version__
 from grex.core import discount_factor, end_index, freeze_rates, index_factors, poc_profit, provision, roll_book_value
-from grex.drivers import DRIVERS, MonteCarlo, ar1, correlation_root, distribution_ppf, retime
+from grex.drivers import DRIVERS, MonteCarlo, ar1, correlate, correlation_root, distribution_ppf, retime
 from grex.errors import InputError
 from grex.portfolio import Portfolio
 from grex.reserves import nar_grade, resistance_ratio
@@ -233,7 +233,7 @@ def _timing(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]
     """Stream 0 of a block: market pace normal, year-0 innovations, complex pace, delay."""
     rng = _generator(seed, block, 0)
     C = plan.inputs.n_complexes
-    z = ndtri(_uniform(rng, (BLOCK, 3))) @ plan.root3.T  # correlated (pace, cost, price)
+    z = correlate(ndtri(_uniform(rng, (BLOCK, 3))), plan.root3)  # correlated (pace, cost, price)
     u_pace = _uniform(rng, (BLOCK, C))
     u_delay = _uniform(rng, (BLOCK, C))
     if "pace" in plan.active:
@@ -253,7 +253,7 @@ def _block(plan: _Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]
     out = _timing(plan, seed, block)
     T = plan.bound_years
     rng = _generator(seed, block, 1)
-    later = ndtri(_uniform(rng, (BLOCK, max(T - 1, 0), 2))) @ plan.root2.T
+    later = correlate(ndtri(_uniform(rng, (BLOCK, max(T - 1, 0), 2))), plan.root2)
     innovations = np.concatenate([out.pop("innovation0")[:, None, :], later], axis=1)  # (BLOCK, T, 2)
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
@@ -314,14 +314,16 @@ def _timing_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | Non
 
     The arrays returned are views of ``scratch`` (fresh buffers where none is given).
     """
-    from grex.kernel import normals, timing_values  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import normals, timing_values  # noqa: PLC0415
 
     w = _Scratch(plan) if scratch is None else scratch
     rng = _generator(seed, block, 0)
     C = plan.inputs.n_complexes
     raw = rng.random(out=w.raw0)  # the doubles of the three calls of _timing, in their order
     normals(raw[: 3 * BLOCK], w.normal0.reshape(-1))
-    z = np.matmul(w.normal0, plan.root3.T, out=w.z)
+    correlate_compiled(w.normal0, plan.root3, w.z)
+    z = w.z
     if "pace" in plan.active:
         market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
     else:
@@ -343,19 +345,20 @@ def _timing_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | Non
 def _block_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None) -> dict[str, NDArray[np.float64]]:
     """:func:`_block` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
 
-    The uniforms, the inverse normal CDF, the triangular transforms and the
-    AR(1) recursion run compiled (without the GIL); the correlation products
-    stay numpy's matrix products, with the same shapes, so they round alike.
+    The inverse normal CDF, the correlation products, the triangular
+    transforms and the AR(1) recursion run compiled (without the GIL).
     The arrays returned (``risk`` aside) are views of ``scratch`` (fresh
     buffers where none is given).
     """
-    from grex.kernel import index_shocks, normals  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import index_shocks, normals  # noqa: PLC0415
 
     w = _Scratch(plan) if scratch is None else scratch
     out = _timing_compiled(plan, seed, block, w)
     rng = _generator(seed, block, 1)
     normals(rng.random(out=w.raw1), w.normal1.reshape(-1))
-    later = np.matmul(w.normal1, plan.root2.T, out=w.later)
+    correlate_compiled(w.normal1.reshape(-1, 2), plan.root2, w.later.reshape(-1, 2))
+    later = w.later
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
     price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
