@@ -555,7 +555,10 @@ def test_interest_driver_values_each_draw_at_its_own_rate(example):
 
 
 def test_interest_shifts_spread_between_their_5_and_95_percent_points(example):
+    from dataclasses import replace
+
     from grex import montecarlo
+    from grex.drivers import Triangular
 
     scenario, portfolio = example
     shift = scenario.montecarlo.interest  # { low = -0.005, mode = 0.0, high = 0.01 } in the example
@@ -566,6 +569,9 @@ def test_interest_shifts_spread_between_their_5_and_95_percent_points(example):
     assert np.mean(shifts < -0.005) == pytest.approx(0.05, abs=0.01)
     assert np.mean(shifts > 0.01) == pytest.approx(0.05, abs=0.01)
     assert shifts.min() >= shift.minimum - 1e-15 and shifts.max() <= shift.maximum + 1e-15
-    # without the driver, or without a spread, every draw has the scenario's rate exactly
+    # without the driver every draw has the scenario's rate exactly; a fixed shift moves them all
     held = montecarlo._plan(scenario, portfolio, {"pace"})
     assert np.all(montecarlo._interest(held, 11, 0) == scenario.parameters.interest_rate)
+    fixed = replace(scenario, montecarlo=replace(scenario.montecarlo, interest=Triangular(0.01, 0.01, 0.01)))
+    rates = montecarlo._interest(montecarlo._plan(fixed, portfolio, None), 11, 0)
+    assert np.all(rates == scenario.parameters.interest_rate + 0.01)

@@ -280,8 +280,11 @@ def _risks(plan: _Plan, seed: int, block: int) -> NDArray[np.float64]:
 def _interest(plan: _Plan, seed: int, block: int) -> NDArray[np.float64]:
     """Stream 3 of a block: the rekenrente of each draw (the scenario's rate plus the draw's shift)."""
     rate = float(plan.inputs.interest_rate)
-    if "interest" not in plan.active or not plan.mc.interest.spread:
+    shift = plan.mc.interest
+    if "interest" not in plan.active:
         return np.full(BLOCK, rate)
+    if not shift.spread:  # a fixed shift (0 by default: the scenario's rate exactly)
+        return np.full(BLOCK, rate + shift.mode)
     u = _uniform(_generator(seed, block, 3), (BLOCK,))
     return rate + distribution_ppf(u, *plan.interest)
 
