@@ -397,17 +397,25 @@ class Triangular:
             if mode > high:
                 raise InputError(source, f"{where}.high", f"high {high:g} is below mode {mode:g}")
             out = cls(low, mode, high, tail)
-        if minimum is not None and (out.minimum < minimum or (strict and out.minimum <= minimum)):
-            bound = "above" if strict else "at least"
-            if out.minimum == out.low:
-                raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
-            raise InputError(
-                source,
-                f"{where}.low",
-                f"with low {out.low:g} as the 5% point the triangle's minimum is {out.minimum:.4g}, "
-                f"which must be {bound} {minimum:g}: raise low, set low = mode, or use bounds = \"extremes\"",
-            )
+        _check_minimum(out, minimum, strict, source, where, "the triangle's", "raise low, set low = mode")
         return out
+
+
+def _check_minimum(
+    out: Any, minimum: float | None, strict: bool, source: Any, where: str, whose: str, remedy: str
+) -> None:
+    """Refuse a distribution whose lower extreme is below ``minimum`` (``strict``: not above it), by key."""
+    if minimum is None or not (out.minimum < minimum or (strict and out.minimum <= minimum)):
+        return
+    bound = "above" if strict else "at least"
+    if out.minimum == out.low:
+        raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
+    raise InputError(
+        source,
+        f"{where}.low",
+        f"with low {out.low:g} as the 5% point {whose} minimum is {out.minimum:.4g}, "
+        f"which must be {bound} {minimum:g}: {remedy}, or use bounds = \"extremes\"",
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -473,14 +481,19 @@ class Uniform:
         return self.high > self.low
 
     @property
+    def _beyond(self) -> float:
+        # How far each extreme lies beyond its bound: tail / (1 - 2 tail) of the width.
+        return self.tail / (1.0 - 2.0 * self.tail) * (self.high - self.low)
+
+    @property
     def minimum(self) -> float:
         """Lower extreme."""
-        return self.low - self.tail / (1.0 - 2.0 * self.tail) * (self.high - self.low)
+        return self.low - self._beyond
 
     @property
     def maximum(self) -> float:
         """Upper extreme."""
-        return self.high + self.tail / (1.0 - 2.0 * self.tail) * (self.high - self.low)
+        return self.high + self._beyond
 
     def ppf(self, u: npt.ArrayLike) -> NDArray[np.float64]:
         """Values at uniforms ``u``."""
@@ -517,16 +530,7 @@ def parse_distribution(
     if low > high:
         raise InputError(source, f"{where}.high", f"high {high:g} is below low {low:g}")
     out = Uniform(low, high, tail)
-    if minimum is not None and (out.minimum < minimum or (strict and out.minimum <= minimum)):
-        bound = "above" if strict else "at least"
-        if out.minimum == out.low:
-            raise InputError(source, where, f"low must be {bound} {minimum:g}, not {out.low:g}")
-        raise InputError(
-            source,
-            f"{where}.low",
-            f"with low {out.low:g} as the 5% point the uniform distribution's minimum is {out.minimum:.4g}, "
-            f"which must be {bound} {minimum:g}: raise low, or use bounds = \"extremes\"",
-        )
+    _check_minimum(out, minimum, strict, source, where, "the uniform distribution's", "raise low")
     return out
 
 
