@@ -56,11 +56,19 @@ PHASING = {  # project -> {type: (first year, last year) of BEFORE's remaining f
     "kloosterakker": {"revenue": (2024, 2027), "woonrijp": (2025, 2028)},
 }
 CLOSED = dict(
-    project="veemarktterrein", name="Veemarktterrein", status="vastgesteld",
-    book_value=350_000, realised_costs=6_200_000, realised_revenues=6_050_000, profit_taken=150_000,
+    project="veemarktterrein",
+    name="Veemarktterrein",
+    status="vastgesteld",
+    book_value=350_000,
+    realised_costs=6_200_000,
+    realised_revenues=6_050_000,
+    profit_taken=150_000,
     end_year=2023,
-    flows=[("cost", "woonrijp", 280_000, True), ("cost", "plankosten", 60_000, False),
-           ("revenue", "wonen_vrij", 820_000, False)],
+    flows=[
+        ("cost", "woonrijp", 280_000, True),
+        ("cost", "plankosten", 60_000, False),
+        ("revenue", "wonen_vrij", 820_000, False),
+    ],
 )
 
 HEADER_COMMENTS = [
@@ -131,9 +139,12 @@ def build() -> tuple[pd.DataFrame, pd.DataFrame]:
     out["amount"] = out["amount"].round(2)
     out = out[out["amount"] > 0]
     order = {p: i for i, p in enumerate(projects["project"])}
-    out = (out.assign(_order=out["project"].map(order))
-           .sort_values(["_order", "year", "type", "category"], kind="stable")
-           .drop(columns="_order").reset_index(drop=True))
+    out = (
+        out.assign(_order=out["project"].map(order))
+        .sort_values(["_order", "year", "type", "category"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
     return projects, out
 
 

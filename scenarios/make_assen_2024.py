@@ -46,16 +46,31 @@ HEADER_COMMENTS = [
 ]
 
 PROJECT_COLUMNS = [
-    "project", "name", "status", "book_value", "realised_costs", "realised_revenues",
-    "profit_taken", "end_year", "price_level", "uncertainty_margin", "cost_index",
+    "project",
+    "name",
+    "status",
+    "book_value",
+    "realised_costs",
+    "realised_revenues",
+    "profit_taken",
+    "end_year",
+    "price_level",
+    "uncertainty_margin",
+    "cost_index",
     "revenue_index",
 ]
 FLOW_COLUMNS = ["project", "year", "type", "category", "amount", "sales_linked"]
 
-COST_CATEGORIES = ["verwerving", "sloop", "bodem", "bouwrijp", "woonrijp", "plankosten",
-                   "bijdragen", "overig"]
-REVENUE_CATEGORIES = ["wonen_sociaal", "wonen_betaalbaar", "wonen_vrij", "bedrijven",
-                      "maatschappelijk", "overig", "subsidie"]
+COST_CATEGORIES = ["verwerving", "sloop", "bodem", "bouwrijp", "woonrijp", "plankosten", "bijdragen", "overig"]
+REVENUE_CATEGORIES = [
+    "wonen_sociaal",
+    "wonen_betaalbaar",
+    "wonen_vrij",
+    "bedrijven",
+    "maatschappelijk",
+    "overig",
+    "subsidie",
+]
 
 # Parameters of the rough check only (seed par. 3.7.7); the scenario TOML is the real source.
 CHECK_INTEREST = 0.01
@@ -81,173 +96,315 @@ BACK = "back"  # weights rising linearly from 1 to 2 (slow start)
 COMPLEXES = [
     # ---------------------------------------------------------------- vastgesteld (BIE)
     dict(
-        project="kloosterakker", name="Kloosterakker", status="vastgesteld",
+        project="kloosterakker",
+        name="Kloosterakker",
+        status="vastgesteld",
         history=dict(costs=18_300, interest=650, revenues=15_300, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bouwrijp": (1_600, 2024, 2027), "woonrijp": (3_100, "sales"),
-               "plankosten": (900, 2024, 2031), "overig": (300, 2024, 2030)},
-        revenues={"wonen_vrij": (6_400, 2024, 2030), "wonen_betaalbaar": (3_000, 2024, 2030),
-                  "wonen_sociaal": (2_100, 2024, 2030)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "bouwrijp": (1_600, 2024, 2027),
+            "woonrijp": (3_100, "sales"),
+            "plankosten": (900, 2024, 2031),
+            "overig": (300, 2024, 2030),
+        },
+        revenues={
+            "wonen_vrij": (6_400, 2024, 2030),
+            "wonen_betaalbaar": (3_000, 2024, 2030),
+            "wonen_sociaal": (2_100, 2024, 2030),
+        },
     ),
     dict(
-        project="noorderpark", name="Noorderpark", status="vastgesteld",
+        project="noorderpark",
+        name="Noorderpark",
+        status="vastgesteld",
         history=dict(costs=9_100, interest=300, revenues=8_300, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
+        end_year=None,
+        margin=None,
+        revenue_index=None,
         costs={"woonrijp": (900, "sales"), "plankosten": (200, 2024, 2027)},
         revenues={"wonen_vrij": (1_900, 2024, 2026), "wonen_betaalbaar": (800, 2024, 2026)},
     ),
     dict(
-        project="kloosterveste", name="Kloosterveste", status="vastgesteld",
+        project="kloosterveste",
+        name="Kloosterveste",
+        status="vastgesteld",
         history=dict(costs=9_900, interest=400, revenues=7_900, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bouwrijp": (800, 2024, 2026), "woonrijp": (1_500, "sales"),
-               "plankosten": (500, 2024, 2029)},
-        revenues={"wonen_vrij": (4_300, 2024, 2028), "wonen_betaalbaar": (1_300, 2024, 2028),
-                  "maatschappelijk": (700, 2026, 2026)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={"bouwrijp": (800, 2024, 2026), "woonrijp": (1_500, "sales"), "plankosten": (500, 2024, 2029)},
+        revenues={
+            "wonen_vrij": (4_300, 2024, 2028),
+            "wonen_betaalbaar": (1_300, 2024, 2028),
+            "maatschappelijk": (700, 2026, 2026),
+        },
     ),
     dict(
-        project="assen_oost", name="Assen Oost", status="vastgesteld",
+        project="assen_oost",
+        name="Assen Oost",
+        status="vastgesteld",
         history=dict(costs=5_400, interest=250, revenues=2_900, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"sloop": (400, 2024, 2025), "bodem": (300, 2024, 2025),
-               "bouwrijp": (700, 2025, 2027), "woonrijp": (900, "sales"),
-               "plankosten": (400, 2024, 2031)},
-        revenues={"wonen_sociaal": (1_400, 2026, 2030), "wonen_betaalbaar": (1_300, 2026, 2030),
-                  "wonen_vrij": (1_800, 2026, 2030)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "sloop": (400, 2024, 2025),
+            "bodem": (300, 2024, 2025),
+            "bouwrijp": (700, 2025, 2027),
+            "woonrijp": (900, "sales"),
+            "plankosten": (400, 2024, 2031),
+        },
+        revenues={
+            "wonen_sociaal": (1_400, 2026, 2030),
+            "wonen_betaalbaar": (1_300, 2026, 2030),
+            "wonen_vrij": (1_800, 2026, 2030),
+        },
     ),
     dict(
-        project="klenckestraat", name="Klenckestraat", status="vastgesteld",
+        project="klenckestraat",
+        name="Klenckestraat",
+        status="vastgesteld",
         history=dict(costs=4_100, interest=200, revenues=1_800, profit_taken=0),
-        end_year=None, margin=0.15, revenue_index=None,
-        costs={"sloop": (500, 2024, 2025), "bodem": (500, 2024, 2025),
-               "bouwrijp": (400, 2025, 2026), "woonrijp": (500, "sales"),
-               "plankosten": (300, 2024, 2029)},
+        end_year=None,
+        margin=0.15,
+        revenue_index=None,
+        costs={
+            "sloop": (500, 2024, 2025),
+            "bodem": (500, 2024, 2025),
+            "bouwrijp": (400, 2025, 2026),
+            "woonrijp": (500, "sales"),
+            "plankosten": (300, 2024, 2029),
+        },
         revenues={"wonen_betaalbaar": (1_700, 2026, 2028), "wonen_vrij": (2_600, 2026, 2028)},
     ),
     dict(
-        project="schakelterrein", name="Schakelterrein", status="vastgesteld",
+        project="schakelterrein",
+        name="Schakelterrein",
+        status="vastgesteld",
         history=dict(costs=3_500, interest=150, revenues=2_300, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bodem": (800, 2024, 2025), "bouwrijp": (1_000, 2025, 2027),
-               "woonrijp": (1_000, "sales"), "plankosten": (500, 2024, 2031)},
-        revenues={"wonen_vrij": (3_500, 2026, 2030), "wonen_betaalbaar": (1_500, 2026, 2030),
-                  "bedrijven": (1_000, 2027, 2029)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "bodem": (800, 2024, 2025),
+            "bouwrijp": (1_000, 2025, 2027),
+            "woonrijp": (1_000, "sales"),
+            "plankosten": (500, 2024, 2031),
+        },
+        revenues={
+            "wonen_vrij": (3_500, 2026, 2030),
+            "wonen_betaalbaar": (1_500, 2026, 2030),
+            "bedrijven": (1_000, 2027, 2029),
+        },
     ),
     dict(
-        project="messchenveld_1a", name="Messchenveld 1a", status="vastgesteld",
+        project="messchenveld_1a",
+        name="Messchenveld 1a",
+        status="vastgesteld",
         history=dict(costs=23_500, interest=2_100, revenues=16_600, profit_taken=0),
-        end_year=2042, margin=None, revenue_index=0.0,
-        costs={"bouwrijp": (600, 2025, 2026), "overig": (400, 2026, 2027),
-               "woonrijp": (300, "sales"), "plankosten": (380, 2024, 2042)},
+        end_year=2042,
+        margin=None,
+        revenue_index=0.0,
+        costs={
+            "bouwrijp": (600, 2025, 2026),
+            "overig": (400, 2026, 2027),
+            "woonrijp": (300, "sales"),
+            "plankosten": (380, 2024, 2042),
+        },
         revenues={"bedrijven": (6_700, 2024, 2042)},
     ),
     dict(
-        project="werklandschap_assen_zuid", name="Werklandschap Assen-Zuid", status="vastgesteld",
+        project="werklandschap_assen_zuid",
+        name="Werklandschap Assen-Zuid",
+        status="vastgesteld",
         history=dict(costs=27_800, interest=1_300, revenues=26_100, profit_taken=0),
-        end_year=2032, margin=None, revenue_index=None,
-        costs={"verwerving": (1_200, 2024, 2024), "sloop": (200, 2025, 2025),
-               "bouwrijp": (3_000, 2024, 2029, FRONT), "woonrijp": (2_100, "sales"),
-               "plankosten": (900, 2024, 2032)},
+        end_year=2032,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "verwerving": (1_200, 2024, 2024),
+            "sloop": (200, 2025, 2025),
+            "bouwrijp": (3_000, 2024, 2029, FRONT),
+            "woonrijp": (2_100, "sales"),
+            "plankosten": (900, 2024, 2032),
+        },
         revenues={"bedrijven": (13_600, 2024, 2031, FRONT)},
     ),
     dict(
-        project="kloosterhout", name="Kloosterhout", status="vastgesteld",
+        project="kloosterhout",
+        name="Kloosterhout",
+        status="vastgesteld",
         history=dict(costs=13_900, interest=450, revenues=13_600, profit_taken=500),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bouwrijp": (800, 2024, 2026), "woonrijp": (1_500, "sales"),
-               "plankosten": (400, 2024, 2030)},
-        revenues={"wonen_vrij": (3_700, 2024, 2029), "wonen_betaalbaar": (1_200, 2024, 2029),
-                  "wonen_sociaal": (700, 2024, 2029)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={"bouwrijp": (800, 2024, 2026), "woonrijp": (1_500, "sales"), "plankosten": (400, 2024, 2030)},
+        revenues={
+            "wonen_vrij": (3_700, 2024, 2029),
+            "wonen_betaalbaar": (1_200, 2024, 2029),
+            "wonen_sociaal": (700, 2024, 2029),
+        },
     ),
     dict(
-        project="kloosterbos", name="Kloosterbos", status="vastgesteld",
+        project="kloosterbos",
+        name="Kloosterbos",
+        status="vastgesteld",
         history=dict(costs=10_400, interest=300, revenues=11_700, profit_taken=400),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bouwrijp": (500, 2024, 2025), "woonrijp": (1_100, "sales"),
-               "plankosten": (300, 2024, 2029)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={"bouwrijp": (500, 2024, 2025), "woonrijp": (1_100, "sales"), "plankosten": (300, 2024, 2029)},
         revenues={"wonen_vrij": (2_200, 2024, 2028), "wonen_betaalbaar": (600, 2024, 2028)},
     ),
     dict(
-        project="asselyn", name="Asselyn", status="vastgesteld",
+        project="asselyn",
+        name="Asselyn",
+        status="vastgesteld",
         history=dict(costs=6_550, interest=300, revenues=5_400, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bouwrijp": (900, 2024, 2026), "woonrijp": (1_400, "sales"),
-               "plankosten": (400, 2024, 2031)},
-        revenues={"wonen_vrij": (3_300, 2024, 2030), "wonen_betaalbaar": (1_200, 2024, 2030),
-                  "wonen_sociaal": (800, 2024, 2030)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={"bouwrijp": (900, 2024, 2026), "woonrijp": (1_400, "sales"), "plankosten": (400, 2024, 2031)},
+        revenues={
+            "wonen_vrij": (3_300, 2024, 2030),
+            "wonen_betaalbaar": (1_200, 2024, 2030),
+            "wonen_sociaal": (800, 2024, 2030),
+        },
     ),
     dict(
-        project="groene_dijk", name="Groene Dijk", status="vastgesteld",
+        project="groene_dijk",
+        name="Groene Dijk",
+        status="vastgesteld",
         history=dict(costs=4_400, interest=150, revenues=2_300, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"bouwrijp": (900, 2024, 2027), "woonrijp": (1_300, "sales"),
-               "plankosten": (500, 2024, 2032), "overig": (100, 2024, 2025)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "bouwrijp": (900, 2024, 2027),
+            "woonrijp": (1_300, "sales"),
+            "plankosten": (500, 2024, 2032),
+            "overig": (100, 2024, 2025),
+        },
         revenues={"wonen_vrij": (3_900, 2024, 2031, BACK), "bedrijven": (2_400, 2024, 2031, BACK)},
     ),
     # ---------------------------------------------------------------- voorbereiding (concept)
     dict(
-        project="vervolg_kloosterakker", name="Vervolg Kloosterakker", status="voorbereiding",
+        project="vervolg_kloosterakker",
+        name="Vervolg Kloosterakker",
+        status="voorbereiding",
         history=dict(costs=650, interest=10, revenues=0, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"verwerving": (4_200, 2024, 2025), "plankosten": (1_100, 2024, 2033),
-               "bouwrijp": (2_800, 2026, 2029), "woonrijp": (2_400, "sales")},
-        revenues={"wonen_vrij": (8_000, 2027, 2032), "wonen_betaalbaar": (3_600, 2027, 2032),
-                  "wonen_sociaal": (2_600, 2027, 2032)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "verwerving": (4_200, 2024, 2025),
+            "plankosten": (1_100, 2024, 2033),
+            "bouwrijp": (2_800, 2026, 2029),
+            "woonrijp": (2_400, "sales"),
+        },
+        revenues={
+            "wonen_vrij": (8_000, 2027, 2032),
+            "wonen_betaalbaar": (3_600, 2027, 2032),
+            "wonen_sociaal": (2_600, 2027, 2032),
+        },
     ),
     dict(
-        project="rolderstraat_noord", name="Rolderstraat Noord", status="voorbereiding",
+        project="rolderstraat_noord",
+        name="Rolderstraat Noord",
+        status="voorbereiding",
         history=dict(costs=1_150, interest=20, revenues=0, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"verwerving": (2_300, 2024, 2025), "sloop": (600, 2025, 2025),
-               "bodem": (400, 2025, 2026), "bouwrijp": (700, 2026, 2026),
-               "woonrijp": (600, "sales"), "plankosten": (600, 2024, 2030)},
-        revenues={"wonen_sociaal": (1_800, 2027, 2029), "wonen_betaalbaar": (2_400, 2027, 2029),
-                  "wonen_vrij": (1_400, 2027, 2029)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "verwerving": (2_300, 2024, 2025),
+            "sloop": (600, 2025, 2025),
+            "bodem": (400, 2025, 2026),
+            "bouwrijp": (700, 2026, 2026),
+            "woonrijp": (600, "sales"),
+            "plankosten": (600, 2024, 2030),
+        },
+        revenues={
+            "wonen_sociaal": (1_800, 2027, 2029),
+            "wonen_betaalbaar": (2_400, 2027, 2029),
+            "wonen_vrij": (1_400, 2027, 2029),
+        },
     ),
     dict(
-        project="oude_molenstraat", name="Oude Molenstraat (voormalige stadsherberg)",
+        project="oude_molenstraat",
+        name="Oude Molenstraat (voormalige stadsherberg)",
         status="voorbereiding",
         history=dict(costs=1_750, interest=30, revenues=0, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"sloop": (450, 2024, 2024), "bodem": (250, 2025, 2025),
-               "bouwrijp": (300, 2025, 2025), "woonrijp": (350, "sales"),
-               "plankosten": (300, 2024, 2028)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "sloop": (450, 2024, 2024),
+            "bodem": (250, 2025, 2025),
+            "bouwrijp": (300, 2025, 2025),
+            "woonrijp": (350, "sales"),
+            "plankosten": (300, 2024, 2028),
+        },
         revenues={"wonen_betaalbaar": (1_200, 2026, 2027), "wonen_vrij": (1_300, 2026, 2027)},
     ),
     dict(
-        project="havenkwartier_fase1", name="Havenkwartier eerste fase", status="voorbereiding",
+        project="havenkwartier_fase1",
+        name="Havenkwartier eerste fase",
+        status="voorbereiding",
         history=dict(costs=3_300, interest=100, revenues=0, profit_taken=0),
-        end_year=None, margin=None, revenue_index=None,
-        costs={"verwerving": (3_000, 2024, 2026), "sloop": (1_000, 2025, 2026),
-               "bodem": (1_500, 2025, 2027), "bouwrijp": (2_000, 2026, 2028),
-               "woonrijp": (2_500, "sales"), "plankosten": (1_500, 2024, 2033),
-               "bijdragen": (500, 2028, 2028)},
-        revenues={"wonen_sociaal": (2_400, 2027, 2032), "wonen_betaalbaar": (3_200, 2027, 2032),
-                  "wonen_vrij": (4_300, 2027, 2032), "maatschappelijk": (800, 2029, 2029),
-                  "subsidie": (2_500, 2025, 2026)},
+        end_year=None,
+        margin=None,
+        revenue_index=None,
+        costs={
+            "verwerving": (3_000, 2024, 2026),
+            "sloop": (1_000, 2025, 2026),
+            "bodem": (1_500, 2025, 2027),
+            "bouwrijp": (2_000, 2026, 2028),
+            "woonrijp": (2_500, "sales"),
+            "plankosten": (1_500, 2024, 2033),
+            "bijdragen": (500, 2028, 2028),
+        },
+        revenues={
+            "wonen_sociaal": (2_400, 2027, 2032),
+            "wonen_betaalbaar": (3_200, 2027, 2032),
+            "wonen_vrij": (4_300, 2027, 2032),
+            "maatschappelijk": (800, 2029, 2029),
+            "subsidie": (2_500, 2025, 2026),
+        },
     ),
     # ---------------------------------------------------------------- strategisch (no grex)
     dict(
-        project="strategisch_kloosterveen", name="Strategische gronden Kloosterveen",
+        project="strategisch_kloosterveen",
+        name="Strategische gronden Kloosterveen",
         status="strategisch",
         history=dict(costs=3_950, interest=250, revenues=0, profit_taken=0),
-        end_year=2028, margin=None, revenue_index=None,
+        end_year=2028,
+        margin=None,
+        revenue_index=None,
         costs={"overig": (150, 2024, 2028)},
         revenues={},
     ),
     dict(
-        project="strategisch_assen_zuid_oost", name="Strategische gronden Assen-Zuid oost",
+        project="strategisch_assen_zuid_oost",
+        name="Strategische gronden Assen-Zuid oost",
         status="strategisch",
         history=dict(costs=2_300, interest=100, revenues=0, profit_taken=0),
-        end_year=2030, margin=None, revenue_index=None,
+        end_year=2030,
+        margin=None,
+        revenue_index=None,
         costs={},
         revenues={},
     ),
     dict(
-        project="strategisch_binnenstad", name="Strategische aankopen binnenstad",
+        project="strategisch_binnenstad",
+        name="Strategische aankopen binnenstad",
         status="strategisch",
         history=dict(costs=1_050, interest=40, revenues=0, profit_taken=0),
-        end_year=2027, margin=None, revenue_index=None,
+        end_year=2027,
+        margin=None,
+        revenue_index=None,
         costs={"overig": (60, 2024, 2026)},
         revenues={},
     ),
@@ -311,8 +468,7 @@ def build_flows() -> pd.DataFrame:
 
 
 def margins() -> dict[str, float]:
-    return {c["project"]: (DEFAULT_MARGIN if c["margin"] is None else c["margin"])
-            for c in COMPLEXES}
+    return {c["project"]: (DEFAULT_MARGIN if c["margin"] is None else c["margin"]) for c in COMPLEXES}
 
 
 def statuses() -> dict[str, str]:
@@ -346,13 +502,22 @@ def projects_table() -> pd.DataFrame:
     for c in COMPLEXES:
         h = c["history"]
         book_value = (h["costs"] + h["interest"] - h["revenues"] + h["profit_taken"]) * 1000
-        rows.append(dict(
-            project=c["project"], name=c["name"], status=c["status"],
-            book_value=book_value, realised_costs=h["costs"] * 1000,
-            realised_revenues=h["revenues"] * 1000, profit_taken=h["profit_taken"] * 1000,
-            end_year=c["end_year"], price_level=None, uncertainty_margin=c["margin"],
-            cost_index=None, revenue_index=c["revenue_index"],
-        ))
+        rows.append(
+            dict(
+                project=c["project"],
+                name=c["name"],
+                status=c["status"],
+                book_value=book_value,
+                realised_costs=h["costs"] * 1000,
+                realised_revenues=h["revenues"] * 1000,
+                profit_taken=h["profit_taken"] * 1000,
+                end_year=c["end_year"],
+                price_level=None,
+                uncertainty_margin=c["margin"],
+                cost_index=None,
+                revenue_index=c["revenue_index"],
+            )
+        )
     return pd.DataFrame(rows, columns=PROJECT_COLUMNS)
 
 
@@ -378,8 +543,9 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
 
 
-def rough_result(project: str, book_value: float, end_year, flows: pd.DataFrame,
-                 margin: float) -> tuple[int, float, float]:
+def rough_result(
+    project: str, book_value: float, end_year, flows: pd.DataFrame, margin: float
+) -> tuple[int, float, float]:
     """End value and present value by the DOMAIN.md conventions with the seed's parameters
     (interest 1%, cost index 4/4/2%, revenue index 0%, discount 2%). A check, not the engine."""
     f = flows[flows["project"] == project]
@@ -417,9 +583,12 @@ def main() -> None:
     raw = build_flows()
     flows, k_cost, k_rev = calibrate(raw)
     order = {c["project"]: i for i, c in enumerate(COMPLEXES)}
-    flows = (flows.assign(_order=flows["project"].map(order))
-             .sort_values(["_order", "year", "type", "category"])
-             .drop(columns="_order").reset_index(drop=True))
+    flows = (
+        flows.assign(_order=flows["project"].map(order))
+        .sort_values(["_order", "year", "type", "category"])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
     projects = projects_table()
     check(projects, flows)
 
@@ -431,20 +600,21 @@ def main() -> None:
     m = flows["project"].map(margins())
     st = flows["project"].map(statuses())
     adopted = st == "vastgesteld"
-    cost_m = float((flows.loc[adopted & (flows["type"] == "cost"), "amount"]
-                    * (1 + m[adopted & (flows["type"] == "cost")])).sum())
+    cost_m = float(
+        (flows.loc[adopted & (flows["type"] == "cost"), "amount"] * (1 + m[adopted & (flows["type"] == "cost")])).sum()
+    )
     rev = int(flows.loc[adopted & (flows["type"] == "revenue"), "amount"].sum())
     print(f"scale factors (vastgesteld): costs {k_cost:.4f}, revenues {k_rev:.4f}")
-    print(f"vastgesteld remaining costs incl. margin, price level 2024: {cost_m:,.0f} "
-          f"(target {TARGET_COSTS:,})")
-    print(f"vastgesteld remaining revenues, price level 2024:          {rev:,} "
-          f"(target {TARGET_REVENUES:,})")
+    print(f"vastgesteld remaining costs incl. margin, price level 2024: {cost_m:,.0f} (target {TARGET_COSTS:,})")
+    print(f"vastgesteld remaining revenues, price level 2024:          {rev:,} (target {TARGET_REVENUES:,})")
     assert abs(cost_m - TARGET_COSTS) <= TOLERANCE, cost_m
     assert abs(rev - TARGET_REVENUES) <= TOLERANCE, rev
 
     print()
-    print(f"{'project':28s} {'status':13s} {'book value':>12s} {'costs':>12s} "
-          f"{'revenues':>12s} {'years':>10s} {'end value*':>12s} {'pres.val.*':>12s}")
+    print(
+        f"{'project':28s} {'status':13s} {'book value':>12s} {'costs':>12s} "
+        f"{'revenues':>12s} {'years':>10s} {'end value*':>12s} {'pres.val.*':>12s}"
+    )
     totals: dict[str, float] = {}
     results: dict[str, float] = {}
     for p in projects.itertuples(index=False):
@@ -457,8 +627,10 @@ def main() -> None:
         end, ev, pv = rough_result(p.project, p.book_value, end_year, flows, margin)
         totals[p.status] = totals.get(p.status, 0.0) + p.book_value
         results[p.status] = results.get(p.status, 0.0) + ev
-        print(f"{p.project:28s} {p.status:13s} {p.book_value:12,.0f} {c:12,d} {r:12,d} "
-              f"{years:>10s} {ev:12,.0f} {pv:12,.0f}")
+        print(
+            f"{p.project:28s} {p.status:13s} {p.book_value:12,.0f} {c:12,d} {r:12,d} "
+            f"{years:>10s} {ev:12,.0f} {pv:12,.0f}"
+        )
     print()
     for s, bv in totals.items():
         print(f"{s:13s} book value {bv:14,.0f}   rough end value* {results[s]:14,.0f}")

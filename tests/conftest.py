@@ -64,7 +64,9 @@ def write_case(
         row = {"type": "cost", **flow}
         row.setdefault("category", "bouwrijp" if row["type"] == "cost" else "wonen_vrij")
         flow_rows.append(row)
-    flow_columns = list(dict.fromkeys(["project", "year", "type", "category", "amount", *(k for r in flow_rows for k in r)]))
+    flow_columns = list(
+        dict.fromkeys(["project", "year", "type", "category", "amount", *(k for r in flow_rows for k in r)])
+    )
     _write_csv(portfolio / "flows.csv", flow_columns, flow_rows)
     lines = [f'name = "{name}"', 'portfolio = "portfolio"', f"valuation_year = {valuation_year}"]
     if extra_toml:

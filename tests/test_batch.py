@@ -43,7 +43,14 @@ def local(tmp_path_factory):
 def test_example_batch_runs_every_scenario(local):
     assert local.ok and not local.skipped
     names = list(local.comparison().columns[1:])
-    assert names == ["base", *GRID_NAMES, "hoge-inflatie", "kredietcrisis", "rente-omhoog", "versnelde-uitgifte-assen-zuid"]
+    assert names == [
+        "base",
+        *GRID_NAMES,
+        "hoge-inflatie",
+        "kredietcrisis",
+        "rente-omhoog",
+        "versnelde-uitgifte-assen-zuid",
+    ]
     frame = comparison(local.out_dir)
     assert list(frame.columns) == names
     assert frame.loc["draws"].eq(str(DRAWS)).all() and frame.loc["illustrative"].eq("True").all()
@@ -53,7 +60,10 @@ def test_example_batch_runs_every_scenario(local):
     assert pv["hoge-inflatie"] < pv["base"]
     assert pv["versnelde-uitgifte-assen-zuid"] == pv["base"]  # only the Monte Carlo changes
     assert frame.loc["present_value_p50", "versnelde-uitgifte-assen-zuid"] != frame.loc["present_value_p50", "base"]
-    assert frame.loc["required_capacity"].astype(float)["kredietcrisis"] > frame.loc["required_capacity"].astype(float)["base"]
+    assert (
+        frame.loc["required_capacity"].astype(float)["kredietcrisis"]
+        > frame.loc["required_capacity"].astype(float)["base"]
+    )
     assert (local.out_dir / "comparison.xlsx").is_file()
     draws = read_batch(local.out_dir, "draws")
     assert sorted(draws["scenario"].unique()) == sorted(names)

@@ -76,9 +76,9 @@ def random_case(seed: int, n: int = 6) -> tuple[Scenario, Portfolio]:
     projects_frame = pd.DataFrame(projects)
     for column in ("end_year", "price_level"):
         projects_frame[column] = projects_frame[column].astype("Int64")
-    flows_frame = pd.DataFrame(
-        flows, columns=["project", "year", "type", "category", "amount", "sales_linked"]
-    ).astype({"year": "int64", "amount": "float64", "sales_linked": bool})
+    flows_frame = pd.DataFrame(flows, columns=["project", "year", "type", "category", "amount", "sales_linked"]).astype(
+        {"year": "int64", "amount": "float64", "sales_linked": bool}
+    )
     flows_frame["row"] = [f"line {i + 2}" for i in range(len(flows_frame))]
     cost_index = {str(valuation_year - 2 + k): float(rng.uniform(0, 0.07)) for k in range(5)}
     cost_index["default"] = float(rng.uniform(0, 0.03))
@@ -180,7 +180,9 @@ def test_core_matches_loop_reference(seed):
 def test_order_of_complexes_does_not_matter():
     scenario, portfolio = random_case(7, n=8)
     base = value_portfolio(scenario, portfolio).complexes().set_index("project")
-    shuffled = Portfolio(portfolio.projects.iloc[::-1].reset_index(drop=True), portfolio.flows.sample(frac=1, random_state=1))
+    shuffled = Portfolio(
+        portfolio.projects.iloc[::-1].reset_index(drop=True), portfolio.flows.sample(frac=1, random_state=1)
+    )
     other = value_portfolio(scenario, shuffled).complexes().set_index("project").loc[base.index]
     pd.testing.assert_frame_equal(base, other, rtol=1e-12, atol=1e-9)
 
@@ -214,7 +216,9 @@ def test_present_value_is_linear_in_flows_and_book_value():
     flows = inputs.costs + inputs.linked_costs
 
     def pv(scale):
-        result = core.valuate(flows * scale, inputs.revenues * scale, **factors, **{**args, "book_value": inputs.book_value * scale})
+        result = core.valuate(
+            flows * scale, inputs.revenues * scale, **factors, **{**args, "book_value": inputs.book_value * scale}
+        )
         return result.present_value
 
     np.testing.assert_allclose(pv(2.5), 2.5 * pv(1.0), rtol=1e-12)

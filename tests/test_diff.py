@@ -191,12 +191,25 @@ def test_index_rate_of_the_past_year_is_an_index_effect(tmp_path):
     parameters_after = {"interest_rate": 0.0, "discount_rate": 0.02, "cost_index": {"2024": 0.05, "default": 0.02}}
     before = dict(
         projects=[{"project": "a", "name": "Alpha"}],
-        flows=[{"project": "a", "year": 2025, "amount": 100_000}, {"project": "a", "year": 2026, "type": "revenue", "amount": 300_000}],
+        flows=[
+            {"project": "a", "year": 2025, "amount": 100_000},
+            {"project": "a", "year": 2026, "type": "revenue", "amount": 300_000},
+        ],
         parameters=parameters_before,
     )
-    after_flows = [{"project": "a", "year": 2025, "amount": 105_000}, {"project": "a", "year": 2026, "type": "revenue", "amount": 300_000}]
+    after_flows = [
+        {"project": "a", "year": 2025, "amount": 105_000},
+        {"project": "a", "year": 2026, "type": "revenue", "amount": 300_000},
+    ]
     result = diff_scenarios(
-        *pair(tmp_path, [{"project": "a", "name": "Alpha"}], after_flows, after_parameters=parameters_after, after_year=2025, **before)
+        *pair(
+            tmp_path,
+            [{"project": "a", "name": "Alpha"}],
+            after_flows,
+            after_parameters=parameters_after,
+            after_year=2025,
+            **before,
+        )
     )
     check_adds_up(result)
     ev = result.complex("a", "end_value")
@@ -229,7 +242,12 @@ def test_order_changes_attribution_not_total(tmp_path):
     swapped = diff_scenarios(*paths, order="revenues,phasing,cost_index,interest")
     check_adds_up(default)
     check_adds_up(swapped)
-    assert swapped.order[:4] == ("revenue_wonen_sociaal", "revenue_wonen_betaalbaar", "revenue_wonen_vrij", "revenue_bedrijven")
+    assert swapped.order[:4] == (
+        "revenue_wonen_sociaal",
+        "revenue_wonen_betaalbaar",
+        "revenue_wonen_vrij",
+        "revenue_bedrijven",
+    )
     for measure in MEASURES:
         assert default.total(measure) == swapped.total(measure)
         d, s = default.portfolio(measure), swapped.portfolio(measure)

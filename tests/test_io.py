@@ -37,11 +37,25 @@ def test_csv_parquet_and_excel_give_the_same_valuation(tmp_path):
 def test_excel_errors_name_the_sheet_and_row(tmp_path, capsys):
     workbook = tmp_path / "bad.xlsx"
     projects = pd.DataFrame(
-        {"project": ["a"], "name": ["A"], "status": ["vastgesteld"], "book_value": [1.0],
-         "realised_costs": [0.0], "realised_revenues": [0.0], "profit_taken": [0.0]}
+        {
+            "project": ["a"],
+            "name": ["A"],
+            "status": ["vastgesteld"],
+            "book_value": [1.0],
+            "realised_costs": [0.0],
+            "realised_revenues": [0.0],
+            "profit_taken": [0.0],
+        }
     )
-    flows = pd.DataFrame({"project": ["a", "a"], "year": [2024, 2025], "type": ["cost", "cost"],
-                          "category": ["bouwrijp", "bouwrijp"], "amount": [1.0, -5.0]})
+    flows = pd.DataFrame(
+        {
+            "project": ["a", "a"],
+            "year": [2024, 2025],
+            "type": ["cost", "cost"],
+            "category": ["bouwrijp", "bouwrijp"],
+            "amount": [1.0, -5.0],
+        }
+    )
     with pd.ExcelWriter(workbook) as writer:
         projects.to_excel(writer, sheet_name="projects", index=False)
         flows.to_excel(writer, sheet_name="flows", index=False)
@@ -94,7 +108,12 @@ def test_example_scenario_outputs(tmp_path, capsys):
     messchenveld = complexes.set_index("project").loc["messchenveld_1a"]
     assert messchenveld["duration"] == 19 and bool(messchenveld["exceeds_max_duration"])
     assert summary["grade"] in {"A", "B", "C", "D", "E", "F"}
-    assert summary["parameters"]["parameters"]["cost_index"] == {"2023": 0.06, "2024": 0.04, "2025": 0.04, "default": 0.02}
+    assert summary["parameters"]["parameters"]["cost_index"] == {
+        "2023": 0.06,
+        "2024": 0.04,
+        "2025": 0.04,
+        "default": 0.02,
+    }
 
 
 def test_two_runs_give_identical_files(tmp_path):

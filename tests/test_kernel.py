@@ -80,7 +80,17 @@ def test_kernel_equals_numpy_on_the_scenarios(path):
 
 @pytest.mark.parametrize(
     "drivers",
-    [(), ("pace",), ("delay",), ("costs",), ("prices",), ("interest",), ("risks",), ("pace", "prices"), ("delay", "costs", "risks")],
+    [
+        (),
+        ("pace",),
+        ("delay",),
+        ("costs",),
+        ("prices",),
+        ("interest",),
+        ("risks",),
+        ("pace", "prices"),
+        ("delay", "costs", "risks"),
+    ],
 )
 def test_kernel_equals_numpy_with_some_drivers(drivers):
     scenario, portfolio = synthetic(12, 25, seed=5)

@@ -93,8 +93,10 @@ def test_no_drivers_reproduce_the_deterministic_valuation_exactly(example):
 
 def test_zero_spread_in_the_scenario_file_equals_grex_run(tmp_path):
     path = write_extension(
-        tmp_path, NO_SPREAD + "\n[montecarlo.complex.messchenveld_1a]\npace = 1.0\n\n[[risks]]\nproject = 'klenckestraat'\nname = 'never'\nprobability = 0.0\n"
-        "impact = 1000\nyear = 2025\ntype = 'cost'\n"
+        tmp_path,
+        NO_SPREAD
+        + "\n[montecarlo.complex.messchenveld_1a]\npace = 1.0\n\n[[risks]]\nproject = 'klenckestraat'\nname = 'never'\nprobability = 0.0\n"
+        "impact = 1000\nyear = 2025\ntype = 'cost'\n",
     )
     out = tmp_path / "run"
     assert main(["run", str(path), "--out", str(out)]) == 0
@@ -233,7 +235,9 @@ def test_one_draw_matches_the_loop_reference(example):
             revenues=dict(zip(years.tolist(), flows["revenues"][c].tolist(), strict=True)),
             interest_rate=flows["interest_rate"],
             discount_rate=params.discount_rate,
-            uncertainty_margin=params.uncertainty_margin if np.isnan(row.uncertainty_margin) else row.uncertainty_margin,
+            uncertainty_margin=params.uncertainty_margin
+            if np.isnan(row.uncertainty_margin)
+            else row.uncertainty_margin,
             cost_index={**dict(zip(grid.tolist(), flows["cost_rates"][c].tolist(), strict=True)), "default": 0.0},
             revenue_index={**dict(zip(grid.tolist(), flows["revenue_rates"][c].tolist(), strict=True)), "default": 0.0},
             price_level=None if pd.isna(row.price_level) else int(row.price_level),
@@ -321,12 +325,25 @@ def test_crisis_scenario_empties_the_general_reserve_in_five_years():
 
 def test_grex_simulate_writes_the_three_files(tmp_path, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", str(EXAMPLE), "--draws", "400", "--seed", "9", "--chunk-size", "150", "--out", str(out)]) == 0
+    assert (
+        main(["simulate", str(EXAMPLE), "--draws", "400", "--seed", "9", "--chunk-size", "150", "--out", str(out)]) == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     for key in (
-        "draws", "seed", "percentiles", "probability_of_loss", "required_capacity",
-        "required_capacity_standard_error", "expected_shortfall", "iflo_norm", "ratio", "grade",
-        "parameters", "input_hash", "grex_version", "notice",
+        "draws",
+        "seed",
+        "percentiles",
+        "probability_of_loss",
+        "required_capacity",
+        "required_capacity_standard_error",
+        "expected_shortfall",
+        "iflo_norm",
+        "ratio",
+        "grade",
+        "parameters",
+        "input_hash",
+        "grex_version",
+        "notice",
     ):
         assert key in summary, key
     assert summary["draws"] == 400 and summary["seed"] == 9
@@ -340,18 +357,36 @@ def test_grex_simulate_writes_the_three_files(tmp_path, capsys):
 
 
 BAD = {
-    "probability": ("[[risks]]\nproject='klenckestraat'\nname='x'\nprobability=1.5\nimpact=1\nyear=2025\ntype='cost'\n", "risks[0].probability"),
+    "probability": (
+        "[[risks]]\nproject='klenckestraat'\nname='x'\nprobability=1.5\nimpact=1\nyear=2025\ntype='cost'\n",
+        "risks[0].probability",
+    ),
     "low above mode": ("[montecarlo]\nmarket_pace = { low = 1.1, mode = 1.0, high = 1.2 }\n", "montecarlo.market_pace"),
     "mode above high": ("[montecarlo]\ndelay = { low = 0, mode = 3, high = 2 }\n", "montecarlo.delay"),
-    "impact": ("[[risks]]\nproject='klenckestraat'\nname='x'\nprobability=0.5\nimpact={low=5, mode=2, high=9}\nyear=2025\ntype='cost'\n", "risks[0].impact"),
-    "not psd": ("[montecarlo]\ncorrelation = [[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]]\n", "montecarlo.correlation"),
+    "impact": (
+        "[[risks]]\nproject='klenckestraat'\nname='x'\nprobability=0.5\nimpact={low=5, mode=2, high=9}\nyear=2025\ntype='cost'\n",
+        "risks[0].impact",
+    ),
+    "not psd": (
+        "[montecarlo]\ncorrelation = [[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]]\n",
+        "montecarlo.correlation",
+    ),
     "draws": ("[montecarlo]\ndraws = 0\n", "montecarlo.draws"),
-    "unknown complex": ("[[risks]]\nproject='nergens'\nname='x'\nprobability=0.5\nimpact=1\nyear=2025\ntype='cost'\n", "risks[0].project"),
+    "unknown complex": (
+        "[[risks]]\nproject='nergens'\nname='x'\nprobability=0.5\nimpact=1\nyear=2025\ntype='cost'\n",
+        "risks[0].project",
+    ),
     "unknown key": ("[montecarlo]\npaec = 1.0\n", "montecarlo.paec"),
     "unknown override": ("[montecarlo.complex.nergens]\npace = 1.0\n", "montecarlo.complex.nergens"),
-    "uniform high below low": ("[montecarlo]\ncomplex_pace = { low = 1.2, high = 0.8 }\n", "montecarlo.complex_pace.high"),
+    "uniform high below low": (
+        "[montecarlo]\ncomplex_pace = { low = 1.2, high = 0.8 }\n",
+        "montecarlo.complex_pace.high",
+    ),
     # 5% point 0.02 of a uniform up to 1.0: the minimum 0.02 - 0.98/18 < 0, an impossible pace
-    "uniform pace minimum": ("[montecarlo]\ncomplex_pace = { low = 0.02, high = 1.0 }\n", "montecarlo.complex_pace.low"),
+    "uniform pace minimum": (
+        "[montecarlo]\ncomplex_pace = { low = 0.02, high = 1.0 }\n",
+        "montecarlo.complex_pace.low",
+    ),
     "uniform delay minimum": ("[montecarlo]\ndelay = { low = 0, high = 2 }\n", "montecarlo.delay"),
     "no mode, one bound": ("[montecarlo]\ndelay = { high = 2 }\n", "montecarlo.delay.mode"),
     "interest in percent": ("[montecarlo]\ninterest = { low = -0.5, mode = 0, high = 1 }\n", "montecarlo.interest.low"),

@@ -33,7 +33,13 @@ from grex.report.xlsx import HEADER_ROW
 from grex.valuation import value_portfolio
 
 DATE = dt.date(2025, 3, 1)
-DUTCH_TITLES = ("Uitgangspunten", "Grondexploitaties per complex", "Weerstandsvermogen", "Risicoanalyse (Monte Carlo)", "Grafieken")
+DUTCH_TITLES = (
+    "Uitgangspunten",
+    "Grondexploitaties per complex",
+    "Weerstandsvermogen",
+    "Risicoanalyse (Monte Carlo)",
+    "Grafieken",
+)
 
 
 class FakeSimulation:
@@ -45,7 +51,9 @@ class FakeSimulation:
         self.draws, self.seed, self.base = draws, seed, base
         self.projects = complexes["project"].to_numpy()
         self.end_year = np.tile(complexes["end_year"].to_numpy(), (draws, 1))
-        self.present_value = complexes["present_value"].to_numpy() + scale * rng.normal(0.0, 5e5, (draws, len(complexes)))
+        self.present_value = complexes["present_value"].to_numpy() + scale * rng.normal(
+            0.0, 5e5, (draws, len(complexes))
+        )
         self.end_value = self.present_value * 1.1
         self.portfolio_present_value = self.present_value.sum(axis=1)
         loss = complexes["present_value"].sum() - self.portfolio_present_value
@@ -79,8 +87,15 @@ class FakeSimulation:
         deterministic = 27.5e6 - np.linspace(0, 8e6, len(years))
         spread = np.linspace(0, 9e6, len(years))
         return pd.DataFrame(
-            {"year": years, "deterministic": deterministic, "p5": deterministic - 1.6 * spread, "p25": deterministic - 0.7 * spread,
-             "p50": deterministic - 0.1 * spread, "p75": deterministic + 0.6 * spread, "p95": deterministic + 1.4 * spread}
+            {
+                "year": years,
+                "deterministic": deterministic,
+                "p5": deterministic - 1.6 * spread,
+                "p25": deterministic - 0.7 * spread,
+                "p50": deterministic - 0.1 * spread,
+                "p75": deterministic + 0.6 * spread,
+                "p95": deterministic + 1.4 * spread,
+            }
         )
 
     def summary(self) -> dict:
@@ -129,8 +144,12 @@ def html(files) -> str:
 def test_content_sections_and_provenance(report, valuation, simulation):
     assert [s.title for s in report.sections][:5] == list(DUTCH_TITLES)
     assert report.provenance == {
-        "version": __version__, "scenario": "assen-2024", "input_hash": valuation.input_hash,
-        "seed": 7, "draws": 300, "date": "2025-03-01",
+        "version": __version__,
+        "scenario": "assen-2024",
+        "input_hash": valuation.input_hash,
+        "seed": 7,
+        "draws": 300,
+        "date": "2025-03-01",
     }
     assert report.notice == Labels("nl")["notice"]
     resistance = next(t for t in report.tables() if t.key == "resistance").frame.set_index("item")["value"]
@@ -164,7 +183,14 @@ def test_complex_table_subtotals_and_duration(report, valuation):
     totals = valuation.totals()
     total = frame[[k == "total" for k in kinds]].iloc[0]
     subtotals = frame[[k == "subtotal" for k in kinds]]
-    for column in ("book_value", "remaining_costs", "remaining_costs_price_level", "present_value", "provision", "poc_profit"):
+    for column in (
+        "book_value",
+        "remaining_costs",
+        "remaining_costs_price_level",
+        "present_value",
+        "provision",
+        "poc_profit",
+    ):
         assert total[column] == pytest.approx(totals["total"][column], abs=EURO)
         assert subtotals[column].sum() == pytest.approx(totals["total"][column], abs=EURO)
     messchenveld = frame[frame["name"] == "Messchenveld 1a"].iloc[0]
@@ -208,9 +234,21 @@ def test_html_self_contained(html):
 def test_html_titles_notice_provenance(html, valuation):
     for title in DUTCH_TITLES:
         assert f">{title}</h2>" in html
-    for word in ("Boekwaarde 1-1", "Nog te maken kosten", "Nog te realiseren opbrengsten", "Voorziene onzekerheden", "Rente",
-                 "Eindwaarde", "Contante waarde", "Voorziening", "Tussentijdse winstneming", "Looptijd", "IFLO-norm",
-                 "Ratio weerstandsvermogen", "Waardering (NAR)"):
+    for word in (
+        "Boekwaarde 1-1",
+        "Nog te maken kosten",
+        "Nog te realiseren opbrengsten",
+        "Voorziene onzekerheden",
+        "Rente",
+        "Eindwaarde",
+        "Contante waarde",
+        "Voorziening",
+        "Tussentijdse winstneming",
+        "Looptijd",
+        "IFLO-norm",
+        "Ratio weerstandsvermogen",
+        "Waardering (NAR)",
+    ):
         assert word in html, word
     assert html.count("ILLUSTRATIEF: de cijfers van dit scenario zijn verzonnen") == 2  # the header and the footer
     assert f"grex {__version__} · scenario assen-2024 · invoer-hash {valuation.input_hash[:12]} · seed 7" in html
@@ -230,7 +268,15 @@ def _header(sheet) -> list[str]:
 def test_workbook_layout(files, report):
     book = load_workbook(files / "report.xlsx")
     assert book.sheetnames[0] == "Uitgangspunten"
-    assert {"Complexen", "IFLO-norm", "Weerstand", "MC per complex", "Reserveverloop", "Risicofactoren", "Per complex en jaar"} <= set(book.sheetnames)
+    assert {
+        "Complexen",
+        "IFLO-norm",
+        "Weerstand",
+        "MC per complex",
+        "Reserveverloop",
+        "Risicofactoren",
+        "Per complex en jaar",
+    } <= set(book.sheetnames)
     for sheet in book.worksheets:
         assert re.fullmatch(rf"[A-Z]+{HEADER_ROW + 1}", sheet.freeze_panes or ""), (sheet.title, sheet.freeze_panes)
         assert sheet["B2"].value is None and report.provenance_line == sheet["A2"].value
@@ -254,11 +300,18 @@ def test_workbook_complexes_equal_grex_run(files, tmp_path):
     header = _header(sheet)
     labels = Labels("nl")
     columns = {
-        "book_value": labels["col_book_value"], "remaining_costs_price_level": labels["col_costs_pl"],
-        "remaining_revenues_price_level": labels["col_revenues_pl"], "remaining_costs": labels["col_costs"],
-        "remaining_revenues": labels["col_revenues"], "uncertainty_margin_amount": labels["col_margin"],
-        "interest": labels["col_interest"], "end_value": labels["col_end_value"], "present_value": labels["col_present_value"],
-        "provision": labels["col_provision"], "poc_profit": labels["col_poc"], "end_year": labels["col_end_year"],
+        "book_value": labels["col_book_value"],
+        "remaining_costs_price_level": labels["col_costs_pl"],
+        "remaining_revenues_price_level": labels["col_revenues_pl"],
+        "remaining_costs": labels["col_costs"],
+        "remaining_revenues": labels["col_revenues"],
+        "uncertainty_margin_amount": labels["col_margin"],
+        "interest": labels["col_interest"],
+        "end_value": labels["col_end_value"],
+        "present_value": labels["col_present_value"],
+        "provision": labels["col_provision"],
+        "poc_profit": labels["col_poc"],
+        "end_year": labels["col_end_year"],
         "duration": labels["col_duration"],
     }
     seen = set()
@@ -300,7 +353,25 @@ def fake_montecarlo(monkeypatch):
 
 def test_cli_report(fake_montecarlo, tmp_path, capsys):
     out = tmp_path / "r"
-    assert main(["report", str(EXAMPLE), "--draws", "200", "--seed", "3", "--format", "html,xlsx", "--lang", "en", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(EXAMPLE),
+                "--draws",
+                "200",
+                "--seed",
+                "3",
+                "--format",
+                "html,xlsx",
+                "--lang",
+                "en",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.xlsx"]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert ">Assumptions</h2>" in html and "seed 3 · 200 draws" in html
@@ -329,7 +400,9 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     assert workbook.sheetnames[0] == "Uitgangspunten"
     values = _sheet_values(workbook, "Weerstand")
     by_start = {str(k).split(" (")[0]: v for k, v in values.items()}
-    assert by_start["Benodigde weerstandscapaciteit risicogestuurd"] == pytest.approx(summary["required_capacity"], abs=0.01)
+    assert by_start["Benodigde weerstandscapaciteit risicogestuurd"] == pytest.approx(
+        summary["required_capacity"], abs=0.01
+    )
     assert by_start["Standaardfout van de benodigde weerstandscapaciteit"] == pytest.approx(
         summary["required_capacity_standard_error"], abs=0.01
     )
@@ -384,9 +457,16 @@ window.addEventListener("load", () => {
 
 def _run_chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
     ]
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
@@ -397,7 +477,9 @@ def test_html_in_headless_chromium(html, tmp_path):
         pytest.skip("no Chromium installed (CI installs it)")
     probe = tmp_path / "probe.html"
     probe.write_text(html.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
-    result = _run_chromium(chromium, tmp_path, "--window-size=1366,900", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri())
+    result = _run_chromium(
+        chromium, tmp_path, "--window-size=1366,900", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()
+    )
     title = re.search(r"<title>(probe [^<]*)</title>", result.stdout)
     assert title, result.stderr[-2000:]
     assert title.group(1) == "probe images=6 broken=0 overflow=false tables=0"

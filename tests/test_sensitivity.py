@@ -48,7 +48,10 @@ def test_settings_match_a_simulation_with_that_value_fixed(example, table):
     run = simulate(fixed, portfolio, draws=1, seed=1, drivers={"pace"})
     assert run.portfolio_present_value[0] == pytest.approx(table.at["pace", "present_value_low"], rel=1e-12)
     # every event at its high impact: probability 1, a fixed impact
-    risks = tuple(dataclasses.replace(r, probability=1.0, impact=Triangular(r.impact.high, r.impact.high, r.impact.high)) for r in scenario.risks)
+    risks = tuple(
+        dataclasses.replace(r, probability=1.0, impact=Triangular(r.impact.high, r.impact.high, r.impact.high))
+        for r in scenario.risks
+    )
     run = simulate(dataclasses.replace(scenario, risks=risks), portfolio, draws=1, seed=1, drivers={"risks"})
     assert run.portfolio_present_value[0] == pytest.approx(table.at["risks", "present_value_high"], rel=1e-12)
     assert table.at["risks", "present_value_low"] == table.at["risks", "base"]

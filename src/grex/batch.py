@@ -140,7 +140,9 @@ def _apply(data: Mapping[str, Any], key: str, value: Any, source: Any) -> dict[s
     parts = key.split(".")
     if parts[0] not in GRID_TABLES or len(parts) < 2:
         raise InputError(
-            source, f"key grid.{key}", f"must name a value in one of the tables {', '.join(GRID_TABLES)} (e.g. parameters.discount_rate)"
+            source,
+            f"key grid.{key}",
+            f"must name a value in one of the tables {', '.join(GRID_TABLES)} (e.g. parameters.discount_rate)",
         )
     table = out
     for depth, part in enumerate(parts[:-1]):
@@ -229,7 +231,9 @@ def expand_grid(data: Mapping[str, Any], source: Any = None) -> list[dict[str, A
         table = base
         for (key, _), value in zip(keys, combination, strict=True):
             table = _apply(table, key, value, source)
-        label = ",".join(f"{key.split('.', 1)[1]}={_format(value)}" for (key, _), value in zip(keys, combination, strict=True))
+        label = ",".join(
+            f"{key.split('.', 1)[1]}={_format(value)}" for (key, _), value in zip(keys, combination, strict=True)
+        )
         table["name"] = f"{base.get('name')}[{label}]"
         out.append(table)
     return out
@@ -389,7 +393,9 @@ class _Job:
         return [(start, min(self.draws, start + size)) for start in range(0, self.draws, size)]
 
 
-def _simulate_part(scenario: Scenario, portfolio: Any, seed: int, start: int, stop: int, n_years: int) -> dict[str, np.ndarray]:
+def _simulate_part(
+    scenario: Scenario, portfolio: Any, seed: int, start: int, stop: int, n_years: int
+) -> dict[str, np.ndarray]:
     """One part of a Monte Carlo (a task on a worker)."""
     return simulate_range(scenario, portfolio, seed=seed, start=start, stop=stop, n_years=n_years)
 
@@ -416,7 +422,9 @@ def _on_pool(jobs: list[_Job], tasks: list[Task], workers: int) -> Iterator[tupl
         futures = {}
         for task in tasks:
             job = jobs[task[0]]
-            futures[pool.submit(_simulate_part, job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years)] = task
+            futures[
+                pool.submit(_simulate_part, job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years)
+            ] = task
         try:
             for future in concurrent.futures.as_completed(futures):
                 error = future.exception()
@@ -438,7 +446,9 @@ def connect(address: str, timeout: float = SCHEDULER_TIMEOUT) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise InputError(None, "--scheduler", "running on a Dask cluster needs dask.distributed: pip install 'grex[dask]'") from None
+        raise InputError(
+            None, "--scheduler", "running on a Dask cluster needs dask.distributed: pip install 'grex[dask]'"
+        ) from None
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -538,7 +548,9 @@ def run_batch(
     client, own_client = None, False
     if scheduler is not None:
         if workers > 1:
-            raise InputError(None, "--workers", "runs a local pool; with --scheduler the cluster's workers run the batch")
+            raise InputError(
+                None, "--workers", "runs a local pool; with --scheduler the cluster's workers run the batch"
+            )
         if isinstance(scheduler, str):
             client, own_client = connect(scheduler, scheduler_timeout), True
         else:
@@ -616,7 +628,9 @@ def run_batch(
         complete = [rows[name] for name in order if name in rows]
         write_comparison(out_dir, comparison_frame(complete))
         failures.sort(key=lambda f: _position(f, order))
-        return BatchResult(out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures))
+        return BatchResult(
+            out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures)
+        )
     finally:
         if own_client:
             client.close()
@@ -651,4 +665,3 @@ def _progress(total: int, scenarios: int, skipped: int, show: bool) -> Any:
     bar = tqdm(total=total, unit="draw", unit_scale=True, desc="batch", file=sys.stderr)
     bar.set_postfix_str(f"scenarios {skipped}/{scenarios}")
     return bar
-

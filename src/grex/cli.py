@@ -70,7 +70,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise InputError(None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}")
+        raise InputError(
+            None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}"
+        )
     if args.draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
     valuation = _load(args.scenario)
@@ -140,11 +142,11 @@ def format_simulation(simulation) -> str:
     lines = []
     if scenario.illustrative:
         lines.append("ILLUSTRATIVE: made-up figures, not real project data.")
-    lines.append(
-        f"Scenario {scenario.name!r}: {simulation.draws:,} draws, seed {simulation.seed}; amounts x EUR 1,000"
-    )
+    lines.append(f"Scenario {scenario.name!r}: {simulation.draws:,} draws, seed {simulation.seed}; amounts x EUR 1,000")
     percentiles = "  ".join(f"{k.upper()} {v / 1000:,.0f}" for k, v in simulation.percentiles().items())
-    lines.append(f"present value of the portfolio: deterministic {simulation.base.result.present_value.sum() / 1000:,.0f}")
+    lines.append(
+        f"present value of the portfolio: deterministic {simulation.base.result.present_value.sum() / 1000:,.0f}"
+    )
     lines.append(f"  {percentiles}")
     se = simulation.required_capacity_standard_error
     lines.append(
@@ -154,9 +156,7 @@ def format_simulation(simulation) -> str:
     )
     reserve = f"IFLO norm {simulation.iflo_norm / 1000:,.0f}"
     if simulation.ratio is not None:
-        reserve += (
-            f"; available {simulation.available_capacity / 1000:,.0f}; ratio {simulation.ratio:.2f}, grade {simulation.grade}"
-        )
+        reserve += f"; available {simulation.available_capacity / 1000:,.0f}; ratio {simulation.ratio:.2f}, grade {simulation.grade}"
     lines.append(reserve)
     lines.append(
         f"probability that the general reserve falls below zero within ten years: "
@@ -215,7 +215,9 @@ def format_valuation(valuation) -> str:
         from grex.reserves import nar_grade
 
         letter, label = nar_grade(ratio)
-        reserve += f"; available EUR {scenario.reserves.resistance_reserve:,.0f}; ratio {ratio:.2f}, grade {letter} ({label})"
+        reserve += (
+            f"; available EUR {scenario.reserves.resistance_reserve:,.0f}; ratio {ratio:.2f}, grade {letter} ({label})"
+        )
     lines.append(reserve)
     return "\n".join(lines)
 
@@ -297,8 +299,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     )
     for failure in result.failures:
         print(f"grex: error: {failure}", file=sys.stderr)
-    print(f"\n{len(result.rows)} scenarios complete ({len(result.ran)} run, {len(result.skipped)} skipped), "
-          f"{len(result.failures)} failed; written to {out_dir}/")
+    print(
+        f"\n{len(result.rows)} scenarios complete ({len(result.ran)} run, {len(result.skipped)} skipped), "
+        f"{len(result.failures)} failed; written to {out_dir}/"
+    )
     return 0 if result.ok else 1
 
 
@@ -319,8 +323,10 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     table[["present_value_low", "present_value_high", "range"]] /= 1000
     if scenario.illustrative:
         print("ILLUSTRATIVE: made-up figures, not real project data.")
-    print(f"Scenario {scenario.name!r}: portfolio present value {result.tornado['base'].iloc[0] / 1000:,.0f}; "
-          "amounts x EUR 1,000")
+    print(
+        f"Scenario {scenario.name!r}: portfolio present value {result.tornado['base'].iloc[0] / 1000:,.0f}; "
+        "amounts x EUR 1,000"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
     shares = result.variance_shares[["label", "share"]]
     print(f"\nshare of the variance ({draws:,} draws, seed {seed}):")
@@ -330,7 +336,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV.")
+    parser = argparse.ArgumentParser(
+        prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV."
+    )
     parser.add_argument("--version", action="version", version=f"grex {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -355,16 +363,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("scenario", help="scenario file (TOML)")
     report.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2,000)")
     report.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
-    report.add_argument("--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)")
-    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the report (default nl)")
-    report.add_argument("--sensitivity", action="store_true", help="add the section Gevoeligheidsanalyse (grex sensitivity)")
     report.add_argument(
-        "--previous", metavar="BEFORE", help="scenario of the previous MPG: adds the section Verschillenanalyse (grex diff)"
+        "--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)"
+    )
+    report.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the report (default nl)")
+    report.add_argument(
+        "--sensitivity", action="store_true", help="add the section Gevoeligheidsanalyse (grex sensitivity)"
+    )
+    report.add_argument(
+        "--previous",
+        metavar="BEFORE",
+        help="scenario of the previous MPG: adds the section Verschillenanalyse (grex diff)",
     )
     report.add_argument("--out", help="output folder (default out/<scenario name>/report/)")
     report.set_defaults(handler=_cmd_report)
 
-    diff = sub.add_parser("diff", help="difference analysis (verschillenanalyse) between two MPGs, per complex and effect")
+    diff = sub.add_parser(
+        "diff", help="difference analysis (verschillenanalyse) between two MPGs, per complex and effect"
+    )
     diff.add_argument("before", help="scenario file of the previous MPG (TOML)")
     diff.add_argument("after", help="scenario file of the present MPG (TOML)")
     diff.add_argument("--out", help="output folder (default out/diff-<before name>-<after name>/)")
@@ -374,8 +390,12 @@ def _parser() -> argparse.ArgumentParser:
         "(see grex.diff.DEFAULT_ORDER; 'amounts', 'costs', 'revenues' name groups)",
     )
     diff.set_defaults(handler=_cmd_diff)
-    batch = sub.add_parser("batch", help="run many scenarios (grids expanded), locally or on a Dask cluster, and compare them")
-    batch.add_argument("scenarios", nargs="+", help="scenario files (TOML); a file with a [grid] stands for its combinations")
+    batch = sub.add_parser(
+        "batch", help="run many scenarios (grids expanded), locally or on a Dask cluster, and compare them"
+    )
+    batch.add_argument(
+        "scenarios", nargs="+", help="scenario files (TOML); a file with a [grid] stands for its combinations"
+    )
     batch.add_argument("--draws", type=int, help="draws of every scenario (default each scenario's montecarlo.draws)")
     batch.add_argument("--seed", type=int, help="seed of every scenario (default each scenario's montecarlo.seed)")
     batch.add_argument("--workers", type=int, default=1, help="local processes (default 1: in this process)")

@@ -113,13 +113,9 @@ def index_factors(
     grid = cum.shape[-1] - 1
     offset = grid - n_years
     if offset < 0:
-        raise ValueError(
-            f"rates cover {grid} years, fewer than the {n_years} years of the grid"
-        )
+        raise ValueError(f"rates cover {grid} years, fewer than the {n_years} years of the grid")
     base = np.asarray(price_level_offset, dtype=np.intp)
-    base_value = np.take_along_axis(
-        cum, np.broadcast_to(base[..., None], cum.shape[:-1] + (1,)), axis=-1
-    )
+    base_value = np.take_along_axis(cum, np.broadcast_to(base[..., None], cum.shape[:-1] + (1,)), axis=-1)
     return cum[..., offset : offset + n_years] / base_value
 
 
@@ -288,7 +284,10 @@ def poc_profit(
     total_costs = realised_costs + remaining_costs
     total_revenues = realised_revenues + remaining_revenues
     cost_share = np.divide(
-        realised_costs, total_costs, out=np.zeros(np.broadcast(realised_costs, total_costs).shape), where=total_costs != 0
+        realised_costs,
+        total_costs,
+        out=np.zeros(np.broadcast(realised_costs, total_costs).shape),
+        where=total_costs != 0,
     )
     revenue_share = np.divide(
         realised_revenues,

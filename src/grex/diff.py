@@ -109,7 +109,11 @@ PARAMETER_EFFECTS = {
     "uncertainty_margin": ("uncertainty_margin",),
 }
 #: Per-complex override columns each parameter effect switches too.
-_PARAMETER_COLUMNS = {"cost_index": "cost_index", "revenue_index": "revenue_index", "uncertainty_margin": "uncertainty_margin"}
+_PARAMETER_COLUMNS = {
+    "cost_index": "cost_index",
+    "revenue_index": "revenue_index",
+    "uncertainty_margin": "uncertainty_margin",
+}
 #: Default order of the effects.
 DEFAULT_ORDER = (
     "valuation_date",
@@ -411,7 +415,10 @@ def diff(
     closed = [p for p in before_names if p not in after_names]
     # AFTER's file order for matched and new complexes, closed ones last
     projects = [p for p in after_names] + closed
-    change = ["matched" if p in before_names and p in after_names else "new" if p in after_names else "closed" for p in projects]
+    change = [
+        "matched" if p in before_names and p in after_names else "new" if p in after_names else "closed"
+        for p in projects
+    ]
     names = [after_names.get(p, before_names.get(p)) for p in projects]
 
     def values(valuation: Valuation) -> dict[str, dict[str, float]]:
@@ -509,7 +516,10 @@ class _Chain:
         with the state's index path (never frozen: the years lie around V)."""
         params = self.parameters(applied)
         out = {}
-        for kind, path, effect in (("cost", params.cost_index, "cost_index"), ("revenue", params.revenue_index, "revenue_index")):
+        for kind, path, effect in (
+            ("cost", params.cost_index, "cost_index"),
+            ("revenue", params.revenue_index, "revenue_index"),
+        ):
             override = self.column(applied, effect)
             out[kind] = pd.Series(
                 [
@@ -555,9 +565,7 @@ class _Chain:
                 "realised_revenues": history["realised_revenues"].to_numpy(dtype=np.float64),
                 "profit_taken": history["profit_taken"].to_numpy(dtype=np.float64),
                 "end_year": pd.array(end_year, dtype="Int64"),
-                "price_level": pd.array(
-                    (self.price_after if shifted else self.price_before).to_numpy(), dtype="Int64"
-                ),
+                "price_level": pd.array((self.price_after if shifted else self.price_before).to_numpy(), dtype="Int64"),
                 "uncertainty_margin": self.column(applied, "uncertainty_margin").to_numpy(),
                 "cost_index": self.column(applied, "cost_index").to_numpy(),
                 "revenue_index": self.column(applied, "revenue_index").to_numpy(),
@@ -599,7 +607,9 @@ class _Keys:
 
     def __init__(self, before: pd.DataFrame, after: pd.DataFrame) -> None:
         key = ["project", "type", "category"]
-        self.groups: list[tuple[tuple[str, str, str], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], bool]] = []
+        self.groups: list[
+            tuple[tuple[str, str, str], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], bool]
+        ] = []
         b = before.groupby([*key, "year"])["amount"].sum()
         a = after.groupby([*key, "year"])["amount"].sum()
         linked = pd.concat([before, after]).groupby(key)["sales_linked"].any()
@@ -607,7 +617,13 @@ class _Keys:
         for k, part in both.groupby(level=[0, 1, 2], sort=False):
             years = part.index.get_level_values("year").to_numpy(dtype=np.int64)
             self.groups.append(
-                (k, years, part["before"].to_numpy(dtype=np.float64), part["after"].to_numpy(dtype=np.float64), bool(linked[k]))
+                (
+                    k,
+                    years,
+                    part["before"].to_numpy(dtype=np.float64),
+                    part["after"].to_numpy(dtype=np.float64),
+                    bool(linked[k]),
+                )
             )
 
     def flows(self, applied: set[str], factor: dict[str, pd.Series], *, at_after_price_level: bool) -> pd.DataFrame:

@@ -68,7 +68,9 @@ BOUNDS = {"p5_p95": 0.05, "extremes": 0.0}
 CORRELATION_ORDER = ("market pace", "cost index innovation", "price index innovation")
 
 
-def triangular_ppf(u: npt.ArrayLike, low: npt.ArrayLike, mode: npt.ArrayLike, high: npt.ArrayLike) -> NDArray[np.float64]:
+def triangular_ppf(
+    u: npt.ArrayLike, low: npt.ArrayLike, mode: npt.ArrayLike, high: npt.ArrayLike
+) -> NDArray[np.float64]:
     """Inverse CDF of the triangular distribution.
 
     Parameters
@@ -137,7 +139,9 @@ def correlation_root(matrix: npt.ArrayLike) -> NDArray[np.float64]:
         return vectors * np.sqrt(np.clip(values, 0.0, None))
 
 
-def correlate(normals: npt.ArrayLike, root: npt.ArrayLike, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def correlate(
+    normals: npt.ArrayLike, root: npt.ArrayLike, out: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """Correlated normals ``normals @ root.T``, added up in a fixed order.
 
     ``out[..., j] = ((normals[..., 0] * root[j, 0]) + normals[..., 1] * root[j, 1]) + ...``:
@@ -387,7 +391,9 @@ class Triangular:
             _check_table(value, ("low", "mode", "high"), source, where)
             if "mode" not in value:
                 raise InputError(
-                    source, f"{where}.mode", "is missing (a table with low and high and no mode is a uniform distribution)"
+                    source,
+                    f"{where}.mode",
+                    "is missing (a table with low and high and no mode is a uniform distribution)",
                 )
             mode = _number(value["mode"], source, f"{where}.mode")
             low = _number(value.get("low", mode), source, f"{where}.low")
@@ -414,7 +420,7 @@ def _check_minimum(
         source,
         f"{where}.low",
         f"with low {out.low:g} as the 5% point {whose} minimum is {out.minimum:.4g}, "
-        f"which must be {bound} {minimum:g}: {remedy}, or use bounds = \"extremes\"",
+        f'which must be {bound} {minimum:g}: {remedy}, or use bounds = "extremes"',
     )
 
 
@@ -558,7 +564,9 @@ class Shock:
         sd = _number(table.get("sd", default.sd), source, f"{where}.sd")
         persistence = _number(table.get("persistence", default.persistence), source, f"{where}.persistence")
         if not 0.0 <= sd < 1.0:
-            raise InputError(source, f"{where}.sd", f"must be a decimal in [0, 1) (0.02 for 2 points a year), not {sd:g}")
+            raise InputError(
+                source, f"{where}.sd", f"must be a decimal in [0, 1) (0.02 for 2 points a year), not {sd:g}"
+            )
         if not 0.0 <= persistence < 1.0:
             raise InputError(source, f"{where}.persistence", f"must be in [0, 1), not {persistence:g}")
         return cls(sd, persistence)
@@ -762,7 +770,9 @@ class MonteCarlo:
                     at = f"{where}.{project}"
                     override = _check_table(override, ("pace", "delay"), source, at)
                     parsed[project] = {
-                        name: parse_distribution(v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace", tail=tail)
+                        name: parse_distribution(
+                            v, source, f"{at}.{name}", minimum=0.0, strict=name == "pace", tail=tail
+                        )
                         for name, v in override.items()
                     }
                 values["complexes"] = parsed

@@ -142,7 +142,9 @@ def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
     V = scenario.valuation_year
     for i, risk in enumerate(scenario.risks):
         if risk.project not in known:
-            raise InputError(scenario.source, f"key risks[{i}].project", f"unknown complex {risk.project!r}: not in the portfolio")
+            raise InputError(
+                scenario.source, f"key risks[{i}].project", f"unknown complex {risk.project!r}: not in the portfolio"
+            )
         if risk.year < V:
             raise InputError(scenario.source, f"key risks[{i}].year", f"{risk.year} is before the valuation year {V}")
 
@@ -312,7 +314,9 @@ class _Scratch:
         self.price_shock = np.empty((BLOCK, T))
 
 
-def _timing_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None) -> dict[str, NDArray[np.float64]]:
+def _timing_compiled(
+    plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None
+) -> dict[str, NDArray[np.float64]]:
     """:func:`_timing` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
 
     The arrays returned are views of ``scratch`` (fresh buffers where none is given).
@@ -345,7 +349,9 @@ def _timing_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | Non
     return {"pace": w.pace, "delay": w.delay, "innovation0": z}
 
 
-def _block_compiled(plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None) -> dict[str, NDArray[np.float64]]:
+def _block_compiled(
+    plan: _Plan, seed: int, block: int, scratch: _Scratch | None = None
+) -> dict[str, NDArray[np.float64]]:
     """:func:`_block` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
 
     The inverse normal CDF, the correlation products, the triangular
@@ -799,7 +805,9 @@ def simulate(
     """
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws <= 0:
         raise InputError(None, "draws", f"must be a whole number > 0, not {draws!r}")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0
+    ):
         raise InputError(None, "chunk_size", f"must be a whole number > 0, not {chunk_size!r}")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**63)

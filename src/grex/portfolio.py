@@ -115,12 +115,16 @@ class Portfolio:
             (
                 end_year.notna() & last_flow.notna() & (end_year < last_flow),
                 "end_year",
-                lambda c: f"end_year {c['end_year']} lies before the last flow of {c['project']!r} in {int(c['last_flow'])}",
+                lambda c: (
+                    f"end_year {c['end_year']} lies before the last flow of {c['project']!r} in {int(c['last_flow'])}"
+                ),
             ),
             (
                 projects["price_level"].notna() & ((projects["price_level"] - valuation_year).abs() > 50),
                 "price_level",
-                lambda c: f"price level {c['price_level']} is more than 50 years from the valuation year {valuation_year}",
+                lambda c: (
+                    f"price level {c['price_level']} is more than 50 years from the valuation year {valuation_year}"
+                ),
             ),
         )
         for failed, column, message in checks:
@@ -128,4 +132,3 @@ class Portfolio:
             if failed.any():
                 complex_ = projects.assign(last_flow=last_flow)[failed].iloc[0]
                 raise InputError(self.projects_source, f"{complex_['row']}, column '{column}'", message(complex_))
-

@@ -161,13 +161,21 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
         scenario, portfolio, pace=pace, delay=delay, cost_shock=cost_shock, price_shock=price_shock, risk=risk
     )["present_value"].sum(axis=1)
     base = float(values[0])
-    results = {d: (float(values[1 + 2 * i]), float(values[2 + 2 * i])) for i, d in enumerate(("pace", "delay", "costs", "prices", "risks"))}
+    results = {
+        d: (float(values[1 + 2 * i]), float(values[2 + 2 * i]))
+        for i, d in enumerate(("pace", "delay", "costs", "prices", "risks"))
+    }
 
     def revalue(**changes: Any) -> float:
         changed = with_parameters(scenario, **changes)
         out = value_settings(
-            changed, portfolio, pace=np.ones((1, C)), delay=np.zeros((1, C)),
-            cost_shock=np.zeros((1, 1)), price_shock=np.zeros((1, 1)), risk=np.zeros((1, R)),
+            changed,
+            portfolio,
+            pace=np.ones((1, C)),
+            delay=np.zeros((1, C)),
+            cost_shock=np.zeros((1, 1)),
+            price_shock=np.zeros((1, 1)),
+            risk=np.zeros((1, R)),
         )
         return float(out["present_value"].sum())
 
@@ -180,9 +188,17 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
     results["discount"] = tuple(revalue(discount_rate=r) for r in rates["discount"])
     from grex.report.labels import format_value
 
-    formats = {"pace": {"low": format_value(mc.market_pace.low, "ratio", lang), "high": format_value(mc.market_pace.high, "ratio", lang)}}
+    formats = {
+        "pace": {
+            "low": format_value(mc.market_pace.low, "ratio", lang),
+            "high": format_value(mc.market_pace.high, "ratio", lang),
+        }
+    }
     formats.update(
-        {k: {"low": format_value(lo, "percent", lang), "high": format_value(hi, "percent", lang)} for k, (lo, hi) in rates.items()}
+        {
+            k: {"low": format_value(lo, "percent", lang), "high": format_value(hi, "percent", lang)}
+            for k, (lo, hi) in rates.items()
+        }
     )
     table = []
     for driver in TORNADO_DRIVERS:
@@ -239,7 +255,9 @@ def variance_shares(
     runs = dict(runs or {})
     for key, simulation in runs.items():
         if (simulation.draws, simulation.seed) != (draws, seed):
-            raise ValueError(f"run {key!r} has {simulation.draws} draws and seed {simulation.seed}, not {draws} and {seed}")
+            raise ValueError(
+                f"run {key!r} has {simulation.draws} draws and seed {simulation.seed}, not {draws} and {seed}"
+            )
 
     def run(key: str) -> Any:
         if key not in runs:
@@ -381,7 +399,14 @@ def tornado_figure(table: pd.DataFrame, *, lang: str = "nl", fig: Any = None) ->
         high = table["present_value_high"].to_numpy(dtype=np.float64) - base
         ax.barh(position, low, left=base, height=0.6, color=FILLS[0], edgecolor=INK, linewidth=0.5, label=words["low"])
         ax.barh(
-            position, high, left=base, height=0.6, facecolor="white", edgecolor=INK, hatch="////", linewidth=0.5,
+            position,
+            high,
+            left=base,
+            height=0.6,
+            facecolor="white",
+            edgecolor=INK,
+            hatch="////",
+            linewidth=0.5,
             label=words["high"],
         )
         ax.axvline(base, color=INK, linewidth=0.8, linestyle="--", label=f"{words['base']}")

@@ -76,7 +76,9 @@ def synthetic_portfolio(
         sale_weights = rng.dirichlet(np.full(len(sale_years), 3.0))
         revenue = size * float(rng.uniform(1.1, 1.8))
 
-        def add(year: int, kind: str, category: str, amount: float, linked: bool = False, project: str = project) -> None:
+        def add(
+            year: int, kind: str, category: str, amount: float, linked: bool = False, project: str = project
+        ) -> None:
             flows.append((project, int(year), kind, category, float(round(amount, 2)), linked))
 
         add(years[0], "cost", "verwerving", 0.25 * size)

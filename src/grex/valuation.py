@@ -216,7 +216,9 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
         revenue_rates = freeze_rates(revenue_rates, rate_offset + params.max_duration - 1)
 
     end_year = projects["end_year"]
-    given_end_index = np.where(end_year.notna(), end_year.fillna(valuation_year).to_numpy(dtype=np.int64) - valuation_year, 0)
+    given_end_index = np.where(
+        end_year.notna(), end_year.fillna(valuation_year).to_numpy(dtype=np.int64) - valuation_year, 0
+    )
     margin = projects["uncertainty_margin"].to_numpy(dtype=np.float64)
     return ModelInputs(
         valuation_year=valuation_year,

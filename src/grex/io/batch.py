@@ -101,7 +101,13 @@ def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenar
             continue
         for scenario in expanded:
             if scenario.name in seen:
-                failures.append(Failure(str(path), scenario.name, f"scenario name {scenario.name!r} is already used by {seen[scenario.name]}"))
+                failures.append(
+                    Failure(
+                        str(path),
+                        scenario.name,
+                        f"scenario name {scenario.name!r} is already used by {seen[scenario.name]}",
+                    )
+                )
                 continue
             seen[scenario.name] = path
             scenarios.append((scenario, path))
@@ -128,7 +134,9 @@ def read_marker(out_dir: str | Path, name: str) -> dict[str, Any] | None:
         return None
 
 
-def write_partition(out_dir: str | Path, valuation: Any, simulation: Any, *, key: dict[str, Any], headline: dict[str, Any]) -> None:
+def write_partition(
+    out_dir: str | Path, valuation: Any, simulation: Any, *, key: dict[str, Any], headline: dict[str, Any]
+) -> None:
     """Write a scenario's partitions of the three tables, then its completion marker.
 
     An earlier marker is removed first, so a scenario interrupted while

@@ -215,7 +215,16 @@ class _Cells:
         return out
 
     def flag(self, column: str) -> list[bool]:
-        truth = {"true": True, "1": True, "yes": True, "ja": True, "false": False, "0": False, "no": False, "nee": False}
+        truth = {
+            "true": True,
+            "1": True,
+            "yes": True,
+            "ja": True,
+            "false": False,
+            "0": False,
+            "no": False,
+            "nee": False,
+        }
         out = []
         for i, value in enumerate(self.values(column)):
             if not value:
@@ -228,7 +237,9 @@ class _Cells:
 
 
 def _non_negative(number: float) -> str | None:
-    return f"{number:g} is negative; amounts are positive (costs and revenues are separate types)" if number < 0 else None
+    return (
+        f"{number:g} is negative; amounts are positive (costs and revenues are separate types)" if number < 0 else None
+    )
 
 
 def _decimal_rate(number: float) -> str | None:

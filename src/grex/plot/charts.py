@@ -48,12 +48,32 @@ def reserve_path(frame: pd.DataFrame, labels, *, fig: Any = None):
     """
     fig, ax = _axes(fig)
     years = frame["year"].to_numpy()
-    ax.fill_between(years, frame["p5"], frame["p95"], facecolor="0.88", edgecolor="0.6", hatch="....", linewidth=0.4, label=labels["leg_band_90"])
+    ax.fill_between(
+        years,
+        frame["p5"],
+        frame["p95"],
+        facecolor="0.88",
+        edgecolor="0.6",
+        hatch="....",
+        linewidth=0.4,
+        label=labels["leg_band_90"],
+    )
     if {"p25", "p75"} <= set(frame.columns):
-        ax.fill_between(years, frame["p25"], frame["p75"], facecolor="0.7", edgecolor="none", label=labels["leg_band_50"])
+        ax.fill_between(
+            years, frame["p25"], frame["p75"], facecolor="0.7", edgecolor="none", label=labels["leg_band_50"]
+        )
     if "p50" in frame.columns:
         ax.plot(years, frame["p50"], color=INK, linestyle="--", linewidth=1.0, label=labels["leg_median"])
-    ax.plot(years, frame["deterministic"], color=INK, linestyle="-", linewidth=1.8, marker="o", markersize=2.5, label=labels["leg_deterministic"])
+    ax.plot(
+        years,
+        frame["deterministic"],
+        color=INK,
+        linestyle="-",
+        linewidth=1.8,
+        marker="o",
+        markersize=2.5,
+        label=labels["leg_deterministic"],
+    )
     ax.axhline(0, color=INK, linewidth=0.8, linestyle=":")
     _euro_axis(ax, labels)
     ax.set_xlabel(labels["axis_year"])
@@ -75,10 +95,25 @@ def present_value_by_complex(complexes: pd.DataFrame, labels, *, fig: Any = None
     position = np.arange(len(names))[::-1]
     value = complexes["present_value"].to_numpy(dtype=np.float64)
     provision = complexes["provision"].to_numpy(dtype=np.float64)
-    ax.barh(position, value, height=0.7, color=np.where(value < 0, "0.45", "0.8"), edgecolor=INK, linewidth=0.5, label=labels["leg_present_value"])
+    ax.barh(
+        position,
+        value,
+        height=0.7,
+        color=np.where(value < 0, "0.45", "0.8"),
+        edgecolor=INK,
+        linewidth=0.5,
+        label=labels["leg_present_value"],
+    )
     has = provision > 0
     ax.barh(
-        position[has], -provision[has], height=0.32, facecolor="white", edgecolor=INK, hatch="////", linewidth=0.6, label=labels["leg_provision"]
+        position[has],
+        -provision[has],
+        height=0.32,
+        facecolor="white",
+        edgecolor=INK,
+        hatch="////",
+        linewidth=0.6,
+        label=labels["leg_provision"],
     )
     ax.set_yticks(position, [_short(n) for n in names])
     ax.tick_params(axis="y", labelsize=7)
@@ -103,14 +138,24 @@ def present_value_distribution(
     """
     fig, ax = _axes(fig)
     values = np.asarray(values, dtype=np.float64)
-    ax.hist(values, bins=int(np.clip(1.5 * np.sqrt(len(values)), 15, 60)), color="0.75", edgecolor="white", linewidth=0.3, label=labels["leg_draws"])
+    ax.hist(
+        values,
+        bins=int(np.clip(1.5 * np.sqrt(len(values)), 15, 60)),
+        color="0.75",
+        edgecolor="white",
+        linewidth=0.3,
+        label=labels["leg_draws"],
+    )
     ax.axvline(base, color=INK, linestyle="-", linewidth=1.6, label=labels["leg_deterministic"])
     mark = base - required
     percent = f"{confidence * 100:.0f}%"
     ax.axvline(mark, color=INK, linestyle="--", linewidth=1.4, label=labels("leg_required", confidence=percent))
     top = ax.get_ylim()[1]
     ax.annotate(
-        "", xy=(mark, top * 0.92), xytext=(base, top * 0.92), arrowprops={"arrowstyle": "<->", "color": INK, "linewidth": 0.8}
+        "",
+        xy=(mark, top * 0.92),
+        xytext=(base, top * 0.92),
+        arrowprops={"arrowstyle": "<->", "color": INK, "linewidth": 0.8},
     )
     _euro_axis(ax, labels, "x")
     ax.set_ylabel(labels["axis_count"])
@@ -144,8 +189,15 @@ def book_value_by_complex(years: pd.DataFrame, complexes: pd.DataFrame, labels, 
         value = shown[column].to_numpy()
         bottom = np.where(value >= 0, positive, negative)
         ax.bar(
-            x, value, bottom=bottom, width=0.8, color=FILLS[i % len(FILLS)], hatch=HATCHES[i % len(HATCHES)],
-            edgecolor=INK, linewidth=0.4, label=_short(str(column), 28),
+            x,
+            value,
+            bottom=bottom,
+            width=0.8,
+            color=FILLS[i % len(FILLS)],
+            hatch=HATCHES[i % len(HATCHES)],
+            edgecolor=INK,
+            linewidth=0.4,
+            label=_short(str(column), 28),
         )
         positive += np.where(value >= 0, value, 0)
         negative += np.where(value < 0, value, 0)
@@ -168,9 +220,29 @@ def costs_and_revenues(years: pd.DataFrame, labels, *, fig: Any = None):
     fig, ax = _axes(fig)
     total = years.groupby("year")[["costs", "revenues"]].sum()
     x = total.index.to_numpy()
-    ax.bar(x - 0.2, total["costs"], width=0.4, facecolor="white", edgecolor=INK, hatch="////", linewidth=0.5, label=labels["leg_costs"])
-    ax.bar(x + 0.2, total["revenues"], width=0.4, color="0.45", edgecolor=INK, linewidth=0.5, label=labels["leg_revenues"])
-    ax.plot(x, total["revenues"] - total["costs"], color=INK, linestyle="--", marker="s", markersize=3, linewidth=1.0, label=labels["leg_net"])
+    ax.bar(
+        x - 0.2,
+        total["costs"],
+        width=0.4,
+        facecolor="white",
+        edgecolor=INK,
+        hatch="////",
+        linewidth=0.5,
+        label=labels["leg_costs"],
+    )
+    ax.bar(
+        x + 0.2, total["revenues"], width=0.4, color="0.45", edgecolor=INK, linewidth=0.5, label=labels["leg_revenues"]
+    )
+    ax.plot(
+        x,
+        total["revenues"] - total["costs"],
+        color=INK,
+        linestyle="--",
+        marker="s",
+        markersize=3,
+        linewidth=1.0,
+        label=labels["leg_net"],
+    )
     ax.axhline(0, color=INK, linewidth=0.8)
     _euro_axis(ax, labels)
     ax.set_xlabel(labels["axis_year"])

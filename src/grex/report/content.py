@@ -250,9 +250,13 @@ def build_report(
         date=date.strftime("%d-%m-%Y"),
     )
     if simulation is None:
-        line = line.replace(f" · {draws_text} trekkingen", f" · {draws_text}").replace(f" · {draws_text} draws", f" · {draws_text}")
+        line = line.replace(f" · {draws_text} trekkingen", f" · {draws_text}").replace(
+            f" · {draws_text} draws", f" · {draws_text}"
+        )
     sections = [
-        Section("parameters", labels["sec_parameters"], tables=(_parameters_table(valuation, simulation, labels, date),)),
+        Section(
+            "parameters", labels["sec_parameters"], tables=(_parameters_table(valuation, simulation, labels, date),)
+        ),
         _complexes_section(valuation, labels),
         _resistance_section(valuation, simulation, labels),
     ]
@@ -285,7 +289,10 @@ def _mixed(rows: list[tuple[str, Any, str]], labels: Labels, key: str, title: st
         title,
         sheet,
         frame,
-        (Column("item", labels["col_parameter"] if key == "parameters" else labels["col_item"]), Column("value", labels["col_value"], "mixed")),
+        (
+            Column("item", labels["col_parameter"] if key == "parameters" else labels["col_item"]),
+            Column("value", labels["col_value"], "mixed"),
+        ),
         notes=tuple(notes),
     )
 
@@ -528,7 +535,9 @@ def _driver_spread(drivers: Mapping[str, SimulationLike] | None, simulation, lab
     for name in [d for d in DRIVERS if d in drivers] + [d for d in drivers if d not in DRIVERS]:
         values = np.asarray(drivers[name].portfolio_present_value, dtype=np.float64)
         label = labels[f"driver_{name}"] if name in DRIVERS else name
-        rows.append({"driver": label, "key": name, "width": _width(values), "std": float(values.std(ddof=1)), "kind": "row"})
+        rows.append(
+            {"driver": label, "key": name, "width": _width(values), "std": float(values.std(ddof=1)), "kind": "row"}
+        )
     frame = pd.DataFrame(rows)
     variance = frame["std"] ** 2
     frame["variance_share"] = variance / variance.sum() if variance.sum() > 0 else 0.0
@@ -587,9 +596,10 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
         row_kinds=("row",) * len(percentiles) + ("total",),
     )
     path = simulation.reserve_path()
-    path_columns = (Column("year", labels["col_year"], "year"), Column("deterministic", labels["col_deterministic"], "keur")) + tuple(
-        Column(c, c.upper(), "keur") for c in path.columns if c not in ("year", "deterministic")
-    )
+    path_columns = (
+        Column("year", labels["col_year"], "year"),
+        Column("deterministic", labels["col_deterministic"], "keur"),
+    ) + tuple(Column(c, c.upper(), "keur") for c in path.columns if c not in ("year", "deterministic"))
     path_table = Table("reserve_path", labels["tab_reserve_path"], labels["sheet_reserve_path"], path, path_columns)
     tables = [mc, pct_table, path_table]
     spread = _driver_spread(drivers, simulation, labels)
@@ -620,7 +630,9 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
     items = []
     if simulation is not None:
         path = simulation.reserve_path()
-        items.append(Chart("reserve_path", labels["fig_reserve_path"], lambda fig: charts.reserve_path(path, labels, fig=fig)))
+        items.append(
+            Chart("reserve_path", labels["fig_reserve_path"], lambda fig: charts.reserve_path(path, labels, fig=fig))
+        )
     items.append(
         Chart(
             "present_value",
@@ -641,13 +653,28 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
             )
         )
     items.append(
-        Chart("book_value", labels["fig_book_value"], lambda fig: charts.book_value_by_complex(years, complexes, labels, fig=fig))
+        Chart(
+            "book_value",
+            labels["fig_book_value"],
+            lambda fig: charts.book_value_by_complex(years, complexes, labels, fig=fig),
+        )
     )
-    items.append(Chart("costs_revenues", labels["fig_costs_revenues"], lambda fig: charts.costs_and_revenues(years, labels, fig=fig)))
+    items.append(
+        Chart(
+            "costs_revenues",
+            labels["fig_costs_revenues"],
+            lambda fig: charts.costs_and_revenues(years, labels, fig=fig),
+        )
+    )
     spread = _driver_spread(drivers, simulation, labels) if simulation is not None else None
     if spread is not None:
         items.append(
-            Chart("drivers", labels["fig_drivers"], lambda fig: charts.driver_contributions(spread, labels, fig=fig), size=(7.0, 3.0))
+            Chart(
+                "drivers",
+                labels["fig_drivers"],
+                lambda fig: charts.driver_contributions(spread, labels, fig=fig),
+                size=(7.0, 3.0),
+            )
         )
     return Section("charts", labels["sec_charts"], charts=tuple(items))
 

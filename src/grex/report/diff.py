@@ -72,7 +72,9 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
     intro = words["intro"].format(before=before.name, before_year=before.valuation_year)
 
     rows = [(words["before"], *(result.total(m)[0] for m in ("end_value", "present_value")))]
-    effects = [e for e in result.order if any(abs(result.portfolio(m)[e]) >= 0.5 for m in ("end_value", "present_value"))]
+    effects = [
+        e for e in result.order if any(abs(result.portfolio(m)[e]) >= 0.5 for m in ("end_value", "present_value"))
+    ]
     for effect in effects:
         amounts = [float(result.portfolio(m)[effect]) for m in ("end_value", "present_value")]
         rows.append((_effect_label(effect, lang), *amounts))

@@ -33,7 +33,10 @@ def _table_view(table: Table, labels: Labels) -> dict:
         rows.append(
             {
                 "kind": table.row_kinds[i],
-                "cells": [{"text": text, "numeric": kind in _NUMERIC and kind != "text"} for text, kind in zip(row, kinds, strict=False)],
+                "cells": [
+                    {"text": text, "numeric": kind in _NUMERIC and kind != "text"}
+                    for text, kind in zip(row, kinds, strict=False)
+                ],
             }
         )
     return {
@@ -64,11 +67,24 @@ def render_html(report: Report) -> str:
                 figure = new_figure(chart.size)
                 chart.draw(figure)
                 data = base64.b64encode(to_png(figure)).decode("ascii")
-                charts.append({"key": chart.key, "title": chart.title, "caption": chart.caption, "src": f"data:image/png;base64,{data}"})
+                charts.append(
+                    {
+                        "key": chart.key,
+                        "title": chart.title,
+                        "caption": chart.caption,
+                        "src": f"data:image/png;base64,{data}",
+                    }
+                )
             tables = [_table_view(t, labels) for t in section.tables if "html" in t.formats]
             if tables or charts or section.paragraphs:
                 sections.append(
-                    {"key": section.key, "title": section.title, "paragraphs": section.paragraphs, "tables": tables, "charts": charts}
+                    {
+                        "key": section.key,
+                        "title": section.title,
+                        "paragraphs": section.paragraphs,
+                        "tables": tables,
+                        "charts": charts,
+                    }
                 )
     template = _environment().get_template("report.html.j2")
     return template.render(report=report, labels=labels, sections=sections)

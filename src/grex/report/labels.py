@@ -72,10 +72,16 @@ _WORDS: dict[str, tuple[str, str]] = {
     "p_bounds_extremes": ("uitersten", "extremes"),
     "p_market_pace": ("Uitgiftetempo markt (laag / modus / hoog)", "Market sale pace (low / mode / high)"),
     "p_complex_pace": ("Uitgiftetempo per complex (laag / modus / hoog)", "Sale pace per complex (low / mode / high)"),
-    "p_delay": ("Vertraging start uitgifte, jaren (laag / modus / hoog)", "Delay of the start of sales, years (low / mode / high)"),
+    "p_delay": (
+        "Vertraging start uitgifte, jaren (laag / modus / hoog)",
+        "Delay of the start of sales, years (low / mode / high)",
+    ),
     "p_cost_shock": ("Schok kostenstijging (sd / persistentie)", "Cost index shock (sd / persistence)"),
     "p_price_shock": ("Schok grondprijzen (sd / persistentie)", "Land price shock (sd / persistence)"),
-    "p_interest_shift": ("Afwijking rekenrente, procentpunt (laag / modus / hoog)", "Shift of the interest rate, percentage points (low / mode / high)"),
+    "p_interest_shift": (
+        "Afwijking rekenrente, procentpunt (laag / modus / hoog)",
+        "Shift of the interest rate, percentage points (low / mode / high)",
+    ),
     "p_complex_overrides": ("Complexen met eigen tempo of vertraging", "Complexes with their own pace or delay"),
     "p_risks": ("Risico's in het risicoregister", "Risks in the risk register"),
     "p_version": ("grex-versie", "grex version"),
@@ -111,7 +117,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col_present_value": ("Contante waarde", "Present value"),
     "col_provision": ("Voorziening", "Provision"),
     "col_poc": ("Tussentijdse winstneming", "Interim profit (POC)"),
-    "status_vastgesteld": ("Vastgestelde grondexploitaties (bouwgrond in exploitatie)", "Adopted complexes (land in development)"),
+    "status_vastgesteld": (
+        "Vastgestelde grondexploitaties (bouwgrond in exploitatie)",
+        "Adopted complexes (land in development)",
+    ),
     "status_voorbereiding": ("Grondexploitaties in voorbereiding", "Complexes in preparation"),
     "status_strategisch": ("Strategische gronden", "Strategic land"),
     "short_vastgesteld": ("vastgesteld", "adopted"),
@@ -161,18 +170,27 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Required capacity, risk based ({confidence} confidence)",
     ),
     "r_se": ("Standaardfout van de benodigde weerstandscapaciteit", "Standard error of the required capacity"),
-    "r_shortfall": ("Verwacht tekort voorbij het zekerheidsniveau (expected shortfall)", "Expected shortfall beyond the confidence level"),
+    "r_shortfall": (
+        "Verwacht tekort voorbij het zekerheidsniveau (expected shortfall)",
+        "Expected shortfall beyond the confidence level",
+    ),
     "r_loss": (
         "Kans dat de contante waarde van de portefeuille lager uitvalt dan deterministisch",
         "Probability that the portfolio's present value falls below the deterministic one",
     ),
     "r_available": ("Beschikbare weerstandsreserve", "Available resistance reserve"),
-    "r_ratio": ("Ratio weerstandsvermogen (beschikbaar / risicogestuurd benodigd)", "Ratio (available / risk-based required)"),
+    "r_ratio": (
+        "Ratio weerstandsvermogen (beschikbaar / risicogestuurd benodigd)",
+        "Ratio (available / risk-based required)",
+    ),
     "r_grade": ("Waardering (NAR)", "Grade (NAR)"),
     "r_ratio_iflo": ("Ratio beschikbaar / IFLO-norm", "Ratio available / IFLO norm"),
     "r_grade_iflo": ("Waardering (NAR) t.o.v. IFLO-norm", "Grade (NAR) against the IFLO norm"),
     "r_general": ("Algemene reserve grondbedrijf 1-1", "General reserve 1-1"),
-    "r_below_zero": ("Kans dat de algemene reserve onder nul komt", "Probability that the general reserve falls below zero"),
+    "r_below_zero": (
+        "Kans dat de algemene reserve onder nul komt",
+        "Probability that the general reserve falls below zero",
+    ),
     "note_grades": (
         "Waardering (NAR / Universiteit Twente): A ≥ 2,0 uitstekend; B 1,4–2,0 ruim voldoende; C 1,0–1,4 voldoende; "
         "D 0,8–1,0 matig; E 0,6–0,8 onvoldoende; F < 0,6 ruim onvoldoende.",
@@ -207,7 +225,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col_p95": ("P95", "P95"),
     "col_probability_of_loss": ("Kans op tegenvaller", "Probability below deterministic"),
     "col_required_capacity": ("Benodigde capaciteit", "Required capacity"),
-    "tab_percentiles": ("Contante waarde van de portefeuille: percentielen", "Present value of the portfolio: percentiles"),
+    "tab_percentiles": (
+        "Contante waarde van de portefeuille: percentielen",
+        "Present value of the portfolio: percentiles",
+    ),
     "sheet_percentiles": ("MC percentielen", "MC percentiles"),
     "col_percentile": ("Percentiel", "Percentile"),
     "tab_reserve_path": (
@@ -248,7 +269,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col_margin_year": ("Voorziene onzekerheden", "Uncertainty margin"),
     "col_revenues_year": ("Opbrengsten (nominaal)", "Revenues (nominal)"),
     "col_book_value_year": ("Boekwaarde 31-12", "Book value 31-12"),
-    "tab_portfolio_years": ("Kosten en opbrengsten van de portefeuille per jaar", "Costs and revenues of the portfolio per year"),
+    "tab_portfolio_years": (
+        "Kosten en opbrengsten van de portefeuille per jaar",
+        "Costs and revenues of the portfolio per year",
+    ),
     "sheet_portfolio_years": ("Portefeuille per jaar", "Portfolio per year"),
     "col_net": ("Saldo (opbrengsten − kosten)", "Net (revenues − costs)"),
     # charts

@@ -52,7 +52,14 @@ class _Pages:
         self.page = Figure(figsize=self.size, layout=layout)
         self.number += 1
         width, height = self.size
-        self.page.text(MARGIN / width, 1 - 0.4 / height, f"{self.report.title} · {self.report.provenance['scenario']}", fontsize=7, color="0.3", va="bottom")
+        self.page.text(
+            MARGIN / width,
+            1 - 0.4 / height,
+            f"{self.report.title} · {self.report.provenance['scenario']}",
+            fontsize=7,
+            color="0.3",
+            va="bottom",
+        )
         self.y = TOP
 
     def finish(self) -> None:
@@ -66,12 +73,19 @@ class _Pages:
         y = 0.3
         for line in reversed(lines):
             for part in reversed(textwrap.wrap(line, int((width - 2 * MARGIN - 0.8) / 0.05))):
-                self.page.text(MARGIN / width, y / height, part, fontsize=6.5, color="0.2", weight="bold" if line == self.report.notice else "normal")
+                self.page.text(
+                    MARGIN / width,
+                    y / height,
+                    part,
+                    fontsize=6.5,
+                    color="0.2",
+                    weight="bold" if line == self.report.notice else "normal",
+                )
                 y += 0.12
-        self.page.add_artist(
-            _hline(self.page, MARGIN / width, 1 - MARGIN / width, (y + 0.02) / height)
+        self.page.add_artist(_hline(self.page, MARGIN / width, 1 - MARGIN / width, (y + 0.02) / height))
+        self.page.text(
+            1 - MARGIN / width, 0.3 / height, self.labels("page", n=self.number), fontsize=6.5, ha="right", color="0.2"
         )
-        self.page.text(1 - MARGIN / width, 0.3 / height, self.labels("page", n=self.number), fontsize=6.5, ha="right", color="0.2")
         self.pdf.savefig(self.page)
         self.page = None
 
@@ -178,7 +192,17 @@ class _Pages:
             self.paragraph(note, size=6.5)
         self.y += 0.14
 
-    def _cell(self, x: float, width: float, y: float, text: str, numeric: bool, font: float, weight: str, style: str = "normal") -> None:
+    def _cell(
+        self,
+        x: float,
+        width: float,
+        y: float,
+        text: str,
+        numeric: bool,
+        font: float,
+        weight: str,
+        style: str = "normal",
+    ) -> None:
         page_width, page_height = self.size
         if numeric:
             position, align = MARGIN + x + width - 0.05, "right"
@@ -186,7 +210,16 @@ class _Pages:
             position, align = MARGIN + x + 0.03, "left"
             limit = max(4, int((width - 0.06) / (CHAR * font / 7)))
             text = text if len(text) <= limit else text[: limit - 1] + "…"
-        self.page.text(position / page_width, 1 - y / page_height, text, fontsize=font, ha=align, va="top", weight=weight, style=style)
+        self.page.text(
+            position / page_width,
+            1 - y / page_height,
+            text,
+            fontsize=font,
+            ha=align,
+            va="top",
+            weight=weight,
+            style=style,
+        )
 
     def _rule(self, y: float, length: float, linewidth: float) -> None:
         width, height = self.size
@@ -215,6 +248,7 @@ class _Pages:
                 sub.suptitle(chart.title, x=0.0, ha="left", fontsize=9.5, fontweight="bold")
                 chart.draw(sub)
             self.y = height  # the page is full
+
 
 def _hline(figure: Figure, x0: float, x1: float, y: float, linewidth: float = 0.5):
     from matplotlib.lines import Line2D
