@@ -74,8 +74,7 @@ def outside_references(text: str) -> list[tuple[int, str, str]]:
 def slug(heading: str) -> str:
     """The anchor GitHub gives a Markdown heading."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link counts by its text
-    text = text.replace("`", "").strip().lower()
-    text = re.sub(r"[^\w\- ]", "", text)
+    text = re.sub(r"[^\w\- ]", "", text.strip().lower())  # backticks and other punctuation go
     return text.replace(" ", "-")
 
 
