@@ -19,7 +19,7 @@ Everything is deterministic: fixed numbers, no randomness. Running
     python scenarios/make_assen_2024.py
 
 rewrites both CSVs byte for byte and prints the calibration totals and a rough check of each
-complex's expected result (the DOMAIN.md conventions with the seed's parameters; the engine is
+complex's expected result (the docs/rules.md conventions with the seed's parameters; the engine is
 the authority, this check only guards the signs the README describes).
 """
 
@@ -546,7 +546,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 def rough_result(
     project: str, book_value: float, end_year, flows: pd.DataFrame, margin: float
 ) -> tuple[int, float, float]:
-    """End value and present value by the DOMAIN.md conventions with the seed's parameters
+    """End value and present value by the docs/rules.md conventions with the seed's parameters
     (interest 1%, cost index 4/4/2%, revenue index 0%, discount 2%). A check, not the engine."""
     f = flows[flows["project"] == project]
     last = int(f["year"].max()) if len(f) else VALUATION_YEAR

@@ -1,4 +1,4 @@
-"""Hand-worked cases for every rule of DOMAIN.md sections 3–6, run through ``grex run``.
+"""Hand-worked cases for every rule of docs/rules.md and docs/reserves.md sections 1–4, run through ``grex run``.
 
 Each expected figure is worked out in the comments step by step, as a
 controller would on paper; the code under test never computes its own
@@ -27,7 +27,7 @@ def run(scenario: Path, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dic
 
 
 def test_domain_check_no_flows_present_value(case, tmp_path):
-    """DOMAIN.md section 3: valuation 1-1-2017, no flows, no interest, book
+    """docs/rules.md section 7: valuation 1-1-2017, no flows, no interest, book
     value X, ending 31-12-2025: present value -X / 1.02**9."""
     scenario = case(
         [{"project": "a", "book_value": 1_000_000, "end_year": 2025}],

@@ -436,7 +436,7 @@ def test_draws_in_parts_assemble_to_the_whole_run():
     assert whole.summary() == other.summary()
 
 
-# -- low and high as the 5% and 95% points (DOMAIN.md section 6) ----------------
+# -- low and high as the 5% and 95% points (docs/montecarlo.md section 2) ------
 
 
 def test_triangle_low_and_high_are_the_5_and_95_percent_points():

@@ -1,7 +1,7 @@
 """grex: Dutch municipal land development (grondexploitatie) under the BBV.
 
-The conventions are those of ``DOMAIN.md`` (shipped beside the project as
-``shared/DOMAIN.md``); the core is :mod:`grex.core`, its plain-loop twin
+The conventions are written out in ``docs/`` of the repository (``docs/README.md``
+indexes them); the core is :mod:`grex.core`, its plain-loop twin
 :mod:`grex.reference`, files are read and written by :mod:`grex.io`.
 """
 

@@ -7,8 +7,8 @@ complex quantities are shaped ``(..., complexes)``.
 
 The year axis starts at the valuation year V: index ``t`` is calendar year
 ``V + t``. All conventions (timing, indexation, interest, end year, discounting,
-the uncertainty margin) are those of section 3 of ``DOMAIN.md``; the BBV rules
-(provision, interim profit, duration) of its section 5. Docstrings refer to
+the uncertainty margin) are those of ``docs/rules.md`` sections 2–7; the BBV rules
+(provision, interim profit, duration) of its sections 8–11. Docstrings refer to
 them instead of repeating them.
 
 Amounts are in euros. ``[EUR, price level]`` means prices of 1 January of the
@@ -56,7 +56,7 @@ def cumulative_index(rates: npt.ArrayLike) -> NDArray[np.float64]:
     ndarray, shape (..., G + 1)
         ``C[..., g] = prod_{s < g} (1 + rates[..., s])``, so ``C[..., 0] = 1``.
         The factor that brings a price of 1 January of grid year ``p`` to a flow
-        in grid year ``g`` is ``C[g] / C[p]`` (DOMAIN.md section 3).
+        in grid year ``g`` is ``C[g] / C[p]`` (docs/rules.md section 3).
 
     Examples
     --------
@@ -93,7 +93,7 @@ def index_factors(
     Returns
     -------
     ndarray, shape (..., C, T)
-        ``prod_{s=P}^{t-1} (1 + rate_s)`` for a flow in year t (DOMAIN.md
+        ``prod_{s=P}^{t-1} (1 + rate_s)`` for a flow in year t (docs/rules.md
         section 3): a flow in year P is not indexed. For a flow before P the
         factor is the inverse product (deflation to the flow's year).
 
@@ -124,7 +124,7 @@ def freeze_rates(rates: npt.ArrayLike, from_index: int) -> NDArray[np.float64]:
 
     Used for the beheersmaatregel "niet indexeren van opbrengsten na 10 jaar":
     with the rate of year V+9 and later set to zero, every later flow keeps
-    the index factor of year V+9 (DOMAIN.md section 5, Duration).
+    the index factor of year V+9 (docs/rules.md section 3, the revenue freeze).
     """
     out = np.array(rates, dtype=np.float64, copy=True)
     if from_index < out.shape[-1]:
@@ -166,7 +166,7 @@ def roll_book_value(
     *,
     keep_path: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]:
-    """Run the book value forward with interest (DOMAIN.md section 3).
+    """Run the book value forward with interest (docs/rules.md section 5).
 
     ``interest_t = interest_rate * B_t`` and
     ``B_{t+1} = B_t + interest_t + costs_t - revenues_t`` for every year up to
@@ -218,11 +218,11 @@ def roll_book_value(
 def discount_factor(discount_rate: npt.ArrayLike, last_index: npt.ArrayLike) -> NDArray[np.float64]:
     """Factor that brings an end value at 31-12-E to 1 January of V.
 
-    ``1 / (1 + discount_rate) ** (E - V + 1)`` (DOMAIN.md section 3).
+    ``1 / (1 + discount_rate) ** (E - V + 1)`` (docs/rules.md section 7).
 
     Examples
     --------
-    The check of DOMAIN.md: valuation 1-1-2017, end 31-12-2025 (index 8):
+    The check of docs/rules.md section 7: valuation 1-1-2017, end 31-12-2025 (index 8):
 
     >>> float(discount_factor(0.02, 8)) == 1 / 1.02**9
     True
@@ -264,7 +264,7 @@ def poc_profit(
 
     ``(realised costs / total costs) * (realised revenues / total revenues)
     * result - profit_taken`` where the result is positive, some revenue is
-    realised and ``applies`` holds; zero elsewhere (DOMAIN.md section 5).
+    realised and ``applies`` holds; zero elsewhere (docs/rules.md section 11).
     Totals are realised plus remaining; remaining amounts are nominal, with the
     uncertainty margin, without interest. A share whose total is zero counts
     as zero. The figure is negative where more profit was taken earlier than
@@ -363,7 +363,7 @@ def valuate(
     provision_basis: str = "present_value",
     poc_basis: str = "present_value",
 ) -> CoreResult:
-    """Value every complex under the BBV rules (DOMAIN.md sections 3 and 5).
+    """Value every complex under the BBV rules (docs/rules.md sections 2–11).
 
     Parameters
     ----------

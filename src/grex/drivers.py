@@ -1,7 +1,7 @@
 """Monte Carlo drivers: their parameters and the pure numpy functions that draw them.
 
 The ``[montecarlo]`` table and the ``[[risks]]`` array of a scenario file
-(DOMAIN.md section 6) become the frozen dataclasses of this module; the
+(docs/montecarlo.md) become the frozen dataclasses of this module; the
 functions turn uniforms and normals into driver values and re-time flows
 along a complex's planned sales curve. No files, no pandas.
 
@@ -26,7 +26,7 @@ Drivers (names of the ``drivers`` keyword of :func:`grex.montecarlo.simulate`):
     triangular or uniform impact at price level in a given year.
 
 A distribution is written ``{ low, mode, high }`` (triangular) or
-``{ low, high }`` (uniform: no mode); by DOMAIN.md section 6 ``low`` and
+``{ low, high }`` (uniform: no mode); by docs/montecarlo.md section 2 ``low`` and
 ``high`` are the 5% and 95% points unless ``[montecarlo] bounds = "extremes"``.
 """
 
@@ -320,7 +320,7 @@ def _check_table(value: Any, allowed: Sequence[str], source: Any, where: str) ->
 class Triangular:
     """A triangular distribution given by ``low``, most likely ``mode`` and ``high``.
 
-    By the convention of DOMAIN.md section 6, ``low`` and ``high`` are the 5% and
+    By the convention of docs/montecarlo.md section 2, ``low`` and ``high`` are the 5% and
     95% points (``tail = 0.05``, ``[montecarlo] bounds = "p5_p95"``, the default):
     the triangle's extremes :attr:`minimum` and :attr:`maximum` lie beyond them
     (the "trigen" fit). Where ``low == mode`` the minimum is the mode (a one-sided
@@ -674,7 +674,7 @@ class MonteCarlo:
         (``[montecarlo.complex.<project>]``).
     bounds : {"p5_p95", "extremes"}
         What ``low`` and ``high`` of every distribution (the risk register's
-        impacts included) are: the 5% and 95% points (DOMAIN.md section 6,
+        impacts included) are: the 5% and 95% points (docs/montecarlo.md section 2,
         the default) or the extremes. ["p5_p95"]
     """
 

@@ -1,6 +1,6 @@
 """The portfolio: the complexes of the grondbedrijf and their flows.
 
-Two tables (DOMAIN.md section 2 for the names):
+Two tables (docs/glossary.md for the names):
 
 ``projects``
     one row per complex: ``project`` (id), ``name``, ``status``,
@@ -33,13 +33,13 @@ __all__ = [
     "Portfolio",
 ]
 
-#: Complex statuses (DOMAIN.md section 1).
+#: Complex statuses (docs/rules.md section 9).
 STATUSES = ("vastgesteld", "voorbereiding", "strategisch")
 #: Flow types.
 FLOW_TYPES = ("cost", "revenue")
-#: Cost categories, kostensoorten (Bro art. 6.2.3–6.2.5; DOMAIN.md section 7).
+#: Cost categories, kostensoorten (Bro art. 6.2.3–6.2.5; docs/glossary.md).
 COST_CATEGORIES = ("verwerving", "sloop", "bodem", "bouwrijp", "woonrijp", "plankosten", "bijdragen", "overig")
-#: Revenue categories (DOMAIN.md section 7).
+#: Revenue categories (docs/glossary.md).
 REVENUE_CATEGORIES = (
     "wonen_sociaal",
     "wonen_betaalbaar",

@@ -1,7 +1,7 @@
 """The slow twin of :mod:`grex.core`: one complex, plain Python loops.
 
 This module exists to validate the vectorised core: it implements the same
-rules of DOMAIN.md sections 3 and 5, written as a controller would work them
+rules of docs/rules.md sections 2–11, written as a controller would work them
 out by hand, year by year, with no numpy. The tests hold the core against it
 on random portfolios. Never use it for real work.
 """
@@ -86,7 +86,7 @@ def value_complex(
     cost_index, revenue_index : float or mapping of year to rate
         A mapping may hold the key ``"default"`` for the other years.
 
-    See DOMAIN.md sections 3 and 5 for every rule.
+    See docs/rules.md for every rule.
     """
     V = valuation_year
     P = V if price_level is None else price_level

@@ -1,6 +1,6 @@
 """Resistance reserve (weerstandsreserve grondbedrijf): IFLO norm, ratio and grade.
 
-Section 6 of ``DOMAIN.md``. Pure functions on numbers and arrays.
+``docs/reserves.md`` sections 1–4. Pure functions on numbers and arrays.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def iflo_norm(
     ``book_value_share * sum(book value of vastgesteld and strategisch land)
     + remaining_costs_share * sum(remaining costs of vastgesteld complexes)``,
     remaining costs at price level, with the uncertainty margin (the grex
-    carries the margin as a cost post, DOMAIN.md section 5). Book values enter
+    carries the margin as a cost post, docs/reserves.md section 1). Book values enter
     as they are, negative ones included.
 
     Parameters

@@ -1,10 +1,10 @@
 """Scenario parameters: what a scenario file holds, checked and typed.
 
 A scenario names a portfolio, a valuation year and the parameters of the
-budget (DOMAIN.md section 4). Reading the TOML file is :func:`grex.io.read_scenario`;
+budget (docs/rules.md section 14). Reading the TOML file is :func:`grex.io.read_scenario`;
 this module turns the parsed tables into frozen dataclasses and checks every
 value, so that a typo or a rate written as a percentage never passes silently.
-Defaults are those of DOMAIN.md.
+Defaults are those of docs/rules.md section 14.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class RatePath:
     """A yearly rate: one number, or a table of year → rate with a default.
 
     ``rates[year]`` is the rate over that calendar year (the change from
-    1 January of the year to 1 January of the next), DOMAIN.md section 3.
+    1 January of the year to 1 January of the next), docs/rules.md section 3.
 
     Examples
     --------
@@ -101,7 +101,7 @@ class RatePath:
 
 @dataclass(frozen=True)
 class Parameters:
-    """The ``[parameters]`` table of a scenario (DOMAIN.md sections 3–5).
+    """The ``[parameters]`` table of a scenario (docs/rules.md sections 3–14).
 
     Attributes
     ----------
@@ -166,7 +166,7 @@ class Parameters:
 
 @dataclass(frozen=True)
 class Reserves:
-    """The ``[reserves]`` table: available reserves and the norms (DOMAIN.md section 6).
+    """The ``[reserves]`` table: available reserves and the norms (docs/reserves.md).
 
     Attributes
     ----------

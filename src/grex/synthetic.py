@@ -39,7 +39,7 @@ def synthetic_portfolio(
     Returns
     -------
     scenario, portfolio
-        A scenario with the seed's parameters (DOMAIN.md section 4) and the
+        A scenario with the seed's parameters (docs/rules.md section 14) and the
         portfolio; the scenario's ``portfolio`` path is a placeholder.
     """
     if n_complexes < 1 or n_years < 3:

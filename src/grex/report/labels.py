@@ -1,6 +1,6 @@
 """Words and number formats of the report, in Dutch (default) and English.
 
-The Dutch words are the terms the council knows (DOMAIN.md section 2); the
+The Dutch words are the terms the council knows (docs/glossary.md); the
 English ones follow the glossary's English names. Numbers are formatted the
 way each language writes them: ``1.234,5`` in Dutch, ``1,234.5`` in English.
 """
