@@ -312,7 +312,7 @@ def _read_csv(path: Path, table: str = "projects") -> pd.DataFrame:
     if start < len(lines) and (override := re.fullmatch(r'"?sep=(.)"?', lines[start].strip(), re.IGNORECASE)):
         separators = [override.group(1)]
         start += 1
-    candidates = []
+    candidates: list[tuple[int, list[str], Any]] = []
     for index in range(start, len(lines)):
         if len(candidates) >= HEADER_ROWS * len(separators):
             break
@@ -367,7 +367,10 @@ def _shape(frame: pd.DataFrame, table: str, source: str, *, wide: bool = False) 
     """
     known = _known(table)
     rows, decimal = frame.attrs.get("rows", []), frame.attrs.get("decimal", ".")
-    names, labels, seen, keep = [], {}, {}, []
+    names: list[str] = []
+    labels: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    keep: list[int] = []
     for index, original in enumerate(frame.columns):
         if not original:
             if any(frame.iloc[:, index]):
