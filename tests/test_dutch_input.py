@@ -193,7 +193,7 @@ def test_unknown_column_suggests_the_closest_name(tmp_path, capsys):
 
 
 def test_english_misspelling_suggests_the_english_name():
-    from grex.io.portfolio import _check_columns
+    from grex.portfolio import _check_columns
 
     frame = pd.DataFrame(columns=["project", "bookvalue"])
     with pytest.raises(InputError, match=r"did you mean 'book_value'\?"):

@@ -21,7 +21,9 @@ def test_template_runs_as_it_is(tmp_path, capsys):
     assert list(complexes["project"]) == ["voorbeeld_1"]
     # the example's figures as written: remaining costs and revenues at price level
     assert complexes.at[0, "remaining_revenues_price_level"] == 3_200_000
-    assert complexes.at[0, "remaining_costs_price_level"] == pytest.approx(1_850_000 * 1.10)  # costs 1.85 million plus the 10% margin
+    assert complexes.at[0, "remaining_costs_price_level"] == pytest.approx(
+        1_850_000 * 1.10
+    )  # costs 1.85 million plus the 10% margin
     assert complexes.at[0, "end_year"] == 2029
     scenario = read_scenario(folder / SCENARIO_FILE)
     assert scenario.name == "mpg" and scenario.valuation_year == 2025 and scenario.illustrative

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
-import math
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
@@ -24,7 +22,10 @@ from grex.portfolio import (
     REVENUE_CATEGORIES,
     STATUSES,
     Portfolio,
+    check_tables,
+    parse_number,
 )
+from grex.portfolio import cell_text as _text
 
 __all__ = ["read_portfolio"]
 
@@ -124,9 +125,9 @@ def read_portfolio(path: str | Path) -> Portfolio:
         raise InputError(path, None, "portfolio not found (a folder of CSV or Parquet files, or an .xlsx workbook)")
     else:
         raise InputError(path, None, "a portfolio is a folder of CSV or Parquet files, or an .xlsx workbook")
-    projects = _check_projects(*raw["projects"])
-    flows = _check_flows(*raw["flows"], projects=projects)
-    return Portfolio(projects, flows, raw["projects"][1], raw["flows"][1])
+    (projects, projects_source), (flows, flows_source) = raw["projects"], raw["flows"]
+    projects, flows = check_tables(projects, flows, projects_source=projects_source, flows_source=flows_source)
+    return Portfolio.checked(projects, flows, projects_source, flows_source)
 
 
 def _key(name: Any) -> str:
@@ -241,14 +242,6 @@ def _check_formulas(path: Path, sheet: str, cells: list[tuple[int, int]], source
 
 def _empty(header: list[str]) -> pd.DataFrame:
     return pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _known(table: str) -> dict[str, str]:
@@ -462,236 +455,3 @@ def _is_zero(value: str, decimal: str) -> bool:
         return parse_number(value, decimal) == 0
     except ValueError:
         return False
-
-
-_DUTCH_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
-
-
-def parse_number(value: str, decimal: str = ".") -> float:
-    """A number as written in a file.
-
-    ``decimal="."``: Python's notation (``_`` between digits allowed). ``","``:
-    Dutch, a decimal comma and ``.`` between thousands (``400.000,00``,
-    ``-50,0``, ``1.234``); a ``.`` that does not separate thousands is refused
-    as ambiguous. ``"auto"`` (Excel text cells): Python's notation, else Dutch.
-    Raises ValueError with the reason.
-    """
-    text = value.replace("_", "")
-    if decimal == "," and ("," in text or "." in text):
-        if _DUTCH_NUMBER.fullmatch(text):
-            return float(text.replace(".", "").replace(",", "."))
-        raise ValueError(
-            f"{value!r} is not a number as this file writes them: it is read as Dutch (';' between fields), "
-            "with a decimal comma and '.' between thousands (1.234,5)"
-        )
-    try:
-        return float(text)
-    except ValueError:
-        if "," in text and _DUTCH_NUMBER.fullmatch(text):
-            if decimal == "auto":
-                return float(text.replace(".", "").replace(",", "."))
-            raise ValueError(
-                f"{value!r} is not a number: this file is comma-separated, so decimals take a point "
-                "(a Dutch file with ';' between fields takes decimal commas)"
-            ) from None
-        raise ValueError(f"{value!r} is not a number") from None
-
-
-# -- checking -----------------------------------------------------------------
-
-
-def _check_columns(frame: pd.DataFrame, source: str, spec: dict[str, tuple[str, ...]]) -> None:
-    allowed = spec["required"] + spec["optional"]
-    for column in frame.columns:
-        if column not in allowed:
-            raise InputError(
-                source,
-                f"column {column!r}",
-                f"unknown column{_suggest(frame, column, allowed)}; expected {', '.join(allowed)}",
-            )
-    for column in spec["required"]:
-        if column not in frame.columns:
-            raise InputError(source, f"column {column!r}", "required column is missing")
-    if len(set(frame.columns)) != len(frame.columns):
-        raise InputError(source, None, "a column appears twice in the header")
-
-
-def _suggest(frame: pd.DataFrame, column: str, allowed: tuple[str, ...]) -> str:
-    """`` (did you mean 'book_value'?)`` for the closest known name, or nothing.
-
-    The reader may have found a closer name among the aliases (``attrs["suggestions"]``).
-    """
-    match = frame.attrs.get("suggestions", {}).get(column)
-    if match is None:
-        key = str(column).strip().lower().replace(" ", "_")
-        found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        match = repr(found[0]) if found else None
-    return f" (did you mean {match}?)" if match else ""
-
-
-class _Cells:
-    """Typed access to one string column, with messages that name the row and the column as written.
-
-    ``frame.attrs``: ``rows`` (a label per row), optional ``decimal`` (the
-    number notation, :func:`parse_number`) and ``labels`` (a column's name in
-    the file, or a name per row, where it differs).
-    """
-
-    def __init__(self, frame: pd.DataFrame, source: str) -> None:
-        self.frame = frame
-        self.source = source
-        self.rows: list[str] = frame.attrs["rows"]
-        self.decimal: str = frame.attrs.get("decimal", ".")
-        self.labels: dict[str, Any] = frame.attrs.get("labels", {})
-
-    def fail(self, i: int, column: str, message: str) -> InputError:
-        label = self.labels.get(column, column)
-        if isinstance(label, list):
-            label = label[i]
-        return InputError(self.source, f"{self.rows[i]}, column {label!r}", message)
-
-    def values(self, column: str) -> list[str]:
-        if column not in self.frame.columns:
-            return [""] * len(self.frame)
-        return list(self.frame[column])
-
-    def text(self, column: str, *, choices: tuple[str, ...] | None = None) -> list[str]:
-        out = []
-        for i, value in enumerate(self.values(column)):
-            if not value:
-                raise self.fail(i, column, "is empty")
-            if choices is not None and value not in choices:
-                raise self.fail(i, column, f"{value!r} is not one of {', '.join(choices)}")
-            out.append(value)
-        return out
-
-    def number(
-        self,
-        column: str,
-        *,
-        required: bool,
-        check: Callable[[float], str | None] | None = None,
-    ) -> list[float]:
-        out = []
-        for i, value in enumerate(self.values(column)):
-            if not value:
-                if required:
-                    raise self.fail(i, column, "is empty; a number is required")
-                out.append(math.nan)
-                continue
-            try:
-                number = parse_number(value, self.decimal)
-            except ValueError as error:
-                raise self.fail(i, column, str(error)) from None
-            if not math.isfinite(number):
-                raise self.fail(i, column, f"{value!r} is not a finite number")
-            if check is not None and (problem := check(number)):
-                raise self.fail(i, column, problem)
-            out.append(number)
-        return out
-
-    def year(self, column: str, *, required: bool) -> list[int | None]:
-        out: list[int | None] = []
-        for i, number in enumerate(self.number(column, required=required)):
-            if math.isnan(number):
-                out.append(None)
-            elif not number.is_integer() or not 1900 <= number <= 2200:
-                raise self.fail(i, column, f"{self.values(column)[i]!r} is not a year such as 2024")
-            else:
-                out.append(int(number))
-        return out
-
-    def flag(self, column: str) -> list[bool]:
-        truth = {
-            "true": True,
-            "1": True,
-            "yes": True,
-            "ja": True,
-            "false": False,
-            "0": False,
-            "no": False,
-            "nee": False,
-        }
-        out = []
-        for i, value in enumerate(self.values(column)):
-            if not value:
-                out.append(False)
-            elif value.lower() in truth:
-                out.append(truth[value.lower()])
-            else:
-                raise self.fail(i, column, f"{value!r} is not true or false")
-        return out
-
-
-def _non_negative(number: float) -> str | None:
-    return (
-        f"{number:g} is negative; amounts are positive (costs and revenues are separate types)" if number < 0 else None
-    )
-
-
-def _decimal_rate(number: float) -> str | None:
-    if abs(number) >= 1:
-        return f"{number:g} looks like a percentage: write rates as decimals (0.02 for 2%)"
-    return None
-
-
-def _decimal_share(number: float) -> str | None:
-    return _decimal_rate(number) or (f"{number:g} is negative" if number < 0 else None)
-
-
-def _check_projects(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    _check_columns(frame, source, PROJECT_COLUMNS)
-    if frame.empty:
-        raise InputError(source, None, "has no complexes")
-    cells = _Cells(frame, source)
-    ids = cells.text("project")
-    seen: dict[str, int] = {}
-    for i, project in enumerate(ids):
-        if project in seen:
-            raise cells.fail(i, "project", f"duplicate project id {project!r} (also {cells.rows[seen[project]]})")
-        seen[project] = i
-    return pd.DataFrame(
-        {
-            "project": ids,
-            "name": cells.text("name"),
-            "status": cells.text("status", choices=STATUSES),
-            "book_value": cells.number("book_value", required=True),
-            "realised_costs": cells.number("realised_costs", required=True, check=_non_negative),
-            "realised_revenues": cells.number("realised_revenues", required=True, check=_non_negative),
-            "profit_taken": cells.number("profit_taken", required=True),
-            "end_year": pd.array(cells.year("end_year", required=False), dtype="Int64"),
-            "price_level": pd.array(cells.year("price_level", required=False), dtype="Int64"),
-            "uncertainty_margin": cells.number("uncertainty_margin", required=False, check=_decimal_share),
-            "cost_index": cells.number("cost_index", required=False, check=_decimal_rate),
-            "revenue_index": cells.number("revenue_index", required=False, check=_decimal_rate),
-            "row": cells.rows,
-        }
-    )
-
-
-def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) -> pd.DataFrame:
-    _check_columns(frame, source, FLOW_COLUMNS)
-    cells = _Cells(frame, source)
-    known = set(projects["project"])
-    project = cells.text("project")
-    for i, name in enumerate(project):
-        if name not in known:
-            raise cells.fail(i, "project", f"unknown project {name!r}: not in the projects table")
-    types = cells.text("type", choices=FLOW_TYPES)
-    categories = cells.text("category")
-    for i, (kind, category) in enumerate(zip(types, categories, strict=True)):
-        allowed = COST_CATEGORIES if kind == "cost" else REVENUE_CATEGORIES
-        if category not in allowed:
-            raise cells.fail(i, "category", f"{category!r} is not a {kind} category; expected {', '.join(allowed)}")
-    return pd.DataFrame(
-        {
-            "project": project,
-            "year": pd.array(cells.year("year", required=True), dtype="int64"),
-            "type": types,
-            "category": categories,
-            "amount": cells.number("amount", required=True, check=_non_negative),
-            "sales_linked": cells.flag("sales_linked"),
-            "row": cells.rows,
-        }
-    )
