@@ -335,6 +335,15 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from grex.io.template import write_template
+
+    written = write_template(args.folder, lang=args.lang, year=args.year)
+    print("\n".join(str(path) for path in written))
+    print(f"\nnext: fill in the workbook, then  grex run {written[1]}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV."
@@ -410,6 +419,12 @@ def _parser() -> argparse.ArgumentParser:
     sens.add_argument("--lang", choices=("nl", "en"), default="nl", help="language of the labels (default nl)")
     sens.add_argument("--out", help="output folder (default out/<scenario name>/sensitivity/)")
     sens.set_defaults(handler=_cmd_sensitivity)
+
+    init = sub.add_parser("init", help="write a template workbook and scenario to start from (runs as it is)")
+    init.add_argument("folder", help="folder to write portefeuille.xlsx and scenario.toml into (created if missing)")
+    init.add_argument("--lang", choices=("nl", "en"), default="nl", help="sheet and column names (default nl)")
+    init.add_argument("--year", type=int, help="valuation year (default this calendar year)")
+    init.set_defaults(handler=_cmd_init)
     return parser
 
 

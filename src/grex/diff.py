@@ -578,7 +578,8 @@ class _Chain:
             valuation_year=year,
             parameters=self.parameters(applied),
         )
-        return scenario, Portfolio(projects, flows, "difference analysis state", "difference analysis state")
+        # derived by grex from two checked portfolios: not checked again
+        return scenario, Portfolio.checked(projects, flows, "difference analysis state", "difference analysis state")
 
     def run(self, steps: Sequence[str]) -> list[Valuation]:
         applied: set[str] = set()

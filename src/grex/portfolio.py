@@ -11,14 +11,23 @@ Two tables (docs/glossary.md for the names):
     ``project``, ``year``, ``type`` (cost | revenue), ``category``,
     ``amount`` [EUR, price level, ≥ 0], optional ``sales_linked``.
 
-Reading and checking the files is :func:`grex.io.read_portfolio`; this
-module holds the checked tables and the checks that need the valuation year.
+Reading the files is :func:`grex.io.read_portfolio`; this module holds the
+checks of both tables (:func:`check_tables`, the one validation path for
+tables read from files and tables built in code), the checked tables
+(:class:`Portfolio`) and the checks that need the valuation year.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from grex.errors import InputError
@@ -31,6 +40,9 @@ __all__ = [
     "REVENUE_CATEGORIES",
     "STATUSES",
     "Portfolio",
+    "cell_text",
+    "check_tables",
+    "parse_number",
 ]
 
 #: Complex statuses (docs/rules.md section 9).
@@ -65,6 +77,12 @@ FLOW_COLUMNS = {
 class Portfolio:
     """Checked portfolio tables.
 
+    Built in code, ``Portfolio(projects, flows)`` (or :meth:`from_frames`)
+    runs the same checks as a portfolio read from files (:func:`check_tables`)
+    and holds the typed tables; a message names ``projects table`` or
+    ``flows table`` (or the sources given), the row (the ``row`` column where
+    there is one, else the index) and the column.
+
     Attributes
     ----------
     projects : DataFrame
@@ -80,8 +98,44 @@ class Portfolio:
 
     projects: pd.DataFrame
     flows: pd.DataFrame
-    projects_source: str = "projects"
-    flows_source: str = "flows"
+    projects_source: str = "projects table"
+    flows_source: str = "flows table"
+
+    def __post_init__(self) -> None:
+        projects, flows = check_tables(
+            self.projects, self.flows, projects_source=self.projects_source, flows_source=self.flows_source
+        )
+        object.__setattr__(self, "projects", projects)
+        object.__setattr__(self, "flows", flows)
+
+    @classmethod
+    def from_frames(
+        cls,
+        projects: pd.DataFrame,
+        flows: pd.DataFrame,
+        *,
+        projects_source: str = "projects table",
+        flows_source: str = "flows table",
+    ) -> Portfolio:
+        """A portfolio from two tables built in code, checked as files are (same as the constructor)."""
+        return cls(projects, flows, projects_source, flows_source)
+
+    @classmethod
+    def checked(cls, projects: pd.DataFrame, flows: pd.DataFrame, projects_source: str, flows_source: str) -> Portfolio:
+        """A portfolio of tables in the checked form, not checked again.
+
+        For tables that :func:`check_tables` returned, or that grex derived
+        from checked tables itself (the states of the difference analysis).
+        """
+        portfolio = object.__new__(cls)
+        for name, value in (
+            ("projects", projects),
+            ("flows", flows),
+            ("projects_source", projects_source),
+            ("flows_source", flows_source),
+        ):
+            object.__setattr__(portfolio, name, value)
+        return portfolio
 
     @property
     def ids(self) -> list[str]:
@@ -132,3 +186,313 @@ class Portfolio:
             if failed.any():
                 complex_ = projects.assign(last_flow=last_flow)[failed].iloc[0]
                 raise InputError(self.projects_source, f"{complex_['row']}, column '{column}'", message(complex_))
+
+
+# -- numbers as written -----------------------------------------------------------
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: empty for None, NA or NaN; a whole float without ``.0``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+_DUTCH_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
+
+
+def parse_number(value: str, decimal: str = ".") -> float:
+    """A number as written in a file.
+
+    ``decimal="."``: Python's notation (``_`` between digits allowed). ``","``:
+    Dutch, a decimal comma and ``.`` between thousands (``400.000,00``,
+    ``-50,0``, ``1.234``); a ``.`` that does not separate thousands is refused
+    as ambiguous. ``"auto"`` (Excel text cells): Python's notation, else Dutch.
+    Raises ValueError with the reason.
+    """
+    text = value.replace("_", "")
+    if decimal == "," and ("," in text or "." in text):
+        if _DUTCH_NUMBER.fullmatch(text):
+            return float(text.replace(".", "").replace(",", "."))
+        raise ValueError(
+            f"{value!r} is not a number as this file writes them: it is read as Dutch (';' between fields), "
+            "with a decimal comma and '.' between thousands (1.234,5)"
+        )
+    try:
+        return float(text)
+    except ValueError:
+        if "," in text and _DUTCH_NUMBER.fullmatch(text):
+            if decimal == "auto":
+                return float(text.replace(".", "").replace(",", "."))
+            raise ValueError(
+                f"{value!r} is not a number: this file is comma-separated, so decimals take a point "
+                "(a Dutch file with ';' between fields takes decimal commas)"
+            ) from None
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+# -- the checks: one path for files and for tables built in code ---------------
+
+
+def _check_columns(frame: pd.DataFrame, source: str, spec: dict[str, tuple[str, ...]]) -> None:
+    allowed = spec["required"] + spec["optional"]
+    for column in frame.columns:
+        if column not in allowed:
+            raise InputError(
+                source,
+                f"column {column!r}",
+                f"unknown column{_suggest(frame, column, allowed)}; expected {', '.join(allowed)}",
+            )
+    for column in spec["required"]:
+        if column not in frame.columns:
+            raise InputError(source, f"column {column!r}", "required column is missing")
+    if len(set(frame.columns)) != len(frame.columns):
+        raise InputError(source, None, "a column appears twice in the header")
+
+
+def _suggest(frame: pd.DataFrame, column: str, allowed: tuple[str, ...]) -> str:
+    """`` (did you mean 'book_value'?)`` for the closest known name, or nothing.
+
+    The reader may have found a closer name among the aliases (``attrs["suggestions"]``).
+    """
+    match = frame.attrs.get("suggestions", {}).get(column)
+    if match is None:
+        key = str(column).strip().lower().replace(" ", "_")
+        found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        match = repr(found[0]) if found else None
+    return f" (did you mean {match}?)" if match else ""
+
+
+class _Cells:
+    """Typed access to one column, with messages that name the row and the column as written.
+
+    Cells are strings (from files: empty for a missing value) or values built
+    in code (numbers, booleans, None or NaN for a missing value).
+    ``frame.attrs``: ``rows`` (a label per row), optional ``decimal`` (the
+    number notation of strings, :func:`parse_number`) and ``labels`` (a
+    column's name in the file, or a name per row, where it differs).
+    """
+
+    def __init__(self, frame: pd.DataFrame, source: str) -> None:
+        # the cells without the attrs: pandas copies attrs (a label per row) on every column access
+        self.frame = pd.DataFrame(frame, copy=False)
+        self.source = source
+        self.rows: list[str] = frame.attrs["rows"]
+        self.decimal: str = frame.attrs.get("decimal", ".")
+        self.labels: dict[str, Any] = frame.attrs.get("labels", {})
+
+    def fail(self, i: int, column: str, message: str) -> InputError:
+        label = self.labels.get(column, column)
+        if isinstance(label, list):
+            label = label[i]
+        return InputError(self.source, f"{self.rows[i]}, column {label!r}", message)
+
+    def values(self, column: str) -> list[Any]:
+        if column not in self.frame.columns:
+            return [""] * len(self.frame)
+        series = self.frame[column]
+        if series.dtype.kind in "fiu" or isinstance(series.dtype, pd.Int64Dtype):  # numbers built in code
+            return series.to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+        return list(series)
+
+    def text(self, column: str, *, choices: tuple[str, ...] | None = None) -> list[str]:
+        out = []
+        for i, raw in enumerate(self.values(column)):
+            value = raw if isinstance(raw, str) else cell_text(raw)
+            if not value:
+                raise self.fail(i, column, "is empty")
+            if choices is not None and value not in choices:
+                raise self.fail(i, column, f"{value!r} is not one of {', '.join(choices)}")
+            out.append(value)
+        return out
+
+    def number(
+        self,
+        column: str,
+        *,
+        required: bool,
+        check: Callable[[float], str | None] | None = None,
+    ) -> list[float]:
+        out = []
+        for i, value in enumerate(self.values(column)):
+            if _missing(value):
+                if required:
+                    raise self.fail(i, column, "is empty; a number is required")
+                out.append(math.nan)
+                continue
+            try:
+                number = _number(value, self.decimal)
+            except ValueError as error:
+                raise self.fail(i, column, str(error)) from None
+            if not math.isfinite(number):
+                raise self.fail(i, column, f"{value!r} is not a finite number")
+            if check is not None and (problem := check(number)):
+                raise self.fail(i, column, problem)
+            out.append(number)
+        return out
+
+    def year(self, column: str, *, required: bool) -> list[int | None]:
+        out: list[int | None] = []
+        for i, number in enumerate(self.number(column, required=required)):
+            if math.isnan(number):
+                out.append(None)
+            elif not number.is_integer() or not 1900 <= number <= 2200:
+                raise self.fail(i, column, f"{self.values(column)[i]!r} is not a year such as 2024")
+            else:
+                out.append(int(number))
+        return out
+
+    def flag(self, column: str) -> list[bool]:
+        truth = {
+            "true": True,
+            "1": True,
+            "yes": True,
+            "ja": True,
+            "false": False,
+            "0": False,
+            "no": False,
+            "nee": False,
+        }
+        out = []
+        for i, raw in enumerate(self.values(column)):
+            if raw is True or raw is False:
+                out.append(raw)
+                continue
+            value = raw if isinstance(raw, str) else cell_text(raw)
+            if not value:
+                out.append(False)
+            elif value.lower() in truth:
+                out.append(truth[value.lower()])
+            else:
+                raise self.fail(i, column, f"{value!r} is not true or false")
+        return out
+
+
+def _missing(value: Any) -> bool:
+    """An empty cell: an empty string, None, NA or NaN."""
+    if type(value) is float:
+        return value != value  # NaN
+    if isinstance(value, str):
+        return not value
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: Any, decimal: str) -> float:
+    """A cell as a number: a string as written (:func:`parse_number`), a number from code as it is."""
+    if type(value) is float:
+        return value
+    if isinstance(value, str):
+        return parse_number(value, decimal)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{value!r} is not a number")
+    return float(value)
+
+
+def _non_negative(number: float) -> str | None:
+    return (
+        f"{number:g} is negative; amounts are positive (costs and revenues are separate types)" if number < 0 else None
+    )
+
+
+def _decimal_rate(number: float) -> str | None:
+    if abs(number) >= 1:
+        return f"{number:g} looks like a percentage: write rates as decimals (0.02 for 2%)"
+    return None
+
+
+def _decimal_share(number: float) -> str | None:
+    return _decimal_rate(number) or (f"{number:g} is negative" if number < 0 else None)
+
+
+def _check_projects(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    _check_columns(frame, source, PROJECT_COLUMNS)
+    if frame.empty:
+        raise InputError(source, None, "has no complexes")
+    cells = _Cells(frame, source)
+    ids = cells.text("project")
+    seen: dict[str, int] = {}
+    for i, project in enumerate(ids):
+        if project in seen:
+            raise cells.fail(i, "project", f"duplicate project id {project!r} (also {cells.rows[seen[project]]})")
+        seen[project] = i
+    return pd.DataFrame(
+        {
+            "project": ids,
+            "name": cells.text("name"),
+            "status": cells.text("status", choices=STATUSES),
+            "book_value": cells.number("book_value", required=True),
+            "realised_costs": cells.number("realised_costs", required=True, check=_non_negative),
+            "realised_revenues": cells.number("realised_revenues", required=True, check=_non_negative),
+            "profit_taken": cells.number("profit_taken", required=True),
+            "end_year": pd.array(cells.year("end_year", required=False), dtype="Int64"),
+            "price_level": pd.array(cells.year("price_level", required=False), dtype="Int64"),
+            "uncertainty_margin": cells.number("uncertainty_margin", required=False, check=_decimal_share),
+            "cost_index": cells.number("cost_index", required=False, check=_decimal_rate),
+            "revenue_index": cells.number("revenue_index", required=False, check=_decimal_rate),
+            "row": cells.rows,
+        }
+    )
+
+
+def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) -> pd.DataFrame:
+    _check_columns(frame, source, FLOW_COLUMNS)
+    cells = _Cells(frame, source)
+    known = set(projects["project"])
+    project = cells.text("project")
+    for i, name in enumerate(project):
+        if name not in known:
+            raise cells.fail(i, "project", f"unknown project {name!r}: not in the projects table")
+    types = cells.text("type", choices=FLOW_TYPES)
+    categories = cells.text("category")
+    for i, (kind, category) in enumerate(zip(types, categories, strict=True)):
+        allowed = COST_CATEGORIES if kind == "cost" else REVENUE_CATEGORIES
+        if category not in allowed:
+            raise cells.fail(i, "category", f"{category!r} is not a {kind} category; expected {', '.join(allowed)}")
+    return pd.DataFrame(
+        {
+            "project": project,
+            "year": pd.array(cells.year("year", required=True), dtype="int64"),
+            "type": types,
+            "category": categories,
+            "amount": cells.number("amount", required=True, check=_non_negative),
+            "sales_linked": cells.flag("sales_linked"),
+            "row": cells.rows,
+        }
+    )
+
+
+def _as_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table with a label per row in ``attrs["rows"]``: as a reader gave it, from its ``row`` column
+    (a checked table), or its index (``index 3``)."""
+    rows = frame.attrs.get("rows")
+    if rows is not None and len(rows) == len(frame):
+        return frame
+    if "row" in frame.columns:
+        out = frame.drop(columns="row")
+        labels = [str(r) for r in frame["row"]]
+    else:
+        out = frame.copy(deep=False)
+        labels = [f"index {label}" for label in frame.index]
+    out.attrs = {**frame.attrs, "rows": labels}
+    return out
+
+
+def check_tables(
+    projects: pd.DataFrame,
+    flows: pd.DataFrame,
+    *,
+    projects_source: str = "projects table",
+    flows_source: str = "flows table",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check both tables and return them typed, as :class:`Portfolio` holds them.
+
+    The one validation path: :func:`grex.io.read_portfolio` calls it on the
+    cells of the files (strings, a label per row in ``attrs["rows"]``), and
+    :class:`Portfolio` on tables built in code (numbers or strings; the rows
+    named by a ``row`` column where there is one, else by the index). Raises
+    :class:`InputError` naming the source, the row and the column.
+    """
+    checked = _check_projects(_as_cells(projects), projects_source)
+    return checked, _check_flows(_as_cells(flows), flows_source, projects=checked)

@@ -192,8 +192,8 @@ def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
 
     The CSV holds every value at full precision (floats as Python writes
     them, so they read back exactly), ``True``/``False``, and empty cells for
-    figures that do not apply; an illustrative batch gets a first comment
-    line. The workbook holds the same table on sheet ``vergelijking`` (the
+    figures that do not apply; it is a plain table (no comment lines: the
+    ``illustrative`` row says which scenarios are made up). The workbook holds the same table on sheet ``vergelijking`` (the
     notice on sheet ``toelichting``) with its created and modified dates and
     the dates of its zip entries fixed, so the same batch gives the same bytes.
     """
@@ -201,8 +201,6 @@ def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     illustrative = _illustrative(comparison)
     buffer = io.StringIO()
-    if illustrative:
-        buffer.write(f"# {ILLUSTRATIVE_NOTICE}\n")
     comparison.to_csv(buffer, index=False, lineterminator="\n")
     _write_bytes(out_dir / "comparison.csv", buffer.getvalue().encode("utf-8"))
     _write_bytes(out_dir / "comparison.xlsx", _workbook(comparison, illustrative))

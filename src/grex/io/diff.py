@@ -1,12 +1,13 @@
-"""Writing a difference analysis: ``diff.csv`` and the waterfall charts."""
+"""Writing a difference analysis: ``diff.csv``, ``summary.json`` and the waterfall charts."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from grex import __version__
 from grex.diff import DiffResult
-from grex.io.results import ILLUSTRATIVE_NOTICE, write_atomically
+from grex.io.results import ILLUSTRATIVE_NOTICE, write_atomically, write_csv, write_json
 
 __all__ = ["write_diff"]
 
@@ -21,8 +22,11 @@ def write_diff(result: DiffResult, out_dir: str | Path, *, largest: int = 5) -> 
         ``present_value``), the portfolio total rows (project ``(total)``) last
         per measure; columns ``project, name, change, measure, before``, one
         per effect in the order applied, ``after, total_change``. [EUR, cents;
-        positive = profit or improvement] An illustrative scenario gets a first
-        comment line.
+        positive = profit or improvement] A plain table (no comment lines).
+    ``summary.json``
+        The provenance: both scenarios with their valuation years and input
+        hashes, the grex version, the effects in the order applied, and the
+        ``notice`` where either scenario is illustrative.
     ``waterfall.png``
         The portfolio waterfall of the present value.
     ``waterfall-<project>.png``
@@ -34,12 +38,24 @@ def write_diff(result: DiffResult, out_dir: str | Path, *, largest: int = 5) -> 
 
     out_dir = Path(out_dir)
     with write_atomically(out_dir) as staging:
-        with (staging / "diff.csv").open("w", encoding="utf-8", newline="") as handle:
-            if result.illustrative:
-                handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
-            result.table().to_csv(handle, index=False, float_format="%.2f", lineterminator="\n")
+        write_csv(result.table(), staging / "diff.csv")
+        write_json(staging / "summary.json", _summary(result))
         (staging / "waterfall.png").write_bytes(to_png(plot_waterfall(result)))
         for project in result.largest(largest):
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", project)
             (staging / f"waterfall-{safe}.png").write_bytes(to_png(plot_waterfall(result, project)))
     return out_dir
+
+
+def _summary(result: DiffResult) -> dict:
+    about: dict = {"notice": ILLUSTRATIVE_NOTICE} if result.illustrative else {}
+    for side, valuation in (("before", result.before), ("after", result.after)):
+        about[side] = {
+            "scenario": valuation.scenario.name,
+            "valuation_year": valuation.scenario.valuation_year,
+            "illustrative": valuation.scenario.illustrative,
+            "input_hash": valuation.input_hash,
+        }
+    about["grex_version"] = __version__
+    about["order"] = list(result.order)
+    return about

@@ -12,9 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from grex import __version__
 from grex.valuation import Valuation
 
-__all__ = ["write_atomically", "write_json", "write_valuation"]
+__all__ = ["PROVENANCE_KEY", "provenance", "read_provenance", "write_atomically", "write_json", "write_valuation"]
+
+#: Key of grex's provenance in the file metadata of every Parquet output (a JSON object).
+PROVENANCE_KEY = b"grex"
 
 ILLUSTRATIVE_NOTICE = (
     "ILLUSTRATIVE: the figures of this scenario are made up (calibrated to published totals only); "
@@ -62,19 +69,62 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def provenance(scenario: Any, input_hash: str | None) -> dict[str, Any]:
+    """What the Parquet outputs carry under :data:`PROVENANCE_KEY`: notice, scenario, grex version, input hash.
+
+    ``notice`` is present only for an illustrative scenario.
+    """
+    out: dict[str, Any] = {"notice": ILLUSTRATIVE_NOTICE} if scenario.illustrative else {}
+    out.update(
+        {
+            "scenario": scenario.name,
+            "valuation_year": scenario.valuation_year,
+            "illustrative": scenario.illustrative,
+            "grex_version": __version__,
+            "input_hash": input_hash,
+        }
+    )
+    return out
+
+
+def read_provenance(path: str | Path) -> dict[str, Any] | None:
+    """The provenance a grex Parquet output carries in its file metadata (None where there is none)."""
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(PROVENANCE_KEY)
+    return None if raw is None else json.loads(raw)
+
+
+def with_provenance(schema_or_table: Any, about: dict[str, Any]) -> Any:
+    """A pyarrow schema or table with ``about`` added to its metadata under :data:`PROVENANCE_KEY`."""
+    schema = schema_or_table.schema if isinstance(schema_or_table, pa.Table) else schema_or_table
+    metadata = {**(schema.metadata or {}), PROVENANCE_KEY: json.dumps(_clean(about), ensure_ascii=False).encode()}
+    if isinstance(schema_or_table, pa.Table):
+        return schema_or_table.replace_schema_metadata(metadata)
+    return schema.with_metadata(metadata)
+
+
+def write_parquet(frame: Any, path: Path, about: dict[str, Any]) -> None:
+    """A DataFrame as Parquet (as ``frame.to_parquet(path, index=False)``), ``about`` in its file metadata."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(with_provenance(table, about), path)
+
+
 def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callable[[Path], None] | None = None) -> Path:
     """Write ``complexes.csv/.parquet``, ``years.csv/.parquet`` and ``summary.json``.
 
-    Amounts are euros with cents; an illustrative scenario gets a first
-    comment line in each CSV and a ``notice`` in the summary.
+    Amounts are euros with cents. The CSVs are plain tables (a header row,
+    no comment lines); an illustrative scenario's notice and the provenance
+    (scenario, grex version, input hash) are in ``summary.json`` and in the
+    Parquet files' metadata (:func:`read_provenance`).
     """
     out_dir = Path(out_dir)
+    about = provenance(valuation.scenario, valuation.input_hash)
     with write_atomically(out_dir) as staging:
         complexes = valuation.complexes()
         years = valuation.years()
         for name, frame in (("complexes", complexes), ("years", years)):
-            _write_csv(frame, staging / f"{name}.csv", valuation.scenario.illustrative)
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
+            write_csv(frame, staging / f"{name}.csv")
+            write_parquet(frame, staging / f"{name}.parquet", about)
         summary = valuation.summary()
         if valuation.scenario.illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
@@ -84,8 +134,10 @@ def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callabl
     return out_dir
 
 
-def _write_csv(frame: Any, path: Path, illustrative: bool) -> None:
+def write_csv(frame: Any, path: Path, float_format: str = "%.2f") -> None:
+    """A plain CSV table: UTF-8, comma-separated, header row, ``\\n`` line ends, no comment lines.
+
+    Every tool reads it with its defaults (``pandas.read_csv``, DuckDB, R's ``read.csv``).
+    """
     with path.open("w", encoding="utf-8", newline="") as handle:
-        if illustrative:
-            handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
-        frame.to_csv(handle, index=False, float_format="%.2f", lineterminator="\n")
+        frame.to_csv(handle, index=False, float_format=float_format, lineterminator="\n")

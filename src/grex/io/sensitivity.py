@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grex.io.results import ILLUSTRATIVE_NOTICE, write_atomically, write_json
+from grex.io.results import ILLUSTRATIVE_NOTICE, write_atomically, write_csv, write_json
 from grex.sensitivity import Sensitivity
 
 __all__ = ["write_sensitivity"]
@@ -16,8 +16,8 @@ def write_sensitivity(result: Sensitivity, out_dir: str | Path) -> Path:
     ``tornado.csv``: :func:`grex.sensitivity.tornado` [EUR]; ``tornado.png``:
     its chart; ``variance_shares.csv``: :func:`grex.sensitivity.variance_shares`;
     ``summary.json``: :meth:`Sensitivity.summary`. Amounts with cents, shares
-    with six decimals; an illustrative scenario gets a first comment line in
-    the CSVs and a ``notice`` in the summary.
+    with six decimals. The CSVs are plain tables; an illustrative scenario
+    gets a ``notice`` in the summary.
     """
     from grex.plot.style import to_png
 
@@ -28,10 +28,7 @@ def write_sensitivity(result: Sensitivity, out_dir: str | Path) -> Path:
             ("tornado", result.tornado, "%.2f"),
             ("variance_shares", result.variance_shares, "%.6f"),
         ):
-            with (staging / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
-                if illustrative:
-                    handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
-                frame.to_csv(handle, index=False, float_format=fmt, lineterminator="\n")
+            write_csv(frame, staging / f"{name}.csv", float_format=fmt)
         (staging / "tornado.png").write_bytes(to_png(result.figure()))
         summary = result.summary()
         if illustrative:

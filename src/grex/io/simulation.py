@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grex.io.results import ILLUSTRATIVE_NOTICE, _write_csv, write_atomically, write_json
+from grex.io.results import ILLUSTRATIVE_NOTICE, provenance, with_provenance, write_atomically, write_csv, write_json
 from grex.montecarlo import Simulation
 
 __all__ = ["write_draws", "write_simulation"]
@@ -23,15 +23,15 @@ def write_simulation(simulation: Simulation, out_dir: str | Path) -> Path:
     ``draws.parquet``: one row per draw and complex (``draw, project,
     end_year, end_value, present_value``) [EUR]; ``reserve_path.csv``: the
     general reserve per year (``year, deterministic, p5, p25, p50, p75,
-    p95``) [EUR]; ``summary.json``: :meth:`Simulation.summary`. An
-    illustrative scenario gets a first comment line in the CSV and a
-    ``notice`` in the summary.
+    p95``) [EUR]; ``summary.json``: :meth:`Simulation.summary`. The CSV
+    is a plain table; an illustrative scenario's notice is in the summary
+    and, with the provenance, in the metadata of ``draws.parquet``.
     """
     out_dir = Path(out_dir)
     illustrative = simulation.base.scenario.illustrative
     with write_atomically(out_dir) as staging:
         write_draws(simulation, staging / "draws.parquet")
-        _write_csv(simulation.reserve_path(), staging / "reserve_path.csv", illustrative)
+        write_csv(simulation.reserve_path(), staging / "reserve_path.csv")
         summary = simulation.summary()
         if illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
@@ -44,7 +44,8 @@ def write_draws(simulation: Simulation, path: Path) -> None:
 
     The table is never built whole: a million draws of fifty complexes are
     written :data:`ROW_GROUP_DRAWS` draws at a time, the ``project`` column
-    dictionary-encoded (it reads back as a categorical column).
+    dictionary-encoded (it reads back as a categorical column). The file
+    metadata holds the provenance (:func:`grex.io.results.read_provenance`).
     """
     D, C = simulation.present_value.shape
     projects = pa.array([str(p) for p in simulation.projects], type=pa.string())
@@ -57,6 +58,9 @@ def write_draws(simulation: Simulation, path: Path) -> None:
             ("present_value", pa.float64()),
         ]
     )
+    base = simulation.base
+    about = {**provenance(base.scenario, base.input_hash), "draws": simulation.draws, "seed": simulation.seed}
+    schema = with_provenance(schema, about)
     codes = np.arange(C, dtype=np.int32)
     # Dictionary encoding only where values repeat: tried on the amounts (nearly all distinct)
     # it costs about half the writing time and saves nothing.
