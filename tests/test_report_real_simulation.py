@@ -42,6 +42,9 @@ def test_per_complex_table_holds_the_simulations_figures_complex_by_complex(real
     assert frame.index.tolist() == valuation.complexes()["project"].tolist()  # in portfolio order
     for column in ("p5", "p50", "p95", "probability_of_loss", "required_capacity"):
         np.testing.assert_array_equal(frame[column].to_numpy(), expected.loc[frame.index, column].to_numpy(), column)
+    headings = {c.key: c.label for c in tables["mc_complexes"].columns}
+    assert [headings[k] for k in ("p5", "p50", "p95")] == ["P5", "P50", "P95"]
+    assert headings["required_capacity"] == "Required capacity"
     # the deterministic column is the valuation's present value, which the simulation's base shares
     np.testing.assert_array_equal(frame["present_value"].to_numpy(), simulation.base.result.present_value)
     # the spread is real: each complex's P5 lies below its P95
