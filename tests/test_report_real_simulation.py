@@ -96,4 +96,6 @@ def test_driver_table_holds_the_spread_of_each_driver_alone(real):
         assert frame.loc[name, "std"] == pytest.approx(np.std(values, ddof=1), rel=1e-12), name
     shares = frame["variance_share"].drop("all").astype(float)
     variances = pd.Series({name: np.var(alone.portfolio_present_value, ddof=1) for name, alone in drivers.items()})
-    np.testing.assert_allclose(shares.to_numpy(), (variances / variances.sum()).loc[shares.index].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        shares.to_numpy(), (variances / variances.sum()).loc[shares.index].to_numpy(), rtol=1e-12
+    )
