@@ -129,7 +129,9 @@ COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize(
+    "command", [pytest.param(c, marks=pytest.mark.slow) if c == "report" else c for c in COMMANDS]
+)  # the report: seven simulations and two renderings, three times over (about 10 s)
 def test_writer_killed_after_its_first_file_leaves_the_earlier_output_intact(tmp_path, monkeypatch, command):
     inputs, area = tmp_path / "inputs", tmp_path / "results"
     scenario = write_inputs(inputs)
