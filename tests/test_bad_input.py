@@ -45,8 +45,10 @@ def assert_refused(path: Path, tmp_path: Path, capsys, *fragments: str) -> None:
     assert message.count("\n") == 1, f"one message expected: {message!r}"
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
+    # refused before writing starts: not even the output folder is made (a writer that fails
+    # midway is test_atomic.py's case)
     assert not out.exists(), "no output may be written for bad input"
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], "no temporary folder may be left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["portfolio", "scenario.toml"], "nothing else written"
     # validate gives the same verdict
     assert main(["validate", str(path)]) == 2
     capsys.readouterr()
@@ -207,12 +209,15 @@ def test_extends_cycle(tmp_path, capsys):
     assert_refused(path, tmp_path, capsys, "cycle")
 
 
-def test_failed_run_keeps_earlier_output_intact(tmp_path, capsys):
-    """A run that fails leaves the files of an earlier good run as they were."""
+def test_bad_input_is_refused_before_an_earlier_output_is_touched(tmp_path, capsys):
+    """A refused run leaves the folder of an earlier good run as it was, its modification times included:
+    the input is checked before anything is opened for writing. (An output kept whole when the writer
+    itself fails midway is tested in test_atomic.py.)"""
     path = write(tmp_path)
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out)]) == 0
-    before = (out / "complexes.csv").read_bytes()
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
     (tmp_path / "portfolio" / "flows.csv").write_text(GOOD_FLOWS.replace(",100", ",-1"))
     assert main(["run", str(path), "--out", str(out)]) == 2
-    assert (out / "complexes.csv").read_bytes() == before
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "portfolio", "scenario.toml"]

@@ -20,11 +20,8 @@ from conftest import EXAMPLE, ROOT
 from grex import montecarlo
 from grex.drivers import Risk, Triangular
 from grex.io import read_portfolio, read_scenario
+from grex.kernel import pairwise_sum  # numba is a hard dependency: a broken install fails here, not skips
 from grex.synthetic import synthetic_portfolio
-
-pytest.importorskip("numba")
-
-from grex.kernel import pairwise_sum  # noqa: E402 - after the skip
 
 CRISIS = ROOT / "scenarios" / "kredietcrisis-2008.toml"
 FIELDS = ("end_year", "end_value", "present_value", "reserve")

@@ -131,7 +131,7 @@ def _format(value: Any) -> str:
 def _defaults(part: str) -> dict[str, Any]:
     # A grid key into a driver table the file does not write starts from the
     # table's defaults (setting only ``mode`` of a missing triangle would fix it).
-    value = getattr(MonteCarlo(), part, None)
+    value: Any = getattr(MonteCarlo(), part, None)
     return dict(value.to_json()) if hasattr(value, "to_json") else {}
 
 
@@ -595,13 +595,13 @@ def run_batch(
         bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
         ran: list[str] = []
         try:
-            for (index, start, stop), arrays, error in results:
+            for (index, start, stop), arrays, raised in results:
                 job = jobs[index]
                 if job.failed:
                     continue
-                if error is not None:
+                if raised is not None:
                     job.failed = True
-                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _reason(error)))
+                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _reason(raised)))
                     bar.update(job.draws - sum(len(p["present_value"]) for p in job.parts.values()))
                     job.parts.clear()
                     continue
@@ -632,7 +632,7 @@ def run_batch(
             out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures)
         )
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()
 
 

@@ -192,10 +192,10 @@ def format_valuation(valuation) -> str:
         if part.empty:
             continue
         rows.append(part)
-        subtotal = {"complex": f"subtotaal {status}", "status": "", "eind": ""}
+        subtotal: dict[str, object] = {"complex": f"subtotaal {status}", "status": "", "eind": ""}
         subtotal.update({label: part[label].sum() for label in columns.values()})
         rows.append(pd.DataFrame([subtotal]))
-    total = {"complex": "totaal", "status": "", "eind": ""}
+    total: dict[str, object] = {"complex": "totaal", "status": "", "eind": ""}
     total.update({label: table[label].sum() for label in columns.values()})
     rows.append(pd.DataFrame([total]))
     shown = pd.concat(rows, ignore_index=True)

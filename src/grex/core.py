@@ -19,6 +19,7 @@ flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -209,7 +210,7 @@ def roll_book_value(
         interest_total += interest
         balance += interest
         balance += net[..., t]
-        if keep_path:
+        if balance_path is not None and interest_path is not None:  # keep_path
             balance_path[..., t] = balance
             interest_path[..., t] = interest
     return balance, interest_total, balance_path, interest_path
@@ -399,15 +400,16 @@ def valuate(
         raise ValueError(f"costs {costs.shape} and revenues {revenues.shape} differ in shape")
     margin_share = np.asarray(uncertainty_margin, dtype=np.float64)[..., None]
 
-    indexed_costs = costs * cost_factor
-    margin = indexed_costs * margin_share
-    nominal_costs = indexed_costs + margin
-    nominal_revenues = revenues * revenue_factor
+    indexed_costs = cast(NDArray[np.float64], costs * cost_factor)
+    margin: NDArray[np.float64] = indexed_costs * margin_share
+    nominal_costs: NDArray[np.float64] = indexed_costs + margin
+    nominal_revenues = cast(NDArray[np.float64], revenues * revenue_factor)
 
     last = end_index(costs, revenues, given_end_index)
     balance, interest_total, balance_path, interest_path = roll_book_value(
         book_value, nominal_costs - nominal_revenues, interest_rate, last, keep_path=True
     )
+    assert balance_path is not None and interest_path is not None  # kept: keep_path=True
     end_value = -balance
     present_value = end_value * discount_factor(discount_rate, last)
     duration = last + 1

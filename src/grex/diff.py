@@ -74,7 +74,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -419,7 +419,7 @@ def diff(
         "matched" if p in before_names and p in after_names else "new" if p in after_names else "closed"
         for p in projects
     ]
-    names = [after_names.get(p, before_names.get(p)) for p in projects]
+    names = [after_names[p] if p in after_names else before_names[p] for p in projects]
 
     def values(valuation: Valuation) -> dict[str, dict[str, float]]:
         r = valuation.result
@@ -545,12 +545,16 @@ class _Chain:
             book_value = self.ap["book_value"].astype(float)
         else:
             history = self.bp
-            book_value = planned_book_value if shifted else self.bp["book_value"].astype(float)
+            if shifted:
+                assert planned_book_value is not None  # taken when the valuation date moved (_Chain.run)
+                book_value = planned_book_value
+            else:
+                book_value = self.bp["book_value"].astype(float)
         end_source = self.ap if "phasing" in applied else self.bp
         last_flow = flows.groupby("project")["year"].max()
-        end_year = []
+        end_year: list[Any] = []
         for p in self.matched:
-            given = end_source.at[p, "end_year"]
+            given: Any = end_source.at[p, "end_year"]
             if pd.isna(given):
                 end_year.append(pd.NA)
             else:
@@ -615,7 +619,8 @@ class _Keys:
         a = after.groupby([*key, "year"])["amount"].sum()
         linked = pd.concat([before, after]).groupby(key)["sales_linked"].any()
         both = pd.concat([b.rename("before"), a.rename("after")], axis=1).fillna(0.0).sort_index()
-        for k, part in both.groupby(level=[0, 1, 2], sort=False):
+        for group, part in both.groupby(level=[0, 1, 2], sort=False):
+            k = cast(tuple[str, str, str], group)
             years = part.index.get_level_values("year").to_numpy(dtype=np.int64)
             self.groups.append(
                 (

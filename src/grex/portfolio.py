@@ -181,8 +181,8 @@ class Portfolio:
                 ),
             ),
         )
-        for failed, column, message in checks:
-            failed = failed.fillna(False).to_numpy(dtype=bool)
+        for condition, column, message in checks:
+            failed = condition.fillna(False).to_numpy(dtype=bool)
             if failed.any():
                 complex_ = projects.assign(last_flow=last_flow)[failed].iloc[0]
                 raise InputError(self.projects_source, f"{complex_['row']}, column '{column}'", message(complex_))

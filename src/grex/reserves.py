@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -81,6 +82,12 @@ def resistance_ratio(available: float, required: float) -> float | None:
     return available / required
 
 
+@overload
+def nar_grade(ratio: float) -> tuple[str, str]: ...
+@overload
+def nar_grade(ratio: None) -> None: ...
+@overload
+def nar_grade(ratio: float | None) -> tuple[str, str] | None: ...
 def nar_grade(ratio: float | None) -> tuple[str, str] | None:
     """NAR grade (letter, Dutch label) of a resistance ratio.
 

@@ -9,10 +9,11 @@ Defaults are those of docs/rules.md section 14.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from grex.core import BASES
 from grex.drivers import MonteCarlo, Risk, parse_risks
 from grex.errors import InputError
 
-__all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "check_rate"]
+__all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "canonical", "check_rate"]
 
 
 def check_rate(value: Any, source: Any, key: str, *, allow_negative: bool = True) -> float:
@@ -254,6 +255,10 @@ class Scenario:
     sources: tuple[Path, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    #: Fields that are not inputs of the valuation: where the files lie, and the
+    #: tables as read (every value of them is in the typed fields).
+    NOT_INPUTS = ("portfolio", "source", "sources", "data")
+
     #: Top-level keys of a scenario file (``extends`` is resolved on reading).
     KEYS = (
         "name",
@@ -308,6 +313,17 @@ class Scenario:
             return self.portfolio.as_posix()
         return Path(os.path.relpath(self.portfolio, Path(self.source).resolve().parent)).as_posix()
 
+    def effective_inputs(self) -> dict[str, Any]:
+        """Every value the scenario feeds the valuation and the simulation, in canonical form.
+
+        All fields but :data:`NOT_INPUTS`, defaults included, as
+        :func:`canonical` writes them: the basis of the input hash
+        (:func:`grex.valuation.input_hash`). A scenario changed in code
+        (``dataclasses.replace``, :func:`grex.valuation.with_parameters`)
+        gives other values here; the raw ``data`` is not read.
+        """
+        return {f.name: canonical(getattr(self, f.name)) for f in fields(self) if f.name not in self.NOT_INPUTS}
+
     def to_json(self) -> dict[str, Any]:
         """Every parameter as used, for ``summary.json``."""
         return {
@@ -320,6 +336,44 @@ class Scenario:
             "montecarlo": self.montecarlo.to_json(),
             "risks": [risk.to_json() for risk in self.risks],
         }
+
+
+def canonical(value: Any) -> Any:
+    """A value as plain JSON data that is the same for equal values, in any process.
+
+    Dataclasses become tables of all their fields with the class name under
+    ``"__type__"`` (a uniform and a triangular distribution with the same
+    bounds differ); mappings become lists of ``[key, value]`` pairs sorted by
+    key; tuples and lists, lists; numpy scalars, Python numbers. A float with a
+    whole value becomes an int, so ``0`` and ``0.0`` (and ``-0.0``) are the same
+    input; other floats keep every bit (``json`` writes the shortest text that
+    reads back exactly).
+
+    Examples
+    --------
+    >>> canonical(RatePath(0.02, {2025: 0.04, 2024: 0.06}))
+    {'__type__': 'RatePath', 'default': 0.02, 'by_year': {'__map__': [[2024, 0.06], [2025, 0.04]]}}
+    >>> canonical(1.0), canonical(-0.0), canonical(np.float64(0.1))
+    (1, 0, 0.1)
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        return canonical(value.item())
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__, **{f.name: canonical(getattr(value, f.name)) for f in fields(value)}}
+    if isinstance(value, Mapping):
+        pairs = [[canonical(k), canonical(v)] for k, v in value.items()]
+        return {"__map__": sorted(pairs, key=lambda pair: json.dumps(pair[0], sort_keys=True))}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, Path):
+        return value.as_posix()
+    raise TypeError(f"no canonical form for {type(value).__name__}: {value!r}")
 
 
 def _check_keys(cls: type, table: Mapping[str, Any], source: Any, prefix: str) -> None:

@@ -184,8 +184,8 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
         "interest": (params.interest_rate - RATE_STEP, params.interest_rate + RATE_STEP),
         "discount": (params.discount_rate - RATE_STEP, params.discount_rate + RATE_STEP),
     }
-    results["interest"] = tuple(revalue(interest_rate=r) for r in rates["interest"])
-    results["discount"] = tuple(revalue(discount_rate=r) for r in rates["discount"])
+    results["interest"] = (revalue(interest_rate=rates["interest"][0]), revalue(interest_rate=rates["interest"][1]))
+    results["discount"] = (revalue(discount_rate=rates["discount"][0]), revalue(discount_rate=rates["discount"][1]))
     from grex.report.labels import format_value
 
     formats = {

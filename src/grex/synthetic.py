@@ -77,7 +77,12 @@ def synthetic_portfolio(
         revenue = size * float(rng.uniform(1.1, 1.8))
 
         def add(
-            year: int, kind: str, category: str, amount: float, linked: bool = False, project: str = project
+            year: int | np.integer,
+            kind: str,
+            category: str,
+            amount: float,
+            linked: bool = False,
+            project: str = project,
         ) -> None:
             flows.append((project, int(year), kind, category, float(round(amount, 2)), linked))
 

@@ -249,24 +249,43 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
 
 
 def input_hash(scenario: Scenario, portfolio: Portfolio) -> str:
-    """SHA-256 of the inputs as read: the merged scenario table and both tables.
+    """SHA-256 of the effective inputs: the typed scenario and both portfolio tables.
 
-    The hash is of the content, not of the files: the same portfolio as CSV,
-    Parquet or Excel, or a scenario file formatted differently, gives the same
-    hash. Paths are left out, so a copied folder hashes the same.
+    The scenario enters as :meth:`Scenario.effective_inputs` (every field as
+    used, defaults included, not the tables as read), so a scenario changed in
+    code hashes differently from the file it came from; the portfolio as its
+    checked tables, column by column in name order (``row``, which only
+    places messages, left out), numbers as their 64-bit floats. The hash is of
+    the content, not of the files: the same portfolio as CSV, Parquet or Excel,
+    or a scenario file formatted differently, gives the same hash, and paths
+    are left out, so a copied folder hashes the same. It is the same in every
+    process (nothing in it depends on Python's string hashing).
     """
-    scenario_data = {k: v for k, v in scenario.data.items() if k != "portfolio"}
     digest = hashlib.sha256()
-    digest.update(json.dumps(scenario_data, sort_keys=True, default=str).encode())
-    for frame in (portfolio.projects, portfolio.flows):
-        for column in frame.columns.drop("row"):
-            values = frame[column]
+    digest.update(json.dumps(scenario.effective_inputs(), sort_keys=True, separators=(",", ":")).encode())
+    for name, frame in (("projects", portfolio.projects), ("flows", portfolio.flows)):
+        digest.update(f"\x1d{name}\x1d{len(frame)}".encode())
+        for column in sorted(str(c) for c in frame.columns if c != "row"):
             digest.update(f"\x1e{column}\x1e".encode())
-            if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-                digest.update("\x1f".join(values.to_numpy(dtype=str).tolist()).encode())
-            else:
-                digest.update(values.to_numpy(dtype=np.float64, na_value=np.nan).tobytes())
+            digest.update(_column_bytes(frame[column]))
     return digest.hexdigest()
+
+
+def _column_bytes(values: pd.Series) -> bytes:
+    """A column in canonical bytes: numbers (and flags) as little-endian float64 with one NaN
+    for every missing value; anything else as length-prefixed UTF-8 text, missing values marked."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan).astype("<f8")
+        numbers[np.isnan(numbers)] = np.nan  # one bit pattern for every missing value
+        return b"n" + numbers.tobytes()
+    out = [b"s"]
+    for value in values.tolist():
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            out.append(b"\xff")
+        else:
+            text = str(value).encode()
+            out.append(len(text).to_bytes(8, "little") + text)
+    return b"".join(out)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import matplotlib as mpl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -54,7 +54,7 @@ RC: dict[str, Any] = {
 @contextmanager
 def house_style() -> Iterator[None]:
     """Context in which charts are drawn and saved in the house style."""
-    with mpl.rc_context(RC):
+    with mpl.rc_context(cast(Any, RC)):  # matplotlib types its keys as literals
         yield
 
 

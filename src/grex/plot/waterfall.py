@@ -126,7 +126,7 @@ def plot_waterfall(
 
     effects = result.portfolio(measure) if project is None else result.complex(project, measure)
     before, after = result.total(measure, project)
-    steps = [(EFFECT_LABELS[e], float(v)) for e, v in effects.items() if abs(v) >= SMALL]
+    steps = [(EFFECT_LABELS[str(e)], float(v)) for e, v in effects.items() if abs(v) >= SMALL]
     subject = "portefeuille" if project is None else result.names[result.projects.index(project)]
     before_name, after_name = result.before.scenario.name, result.after.scenario.name
     title = f"Verschillenanalyse {MEASURE_LABELS[measure]}: {subject}"

@@ -7,6 +7,8 @@ out. Writing the files is :func:`grex.io.report.write_report`; the command is
 ``grex report``.
 """
 
+from collections.abc import Callable
+
 from grex.report.content import DRIVERS, Chart, Column, Report, Section, Table, build_report
 from grex.report.html import render_html
 from grex.report.labels import LANGUAGES, Labels
@@ -30,4 +32,4 @@ __all__ = [
 ]
 
 #: Output formats, in the order they are written, and their renderers.
-FORMATS = {"html": render_html, "pdf": render_pdf, "xlsx": render_xlsx}
+FORMATS: dict[str, Callable[[Report], str | bytes]] = {"html": render_html, "pdf": render_pdf, "xlsx": render_xlsx}

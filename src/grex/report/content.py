@@ -35,17 +35,26 @@ FORMATS = frozenset({"html", "pdf", "xlsx"})
 
 
 class SimulationLike(Protocol):
-    """What the report reads of a :class:`grex.montecarlo.Simulation`."""
+    """What the report reads of a :class:`grex.montecarlo.Simulation` (read only)."""
 
-    draws: int
-    seed: Any
-    portfolio_present_value: NDArray[np.float64]
-    required_capacity: float
-    required_capacity_standard_error: float
-    expected_shortfall: float
-    probability_of_loss: float
-    probability_reserve_below_zero: float
-    ratio: float | None
+    @property
+    def draws(self) -> int: ...
+    @property
+    def seed(self) -> Any: ...
+    @property
+    def portfolio_present_value(self) -> NDArray[np.float64]: ...
+    @property
+    def required_capacity(self) -> float: ...
+    @property
+    def required_capacity_standard_error(self) -> float: ...
+    @property
+    def expected_shortfall(self) -> float: ...
+    @property
+    def probability_of_loss(self) -> float: ...
+    @property
+    def probability_reserve_below_zero(self) -> float: ...
+    @property
+    def ratio(self) -> float | None: ...
 
     def per_complex(self) -> pd.DataFrame: ...
     def percentiles(self) -> Mapping[str, float]: ...
@@ -147,7 +156,7 @@ class Chart:
 
     key: str
     title: str
-    draw: Callable[[Any], None]
+    draw: Callable[[Any], object]
     caption: str = ""
     size: tuple[float, float] = (7.0, 3.6)
     formats: frozenset[str] = FORMATS
@@ -409,11 +418,11 @@ def _complexes_section(valuation: Valuation, labels: Labels) -> Section:
         kinds.append("group")
         parts.append(part)
         kinds += ["row"] * len(part)
-        subtotal = {"name": labels("subtotal", status=labels[f"short_{status}"])}
+        subtotal: dict[str, Any] = {"name": labels("subtotal", status=labels[f"short_{status}"])}
         subtotal.update({key: part[key].sum() for key in amounts})
         parts.append(pd.DataFrame([subtotal]))
         kinds.append("subtotal")
-    total = {"name": labels["total"]}
+    total: dict[str, Any] = {"name": labels["total"]}
     total.update({key: frame[key].sum() for key in amounts})
     parts.append(pd.DataFrame([total]))
     kinds.append("total")
@@ -434,7 +443,7 @@ def _complexes_section(valuation: Valuation, labels: Labels) -> Section:
         labels(
             "note_duration",
             name=row.name,
-            duration=int(row.duration),
+            duration=int(row.duration),  # type: ignore[arg-type]  # a whole number of years
             n=params.max_duration,
             measure=measure,
         )

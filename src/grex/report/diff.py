@@ -8,7 +8,11 @@ hook::
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import pandas as pd
+from matplotlib.figure import Figure
 
 from grex.diff import EFFECT_LABELS, DiffResult
 from grex.plot.waterfall import plot_waterfall
@@ -125,8 +129,12 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
             Chart(
                 f"diff_waterfall_{project}",
                 f"{words['title']}: {name}",
-                lambda fig, project=project: plot_waterfall(result, project, figure=fig),
+                functools.partial(_draw_waterfall, result, project),
                 size=(7.0, 3.9),
             )
         )
     return Section("diff", words["title"], paragraphs=(intro,), tables=(portfolio, complexes), charts=tuple(charts))
+
+
+def _draw_waterfall(result: DiffResult, project: str, figure: Any) -> Figure:
+    return plot_waterfall(result, project, figure=figure)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from typing import Any, Literal
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -46,7 +47,7 @@ class _Pages:
         self.y = 0.0
 
     # page handling -------------------------------------------------------
-    def new_page(self, landscape: bool = False, layout: str | None = None) -> None:
+    def new_page(self, landscape: bool = False, layout: Literal["constrained"] | None = None) -> None:
         self.finish()
         self.size = LANDSCAPE if landscape else PORTRAIT
         self.page = Figure(figsize=self.size, layout=layout)
@@ -104,6 +105,7 @@ class _Pages:
     def text(self, x: float, text: str, **kwargs) -> None:
         """Text at ``x`` inches from the left margin and the cursor's height."""
         width, height = self.size
+        assert self.page is not None  # text goes on a page begun by new_page
         self.page.text((MARGIN + x) / width, 1 - self.y / height, text, va="top", **kwargs)
 
     # blocks --------------------------------------------------------------
@@ -210,6 +212,7 @@ class _Pages:
             position, align = MARGIN + x + 0.03, "left"
             limit = max(4, int((width - 0.06) / (CHAR * font / 7)))
             text = text if len(text) <= limit else text[: limit - 1] + "…"
+        assert self.page is not None  # cells go on a page begun by new_page
         self.page.text(
             position / page_width,
             1 - y / page_height,
@@ -223,6 +226,7 @@ class _Pages:
 
     def _rule(self, y: float, length: float, linewidth: float) -> None:
         width, height = self.size
+        assert self.page is not None  # rules go on a page begun by new_page
         self.page.add_artist(_hline(self.page, MARGIN / width, (MARGIN + length) / width, 1 - y / height, linewidth))
 
     def charts(self, charts: list[Chart], title: str) -> None:
@@ -233,7 +237,8 @@ class _Pages:
             height = self.size[1]
             heights = [c.size[1] * min(1.0, self.width / c.size[0]) + 0.35 for c in pair]
             head = TOP + (0.34 if start == 0 else 0.0)
-            rows = self.page.subfigures(
+            assert self.page is not None  # just begun
+            rows: Any = self.page.subfigures(
                 len(pair) + 2,
                 3,
                 height_ratios=[head, *heights, max(BOTTOM, height - head - sum(heights))],
