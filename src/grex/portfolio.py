@@ -6,10 +6,15 @@ Two tables (DOMAIN.md section 2 for the names):
     one row per complex: ``project`` (id), ``name``, ``status``,
     ``book_value``, ``realised_costs``, ``realised_revenues``,
     ``profit_taken``; optional ``end_year``, ``price_level``,
-    ``uncertainty_margin``, ``cost_index``, ``revenue_index``.
+    ``uncertainty_margin``, ``cost_index``, ``revenue_index``,
+    ``provision_balance`` (voorziening at 31-12 of V − 1, ≥ 0, default 0)
+    and ``realised_interest`` (interest capitalised so far, for the check of
+    ``book_value``; docs/municipal-practice.md).
 ``flows``
     ``project``, ``year``, ``type`` (cost | revenue), ``category``,
-    ``amount`` [EUR, price level, ≥ 0], optional ``sales_linked``.
+    ``amount`` [EUR, price level; a negative amount is a correction: a
+    negative cost lowers the costs, a negative revenue reverses an earlier
+    sale], optional ``sales_linked``.
 
 Reading and checking the files is :func:`grex.io.read_portfolio`; this
 module holds the checked tables and the checks that need the valuation year.
@@ -52,7 +57,15 @@ REVENUE_CATEGORIES = (
 #: Columns of ``projects``: required, then optional.
 PROJECT_COLUMNS = {
     "required": ("project", "name", "status", "book_value", "realised_costs", "realised_revenues", "profit_taken"),
-    "optional": ("end_year", "price_level", "uncertainty_margin", "cost_index", "revenue_index"),
+    "optional": (
+        "end_year",
+        "price_level",
+        "uncertainty_margin",
+        "cost_index",
+        "revenue_index",
+        "provision_balance",
+        "realised_interest",
+    ),
 }
 #: Columns of ``flows``: required, then optional.
 FLOW_COLUMNS = {

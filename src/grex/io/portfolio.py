@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
 from pyarrow import ArrowException
@@ -24,9 +26,14 @@ from grex.portfolio import (
     Portfolio,
 )
 
-__all__ = ["read_portfolio"]
+__all__ = ["BOOK_VALUE_TOLERANCE", "read_portfolio"]
 
 _TABLES = ("projects", "flows")
+
+#: Difference between ``book_value`` and the sum of its parts that passes without a warning. [EUR]
+BOOK_VALUE_TOLERANCE = 1.0
+
+log = logging.getLogger(__name__)
 
 
 def read_portfolio(path: str | Path) -> Portfolio:
@@ -46,8 +53,8 @@ def read_portfolio(path: str | Path) -> Portfolio:
     InputError
         Naming the file, the row (CSV: its line number) and the column, for a
         missing file or column, an unknown column, a duplicate project id, a
-        flow naming an unknown project, a negative, empty or non-numeric
-        amount, an unknown status, type or category, or a rate written as a
+        flow naming an unknown project, an empty or non-numeric amount, a
+        negative realised amount or provision balance, an unknown status, type or category, or a rate written as a
         percentage.
     """
     path = Path(path)
@@ -73,6 +80,7 @@ def read_portfolio(path: str | Path) -> Portfolio:
         raise InputError(path, None, "a portfolio is a folder of CSV or Parquet files, or an .xlsx workbook")
     projects = _check_projects(*raw["projects"])
     flows = _check_flows(*raw["flows"], projects=projects)
+    _check_book_value(projects, raw["projects"][1])
     return Portfolio(projects, flows, raw["projects"][1], raw["flows"][1])
 
 
@@ -242,6 +250,11 @@ def _non_negative(number: float) -> str | None:
     )
 
 
+def _correction(number: float) -> str | None:
+    """Flow amounts: a negative amount is a correction (docs/municipal-practice.md)."""
+    return None
+
+
 def _decimal_rate(number: float) -> str | None:
     if abs(number) >= 1:
         return f"{number:g} looks like a percentage: write rates as decimals (0.02 for 2%)"
@@ -277,9 +290,46 @@ def _check_projects(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             "uncertainty_margin": cells.number("uncertainty_margin", required=False, check=_decimal_share),
             "cost_index": cells.number("cost_index", required=False, check=_decimal_rate),
             "revenue_index": cells.number("revenue_index", required=False, check=_decimal_rate),
+            "provision_balance": [
+                0.0 if math.isnan(v) else v
+                for v in cells.number("provision_balance", required=False, check=_non_negative_balance)
+            ],
+            "realised_interest": cells.number("realised_interest", required=False),
             "row": cells.rows,
         }
     )
+
+
+def _non_negative_balance(number: float) -> str | None:
+    return f"{number:g} is negative; a provision balance (voorziening) is a positive amount" if number < 0 else None
+
+
+def _check_book_value(projects: pd.DataFrame, source: str) -> None:
+    """Warn where ``book_value`` is not realised costs − realised revenues + profit taken + realised interest.
+
+    Only where ``realised_interest`` is given; a difference up to
+    :data:`BOOK_VALUE_TOLERANCE` passes. A warning, not an error: the
+    valuation uses ``book_value`` as given (docs/municipal-practice.md).
+    """
+    parts = (
+        projects["realised_costs"]
+        - projects["realised_revenues"]
+        + projects["profit_taken"]
+        + projects["realised_interest"]
+    )
+    difference = projects["book_value"] - parts
+    for i in np.flatnonzero((difference.abs() > BOOK_VALUE_TOLERANCE).to_numpy()):
+        row = projects.iloc[i]
+        log.warning(
+            "%s: %s, complex %r: book_value %.2f differs by %.2f from realised_costs - realised_revenues "
+            "+ profit_taken + realised_interest = %.2f",
+            source,
+            row["row"],
+            row["project"],
+            row["book_value"],
+            difference.iloc[i],
+            parts.iloc[i],
+        )
 
 
 def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) -> pd.DataFrame:
@@ -302,7 +352,7 @@ def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) ->
             "year": pd.array(cells.year("year", required=True), dtype="int64"),
             "type": types,
             "category": categories,
-            "amount": cells.number("amount", required=True, check=_non_negative),
+            "amount": cells.number("amount", required=True, check=_correction),
             "sales_linked": cells.flag("sales_linked"),
             "row": cells.rows,
         }

@@ -65,7 +65,8 @@ def _clean(value: Any) -> Any:
 def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callable[[Path], None] | None = None) -> Path:
     """Write ``complexes.csv/.parquet``, ``years.csv/.parquet`` and ``summary.json``.
 
-    Amounts are euros with cents; an illustrative scenario gets a first
+    Amounts are euros with cents, rates (``irr``) decimals with six places;
+    an illustrative scenario gets a first
     comment line in each CSV and a ``notice`` in the summary.
     """
     out_dir = Path(out_dir)
@@ -84,7 +85,14 @@ def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callabl
     return out_dir
 
 
+#: Columns that are rates, not amounts: written with six decimals, not cents.
+RATE_COLUMNS = ("irr",)
+
+
 def _write_csv(frame: Any, path: Path, illustrative: bool) -> None:
+    rates = [c for c in RATE_COLUMNS if c in frame.columns]
+    if rates:
+        frame = frame.assign(**{c: frame[c].map(lambda v: "" if v != v else f"{v:.6f}") for c in rates})
     with path.open("w", encoding="utf-8", newline="") as handle:
         if illustrative:
             handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
