@@ -98,7 +98,11 @@ def test_good_input_passes(tmp_path, capsys):
             ["line 2", "'book_value'", "empty"],
         ),
         (GOOD_PROJECTS, GOOD_FLOWS.replace("a,2025", "x,2025"), ["flows.csv", "line 3", "unknown project 'x'"]),
-        (GOOD_PROJECTS, GOOD_FLOWS.replace(",100", ",-100"), ["flows.csv", "line 2", "'amount'", "negative"]),
+        (
+            projects_with("provision_balance", "-100"),
+            GOOD_FLOWS,
+            ["projects.csv", "line 2", "'provision_balance'", "negative"],
+        ),
         (GOOD_PROJECTS, GOOD_FLOWS.replace(",100", ",honderd"), ["flows.csv", "line 2", "'amount'", "not a number"]),
         (GOOD_PROJECTS, GOOD_FLOWS.replace(",100", ",nan"), ["flows.csv", "line 2", "'amount'", "finite"]),
         (
@@ -139,7 +143,7 @@ def test_good_input_passes(tmp_path, capsys):
         "nan-book-value",
         "empty-book-value",
         "unknown-project",
-        "negative-amount",
+        "negative-provision-balance",
         "non-numeric-amount",
         "nan-amount",
         "flow-before-valuation",
@@ -213,6 +217,6 @@ def test_failed_run_keeps_earlier_output_intact(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out)]) == 0
     before = (out / "complexes.csv").read_bytes()
-    (tmp_path / "portfolio" / "flows.csv").write_text(GOOD_FLOWS.replace(",100", ",-1"))
+    (tmp_path / "portfolio" / "flows.csv").write_text(GOOD_FLOWS.replace(",100", ",honderd"))
     assert main(["run", str(path), "--out", str(out)]) == 2
     assert (out / "complexes.csv").read_bytes() == before

@@ -260,7 +260,9 @@ def discount_periods(
     if valuation_year is None:
         raise ValueError("counting days needs the valuation year")
     # 1 January of the year after the end year, as a day number; minus one day is 31 December
-    next_january = (index.astype(np.int64) + (valuation_year + 1 - 1970)).astype("datetime64[Y]").astype("datetime64[D]")
+    next_january = (
+        (index.astype(np.int64) + (valuation_year + 1 - 1970)).astype("datetime64[Y]").astype("datetime64[D]")
+    )
     days = (next_january - np.datetime64(f"{valuation_year:04d}-01-01", "D")).astype(np.int64) - 1
     return days.astype(np.float64) / DAYS_PER_YEAR
 

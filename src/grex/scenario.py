@@ -169,7 +169,9 @@ class Parameters:
                 values[key] = check_rate(value, source, where)
             elif key == "cost_index_by_category":
                 if not isinstance(value, Mapping):
-                    raise InputError(source, where, "must be a table of kostensoort = rate (or a table of rates per year)")
+                    raise InputError(
+                        source, where, "must be a table of kostensoort = rate (or a table of rates per year)"
+                    )
                 by_category = {}
                 for category, path in value.items():
                     if category not in COST_CATEGORIES:
@@ -186,9 +188,7 @@ class Parameters:
                 values[key] = value
             elif key == "present_value_method":
                 if value not in PRESENT_VALUE_METHODS:
-                    raise InputError(
-                        source, where, f"must be one of {', '.join(PRESENT_VALUE_METHODS)}, not {value!r}"
-                    )
+                    raise InputError(source, where, f"must be one of {', '.join(PRESENT_VALUE_METHODS)}, not {value!r}")
                 values[key] = value
             elif key == "uncertainty_margin":
                 values[key] = check_rate(value, source, where, allow_negative=False)

@@ -270,7 +270,8 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
         category_costs = np.zeros((len(named) + 1, n, n_years))
         np.add.at(category_costs, (group[is_cost], rows[is_cost], columns[is_cost]), amounts[is_cost])
         category_rates = np.stack(
-            [rates(params.cost_index_by_category[c], "cost_index") for c in named] + [rates(params.cost_index, "cost_index")]
+            [rates(params.cost_index_by_category[c], "cost_index") for c in named]
+            + [rates(params.cost_index, "cost_index")]
         )
 
     interest = params.interest_path
@@ -410,10 +411,11 @@ class Valuation:
         is zero, with ``net_t`` the nominal revenues minus costs (with the
         margin) of year t from V to E: the present value from the cash flows
         at discount rate r, and the rekenrente at which the end value is nil.
-        ``numpy_financial.irr``, only for an investment profile: the first
-        non-zero value (the book value as an outflow, or the first net flow)
-        negative and one change of sign, so that the rate is unique and a
-        higher rate is a better complex; NaN elsewhere
+        ``numpy_financial.irr``, only for an investment: the first non-zero
+        value (the book value as an outflow, or else the first net flow)
+        negative and some later value positive; NaN elsewhere (a complex
+        whose book value is already negative has no rate of return in this
+        sense). Where several rates solve the equation, the one nearest zero
         (docs/municipal-practice.md).
         """
         return self._irr.copy()
@@ -428,8 +430,8 @@ class Valuation:
         for i in range(x.n_complexes):
             values = np.concatenate(([-x.book_value[i]], net[i, : int(r.end_index[i]) + 1]))
             signs = np.sign(values[values != 0])
-            # an investment: outgoing first, then incoming, one change of sign (a unique root)
-            if len(signs) and signs[0] < 0 and np.count_nonzero(np.diff(signs)) == 1:
+            # an investment: money goes out first and some comes back
+            if len(signs) and signs[0] < 0 and (signs > 0).any():
                 out[i] = npf.irr(values)
         return out
 

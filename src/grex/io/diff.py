@@ -23,6 +23,11 @@ def write_diff(result: DiffResult, out_dir: str | Path, *, largest: int = 5) -> 
         per effect in the order applied, ``after, total_change``. [EUR, cents;
         positive = profit or improvement] An illustrative scenario gets a first
         comment line.
+    ``provisions.csv``
+        :meth:`DiffResult.provisions`: per complex the provision BEFORE
+        required, AFTER's balance (``provision_balance``), the provision AFTER
+        requires and the dotation (positive: added, negative: released,
+        vrijval); a total row last. [EUR, cents]
     ``waterfall.png``
         The portfolio waterfall of the present value.
     ``waterfall-<project>.png``
@@ -38,6 +43,10 @@ def write_diff(result: DiffResult, out_dir: str | Path, *, largest: int = 5) -> 
             if result.illustrative:
                 handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
             result.table().to_csv(handle, index=False, float_format="%.2f", lineterminator="\n")
+        with (staging / "provisions.csv").open("w", encoding="utf-8", newline="") as handle:
+            if result.illustrative:
+                handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
+            result.provisions().to_csv(handle, index=False, float_format="%.2f", lineterminator="\n")
         (staging / "waterfall.png").write_bytes(to_png(plot_waterfall(result)))
         for project in result.largest(largest):
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", project)
