@@ -216,9 +216,11 @@ def test_reversed_sale_caps_the_revenue_share_at_one(case, tmp_path):
     assert complexes.loc["a", "poc_profit"] == pytest.approx(725, abs=EURO)
 
 
-def test_diff_with_a_correction_adds_up(case, tmp_path):
+@pytest.mark.parametrize("order", [None, "costs,phasing"])
+def test_diff_with_a_correction_adds_up(case, tmp_path, order):
     """A correction that appears in AFTER is an amount effect of its category, and
-    the effects add up to the change."""
+    the effects add up to the change, whether amounts come before or after phasing
+    (the intermediate amount of the category is then negative)."""
     from conftest import write_case
 
     before = write_case(
@@ -237,7 +239,7 @@ def test_diff_with_a_correction_adds_up(case, tmp_path):
         ],
         name="after",
     )
-    result = diff_scenarios(before, after)
+    result = diff_scenarios(before, after, order=order)
     effects = result.complex("a", "end_value")
     before_value, after_value = result.total("end_value", "a")
     assert effects.sum() == pytest.approx(after_value - before_value, abs=EURO)
@@ -432,12 +434,17 @@ def test_defaults_are_supported_by_the_monte_carlo():
 
 def test_irr_hand_worked(case, tmp_path):
     """Book value 100 at 1-1-2024, revenue 121 at the end of 2025, nothing else:
-    -100 + 121 / (1 + r)**2 = 0 gives r = 10%. A complex whose book value is
-    already negative (money came back first) has no rate of return: empty."""
+    -100 + 121 / (1 + r)**2 = 0 gives r = 10%. Complex b is the mirror image:
+    book value -100 (money came back first), cost 121 in 2025; the same
+    equation holds at 10%, but b is a loan, not an investment: no rate of
+    return, empty."""
     scenario = case(
         [{"project": "a", "book_value": 100}, {"project": "b", "book_value": -100}],
-        [{"project": p, "year": 2025, "type": "revenue", "amount": 121} for p in ("a", "b")],
-        parameters={"revenue_index": 0.0},
+        [
+            {"project": "a", "year": 2025, "type": "revenue", "amount": 121},
+            {"project": "b", "year": 2025, "amount": 110},  # with the 10% margin: 121
+        ],
+        parameters={"revenue_index": 0.0, "cost_index": 0.0, "uncertainty_margin": 0.10},
     )
     complexes, _, _ = run(scenario, tmp_path)
     assert complexes.loc["a", "irr"] == pytest.approx(0.10, abs=1e-6)
