@@ -55,7 +55,7 @@ REVENUE_CATEGORIES = (
     "subsidie",
 )
 #: Columns of ``projects``: required, then optional.
-PROJECT_COLUMNS = {
+PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
     "required": ("project", "name", "status", "book_value", "realised_costs", "realised_revenues", "profit_taken"),
     "optional": (
         "end_year",

@@ -200,14 +200,13 @@ class ModelInputs:
 
     def valuate(self) -> CoreResult:
         """Run the core on these inputs."""
-        indexed = self.indexed_costs()
         return valuate(
             self.costs + self.linked_costs,
             self.revenues,
             cost_factor=self.cost_factors(),
             revenue_factor=self.revenue_factors(),
+            indexed_costs=self.indexed_costs(),
             **self.core_arguments(),
-            **({} if indexed is None else {"indexed_costs": indexed}),
         )
 
 
@@ -422,7 +421,7 @@ class Valuation:
 
     @cached_property
     def _irr(self) -> NDArray[np.float64]:
-        import numpy_financial as npf  # noqa: PLC0415 - only needed here
+        import numpy_financial as npf  # type: ignore[import-untyped]  # noqa: PLC0415 - only needed here
 
         r, x = self.result, self.inputs
         net = r.revenues - r.costs
