@@ -356,6 +356,10 @@ def test_diff_interest_path_and_category_index_are_one_effect_each(case, tmp_pat
     effects = result.complex("a", "end_value")
     moved = effects[effects.abs() > 0]
     assert set(moved.index) == {"interest", "cost_index"}
+    # interest first: B 2024 1,000 + 10 = 1,010; 2025 at 1%: + 10.10 + 112.20 = 1,132.30, 2026 + 11.323
+    # = 1,143.623; at 5% in 2025: + 50.50 + 112.20 = 1,172.70, 2026 + 11.727 = 1,184.427;
+    # the states in cents: -1,184.43 - (-1,143.62) = -40.81
+    assert moved["interest"] == pytest.approx(-40.81, abs=0.001)
     # cost 100 in 2025 with margin: 100 x 1.02 x 1.1 = 112.20 before, 100 x 1.10 x 1.1 = 121.00 after;
     # 8.80 more cost in 2025, carried one year at 1% into 2026: -8.888
     assert moved["cost_index"] == pytest.approx(-8.89, abs=EURO)
@@ -597,3 +601,33 @@ def test_practice_cases_exercise_every_convention():
         seen["days"] |= scenario.parameters.discount_periods == "days"
         seen["cash_flows"] |= scenario.parameters.present_value_method == "cash_flows"
     assert all(seen.values()), seen
+
+
+def test_report_states_the_conventions(case, tmp_path):
+    """The Uitgangspunten list the rekenrente per year, the discounting period, the
+    present-value method and the index of each kostensoort named."""
+    from grex.io import read_portfolio, read_scenario
+    from grex.report import build_report
+
+    scenario_path = case(
+        [{"project": "a"}],
+        [],
+        parameters={
+            "interest_rate": {"2025": 0.015, "default": 0.02},
+            "discount_periods": "days",
+            "present_value_method": "cash_flows",
+            "cost_index_by_category": {"bouwrijp": {"2024": 0.05, "default": 0.03}, "verwerving": 0.0},
+        },
+    )
+    scenario = read_scenario(scenario_path)
+    valuation = value_portfolio(scenario, read_portfolio(scenario.portfolio))
+    table = next(t for t in build_report(valuation, lang="nl").tables() if t.key == "parameters").frame
+    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
+    assert values["Rekenrente 2025"] == pytest.approx(0.015)
+    assert values["Rekenrente overige jaren"] == pytest.approx(0.02)
+    assert "Rekenrente (rentetoerekening boekwaarde)" not in values
+    assert values["Disconteringsperiode"] == "dagen van 1-1-V tot 31-12-E / 365,25"
+    assert values["Berekening contante waarde"] == "kasstromen per jaar contant gemaakt"
+    assert values["Kostenstijging bouwrijp 2024"] == pytest.approx(0.05)
+    assert values["Kostenstijging bouwrijp overige jaren"] == pytest.approx(0.03)
+    assert values["Kostenstijging verwerving (alle jaren)"] == 0.0
