@@ -631,3 +631,20 @@ def test_report_states_the_conventions(case, tmp_path):
     assert values["Kostenstijging bouwrijp 2024"] == pytest.approx(0.05)
     assert values["Kostenstijging bouwrijp overige jaren"] == pytest.approx(0.03)
     assert values["Kostenstijging verwerving (alle jaren)"] == 0.0
+
+
+def test_input_hash_ignores_the_new_columns_at_their_defaults():
+    """A portfolio without provision balances hashes as before the column existed
+    (batch completion markers stay valid); a balance changes the hash."""
+    from grex.valuation import input_hash
+
+    scenario, portfolio = random_case(4)
+    bare = Portfolio(
+        portfolio.projects.drop(columns=["provision_balance", "realised_interest"], errors="ignore"), portfolio.flows
+    )
+    zeros = Portfolio(portfolio.projects.assign(provision_balance=0.0, realised_interest=np.nan), portfolio.flows)
+    held = Portfolio(
+        portfolio.projects.assign(provision_balance=[10.0] + [0.0] * (len(portfolio.projects) - 1)), portfolio.flows
+    )
+    assert input_hash(scenario, zeros) == input_hash(scenario, bare)
+    assert input_hash(scenario, held) != input_hash(scenario, bare)
