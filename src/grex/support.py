@@ -47,8 +47,7 @@ def unsupported(scenario: Scenario, portfolio: Portfolio | None = None) -> list[
             out.append(
                 (
                     f"{portfolio.projects_source}: {first['row']}, column 'provision_balance'",
-                    f"(a provision already formed, {first['provision_balance']:g} for {first['project']!r}) "
-                    "in the reserve path",
+                    f"a provision already formed ({first['provision_balance']:g} for {first['project']!r})",
                 )
             )
     return out
