@@ -323,6 +323,10 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
     )
 
 
+#: Optional project columns added later and the value that changes nothing.
+_NEUTRAL = {"provision_balance": 0.0, "realised_interest": np.nan}
+
+
 def input_hash(scenario: Scenario, portfolio: Portfolio) -> str:
     """SHA-256 of the inputs as read: the merged scenario table and both tables.
 
@@ -336,6 +340,8 @@ def input_hash(scenario: Scenario, portfolio: Portfolio) -> str:
     for frame in (portfolio.projects, portfolio.flows):
         for column in frame.columns.drop("row"):
             values = frame[column]
+            if column in _NEUTRAL and values.isna().all() | (values == _NEUTRAL[column]).all():
+                continue  # an optional column at its default hashes as if absent (as before it existed)
             digest.update(f"\x1e{column}\x1e".encode())
             if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
                 digest.update("\x1f".join(values.to_numpy(dtype=str).tolist()).encode())
