@@ -100,7 +100,11 @@ def test_good_input_passes(tmp_path, capsys):
             ["line 2", "'book_value'", "empty"],
         ),
         (GOOD_PROJECTS, GOOD_FLOWS.replace("a,2025", "x,2025"), ["flows.csv", "line 3", "unknown project 'x'"]),
-        (GOOD_PROJECTS, GOOD_FLOWS.replace(",100", ",-100"), ["flows.csv", "line 2", "'amount'", "negative"]),
+        (
+            projects_with("provision_balance", "-100"),
+            GOOD_FLOWS,
+            ["projects.csv", "line 2", "'provision_balance'", "negative"],
+        ),
         (GOOD_PROJECTS, GOOD_FLOWS.replace(",100", ",honderd"), ["flows.csv", "line 2", "'amount'", "not a number"]),
         (GOOD_PROJECTS, GOOD_FLOWS.replace(",100", ",nan"), ["flows.csv", "line 2", "'amount'", "finite"]),
         (
@@ -141,7 +145,7 @@ def test_good_input_passes(tmp_path, capsys):
         "nan-book-value",
         "empty-book-value",
         "unknown-project",
-        "negative-amount",
+        "negative-provision-balance",
         "non-numeric-amount",
         "nan-amount",
         "flow-before-valuation",
@@ -217,7 +221,7 @@ def test_bad_input_is_refused_before_an_earlier_output_is_touched(tmp_path, caps
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out)]) == 0
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
-    (tmp_path / "portfolio" / "flows.csv").write_text(GOOD_FLOWS.replace(",100", ",-1"))
+    (tmp_path / "portfolio" / "flows.csv").write_text(GOOD_FLOWS.replace(",100", ",honderd"))
     assert main(["run", str(path), "--out", str(out)]) == 2
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "portfolio", "scenario.toml"]

@@ -53,7 +53,7 @@ def test_excel_errors_name_the_sheet_and_row(tmp_path, capsys):
             "year": [2024, 2025],
             "type": ["cost", "cost"],
             "category": ["bouwrijp", "bouwrijp"],
-            "amount": [1.0, -5.0],
+            "amount": [1.0, "vijf"],
         }
     )
     with pd.ExcelWriter(workbook) as writer:

@@ -102,7 +102,7 @@ def test_bad_projects_refused_naming_table_row_and_column(change, fragments):
     ("change", "fragments"),
     [
         (lambda f: f.assign(project=["a", "x"]), ["flows table: index 1, column 'project'", "unknown project 'x'"]),
-        (lambda f: f.assign(amount=[100.0, -1.0]), ["flows table: index 1, column 'amount'", "negative"]),
+        (lambda f: f.assign(amount=[100.0, "honderd"]), ["flows table: index 1, column 'amount'", "not a number"]),
         (lambda f: f.assign(year=[2024.5, 2025]), ["index 0, column 'year'", "not a year"]),
         (lambda f: f.assign(type=["kost", "revenue"]), ["index 0, column 'type'", "'kost'"]),
         (lambda f: f.assign(category=["wonen_vrij", "wonen_vrij"]), ["index 0, column 'category'", "cost category"]),
@@ -119,14 +119,14 @@ def test_bad_flows_refused_naming_table_row_and_column(change, fragments):
 
 def test_sources_and_row_column_name_the_place():
     projects, flows = frames()
-    flows = flows.assign(amount=[1.0, -1.0], row=["sheet 3 line 7", "sheet 3 line 8"])
+    flows = flows.assign(amount=[1.0, "NaN"], row=["sheet 3 line 7", "sheet 3 line 8"])
     with pytest.raises(InputError, match=r"^my flows: sheet 3 line 8, column 'amount'"):
         Portfolio.from_frames(projects, flows, flows_source="my flows")
 
 
 def test_replace_checks_again(example):
     _, portfolio = example
-    bad = portfolio.flows.assign(amount=-portfolio.flows["amount"])
+    bad = portfolio.flows.assign(amount=portfolio.flows["amount"].astype(object).where(portfolio.flows.index > 0, "x"))
     with pytest.raises(InputError, match="column 'amount'"):
         replace(portfolio, flows=bad)
 

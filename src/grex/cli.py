@@ -77,6 +77,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
     valuation = _load(args.scenario)
     scenario, portfolio = valuation.scenario, valuation.portfolio
+    _check_support(scenario, portfolio)
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
     simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
     # each driver alone, same draws and seed: its contribution to the spread
@@ -113,6 +114,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     valuation = _load(args.scenario)
     scenario = valuation.scenario
+    _check_support(scenario, valuation.portfolio)
     _grid_note(scenario, args.scenario)
     draws = scenario.montecarlo.draws if args.draws is None else args.draws
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
@@ -264,6 +266,12 @@ def format_diff(result) -> str:
     per_complex["huidige"] = wide["after"] / 1000
     lines.append("\nContante waarde per complex:")
     lines.append(per_complex.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    provisions = result.provisions().iloc[-1]
+    lines.append(
+        f"\nVerliesvoorzieningen x EUR 1,000: vorige MPG {provisions['provision_before'] / 1000:,.0f}, "
+        f"saldo 31-12 {provisions['provision_balance'] / 1000:,.0f}, vereist {provisions['provision'] / 1000:,.0f}, "
+        f"dotatie (+) / vrijval (-) {provisions['dotation'] / 1000:,.0f}"
+    )
     return "\n".join(lines)
 
 
@@ -279,10 +287,37 @@ def _grid_note(scenario, path: str) -> None:
         )
 
 
+def _check_support(scenario, portfolio) -> None:
+    """Refuse what the Monte Carlo does not simulate yet (:mod:`grex.support`)."""
+    from grex.support import check_monte_carlo_support
+
+    check_monte_carlo_support(scenario, portfolio)
+
+
+def _check_batch_support(paths) -> None:
+    """Every scenario of a batch (its grid expanded) must be one the Monte Carlo supports.
+
+    Scenarios that cannot be read are left to the batch, which reports them
+    as failures.
+    """
+    from grex.io import read_portfolio
+    from grex.io.batch import read_batch_scenarios
+
+    portfolios: dict = {}
+    for scenario, _ in read_batch_scenarios(paths)[0]:
+        try:
+            if scenario.portfolio not in portfolios:
+                portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
+        except InputError:
+            continue
+        _check_support(scenario, portfolios[scenario.portfolio])
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.batch import run_batch
 
     out_dir = Path(args.out) if args.out else Path("out") / "batch"
+    _check_batch_support(args.scenarios)
 
     def said(name: str, status: str) -> None:
         print(f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}")
@@ -312,6 +347,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
     valuation = _load(args.scenario)
     scenario = valuation.scenario
+    _check_support(scenario, valuation.portfolio)
     draws = scenario.montecarlo.draws if args.draws is None else args.draws
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
     if draws <= 1:

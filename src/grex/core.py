@@ -27,13 +27,17 @@ from numpy.typing import NDArray
 
 __all__ = [
     "BASES",
+    "DISCOUNT_PERIODS",
+    "PRESENT_VALUE_METHODS",
     "CoreResult",
     "cumulative_index",
     "discount_factor",
+    "discount_periods",
     "end_index",
     "freeze_rates",
     "index_factors",
     "poc_profit",
+    "present_value_of_flows",
     "provision",
     "roll_book_value",
     "valuate",
@@ -41,6 +45,12 @@ __all__ = [
 
 #: The two bases on which a provision or an interim profit can be computed.
 BASES = ("present_value", "end_value")
+#: How the periods of discounting are counted: whole years, or days / 365.25.
+DISCOUNT_PERIODS = ("years", "days")
+#: How the present value is found: the end value discounted, or every year's net flow discounted.
+PRESENT_VALUE_METHODS = ("end_value", "cash_flows")
+#: Days of the average year in the day count (``discount_periods = "days"``).
+DAYS_PER_YEAR = 365.25
 
 
 def cumulative_index(rates: npt.ArrayLike) -> NDArray[np.float64]:
@@ -166,6 +176,7 @@ def roll_book_value(
     last_index: npt.ArrayLike,
     *,
     keep_path: bool = False,
+    rate_by_year: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]:
     """Run the book value forward with interest (docs/rules.md section 5).
 
@@ -179,12 +190,15 @@ def roll_book_value(
         Boekwaarde at 1 January of the valuation year. [EUR, positive = debit]
     net_flows : array_like, shape (..., C, T)
         Costs minus revenues of each year. [EUR, nominal]
-    interest_rate : array_like, broadcastable to (..., C)
+    interest_rate : array_like, broadcastable to (..., C), or to (..., C, T) with ``rate_by_year``
         Rekenrente. [decimal per year]
     last_index : array_like of int, shape (..., C)
         Year index of the end year E.
     keep_path : bool, keyword-only
         Also return the balance at 31 December and the interest of every year.
+    rate_by_year : bool, keyword-only
+        ``interest_rate`` has a year axis last: ``interest_rate[..., t]`` is
+        the rekenrente of year t, charged on the balance at 1 January of t.
 
     Returns
     -------
@@ -198,14 +212,17 @@ def roll_book_value(
     net = np.asarray(net_flows, dtype=np.float64)
     shape = net.shape[:-1]
     balance = np.array(np.broadcast_to(np.asarray(book_value, dtype=np.float64), shape))
-    rate = np.broadcast_to(np.asarray(interest_rate, dtype=np.float64), shape)
+    if rate_by_year:
+        rates = np.broadcast_to(np.asarray(interest_rate, dtype=np.float64), net.shape)
+    else:
+        rate = np.broadcast_to(np.asarray(interest_rate, dtype=np.float64), shape)
     last = np.asarray(last_index)
     interest_total = np.zeros(shape)
     balance_path = np.empty(net.shape) if keep_path else None
     interest_path = np.empty(net.shape) if keep_path else None
     interest = np.empty(shape)
     for t in range(net.shape[-1]):
-        np.multiply(rate, balance, out=interest)
+        np.multiply(rates[..., t] if rate_by_year else rate, balance, out=interest)
         interest[last < t] = 0.0
         interest_total += interest
         balance += interest
@@ -216,10 +233,53 @@ def roll_book_value(
     return balance, interest_total, balance_path, interest_path
 
 
-def discount_factor(discount_rate: npt.ArrayLike, last_index: npt.ArrayLike) -> NDArray[np.float64]:
+def discount_periods(
+    last_index: npt.ArrayLike, valuation_year: int | None = None, periods: str = "years"
+) -> NDArray[np.float64]:
+    """Years of discounting from 1-1-V to 31-12 of the year with index ``last_index``.
+
+    ``"years"``: ``last_index + 1`` whole years (docs/rules.md section 7).
+    ``"days"``: the calendar days from 1-1-V to 31-12-(V + last_index),
+    leap days included, divided by 365.25 (docs/municipal-practice.md);
+    needs ``valuation_year``.
+
+    Examples
+    --------
+    1-1-2017 to 31-12-2025 is 3,286 days, 8.9966 years; 1-1-2024 to
+    31-12-2032 is 3,287 days (three leap days), 8.9993 years:
+
+    >>> discount_periods([8], 2017, "days").round(4).tolist()
+    [8.9966]
+    >>> discount_periods([8], 2024, "days").round(4).tolist()
+    [8.9993]
+    """
+    if periods not in DISCOUNT_PERIODS:
+        raise ValueError(f"periods must be one of {DISCOUNT_PERIODS}, not {periods!r}")
+    index = np.asarray(last_index)
+    if periods == "years":
+        return index.astype(np.float64) + 1.0
+    if valuation_year is None:
+        raise ValueError("counting days needs the valuation year")
+    # 1 January of the year after the end year, as a day number; minus one day is 31 December
+    next_january = (
+        (index.astype(np.int64) + (valuation_year + 1 - 1970)).astype("datetime64[Y]").astype("datetime64[D]")
+    )
+    days = (next_january - np.datetime64(f"{valuation_year:04d}-01-01", "D")).astype(np.int64) - 1
+    return days.astype(np.float64) / DAYS_PER_YEAR
+
+
+def discount_factor(
+    discount_rate: npt.ArrayLike,
+    last_index: npt.ArrayLike,
+    *,
+    valuation_year: int | None = None,
+    periods: str = "years",
+) -> NDArray[np.float64]:
     """Factor that brings an end value at 31-12-E to 1 January of V.
 
-    ``1 / (1 + discount_rate) ** (E - V + 1)`` (docs/rules.md section 7).
+    ``1 / (1 + discount_rate) ** n`` with ``n = E - V + 1`` (docs/rules.md
+    section 7), or with ``periods="days"`` the day count of
+    :func:`discount_periods` (docs/municipal-practice.md).
 
     Examples
     --------
@@ -228,8 +288,51 @@ def discount_factor(discount_rate: npt.ArrayLike, last_index: npt.ArrayLike) -> 
     >>> float(discount_factor(0.02, 8)) == 1 / 1.02**9
     True
     """
-    exponent = np.asarray(last_index, dtype=np.float64) + 1.0
+    if periods == "years":
+        exponent = np.asarray(last_index, dtype=np.float64) + 1.0
+    else:
+        exponent = discount_periods(last_index, valuation_year, periods)
     return np.power(1.0 + np.asarray(discount_rate, dtype=np.float64), -exponent)
+
+
+def present_value_of_flows(
+    book_value: npt.ArrayLike,
+    net_revenues: npt.ArrayLike,
+    discount_rate: npt.ArrayLike,
+    *,
+    valuation_year: int | None = None,
+    periods: str = "years",
+) -> NDArray[np.float64]:
+    """Present value from the cash flows (``present_value_method = "cash_flows"``).
+
+    ``-book_value + sum_t net_t / (1 + d) ** n_t`` with ``n_t = t - V + 1``
+    (or the day count to 31-12-t): every year's net flow at the end of its
+    year, discounted to 1-1-V; interest is an internal charge and left out.
+
+    Parameters
+    ----------
+    book_value : array_like, shape (..., C)
+        Boekwaarde 1-1-V. [EUR]
+    net_revenues : array_like, shape (..., C, T)
+        Revenues minus costs (with the margin) of each year. [EUR, nominal]
+    discount_rate : array_like, broadcastable to (..., C)
+        [decimal per year]
+
+    Examples
+    --------
+    Book value 100, net flows +60 and +60, 2%: -100 + 60/1.02 + 60/1.02**2 = 16.4937.
+
+    >>> round(float(present_value_of_flows(100.0, [60.0, 60.0], 0.02)), 4)
+    16.4937
+    """
+    net = np.asarray(net_revenues, dtype=np.float64)
+    factors = discount_factor(
+        np.asarray(discount_rate, dtype=np.float64)[..., None],
+        np.arange(net.shape[-1]),
+        valuation_year=valuation_year,
+        periods=periods,
+    )
+    return (net * factors).sum(axis=-1) - np.asarray(book_value, dtype=np.float64)
 
 
 def provision(result: npt.ArrayLike, applies: npt.ArrayLike = True) -> NDArray[np.float64]:
@@ -268,7 +371,9 @@ def poc_profit(
     realised and ``applies`` holds; zero elsewhere (docs/rules.md section 11).
     Totals are realised plus remaining; remaining amounts are nominal, with the
     uncertainty margin, without interest. A share whose total is zero counts
-    as zero. The figure is negative where more profit was taken earlier than
+    as zero; a share is at most 1 and at least 0 (with negative remaining
+    amounts, corrections, a total can fall below what is realised; docs/
+    municipal-practice.md). The figure is negative where more profit was taken earlier than
     the present degree of completion allows (a reversal, terugname).
 
     Examples
@@ -296,6 +401,10 @@ def poc_profit(
         out=np.zeros(np.broadcast(realised_revenues, total_revenues).shape),
         where=total_revenues != 0,
     )
+    # corrections (negative remaining amounts) can push a share outside [0, 1]; a share
+    # within it is returned unchanged, bit for bit
+    cost_share = np.clip(cost_share, 0.0, 1.0)
+    revenue_share = np.clip(revenue_share, 0.0, 1.0)
     eligible = np.asarray(applies) & (result > 0) & (realised_revenues > 0)
     return np.where(eligible, cost_share * revenue_share * result - profit_taken, 0.0)
 
@@ -363,6 +472,11 @@ def valuate(
     max_duration: int = 10,
     provision_basis: str = "present_value",
     poc_basis: str = "present_value",
+    interest_by_year: bool = False,
+    discount_periods: str = "years",
+    valuation_year: int | None = None,
+    present_value_method: str = "end_value",
+    indexed_costs: npt.ArrayLike | None = None,
 ) -> CoreResult:
     """Value every complex under the BBV rules (docs/rules.md sections 2–11).
 
@@ -390,28 +504,61 @@ def valuate(
         Maximum duration in years (BBV: 10); longer is flagged.
     provision_basis, poc_basis : {"present_value", "end_value"}
         Which expected result the provision and the interim profit use.
+    interest_by_year : bool
+        ``interest_rate`` has a year axis, shape (..., C, T) after
+        broadcasting (a rekenrente per year, :func:`roll_book_value`).
+    discount_periods : {"years", "days"}
+        Whole years or days / 365.25 (:func:`discount_periods`); ``"days"``
+        needs ``valuation_year``.
+    valuation_year : int, optional
+        V, for the day count.
+    present_value_method : {"end_value", "cash_flows"}
+        The end value discounted, or :func:`present_value_of_flows`.
+    indexed_costs : array_like, shape (..., C, T), optional
+        The remaining costs already indexed (before the margin), where costs
+        of different kostensoorten follow different indices; replaces
+        ``costs * cost_factor``. ``costs`` still gives the price level
+        totals and the years with a flow.
     """
     for label, basis in (("provision_basis", provision_basis), ("poc_basis", poc_basis)):
         if basis not in BASES:
             raise ValueError(f"{label} must be one of {BASES}, not {basis!r}")
+    if present_value_method not in PRESENT_VALUE_METHODS:
+        raise ValueError(f"present_value_method must be one of {PRESENT_VALUE_METHODS}, not {present_value_method!r}")
     costs = np.asarray(costs, dtype=np.float64)
     revenues = np.asarray(revenues, dtype=np.float64)
     if costs.shape != revenues.shape:
         raise ValueError(f"costs {costs.shape} and revenues {revenues.shape} differ in shape")
     margin_share = np.asarray(uncertainty_margin, dtype=np.float64)[..., None]
 
-    indexed_costs = cast(NDArray[np.float64], costs * cost_factor)
+    indexed_costs = cast(
+        NDArray[np.float64],
+        costs * cost_factor if indexed_costs is None else np.asarray(indexed_costs, dtype=np.float64),
+    )
     margin: NDArray[np.float64] = indexed_costs * margin_share
     nominal_costs: NDArray[np.float64] = indexed_costs + margin
     nominal_revenues = cast(NDArray[np.float64], revenues * revenue_factor)
 
     last = end_index(costs, revenues, given_end_index)
     balance, interest_total, balance_path, interest_path = roll_book_value(
-        book_value, nominal_costs - nominal_revenues, interest_rate, last, keep_path=True
+        book_value, nominal_costs - nominal_revenues, interest_rate, last, keep_path=True, rate_by_year=interest_by_year
     )
     assert balance_path is not None and interest_path is not None  # kept: keep_path=True
     end_value = -balance
-    present_value = end_value * discount_factor(discount_rate, last)
+    if present_value_method == "cash_flows":
+        present_value = present_value_of_flows(
+            book_value,
+            nominal_revenues - nominal_costs,
+            discount_rate,
+            valuation_year=valuation_year,
+            periods=discount_periods,
+        )
+    elif discount_periods == "years":
+        present_value = end_value * discount_factor(discount_rate, last)
+    else:
+        present_value = end_value * discount_factor(
+            discount_rate, last, valuation_year=valuation_year, periods=discount_periods
+        )
     duration = last + 1
 
     remaining_costs = nominal_costs.sum(axis=-1)

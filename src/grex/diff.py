@@ -34,10 +34,14 @@ The effects (:data:`EFFECTS`) and what each step changes, for matched complexes:
     year that was not needed, and the interest actually charged. It must come
     after ``valuation_date`` in the order.
 ``interest``, ``discount``
-    Rekenrente and disconteringsvoet of AFTER.
+    Rekenrente and disconteringsvoet of AFTER. ``interest`` takes AFTER's whole
+    path where the rekenrente is a table of rates per year; ``discount`` also
+    takes AFTER's ``discount_periods`` and ``present_value_method``.
 ``cost_index``, ``revenue_index``
     AFTER's index path and the per-complex override (``cost_index`` /
-    ``revenue_index`` columns); ``revenue_index`` also takes ``max_duration``
+    ``revenue_index`` columns); ``cost_index`` also takes AFTER's
+    ``cost_index_by_category`` (one effect for every kostensoort's index);
+    ``revenue_index`` also takes ``max_duration``
     and ``index_revenues_after_max_duration``. Because the price level moves
     with the valuation date, the rates of the years between the two price levels
     count too: BEFORE's estimates are restated to AFTER's price level with the
@@ -103,8 +107,8 @@ AMOUNT_EFFECTS = tuple(f"cost_{c}" for c in COST_CATEGORIES) + tuple(f"revenue_{
 #: The parameter effects and the scenario fields each one switches to AFTER's values.
 PARAMETER_EFFECTS = {
     "interest": ("interest_rate",),
-    "discount": ("discount_rate",),
-    "cost_index": ("cost_index",),
+    "discount": ("discount_rate", "discount_periods", "present_value_method"),
+    "cost_index": ("cost_index", "cost_index_by_category"),
     "revenue_index": ("revenue_index", "max_duration", "index_revenues_after_max_duration"),
     "uncertainty_margin": ("uncertainty_margin",),
 }
@@ -296,6 +300,37 @@ class DiffResult:
             var_name="effect",
             value_name="amount",
         )
+
+    def provisions(self) -> pd.DataFrame:
+        """The loss provisions (verliesvoorzieningen) of both versions and AFTER's dotation.
+
+        One row per complex (AFTER's order, closed ones last) and a total row:
+        ``project, name, change``, ``provision_before`` (the provision BEFORE
+        required), ``provision_balance`` (AFTER's balance at 31-12-(V_a − 1),
+        the ``provision_balance`` column), ``provision`` (the provision AFTER
+        requires) and ``dotation`` = provision − provision_balance (positive:
+        added, negative: released, vrijval). [EUR, cents]
+        """
+        before = self.before.complexes().set_index("project")
+        after = self.after.complexes().set_index("project")
+
+        def column(frame: pd.DataFrame, name: str) -> NDArray[np.float64]:
+            return np.array([_cents(frame[name].get(p, 0.0)) for p in self.projects])
+
+        frame = pd.DataFrame(
+            {
+                "project": list(self.projects),
+                "name": list(self.names),
+                "change": list(self.change),
+                "provision_before": column(before, "provision"),
+                "provision_balance": column(after, "provision_balance"),
+                "provision": column(after, "provision"),
+                "dotation": column(after, "dotation"),
+            }
+        )
+        total = {"project": TOTAL_ID, "name": "Totaal portefeuille", "change": "total"}
+        total.update({c: _cents(frame[c].sum()) for c in frame.columns[3:]})
+        return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
 
     def portfolio(self, measure: str = "present_value") -> pd.Series:
         """Effect → amount for the whole portfolio, in the order applied. [EUR]"""
@@ -511,14 +546,16 @@ class _Chain:
         source = self.ap if effect in applied else self.bp
         return source[_PARAMETER_COLUMNS[effect]].astype(float)
 
-    def restatement(self, applied: set[str]) -> dict[str, pd.Series]:
-        """Factor that brings BEFORE's price level to AFTER's, per complex and flow type,
+    def restatement(self, applied: set[str]) -> dict[Any, pd.Series]:
+        """Factor that brings BEFORE's price level to AFTER's, per complex and flow type
+        (and per kostensoort with its own index, keyed ``("cost", category)``),
         with the state's index path (never frozen: the years lie around V)."""
         params = self.parameters(applied)
-        out = {}
+        out: dict[Any, pd.Series] = {}
         for kind, path, effect in (
             ("cost", params.cost_index, "cost_index"),
             ("revenue", params.revenue_index, "revenue_index"),
+            *((("cost", c), p, "cost_index") for c, p in params.cost_index_by_category.items()),
         ):
             override = self.column(applied, effect)
             out[kind] = pd.Series(
@@ -573,6 +610,8 @@ class _Chain:
                 "uncertainty_margin": self.column(applied, "uncertainty_margin").to_numpy(),
                 "cost_index": self.column(applied, "cost_index").to_numpy(),
                 "revenue_index": self.column(applied, "revenue_index").to_numpy(),
+                "provision_balance": _optional(history, "provision_balance", 0.0),
+                "realised_interest": _optional(history, "realised_interest", np.nan),
                 "row": [f"state complex {p}" for p in self.matched],
             }
         )
@@ -632,12 +671,12 @@ class _Keys:
                 )
             )
 
-    def flows(self, applied: set[str], factor: dict[str, pd.Series], *, at_after_price_level: bool) -> pd.DataFrame:
+    def flows(self, applied: set[str], factor: dict[Any, pd.Series], *, at_after_price_level: bool) -> pd.DataFrame:
         rows: list[tuple[str, int, str, str, float, bool]] = []
         phased = "phasing" in applied
         for (project, kind, category), years, b, a, linked in self.groups:
             amounts_applied = f"{kind}_{category}" in applied
-            f = float(factor[kind][project])
+            f = float(factor.get((kind, category), factor[kind])[project])
             if not amounts_applied and not phased:
                 x = b * f if at_after_price_level else b
             elif amounts_applied and phased:
@@ -651,13 +690,22 @@ class _Keys:
                 if part.sum() > 0:
                     share = part / part.sum()
                 x = restated + total * share if amounts_applied else a - total * share
-                x = np.clip(x, 0.0, None)  # guard against a rounding residue below zero
+                if (b >= 0).all() and (a >= 0).all():
+                    x = np.clip(x, 0.0, None)  # guard against a rounding residue below zero
+                # with corrections (negative amounts) an intermediate amount may be negative
                 if not at_after_price_level:
                     x = x / f
             rows += [(project, int(y), kind, category, float(v), linked) for y, v in zip(years, x, strict=True)]
         return pd.DataFrame(rows, columns=["project", "year", "type", "category", "amount", "sales_linked"]).astype(
             {"year": "int64", "amount": "float64", "sales_linked": "bool"}
         )
+
+
+def _optional(frame: pd.DataFrame, column: str, default: float) -> NDArray[np.float64]:
+    """A column of an optional input as floats, ``default`` where it is absent."""
+    if column not in frame.columns:
+        return np.full(len(frame), default)
+    return frame[column].to_numpy(dtype=np.float64, na_value=default)
 
 
 def _restatement_factor(path: RatePath, override: float, price_from: int, price_to: int) -> float:

@@ -6,10 +6,15 @@ Two tables (docs/glossary.md for the names):
     one row per complex: ``project`` (id), ``name``, ``status``,
     ``book_value``, ``realised_costs``, ``realised_revenues``,
     ``profit_taken``; optional ``end_year``, ``price_level``,
-    ``uncertainty_margin``, ``cost_index``, ``revenue_index``.
+    ``uncertainty_margin``, ``cost_index``, ``revenue_index``,
+    ``provision_balance`` (voorziening at 31-12 of V − 1, ≥ 0, default 0)
+    and ``realised_interest`` (interest capitalised so far, for the check of
+    ``book_value``; docs/municipal-practice.md).
 ``flows``
     ``project``, ``year``, ``type`` (cost | revenue), ``category``,
-    ``amount`` [EUR, price level, ≥ 0], optional ``sales_linked``.
+    ``amount`` [EUR, price level; a negative amount is a correction: a
+    negative cost lowers the costs, a negative revenue reverses an earlier
+    sale], optional ``sales_linked``.
 
 Reading the files is :func:`grex.io.read_portfolio`; this module holds the
 checks of both tables (:func:`check_tables`, the one validation path for
@@ -20,6 +25,7 @@ tables read from files and tables built in code), the checked tables
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import numbers
 import re
@@ -62,9 +68,17 @@ REVENUE_CATEGORIES = (
     "subsidie",
 )
 #: Columns of ``projects``: required, then optional.
-PROJECT_COLUMNS = {
+PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
     "required": ("project", "name", "status", "book_value", "realised_costs", "realised_revenues", "profit_taken"),
-    "optional": ("end_year", "price_level", "uncertainty_margin", "cost_index", "revenue_index"),
+    "optional": (
+        "end_year",
+        "price_level",
+        "uncertainty_margin",
+        "cost_index",
+        "revenue_index",
+        "provision_balance",
+        "realised_interest",
+    ),
 }
 #: Columns of ``flows``: required, then optional.
 FLOW_COLUMNS = {
@@ -396,6 +410,15 @@ def _non_negative(number: float) -> str | None:
     )
 
 
+def _correction(number: float) -> str | None:
+    """Flow amounts: a negative amount is a correction (docs/municipal-practice.md)."""
+    return None
+
+
+def _non_negative_balance(number: float) -> str | None:
+    return f"{number:g} is negative; a provision balance (voorziening) is a positive amount" if number < 0 else None
+
+
 def _decimal_rate(number: float) -> str | None:
     if abs(number) >= 1:
         return f"{number:g} looks like a percentage: write rates as decimals (0.02 for 2%)"
@@ -431,6 +454,11 @@ def _check_projects(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             "uncertainty_margin": cells.number("uncertainty_margin", required=False, check=_decimal_share),
             "cost_index": cells.number("cost_index", required=False, check=_decimal_rate),
             "revenue_index": cells.number("revenue_index", required=False, check=_decimal_rate),
+            "provision_balance": [
+                0.0 if math.isnan(v) else v
+                for v in cells.number("provision_balance", required=False, check=_non_negative_balance)
+            ],
+            "realised_interest": cells.number("realised_interest", required=False),
             "row": cells.rows,
         }
     )
@@ -456,7 +484,7 @@ def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) ->
             "year": pd.array(cells.year("year", required=True), dtype="int64"),
             "type": types,
             "category": categories,
-            "amount": cells.number("amount", required=True, check=_non_negative),
+            "amount": cells.number("amount", required=True, check=_correction),
             "sales_linked": cells.flag("sales_linked"),
             "row": cells.rows,
         }
@@ -495,4 +523,39 @@ def check_tables(
     :class:`InputError` naming the source, the row and the column.
     """
     checked = _check_projects(_as_cells(projects), projects_source)
+    _check_book_value(checked, projects_source)
     return checked, _check_flows(_as_cells(flows), flows_source, projects=checked)
+
+
+#: Difference between ``book_value`` and the sum of its parts that passes without a warning. [EUR]
+BOOK_VALUE_TOLERANCE = 1.0
+
+log = logging.getLogger(__name__)
+
+
+def _check_book_value(projects: pd.DataFrame, source: str) -> None:
+    """Warn where ``book_value`` is not realised costs − realised revenues + profit taken + realised interest.
+
+    Only where ``realised_interest`` is given; a difference up to
+    :data:`BOOK_VALUE_TOLERANCE` passes. A warning, not an error: the
+    valuation uses ``book_value`` as given (docs/municipal-practice.md).
+    """
+    parts = (
+        projects["realised_costs"]
+        - projects["realised_revenues"]
+        + projects["profit_taken"]
+        + projects["realised_interest"]
+    )
+    difference = projects["book_value"] - parts
+    for i in np.flatnonzero((difference.abs() > BOOK_VALUE_TOLERANCE).to_numpy()):
+        row = projects.iloc[i]
+        log.warning(
+            "%s: %s, complex %r: book_value %.2f differs by %.2f from realised_costs - realised_revenues "
+            "+ profit_taken + realised_interest = %.2f",
+            source,
+            row["row"],
+            row["project"],
+            row["book_value"],
+            difference.iloc[i],
+            parts.iloc[i],
+        )

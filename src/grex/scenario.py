@@ -21,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import NDArray
 
-from grex.core import BASES
+from grex.core import BASES, DISCOUNT_PERIODS, PRESENT_VALUE_METHODS
 from grex.drivers import MonteCarlo, Risk, parse_risks
 from grex.errors import InputError
+from grex.portfolio import COST_CATEGORIES
 
 __all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "canonical", "check_rate"]
 
@@ -106,9 +107,11 @@ class Parameters:
 
     Attributes
     ----------
-    interest_rate : float
+    interest_rate : float or RatePath
         Rekenrente on the book value, only the share financed with borrowed
-        money. [decimal per year] Default 0.01 (the seed).
+        money. [decimal per year] Default 0.01 (the seed). A number, or a
+        table of year → rate with a ``default`` (a :class:`RatePath`): the
+        rate of year t is charged on the book value at 1-1-t.
     discount_rate : float
         Disconteringsvoet (BBV: the ECB target). [decimal per year] Default 0.02.
     uncertainty_margin : float
@@ -121,9 +124,20 @@ class Parameters:
         False (default): revenue indexation stops after year V + max_duration - 1.
     provision_basis, poc_basis : {"present_value", "end_value"}
         Basis of the loss provision and of the interim profit.
+    discount_periods : {"years", "days"}
+        ``"years"`` (default): the end value is discounted over E − V + 1
+        whole years; ``"days"``: over the days from 1-1-V to 31-12-E / 365.25
+        (docs/municipal-practice.md).
+    present_value_method : {"end_value", "cash_flows"}
+        ``"end_value"`` (default): the present value is the end value
+        discounted; ``"cash_flows"``: minus the book value plus every year's
+        net remaining flow discounted (docs/municipal-practice.md).
+    cost_index_by_category : mapping of str to RatePath
+        Kostenstijging per kostensoort (``[parameters.cost_index_by_category]``);
+        a category not named follows ``cost_index``. Default: none.
     """
 
-    interest_rate: float = 0.01
+    interest_rate: float | RatePath = 0.01
     discount_rate: float = 0.02
     uncertainty_margin: float = 0.10
     cost_index: RatePath = RatePath(0.02)
@@ -132,6 +146,15 @@ class Parameters:
     index_revenues_after_max_duration: bool = False
     provision_basis: str = "present_value"
     poc_basis: str = "present_value"
+    discount_periods: str = "years"
+    present_value_method: str = "end_value"
+    cost_index_by_category: Mapping[str, RatePath] = field(default_factory=dict)
+
+    @property
+    def interest_path(self) -> RatePath:
+        """The rekenrente as a :class:`RatePath` (one number is a path without years)."""
+        rate = self.interest_rate
+        return rate if isinstance(rate, RatePath) else RatePath(rate)
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], source: Any, prefix: str = "parameters") -> Parameters:
@@ -141,8 +164,33 @@ class Parameters:
             where = f"key {prefix}.{key}"
             if key in ("cost_index", "revenue_index"):
                 values[key] = RatePath.parse(value, source, where)
+            elif key == "interest_rate" and isinstance(value, Mapping):
+                values[key] = RatePath.parse(value, source, where)
             elif key in ("interest_rate", "discount_rate"):
                 values[key] = check_rate(value, source, where)
+            elif key == "cost_index_by_category":
+                if not isinstance(value, Mapping):
+                    raise InputError(
+                        source, where, "must be a table of kostensoort = rate (or a table of rates per year)"
+                    )
+                by_category = {}
+                for category, path in value.items():
+                    if category not in COST_CATEGORIES:
+                        raise InputError(
+                            source,
+                            f"{where}.{category}",
+                            f"unknown cost category; expected one of {', '.join(COST_CATEGORIES)}",
+                        )
+                    by_category[category] = RatePath.parse(path, source, f"{where}.{category}")
+                values[key] = by_category
+            elif key == "discount_periods":
+                if value not in DISCOUNT_PERIODS:
+                    raise InputError(source, where, f"must be one of {', '.join(DISCOUNT_PERIODS)}, not {value!r}")
+                values[key] = value
+            elif key == "present_value_method":
+                if value not in PRESENT_VALUE_METHODS:
+                    raise InputError(source, where, f"must be one of {', '.join(PRESENT_VALUE_METHODS)}, not {value!r}")
+                values[key] = value
             elif key == "uncertainty_margin":
                 values[key] = check_rate(value, source, where, allow_negative=False)
             elif key == "max_duration":
@@ -161,7 +209,11 @@ class Parameters:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.to_json() if isinstance(value, RatePath) else value
+            if isinstance(value, RatePath):
+                value = value.to_json()
+            elif f.name == "cost_index_by_category":
+                value = {category: path.to_json() for category, path in value.items()}
+            out[f.name] = value
         return out
 
 

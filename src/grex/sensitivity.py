@@ -54,7 +54,7 @@ from grex import __version__
 from grex.drivers import DRIVERS
 from grex.montecarlo import simulate, value_settings
 from grex.portfolio import Portfolio
-from grex.scenario import Scenario
+from grex.scenario import RatePath, Scenario
 from grex.valuation import value_portfolio, with_parameters
 
 __all__ = [
@@ -105,6 +105,13 @@ LABELS = {
         "base": "base",
     },
 }
+
+
+def _shifted(rate: float | RatePath, step: float) -> float | RatePath:
+    """A rate, or every year of a rate path, moved by ``step``."""
+    if isinstance(rate, RatePath):
+        return RatePath(rate.default + step, {year: value + step for year, value in rate.by_year.items()})
+    return rate + step
 
 
 def shock_band(sd: float, persistence: float, years: int) -> NDArray[np.float64]:
@@ -181,7 +188,7 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
 
     params = scenario.parameters
     rates = {
-        "interest": (params.interest_rate - RATE_STEP, params.interest_rate + RATE_STEP),
+        "interest": (_shifted(params.interest_rate, -RATE_STEP), _shifted(params.interest_rate, RATE_STEP)),
         "discount": (params.discount_rate - RATE_STEP, params.discount_rate + RATE_STEP),
     }
     results["interest"] = (revalue(interest_rate=rates["interest"][0]), revalue(interest_rate=rates["interest"][1]))

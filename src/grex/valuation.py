@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -43,10 +44,13 @@ COMPLEX_COLUMNS = (
     "end_value",
     "present_value",
     "provision",
+    "provision_balance",
+    "dotation",
     "poc_profit",
+    "irr",
 )
 #: Amount columns that add up over complexes (MPG totals).
-TOTAL_COLUMNS = COMPLEX_COLUMNS[6:]
+TOTAL_COLUMNS = tuple(c for c in COMPLEX_COLUMNS[6:] if c != "irr")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,20 @@ class ModelInputs:
         Status ``vastgesteld``.
     max_duration : int
     provision_basis, poc_basis : str
+    interest_rates : ndarray, shape (T,), or None
+        The rekenrente of each year V ... V+T-1 where ``interest_rate`` is a
+        table of rates per year; None where it is one number (``interest_rate``).
+        [decimal per year]
+    discount_periods, present_value_method : str
+        Conventions of the present value (:func:`grex.core.valuate`).
+    provision_balance : ndarray, shape (C,), or None
+        Voorziening at 31-12-(V − 1); None: zero for every complex. [EUR]
+    category_costs : ndarray, shape (K, C, T), or None
+        All remaining costs split into K groups of kostensoorten that follow
+        their own index (``cost_index_by_category``); None where every cost
+        follows ``cost_rates``. [EUR, price level]
+    category_rates : ndarray, shape (K, C, G), or None
+        The index rates of each group, per-complex overrides applied.
     """
 
     valuation_year: int
@@ -115,6 +133,12 @@ class ModelInputs:
     max_duration: int
     provision_basis: str
     poc_basis: str
+    interest_rates: NDArray[np.float64] | None = None
+    discount_periods: str = "years"
+    present_value_method: str = "end_value"
+    provision_balance: NDArray[np.float64] | None = None
+    category_costs: NDArray[np.float64] | None = None
+    category_rates: NDArray[np.float64] | None = None
 
     @property
     def n_complexes(self) -> int:
@@ -132,8 +156,32 @@ class ModelInputs:
         """Index factor of every revenue flow, shape (C, T)."""
         return index_factors(self.revenue_rates, self.price_level_offset, self.n_years)
 
+    def indexed_costs(self) -> NDArray[np.float64] | None:
+        """Remaining costs indexed per group of kostensoorten, shape (C, T); None without per-category indices."""
+        if self.category_costs is None or self.category_rates is None:
+            return None
+        total = np.zeros((self.n_complexes, self.n_years))
+        for costs, rates in zip(self.category_costs, self.category_rates, strict=True):
+            total += costs * index_factors(rates, self.price_level_offset, self.n_years)
+        return total
+
     def core_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`grex.core.valuate` other than the flows and factors."""
+        """Keyword arguments of :func:`grex.core.valuate` other than the flows and factors.
+
+        The conventions that only the deterministic engine supports yet
+        (:mod:`grex.support`) are passed only where they differ from the
+        default, so that the arguments of a default scenario stay as they were.
+        """
+        extra: dict[str, Any] = {}
+        if self.interest_rates is not None:
+            extra["interest_rate"] = np.broadcast_to(self.interest_rates, (self.n_complexes, self.n_years))
+            extra["interest_by_year"] = True
+        if self.discount_periods != "years":
+            extra["discount_periods"] = self.discount_periods
+            extra["valuation_year"] = self.valuation_year
+        if self.present_value_method != "end_value":
+            extra["present_value_method"] = self.present_value_method
+            extra["valuation_year"] = self.valuation_year
         return {
             "book_value": self.book_value,
             "uncertainty_margin": self.uncertainty_margin,
@@ -147,6 +195,7 @@ class ModelInputs:
             "max_duration": self.max_duration,
             "provision_basis": self.provision_basis,
             "poc_basis": self.poc_basis,
+            **extra,
         }
 
     def valuate(self) -> CoreResult:
@@ -156,6 +205,7 @@ class ModelInputs:
             self.revenues,
             cost_factor=self.cost_factors(),
             revenue_factor=self.revenue_factors(),
+            indexed_costs=self.indexed_costs(),
             **self.core_arguments(),
         )
 
@@ -211,6 +261,25 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
         table[has] = override[has, None]
         return table
 
+    # kostenstijging per kostensoort: one group per category named in the table, one for the rest
+    category_costs = category_rates = None
+    if params.cost_index_by_category:
+        named = list(params.cost_index_by_category)
+        group = flows["category"].map({c: k for k, c in enumerate(named)}).fillna(len(named)).to_numpy(dtype=np.intp)
+        category_costs = np.zeros((len(named) + 1, n, n_years))
+        np.add.at(category_costs, (group[is_cost], rows[is_cost], columns[is_cost]), amounts[is_cost])
+        category_rates = np.stack(
+            [rates(params.cost_index_by_category[c], "cost_index") for c in named]
+            + [rates(params.cost_index, "cost_index")]
+        )
+
+    interest = params.interest_path
+    provision_balance = (
+        projects["provision_balance"].fillna(0.0).to_numpy(dtype=np.float64)
+        if "provision_balance" in projects.columns
+        else None
+    )
+
     revenue_rates = rates(params.revenue_index, "revenue_index")
     if not params.index_revenues_after_max_duration:
         revenue_rates = freeze_rates(revenue_rates, rate_offset + params.max_duration - 1)
@@ -239,13 +308,23 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
         cost_rates=rates(params.cost_index, "cost_index"),
         revenue_rates=revenue_rates,
         uncertainty_margin=np.where(np.isnan(margin), params.uncertainty_margin, margin),
-        interest_rate=params.interest_rate,
+        interest_rate=params.interest_rate if isinstance(params.interest_rate, float) else interest.default,
         discount_rate=params.discount_rate,
         adopted=(projects["status"] == "vastgesteld").to_numpy(),
         max_duration=params.max_duration,
         provision_basis=params.provision_basis,
         poc_basis=params.poc_basis,
+        interest_rates=interest.values(years) if interest.by_year else None,
+        discount_periods=params.discount_periods,
+        present_value_method=params.present_value_method,
+        provision_balance=provision_balance,
+        category_costs=category_costs,
+        category_rates=category_rates,
     )
+
+
+#: Optional project columns added later and the value that changes nothing.
+_NEUTRAL = {"provision_balance": 0.0, "realised_interest": np.nan}
 
 
 def input_hash(scenario: Scenario, portfolio: Portfolio) -> str:
@@ -266,6 +345,9 @@ def input_hash(scenario: Scenario, portfolio: Portfolio) -> str:
     for name, frame in (("projects", portfolio.projects), ("flows", portfolio.flows)):
         digest.update(f"\x1d{name}\x1d{len(frame)}".encode())
         for column in sorted(str(c) for c in frame.columns if c != "row"):
+            values = frame[column]
+            if column in _NEUTRAL and (values.isna().all() or (values == _NEUTRAL[column]).all()):
+                continue  # an optional column at its default hashes as if absent (as before it existed)
             digest.update(f"\x1e{column}\x1e".encode())
             digest.update(_column_bytes(frame[column]))
     return digest.hexdigest()
@@ -313,9 +395,14 @@ class Valuation:
         """One row per complex with the columns of :data:`COMPLEX_COLUMNS`.
 
         Amounts in euros; ``end_value``, ``present_value`` and ``poc_profit``
-        positive for a profit; ``provision`` a positive amount.
+        positive for a profit; ``provision`` (the provision required now),
+        ``provision_balance`` (the balance at 31-12-(V − 1)) positive amounts;
+        ``dotation`` = provision − provision_balance (positive: added to the
+        provision, negative: released, vrijval); ``irr`` the internal rate of
+        return of the remaining flows (:meth:`irr`).
         """
         r, x = self.result, self.inputs
+        balance = np.zeros(x.n_complexes) if x.provision_balance is None else x.provision_balance
         return pd.DataFrame(
             {
                 "project": x.projects,
@@ -334,10 +421,44 @@ class Valuation:
                 "end_value": r.end_value,
                 "present_value": r.present_value,
                 "provision": r.provision,
+                "provision_balance": balance,
+                "dotation": r.provision - balance,
                 "poc_profit": r.poc_profit,
+                "irr": self.irr(),
             },
             columns=list(COMPLEX_COLUMNS),
         )
+
+    def irr(self) -> NDArray[np.float64]:
+        """Internal rate of return per complex (interne rentevoet), shape (C,). [decimal per year]
+
+        The rate ``r`` at which ``-book_value + sum_t net_t / (1 + r) ** (t - V + 1)``
+        is zero, with ``net_t`` the nominal revenues minus costs (with the
+        margin) of year t from V to E: the present value from the cash flows
+        at discount rate r, and the rekenrente at which the end value is nil.
+        ``numpy_financial.irr``, only for an investment: the first non-zero
+        value (the book value as an outflow, or else the first net flow)
+        negative and some later value positive; NaN elsewhere (a complex
+        whose book value is already negative has no rate of return in this
+        sense). Where several rates solve the equation, the one nearest zero
+        (docs/municipal-practice.md).
+        """
+        return self._irr.copy()
+
+    @cached_property
+    def _irr(self) -> NDArray[np.float64]:
+        import numpy_financial as npf  # noqa: PLC0415 - only needed here
+
+        r, x = self.result, self.inputs
+        net = r.revenues - r.costs
+        out = np.full(x.n_complexes, np.nan)
+        for i in range(x.n_complexes):
+            values = np.concatenate(([-x.book_value[i]], net[i, : int(r.end_index[i]) + 1]))
+            signs = np.sign(values[values != 0])
+            # an investment: money goes out first and some comes back
+            if len(signs) and signs[0] < 0 and (signs > 0).any():
+                out[i] = npf.irr(values)
+        return out
 
     def years(self) -> pd.DataFrame:
         """Per complex and year from V to its end year: nominal costs (with the

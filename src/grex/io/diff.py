@@ -27,6 +27,11 @@ def write_diff(result: DiffResult, out_dir: str | Path, *, largest: int = 5) -> 
         The provenance: both scenarios with their valuation years and input
         hashes, the grex version, the effects in the order applied, and the
         ``notice`` where either scenario is illustrative.
+    ``provisions.csv``
+        :meth:`DiffResult.provisions`: per complex the provision BEFORE
+        required, AFTER's balance (``provision_balance``), the provision AFTER
+        requires and the dotation (positive: added, negative: released,
+        vrijval); a total row last. [EUR, cents] A plain table.
     ``waterfall.png``
         The portfolio waterfall of the present value.
     ``waterfall-<project>.png``
@@ -39,6 +44,7 @@ def write_diff(result: DiffResult, out_dir: str | Path, *, largest: int = 5) -> 
     out_dir = Path(out_dir)
     with write_atomically(out_dir) as staging:
         write_csv(result.table(), staging / "diff.csv")
+        write_csv(result.provisions(), staging / "provisions.csv")
         write_json(staging / "summary.json", _summary(result))
         (staging / "waterfall.png").write_bytes(to_png(plot_waterfall(result)))
         for project in result.largest(largest):

@@ -15,6 +15,7 @@ from pyarrow import ArrowException
 
 from grex.errors import InputError
 from grex.portfolio import (
+    BOOK_VALUE_TOLERANCE,
     COST_CATEGORIES,
     FLOW_COLUMNS,
     FLOW_TYPES,
@@ -27,7 +28,7 @@ from grex.portfolio import (
 )
 from grex.portfolio import cell_text as _text
 
-__all__ = ["read_portfolio"]
+__all__ = ["BOOK_VALUE_TOLERANCE", "read_portfolio"]
 
 _TABLES = ("projects", "flows")
 
@@ -109,8 +110,8 @@ def read_portfolio(path: str | Path) -> Portfolio:
     InputError
         Naming the file, the row (CSV: its line number) and the column, for a
         missing file or column, an unknown column, a duplicate project id, a
-        flow naming an unknown project, a negative, empty or non-numeric
-        amount, an unknown status, type or category, a rate written as a
+        flow naming an unknown project, an empty or non-numeric amount, a
+        negative realised amount or provision balance, an unknown status, type or category, a rate written as a
         percentage, a year column of a wide table that is not a year, or a
         formula cell without a saved value.
     """

@@ -112,7 +112,7 @@ def write_parquet(frame: Any, path: Path, about: dict[str, Any]) -> None:
 def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callable[[Path], None] | None = None) -> Path:
     """Write ``complexes.csv/.parquet``, ``years.csv/.parquet`` and ``summary.json``.
 
-    Amounts are euros with cents. The CSVs are plain tables (a header row,
+    Amounts are euros with cents, rates (``irr``) decimals with six places. The CSVs are plain tables (a header row,
     no comment lines); an illustrative scenario's notice and the provenance
     (scenario, grex version, input hash) are in ``summary.json`` and in the
     Parquet files' metadata (:func:`read_provenance`).
@@ -134,10 +134,17 @@ def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callabl
     return out_dir
 
 
+#: Columns that are rates, not amounts: written with six decimals, not cents.
+RATE_COLUMNS = ("irr",)
+
+
 def write_csv(frame: Any, path: Path, float_format: str = "%.2f") -> None:
     """A plain CSV table: UTF-8, comma-separated, header row, ``\\n`` line ends, no comment lines.
 
     Every tool reads it with its defaults (``pandas.read_csv``, DuckDB, R's ``read.csv``).
     """
+    rates = [c for c in RATE_COLUMNS if c in frame.columns]
+    if rates:
+        frame = frame.assign(**{c: frame[c].map(lambda v: "" if v != v else f"{v:.6f}") for c in rates})
     with path.open("w", encoding="utf-8", newline="") as handle:
         frame.to_csv(handle, index=False, float_format=float_format, lineterminator="\n")

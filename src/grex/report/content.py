@@ -313,18 +313,31 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
     rows: list[tuple[str, Any, str]] = [
         (labels["p_scenario"], scenario.name, "text"),
         (labels["p_valuation_date"], f"1-1-{scenario.valuation_year}", "text"),
-        (labels["p_interest"], params.interest_rate, "percent"),
-        (labels["p_discount"], params.discount_rate, "percent"),
     ]
-    for path, one, year_key, default_key in (
-        (params.cost_index, "p_cost_index", "p_cost_index_year", "p_cost_index_default"),
-        (params.revenue_index, "p_revenue_index", "p_revenue_index_year", "p_revenue_index_default"),
+    interest = params.interest_path
+    if not interest.by_year:
+        rows.append((labels["p_interest"], interest.default, "percent"))
+    else:
+        rows += [(labels("p_interest_year", year=y), r, "percent") for y, r in sorted(interest.by_year.items())]
+        rows.append((labels["p_interest_default"], interest.default, "percent"))
+    rows += [
+        (labels["p_discount"], params.discount_rate, "percent"),
+        (labels["p_discount_periods"], labels[f"discount_{params.discount_periods}"], "text"),
+        (labels["p_present_value_method"], labels[f"pv_{params.present_value_method}"], "text"),
+    ]
+    for path, one, year_key, default_key, words in (
+        (params.cost_index, "p_cost_index", "p_cost_index_year", "p_cost_index_default", {}),
+        *(
+            (p, "p_cost_index_category", "p_cost_index_category_year", "p_cost_index_category_default", {"category": c})
+            for c, p in params.cost_index_by_category.items()
+        ),
+        (params.revenue_index, "p_revenue_index", "p_revenue_index_year", "p_revenue_index_default", {}),
     ):
         if not path.by_year:
-            rows.append((labels[one], path.default, "percent"))
+            rows.append((labels(one, **words), path.default, "percent"))
             continue
-        rows += [(labels(year_key, year=year), rate, "percent") for year, rate in sorted(path.by_year.items())]
-        rows.append((labels[default_key], path.default, "percent"))
+        rows += [(labels(year_key, year=year, **words), rate, "percent") for year, rate in sorted(path.by_year.items())]
+        rows.append((labels(default_key, **words), path.default, "percent"))
     rows += [
         (labels["p_margin"], params.uncertainty_margin, "percent"),
         (labels["p_max_duration"], params.max_duration, "integer"),
