@@ -225,7 +225,7 @@ def test_run_on_a_grid_file_runs_the_base_and_says_so(tmp_path, capsys):
 
 def test_local_pool_gives_identical_results(local, tmp_path):
     files = [str(BATCH / "base.toml"), str(BATCH / "kredietcrisis.toml")]
-    pooled = run_batch(files, tmp_path, draws=DRAWS, chunk_draws=CHUNK, workers=2)
+    pooled = run_batch(files, tmp_path, draws=DRAWS, chunk_draws=CHUNK, workers=2, auto=False)
     assert pooled.ok
     by_name = {row["scenario"]: row for row in local.rows}
     for row in pooled.rows:

@@ -18,7 +18,7 @@ from pathlib import Path
 from grex import __version__
 from grex.display import Column, keur, number, percent, text_table, wrap_header
 from grex.errors import InputError
-from grex.progress import Steps, compile_note, configure_logging, kernel_cache_ready, log, show_bars
+from grex.progress import COMPILE_NOTE, Steps, configure_logging, kernel_cache_ready, log, show_bars
 
 __all__ = ["main"]
 
@@ -91,7 +91,7 @@ def _simulating(draws: int, lang: str = "en") -> str:
     """The label of a simulation step; it says so when the kernel compiles first."""
     label = f"simulating {number(draws, lang)} draws"
     if not kernel_cache_ready():
-        compile_note()
+        log.info(COMPILE_NOTE)
         label += " (compiling first, about 5 s)"
     return label
 
@@ -292,7 +292,7 @@ def format_valuation(valuation, lang: str = "nl") -> str:
         Column("eind" if k == _NL else "end"),
         *(Column(words[k]) for words in _VALUATION_COLUMNS.values()),
     ]
-    rows: list[list[str | None]] = []
+    rows: list[list[str] | list[None]] = []
 
     def amounts(part) -> list[str]:
         return [keur(float(part[c].sum()), lang) for c in _VALUATION_COLUMNS]
@@ -435,7 +435,9 @@ def format_diff(result, lang: str = "nl", width: int | None = None) -> str:
         if abs(end_value[e]) >= 0.5 or abs(present_value[e]) >= 0.5 or e in ("valuation_date", "realisation")
     ]
     first, last = ("stand vorige MPG", "stand huidige MPG") if nl else ("previous MPG", "present MPG")
-    rows = [[first, keur(result.total("end_value")[0], lang), keur(result.total("present_value")[0], lang)]]
+    rows: list[list[str | None]] = [
+        [first, keur(result.total("end_value")[0], lang), keur(result.total("present_value")[0], lang)]
+    ]
     rows += [[effect_label(e, lang), keur(end_value[e], lang), keur(present_value[e], lang)] for e in shown]
     rows += [[None], [last, keur(result.total("end_value")[1], lang), keur(result.total("present_value")[1], lang)]]
     headers = ("effect", "eindwaarde", "contante waarde") if nl else ("effect", "end value", "present value")
@@ -464,7 +466,7 @@ def format_diff(result, lang: str = "nl", width: int | None = None) -> str:
         blocks[-1].append(c)
         used += 2 + w
     for block in blocks:
-        table_rows = [[labels[r], *(cells[r][c] for c in block)] for r in range(len(labels))]
+        table_rows: list[list[str | None]] = [[labels[r], *(cells[r][c] for c in block)] for r in range(len(labels))]
         table_rows.insert(len(labels) - 1, [None])
         columns = [Column("effect", "left"), *(Column(headers_wrapped[c]) for c in block)]
         lines.append(text_table(columns, table_rows))

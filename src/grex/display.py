@@ -102,7 +102,7 @@ def _rule(row: Sequence[Any]) -> bool:
     return len(row) == 1 and row[0] is None
 
 
-def text_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, gap: int = 2) -> str:
+def text_table(columns: Sequence[Column], rows: Sequence[Sequence[str | None]], *, gap: int = 2) -> str:
     """A plain-text table: headers (one or more lines) over aligned cells.
 
     A row of a single ``None`` draws a rule of dashes as wide as the table.

@@ -26,12 +26,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Steps", "configure_logging", "kernel_cache_ready", "log", "show_bars"]
+__all__ = ["COMPILE_NOTE", "Steps", "configure_logging", "kernel_cache_ready", "log", "show_bars"]
+
+#: The note before a simulation whose kernel is not in numba's cache yet.
+COMPILE_NOTE = "compiling the Monte Carlo kernel (first run after an install, about 5 s; cached afterwards)"
 
 log = logging.getLogger("grex")
 
 #: Seconds a command may run before its bar appears (a quick command shows none).
 DELAY = 0.5
+#: numba's index file of the kernel's main function in its cache.
+INDEX = "kernel.value_draws-*.nbi"
 #: Seconds between redraws of the elapsed time while a step runs.
 TICK = 0.5
 
@@ -173,20 +178,9 @@ def kernel_cache_ready() -> bool:
     sources = [p for p in (package / "kernel.py", package / "montecarlo" / "kernel.py") if p.is_file()]
     if not sources:
         return True  # no kernel where we know to look: say nothing rather than something wrong
-    places = [source.parent / "__pycache__" for source in sources]
+    newest_source = max(source.stat().st_mtime for source in sources)
+    indexes = [index for source in sources for index in (source.parent / "__pycache__").glob(INDEX)]
     cache_dir = os.environ.get("NUMBA_CACHE_DIR")
     if cache_dir:
-        places.append(Path(cache_dir))
-    newest_source = max(source.stat().st_mtime for source in sources)
-    for place in places:
-        pattern = "kernel.value_draws-*.nbi"
-        found = place.rglob(pattern) if place == Path(cache_dir or "\0") else place.glob(pattern)
-        if any(index.stat().st_mtime >= newest_source for index in found):
-            return True
-    return False
-
-
-def compile_note() -> None:
-    """Log the first-time compile note when the kernel's cache is empty."""
-    if not kernel_cache_ready():
-        log.info("compiling the Monte Carlo kernel (first run after an install, about 5 s; cached afterwards)")
+        indexes += Path(cache_dir).rglob(INDEX)
+    return any(index.stat().st_mtime >= newest_source for index in indexes)
