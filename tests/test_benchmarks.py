@@ -13,6 +13,7 @@ from conftest import ROOT
 pytest.importorskip("numba")
 
 
+@pytest.mark.slow
 def test_quick_benchmark_reports_every_figure():
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json"],

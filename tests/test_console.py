@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
@@ -161,6 +162,15 @@ def test_small_batch_runs_in_process_and_says_why(tmp_path, caplog, monkeypatch)
         result = grex.run_batch(files, tmp_path, draws=300, workers=2)
     assert result.ok and result.ran == ("base",)
     assert any("running in this process" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
+def test_batch_workers_benchmark_reports_its_figures():
+    script = ROOT / "benchmarks" / "batch_workers.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--json"], capture_output=True, text=True, check=True)
+    figures = json.loads(out.stdout)
+    assert figures["worker_start_s"] > 0 and figures["part_rate"]["cells_per_s"] > 0
+    assert [run["draws"] for run in figures["runs"]] == [500]
 
 
 # -- notebook API -----------------------------------------------------------------------

@@ -201,6 +201,7 @@ def test_complex_table_subtotals_and_duration(report, valuation):
     assert any("Messchenveld 1a: looptijd 19 jaar" in note for note in table.notes)
 
 
+@pytest.mark.slow
 def test_english_and_extra_sections(valuation, simulation):
     extra = Section("previous", "Verschillenanalyse", paragraphs=("Vergelijking met het vorige MPG.",))
     report = build_report(valuation, simulation, lang="en", date=DATE, extra_sections=[extra])
@@ -210,6 +211,7 @@ def test_english_and_extra_sections(valuation, simulation):
     assert "Verschillenanalyse" in html and "Present value per complex" in html
 
 
+@pytest.mark.slow
 def test_without_simulation(valuation):
     report = build_report(valuation, date=DATE)
     assert "Risicoanalyse (Monte Carlo)" not in [s.title for s in report.sections]
@@ -417,6 +419,7 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     assert parameters["Risico's in het risicoregister"] == 3
 
 
+@pytest.mark.slow
 def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
     """``--previous``: the section Verschillenanalyse, its portfolio effects equal to ``grex diff``."""
     from grex.diff import diff_scenarios
@@ -474,6 +477,7 @@ def _run_chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.Compl
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_html_in_headless_chromium(html, tmp_path):
     chromium = _chromium()
     if chromium is None:
