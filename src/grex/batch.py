@@ -690,16 +690,15 @@ def _pool_chosen(jobs: list[_Job], workers: int) -> bool:
     if not pays:
         cpus = _cpus()
         if min(workers, cpus) <= 1:
-            why = f"this process may use {cpus} CPU, so worker processes would only take turns"
+            why = f"with {cpus} CPU, worker processes would only take turns"
         else:
             why = (
-                f"{min(workers, cpus)} worker processes would save about {saved:.1f} s of it, less than the "
-                f"{WORKER_START:.0f} s they need to start (Python, grex and the compiled kernel each); workers pay "
-                f"off from about {_break_even(workers, cpus) / 1e6:,.0f} M cells"
+                f"{min(workers, cpus)} workers would save about {saved:.1f} s but need about {WORKER_START:.0f} s "
+                f"to start (Python, grex and the compiled kernel each); they pay off from about "
+                f"{_break_even(workers, cpus) / 1e6:,.0f} M cells"
             )
         log.info(
-            "--workers %d: running in this process; the Monte Carlo of this batch is about %.1f s of work "
-            "(%.0f M complex-year-draw cells) and %s",
+            "--workers %d: running in this process: the Monte Carlo is about %.1f s of work (%.0f M cells); %s",
             workers,
             here,
             cells / 1e6,

@@ -556,7 +556,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         f"Scenario {scenario.name!r}: {'contante waarde portefeuille' if nl else 'portfolio present value'} "
         f"{keur(result.tornado['base'].iloc[0], lang)}; {_w('amounts', lang)}"
     )
-    heads = ("driver", "laag", "hoog", "bandbreedte") if nl else ("driver", "low", "high", "range")
+    heads = ("driver", "bij laag", "bij hoog", "bandbreedte") if nl else ("driver", "at low", "at high", "range")
     rows = [
         [
             row["label"],

@@ -109,52 +109,66 @@ class Steps:
         self.name = name
         self.total = total
         self.done = 0
+        self.label = ""
         self.started = time.perf_counter()
         self._bar: Any = None
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if show_bars() if show is None else show:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=total,
-                desc=name,
-                bar_format="{desc} |{bar:16}| {n_fmt}/{total_fmt} [{elapsed}]",
-                file=sys.stderr,
-                leave=False,
-                delay=DELAY,
-                dynamic_ncols=True,
-            )
+            # the bar appears only once the command has run DELAY seconds: a quick command shows none
             self._ticker = threading.Thread(target=self._tick, name="grex-progress", daemon=True)
             self._ticker.start()
 
     def _tick(self) -> None:
+        if self._stop.wait(DELAY):
+            return
+        from tqdm import tqdm
+
+        with self._lock:
+            self._bar = tqdm(
+                total=self.total,
+                initial=self.done,
+                desc=self._description(),
+                bar_format="{desc} |{bar:16}| {n_fmt}/{total_fmt} [{elapsed}]",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
+            self._bar.start_t = self.started  # count the seconds from the command's start
         # tqdm redraws only on update; redraw the elapsed seconds while a long step runs
         while not self._stop.wait(TICK):
-            bar = self._bar
-            if bar is not None and time.perf_counter() - self.started >= DELAY:
-                bar.refresh()
+            with self._lock:
+                if self._bar is not None:
+                    self._bar.refresh()
+
+    def _description(self) -> str:
+        return f"{self.name}: {self.label}" if self.label else self.name
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
         """A step: named on the bar while it runs, counted when it ends, logged at debug level."""
-        if self._bar is not None:
-            self._bar.set_description_str(f"{self.name}: {label}", refresh=False)
+        with self._lock:
+            self.label = label
+            if self._bar is not None:
+                self._bar.set_description_str(self._description(), refresh=True)
         log.debug("%s: %s ...", self.name, label)
         start = time.perf_counter()
         yield
-        self.done += 1
-        if self._bar is not None:
-            self._bar.update(1)
+        with self._lock:
+            self.done += 1
+            if self._bar is not None:
+                self._bar.update(1)
         log.debug("%s: %s: %.2f s", self.name, label, time.perf_counter() - start)
 
     def close(self) -> None:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
         log.debug("%s: %.2f s in all", self.name, time.perf_counter() - self.started)
 
     def __enter__(self) -> Steps:
