@@ -95,7 +95,7 @@ def test_quiet_and_verbose(tmp_path, capsys):
     assert main(["run", str(EXAMPLE), "--out", str(tmp_path / "a"), "-v"]) == 0
     captured = capsys.readouterr()
     assert "grex: run: valuing" in captured.err and "totaal" in captured.out
-    assert "grex:" not in captured.out
+    assert "grex:" not in captured.out and "written to" in captured.err and "written to" not in captured.out
     grid = ROOT / "scenarios" / "batch-2024" / "grid-disconto-tempo.toml"
     assert main(["-q", "run", str(grid), "--out", str(tmp_path / "b")]) == 0
     captured = capsys.readouterr()
@@ -111,8 +111,12 @@ def test_steps_are_logged_with_their_seconds(caplog):
                 pass
             with steps.step("second"):
                 pass
+        with Steps("demo", 3, show=False) as other:
+            other.next("a")
+            other.next("b")
+            other.next("c")
     messages = [r.getMessage() for r in caplog.records]
-    assert steps.done == 2
+    assert steps.done == 2 and other.done == 2 and other.label == "c"
     assert any(re.fullmatch(r"demo: second: \d+\.\d\d s", m) for m in messages)
 
 

@@ -37,6 +37,7 @@ from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError
 from grex.montecarlo import BLOCK, Simulation, assemble, simulate_range, simulation_horizon
+from grex.progress import Steps
 from grex.reserves import nar_grade
 from grex.scenario import Scenario
 from grex.valuation import Valuation, value_portfolio
@@ -580,7 +581,9 @@ def run_batch(
         skipped: list[str] = []
         jobs: list[_Job] = []
         portfolios: dict[Path, Any] = {}
+        preparing = Steps("batch", len(scenarios), show=progress)
         for scenario, source in scenarios:
+            preparing.next(f"reading and valuing {scenario.name}")
             try:
                 if scenario.portfolio not in portfolios:
                     portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
@@ -600,6 +603,7 @@ def run_batch(
                 jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key))
             except InputError as error:
                 failures.append(Failure(str(source), scenario.name, str(error)))
+        preparing.close()
 
         tasks = [(i, start, stop) for i, job in enumerate(jobs) for start, stop in job.chunks(chunk_draws)]
         remaining = {i: len(job.chunks(chunk_draws)) for i, job in enumerate(jobs)}

@@ -68,7 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with steps.step("writing"):
             write_valuation(valuation, out_dir)
     print(format_valuation(valuation, lang=args.lang))
-    print(f"\n{_w('written', args.lang)} {out_dir}/")
+    log.info("written to %s/", out_dir)
     return 0
 
 
@@ -186,7 +186,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         with steps.step("writing"):
             write_simulation(simulation, out_dir)
     print(format_simulation(simulation, lang=args.lang))
-    print(f"\n{_w('written', args.lang)} {out_dir}/")
+    log.info("written to %s/", out_dir)
     return 0
 
 
@@ -196,7 +196,6 @@ _WORDS = {
         "ILLUSTRATIEF (ILLUSTRATIVE): verzonnen cijfers, geen echte projectgegevens.",
         "ILLUSTRATIVE: made-up figures, not real project data.",
     ),
-    "written": ("geschreven naar", "written to"),
     "amounts": ("bedragen x € 1.000", "amounts x EUR 1,000"),
 }
 _NL, _EN = 0, 1
@@ -355,7 +354,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         with steps.step("writing the tables and waterfall charts"):
             write_diff(result, out_dir)
     print(format_diff(result, lang=args.lang))
-    print(f"\n{_w('written', args.lang)} {out_dir}/")
+    log.info("written to %s/", out_dir)
     return 0
 
 
@@ -573,7 +572,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     else:
         print(f"\nshare of the variance ({number(draws, lang)} draws, seed {seed}):")
     print(text_table([Column("driver", "left"), Column("aandeel" if nl else "share")], shares))
-    print(f"\n{_w('written', lang)} {out_dir}/")
+    log.info("written to %s/", out_dir)
     return 0
 
 

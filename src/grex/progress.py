@@ -161,6 +161,17 @@ class Steps:
                 self._bar.update(1)
         log.debug("%s: %s: %.2f s", self.name, label, time.perf_counter() - start)
 
+    def next(self, label: str) -> None:
+        """Count the step under way as done (if any) and name the next: :meth:`step` without a block."""
+        with self._lock:
+            if self.label:
+                self.done += 1
+                if self._bar is not None:
+                    self._bar.update(1)
+            self.label = label
+            if self._bar is not None:
+                self._bar.set_description_str(self._description(), refresh=True)
+
     def close(self) -> None:
         self._stop.set()
         if self._ticker is not None:
