@@ -492,6 +492,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.batch import run_batch
 
     out_dir = Path(args.out) if args.out else Path("out") / "batch"
+    if not kernel_cache_ready():
+        log.info(COMPILE_NOTE)
 
     def said(name: str, status: str) -> None:
         line = f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}"

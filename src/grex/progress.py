@@ -135,7 +135,8 @@ class Steps:
                 leave=False,
                 dynamic_ncols=True,
             )
-            self._bar.start_t = self.started  # count the seconds from the command's start
+            # count the seconds from the command's start (tqdm's clock is time.time)
+            self._bar.start_t = time.time() - (time.perf_counter() - self.started)
         # tqdm redraws only on update; redraw the elapsed seconds while a long step runs
         while not self._stop.wait(TICK):
             with self._lock:
