@@ -228,7 +228,7 @@ def format_simulation(simulation, lang: str = "nl") -> str:
     if nl:
         lines.append(
             f"benodigde weerstandscapaciteit bij {confidence}: {keur(simulation.required_capacity, lang)}"
-            f" (standaardfout {keur(se, lang)}); expected shortfall {keur(simulation.expected_shortfall, lang)};"
+            f" (standaardfout {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
             f" kans op verlies {percent(simulation.probability_of_loss, lang)}"
         )
         reserve = f"IFLO-norm {keur(simulation.iflo_norm, lang)}"
@@ -245,7 +245,7 @@ def format_simulation(simulation, lang: str = "nl") -> str:
     else:
         lines.append(
             f"required capacity at {confidence}: {keur(simulation.required_capacity, lang)}"
-            f" (standard error {keur(se, lang)}); expected shortfall {keur(simulation.expected_shortfall, lang)};"
+            f" (standard error {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
             f" probability of a loss {percent(simulation.probability_of_loss, lang)}"
         )
         reserve = f"IFLO norm {keur(simulation.iflo_norm, lang)}"
@@ -312,12 +312,12 @@ def format_valuation(valuation, lang: str = "nl") -> str:
         lines.append(_w("notice", lang))
     if k == _NL:
         lines.append(
-            f"Scenario {scenario.name!r}, waardering 1-1-{scenario.valuation_year}; {_w('amounts', lang)}; "
+            f"Scenario {scenario.name!r}, waardering 1-1-{scenario.valuation_year}; {_w('amounts', lang)}\n"
             "pp = prijspeil; * = langer dan de maximale looptijd"
         )
     else:
         lines.append(
-            f"Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}; {_w('amounts', lang)}; "
+            f"Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}; {_w('amounts', lang)}\n"
             "pp = price level; * = longer than the maximum duration"
         )
     lines.append(text_table(columns, rows))
@@ -334,7 +334,7 @@ def format_valuation(valuation, lang: str = "nl") -> str:
         letter, label = nar_grade(ratio)
         reserve += (
             f"; {'beschikbaar' if k == _NL else 'available'} {euro} "
-            f"{number(scenario.reserves.resistance_reserve, lang)}; ratio {number(ratio, lang, 2)}, "
+            f"{number(scenario.reserves.resistance_reserve, lang)}\nratio {number(ratio, lang, 2)}, "
             f"{'klasse' if k == _NL else 'grade'} {letter} ({label})"
         )
     lines.append(reserve)
@@ -424,7 +424,7 @@ def format_diff(result, lang: str = "nl", width: int | None = None) -> str:
     b, a = result.before.scenario, result.after.scenario
     lines.append(
         f"{'Verschillenanalyse' if nl else 'Difference analysis'} {b.name!r} (1-1-{b.valuation_year}) -> "
-        f"{a.name!r} (1-1-{a.valuation_year}); {_w('amounts', lang)}; "
+        f"{a.name!r} (1-1-{a.valuation_year})\n{_w('amounts', lang)}; "
         + ("positief = beter resultaat" if nl else "positive = better result")
     )
     end_value, present_value = result.portfolio("end_value"), result.portfolio("present_value")
