@@ -40,6 +40,7 @@ def local(tmp_path_factory):
     return run_batch(FILES, out, draws=DRAWS, chunk_draws=CHUNK)
 
 
+@pytest.mark.slow
 def test_example_batch_runs_every_scenario(local):
     assert local.ok and not local.skipped
     names = list(local.comparison().columns[1:])
@@ -72,6 +73,7 @@ def test_example_batch_runs_every_scenario(local):
     assert sorted(hive["scenario"].astype(str).unique()) == sorted(names)
 
 
+@pytest.mark.slow
 def test_comparison_matches_single_runs(local):
     frame = comparison(local.out_dir)
     for path, name in ((BATCH / "base.toml", "base"), (BATCH / "kredietcrisis.toml", "kredietcrisis")):
@@ -97,6 +99,7 @@ def test_comparison_matches_single_runs(local):
         assert np.array_equal(draws["present_value"].to_numpy(), expected["present_value"].to_numpy())
 
 
+@pytest.mark.slow
 def test_same_batch_twice_gives_identical_files(local, tmp_path):
     again = run_batch(FILES[:2], tmp_path, draws=DRAWS, chunk_draws=CHUNK)
     assert again.ok
@@ -223,9 +226,10 @@ def test_run_on_a_grid_file_runs_the_base_and_says_so(tmp_path, capsys):
     assert summary["scenario"] == "disconto-tempo"
 
 
+@pytest.mark.slow
 def test_local_pool_gives_identical_results(local, tmp_path):
     files = [str(BATCH / "base.toml"), str(BATCH / "kredietcrisis.toml")]
-    pooled = run_batch(files, tmp_path, draws=DRAWS, chunk_draws=CHUNK, workers=2)
+    pooled = run_batch(files, tmp_path, draws=DRAWS, chunk_draws=CHUNK, workers=2, auto=False)
     assert pooled.ok
     by_name = {row["scenario"]: row for row in local.rows}
     for row in pooled.rows:
@@ -238,6 +242,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_quick_clear_error(tmp_path):
     pytest.importorskip("distributed")
     address = f"tcp://127.0.0.1:{_free_port()}"
@@ -247,6 +252,7 @@ def test_unreachable_scheduler_is_a_quick_clear_error(tmp_path):
     assert not (tmp_path / "comparison.csv").exists()
 
 
+@pytest.mark.slow
 def test_batch_on_a_dask_cluster_is_identical(local, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(

@@ -7,10 +7,12 @@ import subprocess
 import sys
 
 import numba  # noqa: F401 - a hard dependency: a broken install fails the suite, it does not skip
+import pytest
 
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_quick_benchmark_reports_every_figure():
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json"],

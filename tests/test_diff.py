@@ -295,6 +295,7 @@ def test_waterfall_figure(tmp_path):
     assert plot_waterfall(result, "a", measure="end_value").axes
 
 
+@pytest.mark.slow
 def test_example_diff(tmp_path, capsys):
     """The example: MPG 2023 -> MPG 2024 of the illustrative portfolio, through the command."""
     out = tmp_path / "diff"

@@ -179,6 +179,7 @@ def test_pairwise_sum_is_numpys_sum(n):
     assert pairwise_sum(values, 0, n) == rows.sum(axis=-1)[1] == values.sum()
 
 
+@pytest.mark.slow
 def test_grex_run_does_not_import_numba(tmp_path):
     code = (
         "import sys; from grex.cli import main; "

@@ -32,6 +32,9 @@ from grex.report.labels import Labels
 from grex.report.xlsx import HEADER_ROW
 from grex.valuation import value_portfolio
 
+#: The report files of the example scenario: report-<scenario name>.<format>.
+REPORT = "report-assen-2024"
+
 DATE = dt.date(2025, 3, 1)
 DUTCH_TITLES = (
     "Uitgangspunten",
@@ -135,7 +138,7 @@ def files(report, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def html(files) -> str:
-    return (files / "report.html").read_text(encoding="utf-8")
+    return (files / f"{REPORT}.html").read_text(encoding="utf-8")
 
 
 # -- content ---------------------------------------------------------------
@@ -198,6 +201,7 @@ def test_complex_table_subtotals_and_duration(report, valuation):
     assert any("Messchenveld 1a: looptijd 19 jaar" in note for note in table.notes)
 
 
+@pytest.mark.slow
 def test_english_and_extra_sections(valuation, simulation):
     extra = Section("previous", "Verschillenanalyse", paragraphs=("Vergelijking met het vorige MPG.",))
     report = build_report(valuation, simulation, lang="en", date=DATE, extra_sections=[extra])
@@ -207,6 +211,7 @@ def test_english_and_extra_sections(valuation, simulation):
     assert "Verschillenanalyse" in html and "Present value per complex" in html
 
 
+@pytest.mark.slow
 def test_without_simulation(valuation):
     report = build_report(valuation, date=DATE)
     assert "Risicoanalyse (Monte Carlo)" not in [s.title for s in report.sections]
@@ -266,7 +271,7 @@ def _header(sheet) -> list[str]:
 
 
 def test_workbook_layout(files, report):
-    book = load_workbook(files / "report.xlsx")
+    book = load_workbook(files / f"{REPORT}.xlsx")
     assert book.sheetnames[0] == "Uitgangspunten"
     assert {
         "Complexen",
@@ -296,7 +301,7 @@ def test_workbook_layout(files, report):
 def test_workbook_complexes_equal_grex_run(files, tmp_path):
     assert main(["run", str(EXAMPLE), "--out", str(tmp_path / "run")]) == 0
     expected = pd.read_csv(tmp_path / "run" / "complexes.csv", comment="#").set_index("project")
-    sheet = load_workbook(files / "report.xlsx")["Complexen"]
+    sheet = load_workbook(files / f"{REPORT}.xlsx")["Complexen"]
     header = _header(sheet)
     labels = Labels("nl")
     columns = {
@@ -335,7 +340,7 @@ def test_workbook_complexes_equal_grex_run(files, tmp_path):
 
 
 def test_pdf_pages(files, valuation):
-    data = (files / "report.pdf").read_bytes()
+    data = (files / f"{REPORT}.pdf").read_bytes()
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 6
     assert f"input-hash {valuation.input_hash}".encode() in data  # the document's keywords
@@ -372,10 +377,10 @@ def test_cli_report(fake_montecarlo, tmp_path, capsys):
         )
         == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.xlsx"]
-    html = (out / "report.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == [f"{REPORT}.html", f"{REPORT}.xlsx"]
+    html = (out / f"{REPORT}.html").read_text(encoding="utf-8")
     assert ">Assumptions</h2>" in html and "seed 3 · 200 draws" in html
-    assert load_workbook(out / "report.xlsx").sheetnames[0] == "Assumptions"
+    assert load_workbook(out / f"{REPORT}.xlsx").sheetnames[0] == "Assumptions"
 
 
 def test_cli_report_bad_format(fake_montecarlo, tmp_path, capsys):
@@ -396,7 +401,7 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     assert main(["report", str(EXAMPLE), "--draws", "600", "--seed", "5", "--format", "xlsx", "--out", str(out)]) == 0
     assert main(["simulate", str(EXAMPLE), "--draws", "600", "--seed", "5", "--out", str(tmp_path / "s")]) == 0
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
-    workbook = load_workbook(out / "report.xlsx")
+    workbook = load_workbook(out / f"{REPORT}.xlsx")
     assert workbook.sheetnames[0] == "Uitgangspunten"
     values = _sheet_values(workbook, "Weerstand")
     by_start = {str(k).split(" (")[0]: v for k, v in values.items()}
@@ -414,6 +419,7 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     assert parameters["Risico's in het risicoregister"] == 3
 
 
+@pytest.mark.slow
 def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
     """``--previous``: the section Verschillenanalyse, its portfolio effects equal to ``grex diff``."""
     from grex.diff import diff_scenarios
@@ -422,8 +428,8 @@ def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
     previous = EXAMPLE.parent / "assen-2023.toml"
     argv = ["report", str(EXAMPLE), "--previous", str(previous), "--draws", "200", "--format", "xlsx,html"]
     assert main([*argv, "--out", str(out)]) == 0
-    assert "Verschillenanalyse" in (out / "report.html").read_text(encoding="utf-8")
-    workbook = load_workbook(out / "report.xlsx")
+    assert "Verschillenanalyse" in (out / f"{REPORT}.html").read_text(encoding="utf-8")
+    workbook = load_workbook(out / f"{REPORT}.xlsx")
     assert "Verschillenanalyse" in workbook.sheetnames
     rows = [r for r in workbook["Verschillenanalyse"].iter_rows(values_only=True) if r and r[0] is not None]
     table = {r[0]: r[2] for r in rows if len(r) > 2 and isinstance(r[2], (int, float))}
@@ -471,6 +477,7 @@ def _run_chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.Compl
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_html_in_headless_chromium(html, tmp_path):
     chromium = _chromium()
     if chromium is None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import logging
 import math
 import multiprocessing
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
@@ -35,6 +37,7 @@ from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError
 from grex.montecarlo import BLOCK, Simulation, assemble, simulate_range, simulation_horizon
+from grex.progress import Steps
 from grex.reserves import nar_grade
 from grex.scenario import Scenario
 from grex.valuation import Valuation, value_portfolio
@@ -50,6 +53,7 @@ __all__ = [
     "expand_grid",
     "grid_size",
     "headline",
+    "pool_pays_off",
     "run_batch",
 ]
 
@@ -61,6 +65,15 @@ GRID_TABLES = ("parameters", "reserves", "montecarlo")
 MAX_GRID = 10_000
 #: Seconds to wait for a Dask scheduler before giving up.
 SCHEDULER_TIMEOUT = 10.0
+#: Seconds a local worker process needs before its first part: the interpreter, importing grex and
+#: loading the compiled kernel from numba's cache (``python benchmarks/batch_workers.py`` measures it).
+WORKER_START = 2.0
+#: Complex-year-draw cells one process values per second in the parts of a batch (the same benchmark).
+#: What decides is the product, the cells a process values while a worker starts: 190 M (measured
+#: 5.0 s x 37.6 M/s = 188 M on a loaded 2-core machine; load slows both alike).
+PART_RATE = 95e6
+
+log = logging.getLogger(__name__)
 
 #: Rows of the comparison table, in order (see :func:`headline` for their meaning).
 COMPARISON_FIGURES = (
@@ -494,6 +507,7 @@ def run_batch(
     progress: bool = False,
     scheduler_timeout: float = SCHEDULER_TIMEOUT,
     on_scenario: Callable[[str, str], None] | None = None,
+    auto: bool = True,
 ) -> BatchResult:
     """Run a batch of scenarios and write its dataset and comparison.
 
@@ -521,6 +535,10 @@ def run_batch(
     on_scenario : callable, optional
         Called with ``(name, status)`` as each scenario is done, status
         ``"ran"`` or ``"skipped"``.
+    auto : bool, keyword-only
+        With ``workers > 1``, run in this process when the Monte Carlo is too
+        small for worker processes to pay off (:func:`pool_pays_off`), and
+        log why; False always starts the pool.
 
     Returns
     -------
@@ -563,7 +581,9 @@ def run_batch(
         skipped: list[str] = []
         jobs: list[_Job] = []
         portfolios: dict[Path, Any] = {}
+        preparing = Steps("batch", len(scenarios), show=progress)
         for scenario, source in scenarios:
+            preparing.next(f"reading and valuing {scenario.name}")
             try:
                 if scenario.portfolio not in portfolios:
                     portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
@@ -583,12 +603,13 @@ def run_batch(
                 jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key))
             except InputError as error:
                 failures.append(Failure(str(source), scenario.name, str(error)))
+        preparing.close()
 
         tasks = [(i, start, stop) for i, job in enumerate(jobs) for start, stop in job.chunks(chunk_draws)]
         remaining = {i: len(job.chunks(chunk_draws)) for i, job in enumerate(jobs)}
         if client is not None:
             results = _on_dask(jobs, tasks, client)
-        elif workers > 1 and tasks:
+        elif workers > 1 and tasks and (not auto or _pool_chosen(jobs, workers)):
             results = _on_pool(jobs, tasks, workers)
         else:
             results = _in_process(jobs, tasks)
@@ -636,6 +657,65 @@ def run_batch(
             client.close()
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def pool_pays_off(cells: float, workers: int, cpus: int | None = None) -> tuple[bool, float, float]:
+    """Whether ``workers`` local processes would finish a batch's Monte Carlo sooner than this process.
+
+    The parts of ``cells`` complex-year-draw cells take about ``cells /``
+    :data:`PART_RATE` seconds here; spread over ``min(workers, cpus)``
+    processes they save that time times ``1 - 1 / min(workers, cpus)``, and
+    the processes first need :data:`WORKER_START` seconds to start (side by
+    side). Returns ``(pays_off, seconds_here, seconds_saved)``.
+
+    Examples
+    --------
+    >>> pool_pays_off(28e6, 2, cpus=2)[0]  # the example batch at 2,000 draws: 0.6 s of work
+    False
+    >>> pool_pays_off(1e9, 2, cpus=2)[0]  # 20 s of work: 10 s saved
+    True
+    >>> pool_pays_off(1e9, 4, cpus=1)[0]  # one CPU: processes only take turns
+    False
+    """
+    used = max(1, min(workers, _cpus() if cpus is None else cpus))
+    here = cells / PART_RATE
+    saved = here * (1 - 1 / used)
+    return saved > WORKER_START, here, saved
+
+
+def _pool_chosen(jobs: list[_Job], workers: int) -> bool:
+    cells = float(sum(job.draws * job.valuation.inputs.n_complexes * job.n_years for job in jobs))
+    pays, here, saved = pool_pays_off(cells, workers)
+    if not pays:
+        cpus = _cpus()
+        if min(workers, cpus) <= 1:
+            why = f"with {cpus} CPU, worker processes would only take turns"
+        else:
+            why = (
+                f"{min(workers, cpus)} workers would save about {saved:.1f} s but need about {WORKER_START:.0f} s "
+                f"to start (Python, grex and the compiled kernel each); they pay off from about "
+                f"{_break_even(workers, cpus) / 1e6:,.0f} M cells"
+            )
+        log.info(
+            "--workers %d: running in this process: the Monte Carlo is about %.1f s of work (%.0f M cells); %s",
+            workers,
+            here,
+            cells / 1e6,
+            why,
+        )
+    return pays
+
+
+def _break_even(workers: int, cpus: int) -> float:
+    """Cells from which ``workers`` processes pay off (``workers, cpus >= 2``)."""
+    return WORKER_START * PART_RATE / (1 - 1 / max(2, min(workers, cpus)))
+
+
 def _position(failure: Failure, order: list[str]) -> tuple[int, str]:
     return (order.index(failure.scenario) if failure.scenario in order else -1, failure.source)
 
@@ -662,6 +742,6 @@ def _progress(total: int, scenarios: int, skipped: int, show: bool) -> Any:
         return _NoBar()
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="draw", unit_scale=True, desc="batch", file=sys.stderr)
+    bar = tqdm(total=total, unit="draw", unit_scale=True, desc="batch", file=sys.stderr, dynamic_ncols=True)
     bar.set_postfix_str(f"scenarios {skipped}/{scenarios}")
     return bar

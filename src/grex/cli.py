@@ -9,45 +9,70 @@ file, the row or key and what is wrong), 1 for anything unexpected and for a
 from __future__ import annotations
 
 import argparse
+import functools
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-
 from grex import __version__
+from grex.display import Column, keur, number, percent, text_table, wrap_header
 from grex.errors import InputError
+from grex.progress import COMPILE_NOTE, Steps, configure_logging, kernel_cache_ready, log, show_bars
 
 __all__ = ["main"]
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _load(scenario_path: str):  # -> Valuation
+def _command(function: Command) -> Command:
+    """A command handler that first sets up the console: log messages and bars on stderr (-q, -v)."""
+
+    @functools.wraps(function)
+    def run(args: argparse.Namespace) -> int:
+        configure_logging(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+        return function(args)
+
+    return run
+
+
+def _read(scenario_path: str):  # -> (Scenario, Portfolio)
     from grex.io import read_portfolio, read_scenario
-    from grex.valuation import value_portfolio
 
     scenario = read_scenario(scenario_path)
-    portfolio = read_portfolio(scenario.portfolio)
-    return value_portfolio(scenario, portfolio)
+    return scenario, read_portfolio(scenario.portfolio)
+
+
+def _load(scenario_path: str):  # -> Valuation
+    from grex.valuation import value_portfolio
+
+    return value_portfolio(*_read(scenario_path))
 
 
 def _default_out(name: str) -> Path:
     return Path("out") / name
 
 
+@_command
 def _cmd_run(args: argparse.Namespace) -> int:
     from grex.io import write_valuation
+    from grex.valuation import value_portfolio
 
-    valuation = _load(args.scenario)
-    _grid_note(valuation.scenario, args.scenario)
-    out_dir = Path(args.out) if args.out else _default_out(valuation.scenario.name)
-    write_valuation(valuation, out_dir)
-    print(format_valuation(valuation))
-    print(f"\nwritten to {out_dir}/")
+    with Steps("run", 3) as steps:
+        with steps.step("reading the scenario and portfolio"):
+            scenario, portfolio = _read(args.scenario)
+        _grid_note(scenario, args.scenario)
+        with steps.step("valuing"):
+            valuation = value_portfolio(scenario, portfolio)
+        out_dir = Path(args.out) if args.out else _default_out(valuation.scenario.name)
+        with steps.step("writing"):
+            write_valuation(valuation, out_dir)
+    print(format_valuation(valuation, lang=args.lang))
+    log.info("written to %s/", out_dir)
     return 0
 
 
+@_command
 def _cmd_validate(args: argparse.Namespace) -> int:
     from grex.montecarlo import check_references
 
@@ -62,12 +87,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulating(draws: int, lang: str = "en") -> str:
+    """The label of a simulation step; it says so when the kernel compiles first."""
+    label = f"simulating {number(draws, lang)} draws"
+    if not kernel_cache_ready():
+        log.info(COMPILE_NOTE)
+        label += " (compiling first, about 5 s)"
+    return label
+
+
+@_command
 def _cmd_report(args: argparse.Namespace) -> int:
     from grex.io.report import write_report
     from grex.montecarlo import simulate
     from grex.report import DRIVERS, FORMATS, build_report
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    formats = list(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise InputError(
@@ -75,204 +110,378 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     if args.draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
-    valuation = _load(args.scenario)
-    scenario, portfolio = valuation.scenario, valuation.portfolio
-    _check_support(scenario, portfolio)
-    seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
-    # each driver alone, same draws and seed: its contribution to the spread
-    drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
-    builders = []
-    if args.previous:
-        from grex.diff import diff_scenarios
-        from grex.report.diff import diff_section
+    show = show_bars()
+    # reading, the simulation and one per driver, [previous], [sensitivity], the charts, each format, writing
+    total = 1 + 1 + len(DRIVERS) + bool(args.previous) + bool(args.sensitivity) + 1 + len(formats) + 1
+    with Steps("report", total) as steps:
+        with steps.step("reading and valuing"):
+            valuation = _load(args.scenario)
+        scenario, portfolio = valuation.scenario, valuation.portfolio
+        _check_support(scenario, portfolio)
+        seed = scenario.montecarlo.seed if args.seed is None else args.seed
+        with steps.step(_simulating(args.draws)):
+            simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed, progress=show)
+        # each driver alone, same draws and seed: its contribution to the spread
+        drivers = {}
+        for d in DRIVERS:
+            with steps.step(f"simulating the driver {d} alone"):
+                drivers[d] = simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}, progress=show)
+        builders = []
+        if args.previous:
+            from grex.diff import diff_scenarios
+            from grex.report.diff import diff_section
 
-        difference = diff_scenarios(args.previous, args.scenario)
-        builders.append(lambda labels: diff_section(difference, labels))
-    if args.sensitivity:
-        from grex.report.sensitivity import sensitivity_section
-        from grex.sensitivity import sensitivity
+            with steps.step("difference analysis against the previous MPG"):
+                difference = diff_scenarios(args.previous, args.scenario)
+            builders.append(lambda labels: diff_section(difference, labels))
+        if args.sensitivity:
+            from grex.report.sensitivity import sensitivity_section
+            from grex.sensitivity import sensitivity
 
-        # the same draws and seed as the report's own runs: reuse them rather than simulate again
-        runs = {"all": simulation, **drivers}
-        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs)
-        builders.append(lambda labels: sensitivity_section(result, labels))
+            with steps.step("sensitivity analysis"):
+                # the same draws and seed as the report's own runs: reuse them rather than simulate again
+                runs = {"all": simulation, **drivers}
+                result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs)
+            builders.append(lambda labels: sensitivity_section(result, labels))
 
-    def extra(labels):
-        return [build(labels) for build in builders]
+        def extra(labels):
+            return [build(labels) for build in builders]
 
-    report = build_report(valuation, simulation, drivers=drivers, lang=args.lang, extra_sections=extra)
-    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
-    written = write_report(report, out_dir, formats)
+        with steps.step("tables and charts"):
+            report = build_report(valuation, simulation, drivers=drivers, lang=args.lang, extra_sections=extra)
+        out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
+        written = write_report(report, out_dir, formats, step=steps.step)
     print("\n".join(str(path) for path in written))
     return 0
 
 
+@_command
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from grex.io.simulation import write_simulation
     from grex.montecarlo import simulate
+    from grex.valuation import value_portfolio
 
-    valuation = _load(args.scenario)
-    scenario = valuation.scenario
-    _check_support(scenario, valuation.portfolio)
-    _grid_note(scenario, args.scenario)
-    draws = scenario.montecarlo.draws if args.draws is None else args.draws
-    seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    if draws <= 0:
-        raise InputError(None, "--draws", f"must be a whole number > 0, not {draws}")
-    if args.chunk_size is not None and args.chunk_size <= 0:
-        raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
-    print(f"simulating {draws:,} draws, seed {seed}", file=sys.stderr)
-    simulation = simulate(
-        scenario,
-        valuation.portfolio,
-        draws=draws,
-        seed=seed,
-        chunk_size=args.chunk_size,
-        progress=sys.stderr.isatty(),
-    )
-    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
-    write_simulation(simulation, out_dir)
-    print(format_simulation(simulation))
-    print(f"\nwritten to {out_dir}/")
+    with Steps("simulate", 4) as steps:
+        with steps.step("reading the scenario and portfolio"):
+            scenario, portfolio = _read(args.scenario)
+        _check_support(scenario, portfolio)
+        _grid_note(scenario, args.scenario)
+        draws = scenario.montecarlo.draws if args.draws is None else args.draws
+        seed = scenario.montecarlo.seed if args.seed is None else args.seed
+        if draws <= 0:
+            raise InputError(None, "--draws", f"must be a whole number > 0, not {draws}")
+        if args.chunk_size is not None and args.chunk_size <= 0:
+            raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
+        with steps.step("valuing"):
+            valuation = value_portfolio(scenario, portfolio)
+        log.info("simulating %s draws, seed %s", number(draws, "en"), seed)
+        with steps.step(_simulating(draws)):
+            simulation = simulate(
+                scenario,
+                valuation.portfolio,
+                draws=draws,
+                seed=seed,
+                chunk_size=args.chunk_size,
+                progress=show_bars(),
+            )
+        out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
+        with steps.step("writing"):
+            write_simulation(simulation, out_dir)
+    print(format_simulation(simulation, lang=args.lang))
+    log.info("written to %s/", out_dir)
     return 0
 
 
-def format_simulation(simulation) -> str:
-    """The headline figures of a simulation, in thousands of euros."""
+#: Words of the console tables: key -> (nl, en).
+_WORDS = {
+    "notice": (
+        "ILLUSTRATIEF (ILLUSTRATIVE): verzonnen cijfers, geen echte projectgegevens.",
+        "ILLUSTRATIVE: made-up figures, not real project data.",
+    ),
+    "amounts": ("bedragen x € 1.000", "amounts x EUR 1,000"),
+}
+_NL, _EN = 0, 1
+
+
+def _w(key: str, lang: str) -> str:
+    return _WORDS[key][_NL if lang == "nl" else _EN]
+
+
+def format_simulation(simulation, lang: str = "nl") -> str:
+    """The headline figures of a simulation, in thousands of euros (Dutch or English number format)."""
     scenario = simulation.base.scenario
+    nl = lang == "nl"
     lines = []
     if scenario.illustrative:
-        lines.append("ILLUSTRATIVE: made-up figures, not real project data.")
-    lines.append(f"Scenario {scenario.name!r}: {simulation.draws:,} draws, seed {simulation.seed}; amounts x EUR 1,000")
-    percentiles = "  ".join(f"{k.upper()} {v / 1000:,.0f}" for k, v in simulation.percentiles().items())
+        lines.append(_w("notice", lang))
+    draws = number(simulation.draws, lang)
     lines.append(
-        f"present value of the portfolio: deterministic {simulation.base.result.present_value.sum() / 1000:,.0f}"
+        f"Scenario {scenario.name!r}: {draws} {'trekkingen' if nl else 'draws'}, seed {simulation.seed}; "
+        + _w("amounts", lang)
     )
-    lines.append(f"  {percentiles}")
+    deterministic = keur(float(simulation.base.result.present_value.sum()), lang)
+    lines.append(
+        f"{'contante waarde van de portefeuille: deterministisch' if nl else 'present value of the portfolio: deterministic'}"
+        f" {deterministic}"
+    )
+    lines.append("  " + "  ".join(f"{k.upper()} {keur(v, lang)}" for k, v in simulation.percentiles().items()))
     se = simulation.required_capacity_standard_error
-    lines.append(
-        f"required capacity at {simulation.confidence:.0%}: {simulation.required_capacity / 1000:,.0f}"
-        f" (standard error {se / 1000:,.0f}); expected shortfall {simulation.expected_shortfall / 1000:,.0f};"
-        f" probability of a loss {simulation.probability_of_loss:.1%}"
-    )
-    reserve = f"IFLO norm {simulation.iflo_norm / 1000:,.0f}"
-    if simulation.ratio is not None:
-        reserve += f"; available {simulation.available_capacity / 1000:,.0f}; ratio {simulation.ratio:.2f}, grade {simulation.grade}"
-    lines.append(reserve)
-    lines.append(
-        f"probability that the general reserve falls below zero within ten years: "
-        f"{simulation.probability_reserve_below_zero:.1%}"
-    )
+    confidence = percent(simulation.confidence, lang, 0)
+    if nl:
+        lines.append(
+            f"benodigde weerstandscapaciteit bij {confidence}: {keur(simulation.required_capacity, lang)}"
+            f" (standaardfout {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
+            f" kans op verlies {percent(simulation.probability_of_loss, lang)}"
+        )
+        reserve = f"IFLO-norm {keur(simulation.iflo_norm, lang)}"
+        if simulation.ratio is not None:
+            reserve += (
+                f"; beschikbaar {keur(simulation.available_capacity, lang)};"
+                f" ratio {number(simulation.ratio, lang, 2)}, klasse {simulation.grade}"
+            )
+        lines.append(reserve)
+        lines.append(
+            "kans dat de algemene reserve binnen tien jaar onder nul komt: "
+            f"{percent(simulation.probability_reserve_below_zero, lang)}"
+        )
+    else:
+        lines.append(
+            f"required capacity at {confidence}: {keur(simulation.required_capacity, lang)}"
+            f" (standard error {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
+            f" probability of a loss {percent(simulation.probability_of_loss, lang)}"
+        )
+        reserve = f"IFLO norm {keur(simulation.iflo_norm, lang)}"
+        if simulation.ratio is not None:
+            reserve += (
+                f"; available {keur(simulation.available_capacity, lang)};"
+                f" ratio {number(simulation.ratio, lang, 2)}, grade {simulation.grade}"
+            )
+        lines.append(reserve)
+        lines.append(
+            "probability that the general reserve falls below zero within ten years: "
+            f"{percent(simulation.probability_reserve_below_zero, lang)}"
+        )
     return "\n".join(lines)
 
 
-def format_valuation(valuation) -> str:
-    """The per-complex table with totals per status, in thousands of euros."""
+#: Columns of the console table of ``grex run``: column of Valuation.complexes() -> (nl, en) header.
+_VALUATION_COLUMNS = {
+    "book_value": ("boek-\nwaarde", "book\nvalue"),
+    "remaining_costs_price_level": ("NTMK\n(pp)", "costs to\ngo (pp)"),
+    "remaining_revenues_price_level": ("NTRO\n(pp)", "revenues\nto go (pp)"),
+    "end_value": ("eind-\nwaarde", "end\nvalue"),
+    "present_value": ("contante\nwaarde", "present\nvalue"),
+    "provision": ("voor-\nziening", "provision"),
+    "poc_profit": ("winst-\nneming", "POC\nprofit"),
+}
+_STATUS_WORDS = {
+    "vastgesteld": ("vastgesteld", "adopted (vastgesteld)"),
+    "voorbereiding": ("in voorbereiding", "in preparation (voorbereiding)"),
+    "strategisch": ("strategisch", "strategic (strategisch)"),
+}
+#: Widest complex name shown in the console tables (the files hold the whole name).
+NAME_WIDTH = 30
+
+
+def format_valuation(valuation, lang: str = "nl") -> str:
+    """The per-complex table with subtotals per status, in thousands of euros (Dutch or English format)."""
     frame = valuation.complexes()
     scenario = valuation.scenario
-    columns = {
-        "book_value": "boekwaarde",
-        "remaining_costs_price_level": "NTMK (pp)",
-        "remaining_revenues_price_level": "NTRO (pp)",
-        "end_value": "eindwaarde",
-        "present_value": "contante w.",
-        "provision": "voorziening",
-        "poc_profit": "winstneming",
-    }
-    table = pd.DataFrame(
-        {
-            "complex": frame["name"],
-            "status": frame["status"],
-            "eind": frame["end_year"].astype(str) + frame["exceeds_max_duration"].map({True: "*", False: " "}),
-            **{label: frame[col] / 1000 for col, label in columns.items()},
-        }
-    )
-    rows = []
-    for status in ("vastgesteld", "voorbereiding", "strategisch"):
-        part = table[table["status"] == status]
+    k = _NL if lang == "nl" else _EN
+    columns = [
+        Column("complex", "left", NAME_WIDTH),
+        Column("eind" if k == _NL else "end"),
+        *(Column(words[k]) for words in _VALUATION_COLUMNS.values()),
+    ]
+    rows: list[list[str] | list[None]] = []
+
+    def amounts(part) -> list[str]:
+        return [keur(float(part[c].sum()), lang) for c in _VALUATION_COLUMNS]
+
+    for status, words in _STATUS_WORDS.items():
+        part = frame[frame["status"] == status]
         if part.empty:
             continue
-        rows.append(part)
-        subtotal: dict[str, object] = {"complex": f"subtotaal {status}", "status": "", "eind": ""}
-        subtotal.update({label: part[label].sum() for label in columns.values()})
-        rows.append(pd.DataFrame([subtotal]))
-    total: dict[str, object] = {"complex": "totaal", "status": "", "eind": ""}
-    total.update({label: table[label].sum() for label in columns.values()})
-    rows.append(pd.DataFrame([total]))
-    shown = pd.concat(rows, ignore_index=True)
-    text = shown.to_string(index=False, float_format=lambda v: f"{v:,.0f}")
+        rows.append([words[k]] + [""] * (len(columns) - 1))
+        for _, row in part.iterrows():
+            end = f"{row['end_year']}{'*' if row['exceeds_max_duration'] else ' '}"
+            rows.append([f"  {row['name']}", end, *(keur(row[c], lang) for c in _VALUATION_COLUMNS)])
+        rows.append([f"  {'subtotaal' if k == _NL else 'subtotal'} {words[k].split(' (')[0]}", "", *amounts(part)])
+    rows.append([None])
+    rows.append(["totaal" if k == _NL else "total", "", *amounts(frame)])
     lines = []
     if scenario.illustrative:
-        lines.append("ILLUSTRATIVE: made-up figures, not real project data.")
-    lines.append(
-        f"Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}; amounts x EUR 1,000; "
-        "pp = price level; * = longer than the maximum duration"
-    )
-    lines.append(text)
+        lines.append(_w("notice", lang))
+    if k == _NL:
+        lines.append(
+            f"Scenario {scenario.name!r}, waardering 1-1-{scenario.valuation_year}; {_w('amounts', lang)}\n"
+            "pp = prijspeil; * = langer dan de maximale looptijd"
+        )
+    else:
+        lines.append(
+            f"Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}; {_w('amounts', lang)}\n"
+            "pp = price level; * = longer than the maximum duration"
+        )
+    lines.append(text_table(columns, rows))
     iflo = valuation.iflo_norm()
-    reserve = f"IFLO norm (weerstandsreserve benodigd): EUR {iflo:,.0f}"
+    euro = "€" if k == _NL else "EUR"
+    if k == _NL:
+        reserve = f"IFLO-norm (benodigde weerstandsreserve): {euro} {number(iflo, lang)}"
+    else:
+        reserve = f"IFLO norm (required resistance reserve): {euro} {number(iflo, lang)}"
     ratio = valuation.ratio()
     if ratio is not None:
         from grex.reserves import nar_grade
 
         letter, label = nar_grade(ratio)
         reserve += (
-            f"; available EUR {scenario.reserves.resistance_reserve:,.0f}; ratio {ratio:.2f}, grade {letter} ({label})"
+            f"; {'beschikbaar' if k == _NL else 'available'} {euro} "
+            f"{number(scenario.reserves.resistance_reserve, lang)}\nratio {number(ratio, lang, 2)}, "
+            f"{'klasse' if k == _NL else 'grade'} {letter} ({label})"
         )
     lines.append(reserve)
     return "\n".join(lines)
 
 
+@_command
 def _cmd_diff(args: argparse.Namespace) -> int:
     from grex.diff import diff_scenarios
     from grex.io.diff import write_diff
 
-    result = diff_scenarios(args.before, args.after, order=args.order)
-    before, after = result.before.scenario.name, result.after.scenario.name
-    out_dir = Path(args.out) if args.out else _default_out(f"diff-{before}-{after}")
-    write_diff(result, out_dir)
-    print(format_diff(result))
-    print(f"\nwritten to {out_dir}/")
+    with Steps("diff", 2) as steps:
+        with steps.step("reading and revaluing effect by effect"):
+            result = diff_scenarios(args.before, args.after, order=args.order)
+        before, after = result.before.scenario.name, result.after.scenario.name
+        out_dir = Path(args.out) if args.out else _default_out(f"diff-{before}-{after}")
+        with steps.step("writing the tables and waterfall charts"):
+            write_diff(result, out_dir)
+    print(format_diff(result, lang=args.lang))
+    log.info("written to %s/", out_dir)
     return 0
 
 
-def format_diff(result) -> str:
-    """The difference analysis as text: the portfolio effects, then per complex, x EUR 1,000."""
+_EFFECT_WORDS_EN = {
+    "valuation_date": "Valuation date moved",
+    "realisation": "Realisation",
+    "interest": "Interest rate",
+    "discount": "Discount rate",
+    "cost_index": "Cost indexation",
+    "revenue_index": "Revenue indexation",
+    "uncertainty_margin": "Uncertainty margin",
+    "phasing": "Phasing",
+    "closed": "Closed complexes",
+    "new": "New complexes",
+}
+
+
+_COST_WORDS_EN = {
+    "verwerving": "acquisition",
+    "sloop": "demolition",
+    "bodem": "soil remediation",
+    "bouwrijp": "site preparation",
+    "woonrijp": "site finishing",
+    "plankosten": "planning",
+    "bijdragen": "contributions",
+    "overig": "other",
+}
+_REVENUE_WORDS_EN = {
+    "wonen_sociaal": "social housing",
+    "wonen_betaalbaar": "affordable housing",
+    "wonen_vrij": "private housing",
+    "bedrijven": "business sites",
+    "maatschappelijk": "public facilities",
+    "overig": "other",
+    "subsidie": "subsidies",
+}
+
+
+def effect_label(effect: str, lang: str = "nl") -> str:
+    """The full name of an effect of the difference analysis in a language."""
     from grex.diff import EFFECT_LABELS
 
+    if lang == "nl":
+        return EFFECT_LABELS.get(effect, effect)
+    if effect in _EFFECT_WORDS_EN:
+        return _EFFECT_WORDS_EN[effect]
+    kind, _, category = effect.partition("_")
+    words = _COST_WORDS_EN if kind == "cost" else _REVENUE_WORDS_EN
+    return f"{'Costs' if kind == 'cost' else 'Revenues'} {words.get(category, category.replace('_', ' '))}"
+
+
+def _width(width: int | None) -> int:
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns
+    return max(60, width)
+
+
+def format_diff(result, lang: str = "nl", width: int | None = None) -> str:
+    """The difference analysis as text, in thousands of euros: the portfolio effects, then the
+    present value per complex with the effects as rows and the complexes as columns, in blocks
+    as wide as ``width`` (default: the terminal's width, at least 60 characters)."""
+    width = _width(width)
+    nl = lang == "nl"
     lines = []
     if result.illustrative:
-        lines.append("ILLUSTRATIVE: made-up figures, not real project data.")
+        lines.append(_w("notice", lang))
     b, a = result.before.scenario, result.after.scenario
     lines.append(
-        f"Verschillenanalyse {b.name!r} (1-1-{b.valuation_year}) -> {a.name!r} (1-1-{a.valuation_year}); "
-        "amounts x EUR 1,000; positive = better result"
+        f"{'Verschillenanalyse' if nl else 'Difference analysis'} {b.name!r} (1-1-{b.valuation_year}) -> "
+        f"{a.name!r} (1-1-{a.valuation_year})\n{_w('amounts', lang)}; "
+        + ("positief = beter resultaat" if nl else "positive = better result")
     )
-    portfolio = pd.DataFrame({m: result.portfolio(m) for m in ("end_value", "present_value")})
-    shown = [e for e in result.order if (portfolio.loc[e].abs() >= 0.5).any() or e in ("valuation_date", "realisation")]
-    rows = [("stand vorige MPG", *result.total("end_value")[:1], *result.total("present_value")[:1])]
-    rows += [(EFFECT_LABELS[e], portfolio.at[e, "end_value"], portfolio.at[e, "present_value"]) for e in shown]
-    rows.append(("stand huidige MPG", result.total("end_value")[1], result.total("present_value")[1]))
-    table = pd.DataFrame(rows, columns=["effect", "eindwaarde", "contante w."])
-    table[["eindwaarde", "contante w."]] /= 1000
-    lines.append(table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    end_value, present_value = result.portfolio("end_value"), result.portfolio("present_value")
+    shown = [
+        e
+        for e in result.order
+        if abs(end_value[e]) >= 0.5 or abs(present_value[e]) >= 0.5 or e in ("valuation_date", "realisation")
+    ]
+    first, last = ("stand vorige MPG", "stand huidige MPG") if nl else ("previous MPG", "present MPG")
+    rows: list[list[str | None]] = [
+        [first, keur(result.total("end_value")[0], lang), keur(result.total("present_value")[0], lang)]
+    ]
+    rows += [[effect_label(e, lang), keur(end_value[e], lang), keur(present_value[e], lang)] for e in shown]
+    rows += [[None], [last, keur(result.total("end_value")[1], lang), keur(result.total("present_value")[1], lang)]]
+    headers = ("effect", "eindwaarde", "contante waarde") if nl else ("effect", "end value", "present value")
+    lines.append(text_table([Column(headers[0], "left"), Column(headers[1]), Column(headers[2])], rows))
+
     wide = result.table()
-    wide = wide[wide["measure"] == "present_value"]
+    wide = wide[wide["measure"] == "present_value"].reset_index(drop=True)
     effects = [e for e in result.order if (wide[e].abs() >= 0.5).any()]
-    per_complex = pd.DataFrame({"complex": wide["name"].str.slice(0, 28), "vorige": wide["before"] / 1000})
-    for e in effects:
-        per_complex[EFFECT_LABELS[e][:14]] = wide[e] / 1000
-    per_complex["huidige"] = wide["after"] / 1000
-    lines.append("\nContante waarde per complex:")
-    lines.append(per_complex.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
-    provisions = result.provisions().iloc[-1]
-    lines.append(
-        f"\nVerliesvoorzieningen x EUR 1,000: vorige MPG {provisions['provision_before'] / 1000:,.0f}, "
-        f"saldo 31-12 {provisions['provision_balance'] / 1000:,.0f}, vereist {provisions['provision'] / 1000:,.0f}, "
-        f"dotatie (+) / vrijval (-) {provisions['dotation'] / 1000:,.0f}"
+    labels = [first, *(effect_label(e, lang) for e in effects), last]
+    values = [wide["before"], *(wide[e] for e in effects), wide["after"]]
+    label_width = max(len(label) for label in labels)
+    lines.append("\n" + ("Contante waarde per complex:" if nl else "Present value per complex:"))
+    # blocks of complexes as wide as the terminal, the portfolio total in the last
+    cells = [[keur(v, lang) for v in column] for column in values]  # [row][complex]
+    headers_wrapped = [wrap_header(str(name), 12) for name in wide["name"]]
+    column_widths = [
+        max(max(len(line) for line in header.split("\n")), max(len(cells[r][c]) for r in range(len(labels))))
+        for c, header in enumerate(headers_wrapped)
+    ]
+    blocks: list[list[int]] = [[]]
+    used = label_width
+    for c, w in enumerate(column_widths):
+        if blocks[-1] and used + 2 + w > width:
+            blocks.append([])
+            used = label_width
+        blocks[-1].append(c)
+        used += 2 + w
+    for block in blocks:
+        table_rows: list[list[str | None]] = [[labels[r], *(cells[r][c] for c in block)] for r in range(len(labels))]
+        table_rows.insert(len(labels) - 1, [None])
+        columns = [Column("effect", "left"), *(Column(headers_wrapped[c]) for c in block)]
+        lines.append(text_table(columns, table_rows))
+        lines.append("")
+    total = result.provisions().iloc[-1]
+    names = (
+        ("vorige MPG", "saldo 31-12", "vereist", "dotatie (+) / vrijval (-)")
+        if nl
+        else ("previous MPG", "balance 31-12", "required", "dotation (+) / release (-)")
     )
-    return "\n".join(lines)
+    lines.append("Verliesvoorzieningen x € 1.000:" if nl else "Loss provisions x EUR 1,000:")
+    for name, column in zip(names, ("provision_before", "provision_balance", "provision", "dotation"), strict=True):
+        lines.append(f"  {name:<28}{keur(total[column], lang):>12}")
+    return "\n".join(lines).rstrip()
 
 
 def _grid_note(scenario, path: str) -> None:
@@ -280,10 +489,12 @@ def _grid_note(scenario, path: str) -> None:
     if "grid" in scenario.data:
         from grex.batch import grid_size
 
-        print(
-            f"note: {path} holds a grid of {grid_size(scenario.data)} scenarios; this runs its base without the grid. "
-            "Run them all with: grex batch " + path,
-            file=sys.stderr,
+        log.info(
+            "note: %s holds a grid of %d scenarios; this runs its base without the grid. Run them all with: "
+            "grex batch %s",
+            path,
+            grid_size(scenario.data),
+            path,
         )
 
 
@@ -313,14 +524,23 @@ def _check_batch_support(paths) -> None:
         _check_support(scenario, portfolios[scenario.portfolio])
 
 
+@_command
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.batch import run_batch
 
     out_dir = Path(args.out) if args.out else Path("out") / "batch"
     _check_batch_support(args.scenarios)
+    if not kernel_cache_ready():
+        log.info(COMPILE_NOTE)
 
     def said(name: str, status: str) -> None:
-        print(f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}")
+        line = f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}"
+        if "tqdm" in sys.modules:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stdout)  # above the bar, which tqdm redraws beneath
+        else:
+            print(line)
 
     result = run_batch(
         args.scenarios,
@@ -329,7 +549,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         scheduler=args.scheduler,
-        progress=sys.stderr.isatty(),
+        progress=show_bars(),
         on_scenario=said,
     )
     for failure in result.failures:
@@ -341,33 +561,59 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+@_command
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from grex.io.sensitivity import write_sensitivity
-    from grex.sensitivity import sensitivity
+    from grex.montecarlo import simulate
+    from grex.sensitivity import DRIVERS, sensitivity
 
-    valuation = _load(args.scenario)
-    scenario = valuation.scenario
-    _check_support(scenario, valuation.portfolio)
-    draws = scenario.montecarlo.draws if args.draws is None else args.draws
-    seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    if draws <= 1:
-        raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
-    result = sensitivity(scenario, valuation.portfolio, draws=draws, seed=seed, lang=args.lang)
-    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
-    write_sensitivity(result, out_dir)
-    table = result.tornado[["label", "present_value_low", "present_value_high", "range"]].copy()
-    table[["present_value_low", "present_value_high", "range"]] /= 1000
+    show = show_bars()
+    with Steps("sensitivity", 3 + 1 + len(DRIVERS)) as steps:
+        with steps.step("reading and valuing"):
+            valuation = _load(args.scenario)
+        scenario, portfolio = valuation.scenario, valuation.portfolio
+        _check_support(scenario, portfolio)
+        draws = scenario.montecarlo.draws if args.draws is None else args.draws
+        seed = scenario.montecarlo.seed if args.seed is None else args.seed
+        if draws <= 1:
+            raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
+        # the runs variance_shares needs, made here one by one so that the bar can follow them
+        with steps.step(_simulating(draws)):
+            runs = {"all": simulate(scenario, portfolio, draws=draws, seed=seed, progress=show)}
+        for d in DRIVERS:
+            with steps.step(f"simulating the driver {d} alone"):
+                runs[d] = simulate(scenario, portfolio, draws=draws, seed=seed, drivers={d}, progress=show)
+        with steps.step("tornado"):
+            result = sensitivity(scenario, portfolio, draws=draws, seed=seed, lang=args.lang, runs=runs)
+        out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
+        with steps.step("writing"):
+            write_sensitivity(result, out_dir)
+    lang = args.lang
+    nl = lang == "nl"
     if scenario.illustrative:
-        print("ILLUSTRATIVE: made-up figures, not real project data.")
+        print(_w("notice", lang))
     print(
-        f"Scenario {scenario.name!r}: portfolio present value {result.tornado['base'].iloc[0] / 1000:,.0f}; "
-        "amounts x EUR 1,000"
+        f"Scenario {scenario.name!r}: {'contante waarde portefeuille' if nl else 'portfolio present value'} "
+        f"{keur(result.tornado['base'].iloc[0], lang)}; {_w('amounts', lang)}"
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
-    shares = result.variance_shares[["label", "share"]]
-    print(f"\nshare of the variance ({draws:,} draws, seed {seed}):")
-    print(shares.to_string(index=False, formatters={"share": lambda v: f"{v:.1%}"}))
-    print(f"\nwritten to {out_dir}/")
+    heads = ("driver", "bij laag", "bij hoog", "bandbreedte") if nl else ("driver", "at low", "at high", "range")
+    rows = [
+        [
+            row["label"],
+            keur(row["present_value_low"], lang),
+            keur(row["present_value_high"], lang),
+            keur(row["range"], lang),
+        ]
+        for _, row in result.tornado.iterrows()
+    ]
+    print(text_table([Column(heads[0], "left"), *(Column(h) for h in heads[1:])], rows))
+    shares = [[row["label"], percent(row["share"], lang)] for _, row in result.variance_shares.iterrows()]
+    if nl:
+        print(f"\naandeel in de variantie ({number(draws, lang)} trekkingen, seed {seed}):")
+    else:
+        print(f"\nshare of the variance ({number(draws, lang)} draws, seed {seed}):")
+    print(text_table([Column("driver", "left"), Column("aandeel" if nl else "share")], shares))
+    log.info("written to %s/", out_dir)
     return 0
 
 
@@ -385,26 +631,47 @@ def _parser() -> argparse.ArgumentParser:
         prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV."
     )
     parser.add_argument("--version", action="version", version=f"grex {__version__}")
+    # -q and -v before or after the command: the command's own default leaves the main parser's value alone
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes, only the result")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="debug messages: each step and its seconds")
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress or notes, only the result"
+    )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug messages: each step, its seconds"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="value a portfolio deterministically and write the MPG tables")
+    def lang(command: argparse.ArgumentParser, what: str) -> None:
+        command.add_argument(
+            "--lang", choices=("nl", "en"), default="nl", help=f"language of {what} (default nl: 1.234,5)"
+        )
+
+    run = sub.add_parser("run", parents=[common], help="value a portfolio deterministically and write the MPG tables")
     run.add_argument("scenario", help="scenario file (TOML)")
     run.add_argument("--out", help="output folder (default out/<scenario name>/)")
+    lang(run, "the table on the console")
     run.set_defaults(handler=_cmd_run)
 
-    validate = sub.add_parser("validate", help="check a scenario and its portfolio without running")
+    validate = sub.add_parser("validate", parents=[common], help="check a scenario and its portfolio without running")
     validate.add_argument("scenario", help="scenario file (TOML)")
     validate.set_defaults(handler=_cmd_validate)
 
-    simulate = sub.add_parser("simulate", help="Monte Carlo over sale pace, indexation and risks; reserves")
+    simulate = sub.add_parser(
+        "simulate", parents=[common], help="Monte Carlo over sale pace, indexation and risks; reserves"
+    )
     simulate.add_argument("scenario", help="scenario file (TOML)")
     simulate.add_argument("--draws", type=int, help="number of draws (default montecarlo.draws, 10,000)")
     simulate.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
     simulate.add_argument("--chunk-size", type=int, help="draws valued at once (the result does not depend on it)")
     simulate.add_argument("--out", help="output folder (default out/<scenario name>/simulation/)")
+    lang(simulate, "the figures on the console")
     simulate.set_defaults(handler=_cmd_simulate)
 
-    report = sub.add_parser("report", help="the MPG report for the council: HTML, PDF and Excel")
+    report = sub.add_parser("report", parents=[common], help="the MPG report for the council: HTML, PDF and Excel")
     report.add_argument("scenario", help="scenario file (TOML)")
     report.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2,000)")
     report.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
@@ -420,11 +687,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BEFORE",
         help="scenario of the previous MPG: adds the section Verschillenanalyse (grex diff)",
     )
-    report.add_argument("--out", help="output folder (default out/<scenario name>/report/)")
+    report.add_argument(
+        "--out", help="output folder (default out/<scenario name>/report/); files report-<scenario name>.<format>"
+    )
     report.set_defaults(handler=_cmd_report)
 
     diff = sub.add_parser(
-        "diff", help="difference analysis (verschillenanalyse) between two MPGs, per complex and effect"
+        "diff",
+        parents=[common],
+        help="difference analysis (verschillenanalyse) between two MPGs, per complex and effect",
     )
     diff.add_argument("before", help="scenario file of the previous MPG (TOML)")
     diff.add_argument("after", help="scenario file of the present MPG (TOML)")
@@ -434,21 +705,34 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated effect names in the order applied; effects not named follow in the default order "
         "(see grex.diff.DEFAULT_ORDER; 'amounts', 'costs', 'revenues' name groups)",
     )
+    lang(diff, "the tables on the console")
     diff.set_defaults(handler=_cmd_diff)
     batch = sub.add_parser(
-        "batch", help="run many scenarios (grids expanded), locally or on a Dask cluster, and compare them"
+        "batch",
+        parents=[common],
+        help="run many scenarios (grids expanded), locally or on a Dask cluster, and compare them",
     )
     batch.add_argument(
         "scenarios", nargs="+", help="scenario files (TOML); a file with a [grid] stands for its combinations"
     )
     batch.add_argument("--draws", type=int, help="draws of every scenario (default each scenario's montecarlo.draws)")
     batch.add_argument("--seed", type=int, help="seed of every scenario (default each scenario's montecarlo.seed)")
-    batch.add_argument("--workers", type=int, default=1, help="local processes (default 1: in this process)")
+    batch.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="local processes (default 1: in this process); a batch too small to gain from them runs in this "
+        "process, and grex says so",
+    )
     batch.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786); needs grex[dask]")
     batch.add_argument("--out", help="output folder (default out/batch/)")
     batch.set_defaults(handler=_cmd_batch)
 
-    sens = sub.add_parser("sensitivity", help="tornado of the drivers and their shares of the Monte Carlo variance")
+    sens = sub.add_parser(
+        "sensitivity",
+        parents=[common],
+        help="tornado of the drivers and their shares of the Monte Carlo variance",
+    )
     sens.add_argument("scenario", help="scenario file (TOML)")
     sens.add_argument("--draws", type=int, help="draws of each Monte Carlo run (default montecarlo.draws)")
     sens.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed)")

@@ -361,10 +361,25 @@ class DiffResult:
         ranked = sorted(candidates, key=lambda i: (-change[i], self.projects[i]))
         return [self.projects[i] for i in ranked[:n] if change[i] > 0]
 
+    def portfolio_frame(self) -> pd.DataFrame:
+        """:meth:`portfolio` of both measures as a table: one row per effect, columns ``end_value`` and
+        ``present_value``. [EUR]"""
+        return pd.DataFrame({m: self.portfolio(m) for m in MEASURES}).rename_axis("effect")
+
     @property
     def illustrative(self) -> bool:
         """Either valuation is of an illustrative scenario."""
         return self.before.scenario.illustrative or self.after.scenario.illustrative
+
+    def __repr__(self) -> str:
+        from grex.display import diff_repr
+
+        return diff_repr(self)
+
+    def _repr_html_(self) -> str:
+        from grex.display import diff_html
+
+        return diff_html(self)
 
 
 def diff_scenarios(

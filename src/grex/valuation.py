@@ -532,6 +532,20 @@ class Valuation:
         """The per-complex table (same as :meth:`complexes`)."""
         return self.complexes()
 
+    def totals_frame(self) -> pd.DataFrame:
+        """:meth:`totals` as a table: one row per status and ``total``, the amount columns and ``complexes``."""
+        return pd.DataFrame.from_dict(self.totals(), orient="index").rename_axis("status")
+
+    def __repr__(self) -> str:
+        from grex.display import valuation_repr
+
+        return valuation_repr(self)
+
+    def _repr_html_(self) -> str:
+        from grex.display import valuation_html
+
+        return valuation_html(self)
+
 
 def value_portfolio(scenario: Scenario, portfolio: Portfolio) -> Valuation:
     """Value a portfolio under a scenario (checks the years against V first)."""
