@@ -7,7 +7,7 @@ Measures, in one process and one run (issue 4):
   on: pace and delay re-timing, index shocks, risk events, interest with
   its spread, discounting), as the median of several repetitions; cells are draws x
   complexes x years of the deterministic horizon;
-- the vectorised numpy twin (``GREX_ENGINE=numpy``) on fewer draws;
+- the vectorised numpy twin (``engine="numpy"``) on fewer draws;
 - the same work by the loop implementation (:func:`grex.reference.value_complex`,
   fed per draw with the re-timed flows and shocked rates of
   :func:`grex.montecarlo.trace`) on a subsample of draws, and the ratio; the
@@ -50,6 +50,8 @@ EXAMPLE = ROOT / "scenarios" / "assen-2024.toml"
 STANDARD = {"complexes": 50, "years": 40, "draws": 100_000}
 QUICK = {"complexes": 10, "years": 20, "draws": 4096}
 SEED = 2024
+#: Threads of the simulations (``--threads``); None: the CPUs this process may use.
+THREADS: int | None = None
 
 
 def timed(function: Callable[[], object], repeat: int) -> list[float]:
@@ -71,7 +73,7 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-        "GREX_THREADS": os.environ.get("GREX_THREADS"),
+        "threads": THREADS,
     }
     try:
         import numba
@@ -141,24 +143,18 @@ def simulate_seconds(
     """Seconds of ``repeat`` whole :func:`grex.montecarlo.simulate` calls, and the last result."""
     from grex.montecarlo import simulate
 
-    previous = os.environ.get("GREX_ENGINE")
-    if engine is not None:
-        os.environ["GREX_ENGINE"] = engine
-    try:
-        result: list[Any] = []
-        times = timed(lambda: result.append(simulate(scenario, portfolio, draws=draws, seed=SEED)), repeat)
-    finally:
-        if engine is not None:
-            if previous is None:
-                del os.environ["GREX_ENGINE"]
-            else:
-                os.environ["GREX_ENGINE"] = previous
+    result: list[Any] = []
+
+    def run() -> None:
+        result.append(simulate(scenario, portfolio, draws=draws, seed=SEED, engine=engine, threads=THREADS))
+
+    times = timed(run, repeat)
     return times, result[-1]
 
 
 def montecarlo_throughput(size: dict[str, int], repeat: int) -> dict[str, Any]:
     """Cells per second of the whole simulation (median), with the default engine."""
-    from grex.montecarlo import _engine, _threads
+    from grex.montecarlo.execution import _engine, _threads
 
     scenario, portfolio = workload(size["complexes"], size["years"])
     simulate_seconds(scenario, portfolio, 2 * 1024, 1)  # load the compiled kernel
@@ -168,8 +164,8 @@ def montecarlo_throughput(size: dict[str, int], repeat: int) -> dict[str, Any]:
     return {
         **size,
         "cells": cells,
-        "engine": _engine(),
-        "threads": _threads(),
+        "engine": _engine(None),
+        "threads": _threads(THREADS),
         "simulated_years": sim.n_years,
         "risks": len(scenario.risks),
         "drivers": list(sim.drivers),
@@ -389,7 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not the headline figures")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads of the simulations (default: the CPUs this process may use)"
+    )
     args = parser.parse_args(argv)
+    global THREADS
+    THREADS = args.threads
     quick = args.quick
     size = QUICK if quick else STANDARD
 

@@ -9,14 +9,20 @@ file, the row or key and what is wrong), 1 for anything unexpected and for a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from grex import __version__
 from grex.errors import InputError
+
+#: The engines of :func:`grex.montecarlo.simulate` (``GREX_ENGINE``); the same as ``grex.montecarlo.ENGINES``,
+#: written out so that ``grex run`` need not import the Monte Carlo package.
+ENGINES = ("numba", "numpy")
 
 __all__ = ["main"]
 
@@ -30,6 +36,29 @@ def _load(scenario_path: str):  # -> Valuation
     scenario = read_scenario(scenario_path)
     portfolio = read_portfolio(scenario.portfolio)
     return value_portfolio(scenario, portfolio)
+
+
+def _engine_settings() -> dict[str, Any]:
+    """``engine`` and ``threads`` of the simulations, from ``GREX_ENGINE`` and ``GREX_THREADS``.
+
+    The one place that reads them: the library takes them as arguments.
+    Unset or empty means the default (the kernel where numba can be imported;
+    the CPUs this process may use), and is left out of the result.
+    """
+    engine = os.environ.get("GREX_ENGINE", "").strip() or None
+    if engine is not None and engine not in ENGINES:
+        raise InputError(None, "environment variable GREX_ENGINE", f"must be numba or numpy, not {engine!r}")
+    text = os.environ.get("GREX_THREADS", "").strip()
+    threads = None
+    if text:
+        try:
+            threads = int(text)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise InputError(None, "environment variable GREX_THREADS", f"must be a whole number ≥ 1, not {text!r}")
+    settings = {"engine": engine, "threads": threads}
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def _default_out(name: str) -> Path:
@@ -75,15 +104,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     if args.draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
+    settings = _engine_settings()
     valuation = _load(args.scenario)
     scenario, portfolio = valuation.scenario, valuation.portfolio
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
+    simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed, **settings)
     # each driver alone, same draws and seed: its contribution to the spread
-    drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
+    drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}, **settings) for d in DRIVERS}
     builders = []
     if args.previous:
-        from grex.diff import diff_scenarios
+        from grex.api import diff_scenarios
         from grex.report.diff import diff_section
 
         difference = diff_scenarios(args.previous, args.scenario)
@@ -94,7 +124,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         # the same draws and seed as the report's own runs: reuse them rather than simulate again
         runs = {"all": simulation, **drivers}
-        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs)
+        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs, **settings)
         builders.append(lambda labels: sensitivity_section(result, labels))
 
     def extra(labels):
@@ -111,6 +141,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from grex.io.simulation import write_simulation
     from grex.montecarlo import simulate
 
+    settings = _engine_settings()
     valuation = _load(args.scenario)
     scenario = valuation.scenario
     _grid_note(scenario, args.scenario)
@@ -128,6 +159,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         seed=seed,
         chunk_size=args.chunk_size,
         progress=sys.stderr.isatty(),
+        **settings,
     )
     out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
     write_simulation(simulation, out_dir)
@@ -223,7 +255,7 @@ def format_valuation(valuation) -> str:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from grex.diff import diff_scenarios
+    from grex.api import diff_scenarios
     from grex.io.diff import write_diff
 
     result = diff_scenarios(args.before, args.after, order=args.order)
@@ -280,8 +312,9 @@ def _grid_note(scenario, path: str) -> None:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from grex.batch import run_batch
+    from grex.io.batch import run_batch
 
+    settings = _engine_settings()
     out_dir = Path(args.out) if args.out else Path("out") / "batch"
 
     def said(name: str, status: str) -> None:
@@ -296,6 +329,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=sys.stderr.isatty(),
         on_scenario=said,
+        **settings,
     )
     for failure in result.failures:
         print(f"grex: error: {failure}", file=sys.stderr)
@@ -310,13 +344,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from grex.io.sensitivity import write_sensitivity
     from grex.sensitivity import sensitivity
 
+    settings = _engine_settings()
     valuation = _load(args.scenario)
     scenario = valuation.scenario
     draws = scenario.montecarlo.draws if args.draws is None else args.draws
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
     if draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
-    result = sensitivity(scenario, valuation.portfolio, draws=draws, seed=seed, lang=args.lang)
+    result = sensitivity(scenario, valuation.portfolio, draws=draws, seed=seed, lang=args.lang, **settings)
     out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
     write_sensitivity(result, out_dir)
     table = result.tornado[["label", "present_value_low", "present_value_high", "range"]].copy()

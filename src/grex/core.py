@@ -32,6 +32,7 @@ __all__ = [
     "end_index",
     "freeze_rates",
     "index_factors",
+    "nominal_flows",
     "poc_profit",
     "provision",
     "roll_book_value",
@@ -130,6 +131,47 @@ def freeze_rates(rates: npt.ArrayLike, from_index: int) -> NDArray[np.float64]:
     if from_index < out.shape[-1]:
         out[..., max(from_index, 0) :] = 0.0
     return out
+
+
+def nominal_flows(
+    costs: npt.ArrayLike,
+    revenues: npt.ArrayLike,
+    cost_factor: npt.ArrayLike,
+    revenue_factor: npt.ArrayLike,
+    uncertainty_margin: npt.ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Indexation and the uncertainty margin: flows at price level to nominal flows.
+
+    ``indexed = costs * cost_factor``, ``margin = indexed * uncertainty_margin``,
+    ``nominal costs = indexed + margin`` and ``nominal revenues = revenues *
+    revenue_factor`` (DOMAIN.md section 3): the margin (voorziene
+    onzekerheden) is a share of the indexed remaining costs, and revenues
+    carry none.
+
+    Parameters
+    ----------
+    costs, revenues : array_like, shape (..., C, T)
+        Flows at price level. [EUR, price level]
+    cost_factor, revenue_factor : array_like, broadcastable to (..., C, T)
+        Index factors from :func:`index_factors`.
+    uncertainty_margin : array_like, broadcastable to (..., C)
+        Share of the remaining costs. [decimal]
+
+    Returns
+    -------
+    nominal_costs, nominal_revenues, margin : ndarray, shape (..., C, T)
+        [EUR, nominal]; ``margin`` is the margin part of ``nominal_costs``.
+
+    Examples
+    --------
+    >>> costs, revenues, margin = nominal_flows([[100.0]], [[50.0]], [[1.1]], [[1.2]], [0.1])
+    >>> float(costs[0, 0]), float(revenues[0, 0]), float(margin[0, 0])
+    (121.00000000000001, 60.0, 11.000000000000002)
+    """
+    margin_share = np.asarray(uncertainty_margin, dtype=np.float64)[..., None]
+    indexed_costs = np.asarray(costs, dtype=np.float64) * cost_factor
+    margin = indexed_costs * margin_share
+    return indexed_costs + margin, np.asarray(revenues, dtype=np.float64) * revenue_factor, margin
 
 
 def end_index(
@@ -398,11 +440,9 @@ def valuate(
     if costs.shape != revenues.shape:
         raise ValueError(f"costs {costs.shape} and revenues {revenues.shape} differ in shape")
     margin_share = np.asarray(uncertainty_margin, dtype=np.float64)[..., None]
-
-    indexed_costs = costs * cost_factor
-    margin = indexed_costs * margin_share
-    nominal_costs = indexed_costs + margin
-    nominal_revenues = revenues * revenue_factor
+    nominal_costs, nominal_revenues, margin = nominal_flows(
+        costs, revenues, cost_factor, revenue_factor, uncertainty_margin
+    )
 
     last = end_index(costs, revenues, given_end_index)
     balance, interest_total, balance_path, interest_path = roll_book_value(

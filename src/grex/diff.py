@@ -73,7 +73,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,7 +93,6 @@ __all__ = [
     "TOTAL_ID",
     "DiffResult",
     "diff",
-    "diff_scenarios",
     "resolve_order",
 ]
 
@@ -330,26 +328,6 @@ class DiffResult:
     def illustrative(self) -> bool:
         """Either valuation is of an illustrative scenario."""
         return self.before.scenario.illustrative or self.after.scenario.illustrative
-
-
-def diff_scenarios(
-    before_path: str | Path, after_path: str | Path, *, order: str | Iterable[str] | None = None
-) -> DiffResult:
-    """Read two scenario files and their portfolios and run :func:`diff`.
-
-    Raises
-    ------
-    InputError
-        Bad input in either scenario or portfolio, unmatched complexes (same id,
-        different name), a bad order.
-    """
-    from grex.io import read_portfolio, read_scenario
-
-    sides = []
-    for path in (before_path, after_path):
-        scenario = read_scenario(path)
-        sides.append((scenario, read_portfolio(scenario.portfolio)))
-    return diff(sides[0], sides[1], order=order)
 
 
 def diff(

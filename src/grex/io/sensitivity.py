@@ -20,6 +20,7 @@ def write_sensitivity(result: Sensitivity, out_dir: str | Path) -> Path:
     the CSVs and a ``notice`` in the summary.
     """
     from grex.plot.style import to_png
+    from grex.plot.tornado import tornado_figure
 
     out_dir = Path(out_dir)
     illustrative = result.scenario.illustrative
@@ -32,7 +33,7 @@ def write_sensitivity(result: Sensitivity, out_dir: str | Path) -> Path:
                 if illustrative:
                     handle.write(f"# {ILLUSTRATIVE_NOTICE}\n")
                 frame.to_csv(handle, index=False, float_format=fmt, lineterminator="\n")
-        (staging / "tornado.png").write_bytes(to_png(result.figure()))
+        (staging / "tornado.png").write_bytes(to_png(tornado_figure(result.tornado, lang=result.lang)))
         summary = result.summary()
         if illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
