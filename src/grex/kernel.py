@@ -101,6 +101,9 @@ __all__ = [
 
 #: How every function is compiled: cached, without the GIL, no reordering of floating-point operations.
 _compiled = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+#: The stages of :func:`value_draws` and their rules: compiled as ``_compiled``, and inlined into
+#: their callers (numba's IR inlining), so that the fused loop is one piece of code again.
+_stage = njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
 #: Block size of numpy's pairwise summation (``PW_BLOCKSIZE`` in numpy's loops).
 _PW_BLOCKSIZE = 128
 
@@ -340,7 +343,7 @@ class Outputs(NamedTuple):
 # -- the stages, in the order a draw passes them ----------------------------------------------
 
 
-@_compiled
+@_stage
 def retime_complex(
     revenues, linked_costs, c, pad, anchor_f, lag, p, lo, hi, out_revenues, out_linked, q
 ):  # pragma: no cover - compiled
@@ -390,7 +393,7 @@ def retime_complex(
         out_linked[t, column] = linked
 
 
-@_compiled
+@_stage
 def retime(
     plan, pace, delay, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
 ):  # pragma: no cover - compiled; tested against drivers.retime
@@ -454,7 +457,7 @@ def retime(
     return needed
 
 
-@_compiled
+@_stage
 def index_factors(
     out, rates, base, rate_offset, n_years, shock, use_shock, freeze, cum
 ):  # pragma: no cover - compiled; tested against grex.core.index_factors
@@ -490,7 +493,7 @@ def index_factors(
             out[g, t] = cum[rate_offset + t] / b
 
 
-@_compiled
+@_stage
 def nominal_flow(cost, revenue, cost_factor, revenue_factor, margin):  # pragma: no cover - compiled
     """:func:`grex.core.nominal_flows` of one complex and year: ``(nominal cost, nominal revenue)``.
 
@@ -502,7 +505,7 @@ def nominal_flow(cost, revenue, cost_factor, revenue_factor, margin):  # pragma:
     return indexed + indexed * margin, revenue * revenue_factor
 
 
-@_compiled
+@_stage
 def nominal_flows(
     plan,
     needed,
@@ -582,7 +585,7 @@ def nominal_flows(
             cum_revenues[t, q] = total_revenues[q]
 
 
-@_compiled
+@_stage
 def end_index(plan, last_flow, last_index):  # pragma: no cover - compiled; tested against grex.core.end_index
     """Stage *end_index*: :func:`grex.core.end_index` by column.
 
@@ -594,7 +597,7 @@ def end_index(plan, last_flow, last_index):  # pragma: no cover - compiled; test
         last_index[q] = max(max(last_flow[q], 0), plan.given_end_index[c])
 
 
-@_compiled
+@_stage
 def add_risks(plan, risk, cost_factor, revenue_factor, net, last_index):  # pragma: no cover - compiled
     """Stage *add_risks*: each risk event adds a cost (or removes revenue) in its year.
 
@@ -612,7 +615,7 @@ def add_risks(plan, risk, cost_factor, revenue_factor, net, last_index):  # prag
             last_index[q] = max(last_index[q], t)
 
 
-@_compiled
+@_stage
 def close_spans(plan, span_end, last_index, net, balance):  # pragma: no cover - compiled
     """Zero the net flows from the end of each span through the end year, and start each balance at the book value.
 
@@ -626,7 +629,7 @@ def close_spans(plan, span_end, last_index, net, balance):  # pragma: no cover -
         balance[q] = plan.book_value[c]
 
 
-@_compiled
+@_stage
 def roll_book_value(balance, rate, net, last_index):  # pragma: no cover - compiled; tested against grex.core
     """Stage *roll_book_value*: :func:`grex.core.roll_book_value`, complexes side by side.
 
@@ -656,13 +659,13 @@ def roll_book_value(balance, rate, net, last_index):  # pragma: no cover - compi
             balance[q] = rolled if t <= last_index[q] else b
 
 
-@_compiled
+@_stage
 def provision(result, applies):  # pragma: no cover - compiled; tested against grex.core.provision
     """:func:`grex.core.provision` of one complex: the full expected loss, as a positive amount."""
     return -result if (applies and result < 0.0) else 0.0
 
 
-@_compiled
+@_stage
 def poc_profit(
     result, realised_costs, remaining_costs, realised_revenues, remaining_revenues, profit_taken, applies
 ):  # pragma: no cover - compiled; tested against grex.core.poc_profit
@@ -676,7 +679,7 @@ def poc_profit(
     return cost_share * revenue_share * result - profit_taken
 
 
-@_compiled
+@_stage
 def reserve_entries(
     plan,
     c,
@@ -741,7 +744,7 @@ def reserve_entries(
     return provision_formed
 
 
-@_compiled
+@_stage
 def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover - compiled
     """Stage *reserve_path*: the reserve at 1-1-V, then at 31 December of each year.
 
