@@ -1,9 +1,11 @@
-"""The fused kernel (:mod:`grex.kernel`) against its vectorised numpy twin (issue 4).
+"""The fused kernel (:mod:`grex.kernel`) against its vectorised numpy twin (issue 4), stage by stage (issue 11).
 
 The kernel keeps the floating-point operations of the numpy implementation in
 the same order, so the two must agree bit for bit (``assert_array_equal``),
 on the example, the crisis scenario and random synthetic portfolios, with
-every driver and with subsets of them.
+every driver and with subsets of them. Each compiled stage is also held, bit
+for bit, to the numpy rule it is named after (``test_*_stage_is_*``), so a
+rule changed in :mod:`grex.core` and not in the kernel fails here.
 """
 
 from __future__ import annotations

@@ -60,16 +60,25 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
 
 
 def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> dict[str, NDArray[Any]]:
+    """Value a chunk of draws: ``end_index``, ``end_value``, ``present_value`` (D, C) and ``reserve`` (D, years + 1).
+
+    The stages of :func:`grex.kernel.value_draws`, in the same order, each
+    with the rule of :mod:`grex.core` it is named after (the two stages still
+    to come enter where the comments say).
+    """
     inputs = plan.inputs
+    # (market allocation of the sales: to come, before the re-timing)
+    # retime and index_factors
     flows = _flows(plan, values, n_years)
     costs, revenues = flows["costs"], flows["revenues"]
     cost_factor, revenue_factor = flows["cost_factor"], flows["revenue_factor"]
-    # The rule of grex.core.valuate, so that no spread gives its figures bit for bit.
+    # nominal_flows: the rule of grex.core.valuate, so that no spread gives its figures bit for bit.
     nominal_costs, nominal_revenues = nominal_flows(
         costs, revenues, cost_factor, revenue_factor, inputs.uncertainty_margin
     )[:2]  # (the margin part is not kept: one array less per chunk)
     net = nominal_costs - nominal_revenues
     last = end_index(costs, revenues, inputs.given_end_index)
+    # add_risks
     risk = values["risk"]
     for r in range(risk.shape[-1]):
         # A risk adds a cost (or removes revenue) in its year: indexed, no margin, not re-timed.
@@ -79,8 +88,10 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         last[:, c] = np.where(risk[:, r] != 0, np.maximum(last[:, c], t), last[:, c])
     balance, _, _, _ = roll_book_value(inputs.book_value, net, values["interest"][:, None], last)
     del net
+    # (yearly revaluation along the path: to come, after the roll)
     end_value = -balance
     present_value = end_value * discount_factor(inputs.discount_rate, last)
+    # provision, poc_profit and the reserve entries
     reserve = reserve_path(
         general_reserve=plan.general_reserve,
         nominal_costs=nominal_costs,
