@@ -197,29 +197,29 @@ def loop_reference(size: dict[str, int], draws: int) -> dict[str, Any]:
 
     scenario, portfolio = workload(size["complexes"], size["years"])
     sim = simulate(scenario, portfolio, draws=draws, seed=SEED)
-    x = build_inputs(scenario, portfolio)
+    inputs = build_inputs(scenario, portfolio)
     V = scenario.valuation_year
-    risk_complex = [list(x.projects).index(r.project) for r in scenario.risks]
-    grid_start = V - x.rate_offset
+    risk_complex = [list(inputs.projects).index(r.project) for r in scenario.risks]
+    grid_start = V - inputs.rate_offset
     jobs, checked = [], []
     for d in range(draws):
         t = trace(scenario, portfolio, seed=SEED, draw=d, n_years=sim.n_years)
         hit = {c for c, amount in zip(risk_complex, t["risk"], strict=True) if amount != 0}
-        for c in range(x.n_complexes):
+        for c in range(inputs.n_complexes):
             years, grid = t["years"], t["grid_years"]
-            end = x.given_end_index[c]
+            end = inputs.given_end_index[c]
             jobs.append(
                 {
                     "valuation_year": V,
-                    "book_value": float(x.book_value[c]),
+                    "book_value": float(inputs.book_value[c]),
                     "costs": {int(y): float(v) for y, v in zip(years, t["costs"][c], strict=True) if v},
                     "revenues": {int(y): float(v) for y, v in zip(years, t["revenues"][c], strict=True) if v},
                     "interest_rate": t["interest_rate"],
-                    "discount_rate": x.discount_rate,
-                    "uncertainty_margin": float(x.uncertainty_margin[c]),
+                    "discount_rate": inputs.discount_rate,
+                    "uncertainty_margin": float(inputs.uncertainty_margin[c]),
                     "cost_index": {int(y): float(r) for y, r in zip(grid, t["cost_rates"][c], strict=True)},
                     "revenue_index": {int(y): float(r) for y, r in zip(grid, t["revenue_rates"][c], strict=True)},
-                    "price_level": int(grid_start + x.price_level_offset[c]),
+                    "price_level": int(grid_start + inputs.price_level_offset[c]),
                     "end_year": int(V + end) if end else None,
                     "index_revenues_after_max_duration": True,  # trace's rates have the freeze applied
                 }
