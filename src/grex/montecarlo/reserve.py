@@ -111,7 +111,7 @@ def reserve_path(
     year = np.arange(years)
     last = end_index[..., None]
     entries = np.where(year < last, taken - before, 0.0)
-    # Planned complexes: the expected loss in the start year.
+    # Complexes in preparation (voorbereiding): the expected loss in the start year.
     expected_loss = np.where(in_preparation, np.maximum(-bases[inputs.provision_basis], 0.0), 0.0)
     flows = (nominal_costs != 0) | (nominal_revenues != 0)
     start = np.where(flows.any(axis=-1), np.argmax(flows, axis=-1), 0)
