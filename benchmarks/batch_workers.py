@@ -91,7 +91,7 @@ def part_rate(draws: int) -> dict[str, float]:
 def whole_run(draws: int, workers: int, repeat: int) -> float:
     """Median seconds of a whole batch in a fresh process (import included), pool forced on for workers > 1."""
     code = (
-        "import sys; from grex.batch import run_batch; "
+        "import sys; from grex.io.batch import run_batch; "
         f"run_batch({BATCH!r}, sys.argv[1], draws={draws}, workers={workers}, auto=False)"
     )
     times = []

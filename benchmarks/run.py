@@ -7,7 +7,7 @@ Measures, in one process and one run (issue 4):
   on: pace and delay re-timing, index shocks, risk events, interest with
   its spread, discounting), as the median of several repetitions; cells are draws x
   complexes x years of the deterministic horizon;
-- the vectorised numpy twin (``GREX_ENGINE=numpy``) on fewer draws;
+- the vectorised numpy twin (``engine="numpy"``) on fewer draws;
 - the same work by the loop implementation (:func:`grex.reference.value_complex`,
   fed per draw with the re-timed flows and shocked rates of
   :func:`grex.montecarlo.trace`) on a subsample of draws, and the ratio; the
@@ -50,6 +50,8 @@ EXAMPLE = ROOT / "scenarios" / "assen-2024.toml"
 STANDARD = {"complexes": 50, "years": 40, "draws": 100_000}
 QUICK = {"complexes": 10, "years": 20, "draws": 4096}
 SEED = 2024
+#: Threads of the simulations (``--threads``); None: the CPUs this process may use.
+THREADS: int | None = None
 
 
 def timed(function: Callable[[], object], repeat: int) -> list[float]:
@@ -71,7 +73,7 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-        "GREX_THREADS": os.environ.get("GREX_THREADS"),
+        "threads": THREADS,
     }
     try:
         import numba
@@ -141,24 +143,18 @@ def simulate_seconds(
     """Seconds of ``repeat`` whole :func:`grex.montecarlo.simulate` calls, and the last result."""
     from grex.montecarlo import simulate
 
-    previous = os.environ.get("GREX_ENGINE")
-    if engine is not None:
-        os.environ["GREX_ENGINE"] = engine
-    try:
-        result: list[Any] = []
-        times = timed(lambda: result.append(simulate(scenario, portfolio, draws=draws, seed=SEED)), repeat)
-    finally:
-        if engine is not None:
-            if previous is None:
-                del os.environ["GREX_ENGINE"]
-            else:
-                os.environ["GREX_ENGINE"] = previous
+    result: list[Any] = []
+
+    def run() -> None:
+        result.append(simulate(scenario, portfolio, draws=draws, seed=SEED, engine=engine, threads=THREADS))
+
+    times = timed(run, repeat)
     return times, result[-1]
 
 
 def montecarlo_throughput(size: dict[str, int], repeat: int) -> dict[str, Any]:
     """Cells per second of the whole simulation (median), with the default engine."""
-    from grex.montecarlo import _engine, _threads
+    from grex.montecarlo.execution import _engine, _threads
 
     scenario, portfolio = workload(size["complexes"], size["years"])
     simulate_seconds(scenario, portfolio, 2 * 1024, 1)  # load the compiled kernel
@@ -168,8 +164,8 @@ def montecarlo_throughput(size: dict[str, int], repeat: int) -> dict[str, Any]:
     return {
         **size,
         "cells": cells,
-        "engine": _engine(),
-        "threads": _threads(),
+        "engine": _engine(None),
+        "threads": _threads(THREADS),
         "simulated_years": sim.n_years,
         "risks": len(scenario.risks),
         "drivers": list(sim.drivers),
@@ -201,29 +197,29 @@ def loop_reference(size: dict[str, int], draws: int) -> dict[str, Any]:
 
     scenario, portfolio = workload(size["complexes"], size["years"])
     sim = simulate(scenario, portfolio, draws=draws, seed=SEED)
-    x = build_inputs(scenario, portfolio)
+    inputs = build_inputs(scenario, portfolio)
     V = scenario.valuation_year
-    risk_complex = [list(x.projects).index(r.project) for r in scenario.risks]
-    grid_start = V - x.rate_offset
+    risk_complex = [list(inputs.projects).index(r.project) for r in scenario.risks]
+    grid_start = V - inputs.rate_offset
     jobs, checked = [], []
     for d in range(draws):
         t = trace(scenario, portfolio, seed=SEED, draw=d, n_years=sim.n_years)
         hit = {c for c, amount in zip(risk_complex, t["risk"], strict=True) if amount != 0}
-        for c in range(x.n_complexes):
+        for c in range(inputs.n_complexes):
             years, grid = t["years"], t["grid_years"]
-            end = x.given_end_index[c]
+            end = inputs.given_end_index[c]
             jobs.append(
                 {
                     "valuation_year": V,
-                    "book_value": float(x.book_value[c]),
+                    "book_value": float(inputs.book_value[c]),
                     "costs": {int(y): float(v) for y, v in zip(years, t["costs"][c], strict=True) if v},
                     "revenues": {int(y): float(v) for y, v in zip(years, t["revenues"][c], strict=True) if v},
                     "interest_rate": t["interest_rate"],
-                    "discount_rate": x.discount_rate,
-                    "uncertainty_margin": float(x.uncertainty_margin[c]),
+                    "discount_rate": inputs.discount_rate,
+                    "uncertainty_margin": float(inputs.uncertainty_margin[c]),
                     "cost_index": {int(y): float(r) for y, r in zip(grid, t["cost_rates"][c], strict=True)},
                     "revenue_index": {int(y): float(r) for y, r in zip(grid, t["revenue_rates"][c], strict=True)},
-                    "price_level": int(grid_start + x.price_level_offset[c]),
+                    "price_level": int(grid_start + inputs.price_level_offset[c]),
                     "end_year": int(V + end) if end else None,
                     "index_revenues_after_max_duration": True,  # trace's rates have the freeze applied
                 }
@@ -389,7 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not the headline figures")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads of the simulations (default: the CPUs this process may use)"
+    )
     args = parser.parse_args(argv)
+    global THREADS
+    THREADS = args.threads
     quick = args.quick
     size = QUICK if quick else STANDARD
 

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from grex.batch import expand_grid, run_batch
+from grex.batch import expand_grid
 from grex.cli import main
 from grex.errors import InputError
 from grex.io import read_portfolio, read_scenario
-from grex.io.batch import MARKER, partition_dir, read_batch, read_marker
+from grex.io.batch import MARKER, partition_dir, read_batch, read_marker, run_batch
 from grex.montecarlo import simulate
 from grex.valuation import value_portfolio
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, write_case
+from grex.api import diff_scenarios
 from grex.cli import main
-from grex.diff import DEFAULT_ORDER, EFFECTS, MEASURES, TOTAL_ID, diff_scenarios, resolve_order
+from grex.diff import DEFAULT_ORDER, EFFECTS, MEASURES, TOTAL_ID, resolve_order
 from grex.errors import InputError
 from grex.plot.waterfall import plot_waterfall
 

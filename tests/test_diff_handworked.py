@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import write_case
-from grex.diff import diff_scenarios
+from grex.api import diff_scenarios
 
 PROJECTS = [
     {"project": "a", "name": "Alpha", "book_value": 1000},

@@ -17,7 +17,8 @@ from conftest import EURO, write_case
 from grex.diff import diff
 from grex.drivers import Triangular, Uniform, ar1, retime
 from grex.io import read_portfolio, read_scenario
-from grex.montecarlo import _quantile, reserve_path
+from grex.montecarlo import reserve_path
+from grex.montecarlo.result import _quantile
 from grex.sensitivity import shock_band
 from grex.valuation import Valuation, value_portfolio
 
@@ -195,7 +196,7 @@ def test_reserves_5_general_reserve_path(tmp_path):
         end_value=r.end_value,
         present_value=r.present_value,
         inputs=x,
-        planned=x.status == "voorbereiding",
+        in_preparation=x.status == "voorbereiding",
         years=4,
     )
     assert path.tolist() == pytest.approx([10_000.0, 9_630.84, 9_801.46, 9_440.58, 9_440.58], abs=EURO)

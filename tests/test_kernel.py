@@ -1,9 +1,11 @@
-"""The fused kernel (:mod:`grex.kernel`) against its vectorised numpy twin (issue 4).
+"""The fused kernel (:mod:`grex.kernel`) against its vectorised numpy twin (issue 4), stage by stage (issue 11).
 
 The kernel keeps the floating-point operations of the numpy implementation in
 the same order, so the two must agree bit for bit (``assert_array_equal``),
 on the example, the crisis scenario and random synthetic portfolios, with
-every driver and with subsets of them.
+every driver and with subsets of them. Each compiled stage is also held, bit
+for bit, to the numpy rule it is named after (``test_*_stage_is_*``), so a
+rule changed in :mod:`grex.core` and not in the kernel fails here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from grex import montecarlo
 from grex.drivers import Risk, Triangular
 from grex.io import read_portfolio, read_scenario
 from grex.kernel import pairwise_sum  # numba is a hard dependency: a broken install fails here, not skips
+from grex.montecarlo import execution, streams
+from grex.montecarlo.plan import make_plan
 from grex.synthetic import synthetic_portfolio
 
 CRISIS = ROOT / "scenarios" / "kredietcrisis-2008.toml"
@@ -55,10 +59,10 @@ def synthetic(n_complexes: int, n_years: int, seed: int, n_risks: int = 4):
 
 
 def both_engines(scenario, portfolio, *, draws: int, seed: int, drivers=None, chunk_size=None):
-    plan = montecarlo._plan(scenario, portfolio, drivers)
-    n_years = montecarlo._horizon(plan, draws, seed)
+    plan = make_plan(scenario, portfolio, drivers)
+    n_years = execution._horizon(plan, draws, seed, "numba", 2)
     return tuple(
-        montecarlo._simulate_range(plan, seed, 0, draws, n_years, chunk_size, False, engine=engine)
+        execution._simulate_range(plan, seed, 0, draws, n_years, chunk_size, False, engine, 2)
         for engine in ("numpy", "numba")
     )
 
@@ -113,16 +117,15 @@ def test_kernel_equals_numpy_with_several_index_groups():
     projects["cost_index"] = [0.035 if i % 4 == 1 else np.nan for i in range(17)]
     projects["revenue_index"] = [0.015 if i % 5 == 2 else np.nan for i in range(17)]
     portfolio = replace(portfolio, projects=projects)
-    fixed = montecarlo._kernel_arguments(montecarlo._plan(scenario, portfolio, None), 30)
-    assert len(np.unique(fixed["cost_group"])) >= 4 and len(np.unique(fixed["revenue_group"])) >= 4
+    fixed = execution.kernel_plan(make_plan(scenario, portfolio, None), 30)
+    assert len(np.unique(fixed.cost_group)) >= 4 and len(np.unique(fixed.revenue_group)) >= 4
     assert moved_by_grouping(fixed)
     assert_identical(*both_engines(scenario, portfolio, draws=700, seed=3, chunk_size=300))
 
 
 def moved_by_grouping(fixed) -> bool:
     """Whether ordering the complexes by their pair of groups moves some of them."""
-    key = fixed["cost_group"] * (fixed["revenue_group"].max() + 1) + fixed["revenue_group"]
-    return bool(np.any(np.argsort(key, kind="stable") != np.arange(len(key))))
+    return bool(np.any(fixed.column != np.arange(len(fixed.column))))
 
 
 def test_kernel_equals_numpy_with_uniform_distributions():
@@ -140,7 +143,7 @@ def test_kernel_equals_numpy_with_uniform_distributions():
     )
     risks = tuple(replace(r, impact=Uniform(1e5, 4e5)) if i % 2 else r for i, r in enumerate(scenario.risks))
     scenario = replace(scenario, montecarlo=mc, risks=risks)
-    plan = montecarlo._plan(scenario, portfolio, None)
+    plan = make_plan(scenario, portfolio, None)
     assert plan.pace[3][1:].all() and not plan.pace[3][0] and plan.delay[3].all() and plan.risk_impact[3].any()
     assert_identical(*both_engines(scenario, portfolio, draws=600, seed=8, chunk_size=250))
 
@@ -151,24 +154,42 @@ def test_kernel_equals_numpy_with_many_complexes():
     assert_identical(*both_engines(scenario, portfolio, draws=40, seed=1))
 
 
-def test_simulate_is_the_same_on_either_engine_and_any_thread_count(monkeypatch):
+def test_simulate_is_the_same_on_either_engine_and_any_thread_count():
     scenario, portfolio = load(EXAMPLE)
     runs = []
-    for engine, threads in (("numpy", "1"), ("numba", "1"), ("numba", "2"), ("numba", "3")):
-        monkeypatch.setenv("GREX_ENGINE", engine)
-        monkeypatch.setenv("GREX_THREADS", threads)
-        runs.append(montecarlo.simulate(scenario, portfolio, draws=2 * montecarlo.BLOCK + 7, seed=3, chunk_size=300))
+    for engine, threads in (("numpy", 1), ("numba", 1), ("numba", 2), ("numba", 3)):
+        runs.append(
+            montecarlo.simulate(
+                scenario,
+                portfolio,
+                draws=2 * montecarlo.BLOCK + 7,
+                seed=3,
+                chunk_size=300,
+                engine=engine,
+                threads=threads,
+            )
+        )
     for other in runs[1:]:
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(other, name), getattr(runs[0], name), err_msg=name)
         assert other.required_capacity == runs[0].required_capacity
 
 
-def test_unknown_engine_is_refused(monkeypatch):
-    monkeypatch.setenv("GREX_ENGINE", "fortran")
+@pytest.mark.parametrize(
+    "engine, threads, key", [("fortran", None, "engine"), (None, 0, "threads"), (None, "2", "threads")]
+)
+def test_unknown_engine_or_bad_thread_count_is_refused(engine, threads, key):
     scenario, portfolio = load(EXAMPLE)
-    with pytest.raises(montecarlo.InputError, match="GREX_ENGINE"):
-        montecarlo.simulate(scenario, portfolio, draws=5, seed=1)
+    with pytest.raises(montecarlo.InputError, match=key):
+        montecarlo.simulate(scenario, portfolio, draws=5, seed=1, engine=engine, threads=threads)
+
+
+def test_the_environment_does_not_choose_the_engine(monkeypatch):
+    # Only the CLI reads GREX_ENGINE / GREX_THREADS; the library takes arguments.
+    monkeypatch.setenv("GREX_ENGINE", "fortran")
+    monkeypatch.setenv("GREX_THREADS", "abc")
+    scenario, portfolio = load(EXAMPLE)
+    assert montecarlo.simulate(scenario, portfolio, draws=5, seed=1, engine="numpy").draws == 5
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 200, 256, 257, 1000, 4099])
@@ -242,22 +263,20 @@ def test_ndtri_is_scipys_in_the_tails():
 @pytest.mark.parametrize("drivers", [None, ("pace",), ("delay", "costs"), ("prices", "risks"), ()])
 def test_compiled_random_numbers_are_numpys(drivers):
     scenario, portfolio = synthetic(9, 15, seed=4)
-    plan = montecarlo._plan(scenario, portfolio, drivers)
-    scratch = montecarlo._Scratch(plan)
+    plan = make_plan(scenario, portfolio, drivers)
+    scratch = streams._Scratch(plan)
     for block in (0, 3, 17):
-        expected = montecarlo._block(plan, 2024, block)
-        got = montecarlo._block_compiled(plan, 2024, block, scratch)
+        expected = streams._block(plan, 2024, block)
+        got = streams._block_compiled(plan, 2024, block, scratch)
         assert set(got) == set(expected)
         for name, values in expected.items():
             np.testing.assert_array_equal(got[name].view(np.int64), values.view(np.int64), err_msg=name)
-    assert montecarlo._horizon(plan, 5000, 7, "numpy") == montecarlo._horizon(plan, 5000, 7, "numba")
+    assert execution._horizon(plan, 5000, 7, "numpy", 2) == execution._horizon(plan, 5000, 7, "numba", 2)
 
 
 def test_a_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
     """Without numba the numpy twin runs (same results) and the user is told once."""
     import builtins
-
-    import grex.montecarlo as montecarlo
 
     real_import = builtins.__import__
 
@@ -266,29 +285,27 @@ def test_a_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
             raise ImportError("No module named 'numba'")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.delenv("GREX_ENGINE", raising=False)
-    monkeypatch.setattr(montecarlo, "_warned_fallback", [])
+    monkeypatch.setattr(execution, "_warned_fallback", [])
     monkeypatch.setattr(builtins, "__import__", no_numba)
     with pytest.warns(RuntimeWarning, match="numba cannot be imported"):
-        assert montecarlo._engine() == "numpy"
-    assert montecarlo._engine() == "numpy"  # warned once only
-    monkeypatch.setenv("GREX_ENGINE", "numpy")
-    assert montecarlo._engine() == "numpy"
+        assert execution._engine(None) == "numpy"
+    assert execution._engine(None) == "numpy"  # warned once only
+    assert execution._engine("numpy") == "numpy"
 
 
 @pytest.mark.parametrize("shape, dtype", [((3, 4), np.float64), ((700_000, 2), np.float64), ((1_500_000, 3), np.int16)])
 def test_outputs_behave_as_ordinary_arrays(shape, dtype):
-    # Large outputs live in an anonymous mapping of their own (montecarlo._output): they must
+    # Large outputs live in an anonymous mapping of their own (execution._output): they must
     # still be ordinary writable arrays that keep their values, copy and pickle.
     import pickle
 
-    out = montecarlo._output(shape, dtype)
+    out = execution._output(shape, dtype)
     assert out.shape == shape and out.dtype == dtype and out.flags.writeable and out.flags.c_contiguous
     values = np.arange(out.size, dtype=np.int64).reshape(shape) % 1000
     out[...] = values
     np.testing.assert_array_equal(out, values)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(out)), values)
-    large = out.nbytes >= montecarlo._OWN_MAPPING_BYTES
+    large = out.nbytes >= execution._OWN_MAPPING_BYTES
     assert (out.base is not None) == large
 
 
@@ -328,3 +345,222 @@ def test_correlation_products_are_added_in_a_fixed_order_on_either_engine():
     correlate_compiled(normals, root, out)
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_allclose(expected, normals @ root.T, rtol=1e-14, atol=1e-15)
+
+
+# -- each compiled stage against the numpy rule it is named after --------------------------
+#
+# A rule has one definition in grex.core (or grex.drivers / grex.montecarlo.reserve); the kernel's
+# stage of the same name must give its numbers bit for bit, so a rule changed in one place and not
+# in the other fails here.
+
+
+def bits(values):
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def stage_plan(n_complexes=12, n_years=18, seed=5):
+    """A kernel plan of a synthetic portfolio, with the plan and inputs it was made of."""
+    scenario, portfolio = synthetic(n_complexes, n_years, seed=seed)
+    plan = make_plan(scenario, portfolio, None)
+    return execution.kernel_plan(plan, n_years), plan
+
+
+def test_index_factors_stage_is_core_index_factors():
+    from grex.core import freeze_rates, index_factors
+    from grex.kernel import index_factors as index_factors_stage
+
+    rng = np.random.default_rng(1)
+    groups, rate_offset, n_years = 5, 3, 14
+    rates = rng.uniform(-0.03, 0.08, (groups, rate_offset + n_years + 2))
+    base = np.array([0, 1, 3, 2, 0], dtype=np.int64)
+    shock = rng.normal(0, 0.02, n_years + 4)
+    cum = np.empty(rate_offset + n_years + 1)
+    for use_shock, freeze in ((False, -1), (True, -1), (True, rate_offset + 6)):
+        got = np.empty((groups, n_years))
+        index_factors_stage(got, rates, base, rate_offset, n_years, shock, use_shock, freeze, cum)
+        grid = rates[:, : rate_offset + n_years].copy()
+        if use_shock:
+            grid[:, rate_offset:] += shock[:n_years]
+            if freeze >= 0:
+                grid = freeze_rates(grid, freeze)
+        np.testing.assert_array_equal(bits(got), bits(index_factors(grid, base, n_years)))
+
+
+def test_nominal_flow_stage_is_core_nominal_flows():
+    from grex.core import nominal_flows
+    from grex.kernel import nominal_flow
+
+    rng = np.random.default_rng(2)
+    costs = rng.uniform(0, 1e6, (7, 9)) * (rng.uniform(size=(7, 9)) < 0.7)
+    revenues = rng.uniform(0, 2e6, (7, 9))
+    cost_factor, revenue_factor = rng.uniform(0.9, 1.6, (2, 7, 9))
+    margin = rng.uniform(0, 0.15, 7)
+    expected_costs, expected_revenues, _ = nominal_flows(costs, revenues, cost_factor, revenue_factor, margin)
+    for c in range(7):
+        for t in range(9):
+            got = nominal_flow(costs[c, t], revenues[c, t], cost_factor[c, t], revenue_factor[c, t], margin[c])
+            assert bits(got).tolist() == bits([expected_costs[c, t], expected_revenues[c, t]]).tolist()
+
+
+def test_end_index_stage_is_core_end_index():
+    from grex.core import end_index
+    from grex.kernel import end_index as end_index_stage
+
+    kernel_plan, _ = stage_plan()
+    C, T = len(kernel_plan.column), kernel_plan.n_years
+    rng = np.random.default_rng(3)
+    costs = rng.uniform(size=(C, T)) * (rng.uniform(size=(C, T)) < 0.2)
+    costs[0] = 0.0  # a complex without flows
+    given = rng.integers(0, T, C) * (rng.uniform(size=C) < 0.5)
+    kernel_plan = kernel_plan._replace(given_end_index=given.astype(np.int64))
+    flows = costs != 0
+    last_flow = np.where(flows.any(axis=1), T - 1 - np.argmax(flows[:, ::-1], axis=1), -1)
+    by_column = np.empty(C, dtype=np.int64)
+    by_column[kernel_plan.column] = last_flow
+    got = np.empty(C, dtype=np.int64)
+    end_index_stage(kernel_plan, by_column, got)
+    np.testing.assert_array_equal(got[kernel_plan.column], end_index(costs, np.zeros_like(costs), given))
+
+
+def test_roll_book_value_stage_is_core_roll_book_value():
+    from grex.core import roll_book_value
+    from grex.kernel import roll_book_value as roll_stage
+
+    rng = np.random.default_rng(4)
+    C, T = 9, 15
+    book_value = rng.uniform(-5e6, 5e6, C)
+    last = rng.integers(0, T, C)
+    net = rng.uniform(-1e6, 1e6, (C, T)) * (np.arange(T) <= last[:, None])  # nothing after the end year
+    for rate in (0.0, 0.025, -0.01):
+        balance = book_value.copy()
+        roll_stage(balance, rate, np.ascontiguousarray(net.T), last.astype(np.int64))
+        expected, _, _, _ = roll_book_value(book_value, net, rate, last)
+        np.testing.assert_array_equal(bits(balance), bits(expected))
+
+
+def test_provision_and_poc_profit_stages_are_core():
+    from grex.core import poc_profit, provision
+    from grex.kernel import poc_profit as poc_stage
+    from grex.kernel import provision as provision_stage
+
+    rng = np.random.default_rng(5)
+    n = 400
+    result = rng.normal(0, 1e6, n)
+    result[:20] = 0.0
+    applies = rng.uniform(size=n) < 0.7
+    realised_costs, remaining_costs, realised_revenues, remaining_revenues = rng.uniform(0, 1e6, (4, n))
+    realised_revenues[rng.uniform(size=n) < 0.2] = 0.0
+    remaining_costs[:10], realised_costs[:10] = 0.0, 0.0  # no costs at all: the share counts as zero
+    taken = rng.uniform(0, 1e5, n)
+    expected_provision = provision(result, applies)
+    expected_poc = poc_profit(
+        result, realised_costs, remaining_costs, realised_revenues, remaining_revenues, taken, applies
+    )
+    got_provision = [provision_stage(result[i], applies[i]) for i in range(n)]
+    got_poc = [
+        poc_stage(
+            result[i],
+            realised_costs[i],
+            remaining_costs[i],
+            realised_revenues[i],
+            remaining_revenues[i],
+            taken[i],
+            applies[i],
+        )
+        for i in range(n)
+    ]
+    np.testing.assert_array_equal(bits(got_provision), bits(expected_provision))
+    np.testing.assert_array_equal(bits(got_poc), bits(expected_poc))
+    assert np.count_nonzero(expected_poc) > 50 and np.count_nonzero(expected_provision) > 50
+
+
+def test_retime_stage_is_drivers_retime():
+    from grex.drivers import retime
+    from grex.kernel import retime as retime_stage
+
+    kernel_plan, plan = stage_plan(n_complexes=10, n_years=16)
+    C, T = len(kernel_plan.column), kernel_plan.n_years
+    inputs = plan.inputs
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        pace = rng.uniform(0.3, 2.6, C)
+        delay = rng.uniform(0, 3, C)
+        revenues, linked = np.zeros((2, T, C))
+        window_lo, window_hi, span_end = np.empty((3, C), dtype=np.int64)
+        retime_stage(kernel_plan, pace, delay, revenues, linked, window_lo, window_hi, span_end)
+        for table, got in ((inputs.revenues, revenues), (inputs.linked_costs, linked)):
+            expected = retime(table, plan.anchor, pace[None], delay[None], T)[0]  # (C, T)
+            for c in range(C):
+                q = kernel_plan.column[c]
+                inside = np.arange(window_lo[q], window_hi[q])
+                np.testing.assert_array_equal(bits(got[inside, q]), bits(expected[c, inside]))
+                outside = np.setdiff1d(np.arange(T), inside)
+                assert not expected[c, outside].any(), "a re-timed flow outside the stage's window"
+
+
+def test_reserve_entries_stage_is_reserve_path():
+    from grex.kernel import reserve_entries
+    from grex.kernel import reserve_path as reserve_path_stage
+    from grex.montecarlo.reserve import RESERVE_YEARS, reserve_path
+
+    kernel_plan, plan = stage_plan(n_complexes=14, n_years=8, seed=11)
+    inputs = plan.inputs
+    C, T = len(kernel_plan.column), kernel_plan.n_years
+    assert inputs.adopted.any() and plan.in_preparation.any()
+    rng = np.random.default_rng(7)
+    realised = {
+        "realised_costs": rng.uniform(0, 2e6, C),
+        "realised_revenues": rng.uniform(0, 3e6, C) * (rng.uniform(size=C) < 0.8),
+        "profit_taken": rng.uniform(0, 2e5, C) * (rng.uniform(size=C) < 0.5),
+    }
+    for provision_basis, poc_basis in (("present_value", "present_value"), ("end_value", "end_value")):
+        inputs = replace(plan.inputs, provision_basis=provision_basis, poc_basis=poc_basis, **realised)
+        kernel = kernel_plan._replace(
+            provision_on_present_value=provision_basis == "present_value",
+            poc_on_present_value=poc_basis == "present_value",
+            **realised,
+        )
+        costs = rng.uniform(0, 1e6, (C, T)) * (rng.uniform(size=(C, T)) < 0.6)
+        revenues = rng.uniform(0, 2e6, (C, T)) * (rng.uniform(size=(C, T)) < 0.5)
+        last = rng.integers(0, T, C)
+        end_value = rng.normal(0, 3e6, C)
+        present_value = end_value * 0.9
+        expected = reserve_path(
+            general_reserve=1e6,
+            nominal_costs=costs,
+            nominal_revenues=revenues,
+            end_index=last,
+            end_value=end_value,
+            present_value=present_value,
+            inputs=inputs,
+            in_preparation=plan.in_preparation,
+        )
+        # the kernel's inputs by column: running sums per year of the path, totals, start years
+        years = RESERVE_YEARS
+        columns = np.minimum(np.arange(years), T - 1)
+        cum_costs = np.empty((years, C))
+        cum_revenues = np.empty((years, C))
+        cum_costs[:, kernel.column] = np.cumsum(costs, axis=1)[:, columns].T
+        cum_revenues[:, kernel.column] = np.cumsum(revenues, axis=1)[:, columns].T
+        flows = (costs != 0) | (revenues != 0)
+        start = np.where(flows.any(axis=1), np.argmax(flows, axis=1), 0)
+        taken, change, provisions, got = np.empty(years), np.empty(years), np.empty(C), np.empty(years + 1)
+        for c in range(C):
+            q = kernel.column[c]
+            provisions[c] = reserve_entries(
+                kernel,
+                c,
+                q,
+                end_value[c],
+                present_value[c],
+                last[c],
+                start[c],
+                cum_costs,
+                cum_revenues,
+                costs[c].sum(),
+                revenues[c].sum(),
+                taken,
+                change,
+            )
+        reserve_path_stage(1e6, change, provisions, got)
+        np.testing.assert_array_equal(bits(got), bits(expected))

@@ -471,11 +471,12 @@ def test_triangle_low_and_high_are_the_5_and_95_percent_points():
 def test_simulated_delays_have_low_and_high_at_5_and_95_percent(tmp_path):
     """Empirical quantiles of the drawn delays sit at the given low and high
     (the drivers of the draws, from the module's own block generator)."""
-    from grex.montecarlo import _draws, _plan, _timing
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _draws, _timing
 
     def delays(body: str, name: str) -> np.ndarray:
         scenario, portfolio = load(write_extension(tmp_path, body, name=name))
-        plan = _plan(scenario, portfolio, {"delay"})
+        plan = make_plan(scenario, portfolio, {"delay"})
         return _draws(plan, 3, 0, 20_000, _timing)["delay"].ravel()
 
     drawn = delays("[montecarlo]\ndelay = { low = 1.0, mode = 2.0, high = 4.0 }\n", "p")
@@ -563,12 +564,13 @@ def test_a_table_without_mode_is_a_uniform_distribution(tmp_path):
 
 
 def test_uniform_draws_spread_evenly_between_their_extremes(tmp_path):
-    from grex import montecarlo
+    from grex.montecarlo import streams
+    from grex.montecarlo.plan import make_plan
 
     scenario = read_scenario(write_extension(tmp_path, UNIFORM))
     portfolio = read_portfolio(scenario.portfolio)
-    plan = montecarlo._plan(scenario, portfolio, None)
-    values = [montecarlo._timing(plan, 5, block) for block in range(4)]
+    plan = make_plan(scenario, portfolio, None)
+    values = [streams._timing(plan, 5, block) for block in range(4)]
     others = [i for i, p in enumerate(build_inputs(scenario, portfolio).projects) if p != "messchenveld_1a"]
     pace = np.concatenate([v["pace"][:, others] for v in values]).ravel()  # market pace fixed at 1
     delay = np.concatenate([v["delay"] for v in values]).ravel()
@@ -578,7 +580,7 @@ def test_uniform_draws_spread_evenly_between_their_extremes(tmp_path):
     assert np.mean(pace > 1.2) == pytest.approx(0.05, abs=0.01)
     assert np.mean((pace >= 0.8) & (pace < 1.0)) == pytest.approx(0.45, abs=0.015)
     assert np.mean(delay < 0.75) == pytest.approx(0.05 + 0.9 / 4, abs=0.015)  # a quarter of [0.5, 1.5]
-    risk = np.concatenate([montecarlo._risks(plan, 5, block) for block in range(4)])[:, 0]
+    risk = np.concatenate([streams._risks(plan, 5, block) for block in range(4)])[:, 0]
     assert risk.min() >= 100_000 - 100_000 / 18 and risk.max() <= 200_000 + 100_000 / 18
     assert np.mean(risk < 150_000) == pytest.approx(0.5, abs=0.02)
 
@@ -603,21 +605,77 @@ def test_interest_driver_values_each_draw_at_its_own_rate(example):
 def test_interest_shifts_spread_between_their_5_and_95_percent_points(example):
     from dataclasses import replace
 
-    from grex import montecarlo
     from grex.drivers import Triangular
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _interest
 
     scenario, portfolio = example
     shift = scenario.montecarlo.interest  # { low = -0.005, mode = 0.0, high = 0.01 } in the example
     assert (shift.low, shift.mode, shift.high) == (-0.005, 0.0, 0.01)
-    plan = montecarlo._plan(scenario, portfolio, None)
-    rates = np.concatenate([montecarlo._interest(plan, 11, block) for block in range(8)])
+    plan = make_plan(scenario, portfolio, None)
+    rates = np.concatenate([_interest(plan, 11, block) for block in range(8)])
     shifts = rates - scenario.parameters.interest_rate
     assert np.mean(shifts < -0.005) == pytest.approx(0.05, abs=0.01)
     assert np.mean(shifts > 0.01) == pytest.approx(0.05, abs=0.01)
     assert shifts.min() >= shift.minimum - 1e-15 and shifts.max() <= shift.maximum + 1e-15
     # without the driver every draw has the scenario's rate exactly; a fixed shift moves them all
-    held = montecarlo._plan(scenario, portfolio, {"pace"})
-    assert np.all(montecarlo._interest(held, 11, 0) == scenario.parameters.interest_rate)
+    held = make_plan(scenario, portfolio, {"pace"})
+    assert np.all(_interest(held, 11, 0) == scenario.parameters.interest_rate)
     fixed = replace(scenario, montecarlo=replace(scenario.montecarlo, interest=Triangular(0.01, 0.01, 0.01)))
-    rates = montecarlo._interest(montecarlo._plan(fixed, portfolio, None), 11, 0)
+    rates = _interest(make_plan(fixed, portfolio, None), 11, 0)
     assert np.all(rates == scenario.parameters.interest_rate + 0.01)
+
+
+# -- engine and threads as arguments; the environment only in the CLI; the notebook entry ----------
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [("GREX_THREADS", "abc"), ("GREX_THREADS", "0"), ("GREX_ENGINE", "fortran")],
+)
+def test_the_cli_refuses_a_bad_engine_setting_in_one_line(monkeypatch, capsys, tmp_path, variable, value):
+    monkeypatch.setenv(variable, value)
+    out = tmp_path / "sim"
+    assert main(["simulate", str(EXAMPLE), "--draws", "20", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and variable in err and repr(value) in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_cli_passes_the_environment_on_as_arguments(monkeypatch, tmp_path):
+    import grex.montecarlo
+
+    seen = {}
+    real = grex.montecarlo.simulate
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grex.montecarlo, "simulate", spy)
+    monkeypatch.setenv("GREX_ENGINE", "numpy")
+    monkeypatch.setenv("GREX_THREADS", "2")
+    assert main(["simulate", str(EXAMPLE), "--draws", "20", "--out", str(tmp_path / "sim")]) == 0
+    assert seen["engine"] == "numpy" and seen["threads"] == 2
+
+
+def test_draws_default_to_the_scenarios(example):
+    from dataclasses import replace
+
+    scenario, portfolio = example
+    scenario = replace(scenario, montecarlo=replace(scenario.montecarlo, draws=37))
+    assert simulate(scenario, portfolio, seed=1).draws == 37
+
+
+def test_api_simulate_reads_a_path_and_takes_draws_and_seed_from_the_scenario(example):
+    from dataclasses import replace
+
+    from grex.api import simulate as simulate_path
+
+    scenario, portfolio = example
+    by_path = simulate_path(EXAMPLE, draws=40)
+    assert by_path.seed == scenario.montecarlo.seed
+    direct = simulate(scenario, portfolio, draws=40, seed=scenario.montecarlo.seed)
+    np.testing.assert_array_equal(by_path.present_value, direct.present_value)
+    fewer = replace(scenario, montecarlo=replace(scenario.montecarlo, draws=25))
+    assert simulate_path(fewer, portfolio).draws == 25

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from conftest import EURO
+from grex.api import diff_scenarios
 from grex.cli import main
 from grex.core import discount_periods
-from grex.diff import diff_scenarios
 from grex.portfolio import Portfolio
 from grex.reference import value_complex
 from grex.scenario import RatePath, Scenario

@@ -422,7 +422,7 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
 @pytest.mark.slow
 def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
     """``--previous``: the section Verschillenanalyse, its portfolio effects equal to ``grex diff``."""
-    from grex.diff import diff_scenarios
+    from grex.api import diff_scenarios
 
     out = tmp_path / "r"
     previous = EXAMPLE.parent / "assen-2023.toml"

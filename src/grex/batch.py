@@ -1,14 +1,14 @@
 """Scenario batches: many scenarios, each valued and simulated, compared side by side.
 
-:func:`run_batch` reads scenario files (a ``[grid]`` table expands into one
-scenario per combination, :func:`expand_grid`), values each portfolio
-deterministically, runs its Monte Carlo in parts of whole random-number
-blocks (:func:`grex.montecarlo.simulate_range`), and writes per scenario a
-partition of the batch dataset and its headline figures
-(:mod:`grex.io.batch` for the files). The parts run in this process, on a
-local process pool (``workers > 1``) or on a Dask cluster (``scheduler``);
-the random numbers of a draw do not depend on where it runs, so the results
-are identical, bit for bit, in all three.
+The model side of a batch: grids (a ``[grid]`` table expands into one
+scenario per combination, :func:`expand_grid`), the headline figures of a
+scenario and the comparison table, and where the Monte Carlo parts of whole
+random-number blocks (:func:`grex.montecarlo.simulate_range`) run: in this
+process, on a local process pool (``workers > 1``) or on a Dask cluster
+(``scheduler``); the random numbers of a draw do not depend on where it
+runs, so the results are identical, bit for bit, in all three.
+:func:`grex.io.batch.run_batch` reads the scenario files, runs them and
+writes the dataset (files are io's part; this module reads and writes none).
 
 A scenario whose partition is complete for the same inputs (input hash,
 draws, seed, grex version) is skipped; a scenario that fails is reported
@@ -23,8 +23,7 @@ import logging
 import math
 import multiprocessing
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +35,10 @@ import pandas as pd
 from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError
-from grex.montecarlo import BLOCK, Simulation, assemble, simulate_range, simulation_horizon
-from grex.progress import Steps
+from grex.montecarlo import BLOCK, Simulation, simulate_range
 from grex.reserves import nar_grade
 from grex.scenario import Scenario
-from grex.valuation import Valuation, value_portfolio
+from grex.valuation import Valuation
 
 __all__ = [
     "CHUNK_DRAWS",
@@ -54,7 +52,6 @@ __all__ = [
     "grid_size",
     "headline",
     "pool_pays_off",
-    "run_batch",
 ]
 
 #: Draws of one Monte Carlo part sent to a worker (a multiple of BLOCK).
@@ -399,6 +396,8 @@ class _Job:
     seed: int
     n_years: int
     key: dict[str, Any]
+    engine: str | None = None
+    threads: int | None = None
     parts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     failed: bool = False
 
@@ -407,10 +406,19 @@ class _Job:
 
 
 def _simulate_part(
-    scenario: Scenario, portfolio: Any, seed: int, start: int, stop: int, n_years: int
+    scenario: Scenario,
+    portfolio: Any,
+    seed: int,
+    start: int,
+    stop: int,
+    n_years: int,
+    engine: str | None = None,
+    threads: int | None = None,
 ) -> dict[str, np.ndarray]:
     """One part of a Monte Carlo (a task on a worker)."""
-    return simulate_range(scenario, portfolio, seed=seed, start=start, stop=stop, n_years=n_years)
+    return simulate_range(
+        scenario, portfolio, seed=seed, start=start, stop=stop, n_years=n_years, engine=engine, threads=threads
+    )
 
 
 Task = tuple[int, int, int]  # job index, start, stop
@@ -422,7 +430,9 @@ def _in_process(jobs: list[_Job], tasks: list[Task]) -> Iterator[tuple[Task, Any
         if job.failed:
             continue
         try:
-            result = _simulate_part(job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years)
+            result = _simulate_part(
+                job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years, job.engine, job.threads
+            )
         except Exception as error:  # reported as the scenario's failure
             yield task, None, error
         else:
@@ -436,7 +446,17 @@ def _on_pool(jobs: list[_Job], tasks: list[Task], workers: int) -> Iterator[tupl
         for task in tasks:
             job = jobs[task[0]]
             futures[
-                pool.submit(_simulate_part, job.scenario, job.portfolio, job.seed, task[1], task[2], job.n_years)
+                pool.submit(
+                    _simulate_part,
+                    job.scenario,
+                    job.portfolio,
+                    job.seed,
+                    task[1],
+                    task[2],
+                    job.n_years,
+                    job.engine,
+                    job.threads,
+                )
             ] = task
         try:
             for future in concurrent.futures.as_completed(futures):
@@ -482,7 +502,18 @@ def _on_dask(jobs: list[_Job], tasks: list[Task], client: Any) -> Iterator[tuple
     for task in tasks:
         job = jobs[task[0]]
         scenario, portfolio = shared[task[0]]
-        future = client.submit(_simulate_part, scenario, portfolio, job.seed, task[1], task[2], job.n_years, pure=False)
+        future = client.submit(
+            _simulate_part,
+            scenario,
+            portfolio,
+            job.seed,
+            task[1],
+            task[2],
+            job.n_years,
+            job.engine,
+            job.threads,
+            pure=False,
+        )
         futures[future.key] = (task, future)
     try:
         for future in as_completed([f for _, f in futures.values()], loop=client.loop):
@@ -495,166 +526,7 @@ def _on_dask(jobs: list[_Job], tasks: list[Task], client: Any) -> Iterator[tuple
         client.cancel([f for _, f in futures.values()])
 
 
-def run_batch(
-    paths: Sequence[str | Path],
-    out_dir: str | Path,
-    *,
-    draws: int | None = None,
-    seed: int | None = None,
-    workers: int = 1,
-    scheduler: str | Any | None = None,
-    chunk_draws: int = CHUNK_DRAWS,
-    progress: bool = False,
-    scheduler_timeout: float = SCHEDULER_TIMEOUT,
-    on_scenario: Callable[[str, str], None] | None = None,
-    auto: bool = True,
-) -> BatchResult:
-    """Run a batch of scenarios and write its dataset and comparison.
-
-    Parameters
-    ----------
-    paths : sequence of str or Path
-        Scenario files (TOML); a file with a ``[grid]`` table stands for its
-        combinations (:func:`expand_grid`), not for its base.
-    out_dir : str or Path
-        The batch folder (:func:`grex.io.batch.write_partition` for its layout).
-    draws, seed : int or None, keyword-only
-        Draws and seed of every scenario; None takes each scenario's
-        ``montecarlo.draws`` and ``montecarlo.seed``.
-    workers : int, keyword-only
-        Local processes; 1 (default) runs in this process.
-    scheduler : str or distributed.Client or None, keyword-only
-        Address of a Dask scheduler (``tcp://host:8786``), or a Client; the
-        Monte Carlo parts run on its workers. Files are read and written here.
-    chunk_draws : int, keyword-only
-        Draws of one part, a multiple of :data:`~grex.montecarlo.BLOCK`.
-    progress : bool, keyword-only
-        Show a progress bar of draws and scenarios done on stderr.
-    scheduler_timeout : float, keyword-only
-        Seconds to wait for the scheduler. [s]
-    on_scenario : callable, optional
-        Called with ``(name, status)`` as each scenario is done, status
-        ``"ran"`` or ``"skipped"``.
-    auto : bool, keyword-only
-        With ``workers > 1``, run in this process when the Monte Carlo is too
-        small for worker processes to pay off (:func:`pool_pays_off`), and
-        log why; False always starts the pool.
-
-    Returns
-    -------
-    BatchResult
-
-    Raises
-    ------
-    InputError
-        Bad arguments or an unreachable scheduler (nothing runs). A bad
-        scenario is not raised: it is in ``BatchResult.failures``.
-    """
-    from grex.io import read_portfolio
-    from grex.io.batch import read_batch_scenarios, read_marker, write_comparison, write_partition
-
-    out_dir = Path(out_dir)
-    for name, value, low in (("draws", draws, 1), ("seed", seed, 0)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
-            raise InputError(None, f"--{name}", f"must be a whole number ≥ {low}, not {value!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(None, "--workers", f"must be a whole number ≥ 1, not {workers!r}")
-    if chunk_draws <= 0 or chunk_draws % BLOCK:
-        raise InputError(None, "chunk_draws", f"must be a positive multiple of {BLOCK}, not {chunk_draws!r}")
-    if not paths:
-        raise InputError(None, "scenarios", "name at least one scenario file")
-    client, own_client = None, False
-    if scheduler is not None:
-        if workers > 1:
-            raise InputError(
-                None, "--workers", "runs a local pool; with --scheduler the cluster's workers run the batch"
-            )
-        if isinstance(scheduler, str):
-            client, own_client = connect(scheduler, scheduler_timeout), True
-        else:
-            client = scheduler
-
-    try:
-        scenarios, failures = read_batch_scenarios(paths)
-        order = [s.name for s, _ in scenarios]
-        rows: dict[str, dict[str, Any]] = {}
-        skipped: list[str] = []
-        jobs: list[_Job] = []
-        portfolios: dict[Path, Any] = {}
-        preparing = Steps("batch", len(scenarios), show=progress)
-        for scenario, source in scenarios:
-            preparing.next(f"reading and valuing {scenario.name}")
-            try:
-                if scenario.portfolio not in portfolios:
-                    portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
-                portfolio = portfolios[scenario.portfolio]
-                valuation = value_portfolio(scenario, portfolio)
-                n_draws = scenario.montecarlo.draws if draws is None else int(draws)
-                n_seed = scenario.montecarlo.seed if seed is None else int(seed)
-                key = completion_key(valuation, n_draws, n_seed)
-                marker = read_marker(out_dir, scenario.name)
-                if marker is not None and marker.get("key") == key:
-                    rows[scenario.name] = marker["headline"]
-                    skipped.append(scenario.name)
-                    if on_scenario:
-                        on_scenario(scenario.name, "skipped")
-                    continue
-                n_years = simulation_horizon(scenario, portfolio, draws=n_draws, seed=n_seed)
-                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key))
-            except InputError as error:
-                failures.append(Failure(str(source), scenario.name, str(error)))
-        preparing.close()
-
-        tasks = [(i, start, stop) for i, job in enumerate(jobs) for start, stop in job.chunks(chunk_draws)]
-        remaining = {i: len(job.chunks(chunk_draws)) for i, job in enumerate(jobs)}
-        if client is not None:
-            results = _on_dask(jobs, tasks, client)
-        elif workers > 1 and tasks and (not auto or _pool_chosen(jobs, workers)):
-            results = _on_pool(jobs, tasks, workers)
-        else:
-            results = _in_process(jobs, tasks)
-        bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
-        ran: list[str] = []
-        try:
-            for (index, start, stop), arrays, raised in results:
-                job = jobs[index]
-                if job.failed:
-                    continue
-                if raised is not None:
-                    job.failed = True
-                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _reason(raised)))
-                    bar.update(job.draws - sum(len(p["present_value"]) for p in job.parts.values()))
-                    job.parts.clear()
-                    continue
-                job.parts[start] = arrays
-                bar.update(stop - start)
-                remaining[index] -= 1
-                if remaining[index]:
-                    continue
-                parts = [job.parts[s] for s in sorted(job.parts)]
-                arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-                job.parts.clear()
-                simulation = assemble(job.scenario, job.portfolio, seed=job.seed, n_years=job.n_years, arrays=arrays)
-                row = headline(job.valuation, simulation)
-                write_partition(out_dir, job.valuation, simulation, key=job.key, headline=row)
-                rows[job.scenario.name] = row
-                ran.append(job.scenario.name)
-                bar.set_postfix_str(f"scenarios {len(rows)}/{len(order)}")
-                if on_scenario:
-                    on_scenario(job.scenario.name, "ran")
-        finally:
-            bar.close()
-            if hasattr(results, "close"):
-                results.close()
-        complete = [rows[name] for name in order if name in rows]
-        write_comparison(out_dir, comparison_frame(complete))
-        failures.sort(key=lambda f: _position(f, order))
-        return BatchResult(
-            out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures)
-        )
-    finally:
-        if own_client and client is not None:
-            client.close()
+# -- when a local pool pays off ----------------------------------------------------
 
 
 def _cpus() -> int:
@@ -688,7 +560,8 @@ def pool_pays_off(cells: float, workers: int, cpus: int | None = None) -> tuple[
     return saved > WORKER_START, here, saved
 
 
-def _pool_chosen(jobs: list[_Job], workers: int) -> bool:
+def pool_chosen(jobs: Sequence[_Job], workers: int) -> bool:
+    """Whether to start the pool for these jobs (:func:`pool_pays_off`); says why not in the log."""
     cells = float(sum(job.draws * job.valuation.inputs.n_complexes * job.n_years for job in jobs))
     pays, here, saved = pool_pays_off(cells, workers)
     if not pays:
@@ -714,34 +587,3 @@ def _pool_chosen(jobs: list[_Job], workers: int) -> bool:
 def _break_even(workers: int, cpus: int) -> float:
     """Cells from which ``workers`` processes pay off (``workers, cpus >= 2``)."""
     return WORKER_START * PART_RATE / (1 - 1 / max(2, min(workers, cpus)))
-
-
-def _position(failure: Failure, order: list[str]) -> tuple[int, str]:
-    return (order.index(failure.scenario) if failure.scenario in order else -1, failure.source)
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, InputError):
-        return str(error)
-    return f"unexpected error {type(error).__name__}: {error}"
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, scenarios: int, skipped: int, show: bool) -> Any:
-    if not show:
-        return _NoBar()
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="draw", unit_scale=True, desc="batch", file=sys.stderr, dynamic_ncols=True)
-    bar.set_postfix_str(f"scenarios {skipped}/{scenarios}")
-    return bar

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from grex import __version__
 from grex.display import Column, keur, number, percent, text_table, wrap_header
 from grex.errors import InputError
 from grex.progress import COMPILE_NOTE, Steps, configure_logging, kernel_cache_ready, log, show_bars
+
+#: The engines of :func:`grex.montecarlo.simulate` (``GREX_ENGINE``); the same as ``grex.montecarlo.ENGINES``,
+#: written out so that ``grex run`` need not import the Monte Carlo package.
+ENGINES = ("numba", "numpy")
 
 __all__ = ["main"]
 
@@ -47,6 +53,29 @@ def _load(scenario_path: str):  # -> Valuation
     from grex.valuation import value_portfolio
 
     return value_portfolio(*_read(scenario_path))
+
+
+def _engine_settings() -> dict[str, Any]:
+    """``engine`` and ``threads`` of the simulations, from ``GREX_ENGINE`` and ``GREX_THREADS``.
+
+    The one place that reads them: the library takes them as arguments.
+    Unset or empty means the default (the kernel where numba can be imported;
+    the CPUs this process may use), and is left out of the result.
+    """
+    engine = os.environ.get("GREX_ENGINE", "").strip() or None
+    if engine is not None and engine not in ENGINES:
+        raise InputError(None, "environment variable GREX_ENGINE", f"must be numba or numpy, not {engine!r}")
+    text = os.environ.get("GREX_THREADS", "").strip()
+    threads = None
+    if text:
+        try:
+            threads = int(text)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise InputError(None, "environment variable GREX_THREADS", f"must be a whole number ≥ 1, not {text!r}")
+    settings = {"engine": engine, "threads": threads}
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def _default_out(name: str) -> Path:
@@ -110,6 +139,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     if args.draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
+    settings = _engine_settings()
     show = show_bars()
     # reading, the simulation and one per driver, [previous], [sensitivity], the charts, each format, writing
     total = 1 + 1 + len(DRIVERS) + bool(args.previous) + bool(args.sensitivity) + 1 + len(formats) + 1
@@ -120,15 +150,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _check_support(scenario, portfolio)
         seed = scenario.montecarlo.seed if args.seed is None else args.seed
         with steps.step(_simulating(args.draws)):
-            simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed, progress=show)
+            simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed, progress=show, **settings)
         # each driver alone, same draws and seed: its contribution to the spread
         drivers = {}
         for d in DRIVERS:
             with steps.step(f"simulating the driver {d} alone"):
-                drivers[d] = simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}, progress=show)
+                drivers[d] = simulate(
+                    scenario, portfolio, draws=args.draws, seed=seed, drivers={d}, progress=show, **settings
+                )
         builders = []
         if args.previous:
-            from grex.diff import diff_scenarios
+            from grex.api import diff_scenarios
             from grex.report.diff import diff_section
 
             with steps.step("difference analysis against the previous MPG"):
@@ -141,7 +173,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
             with steps.step("sensitivity analysis"):
                 # the same draws and seed as the report's own runs: reuse them rather than simulate again
                 runs = {"all": simulation, **drivers}
-                result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs)
+                result = sensitivity(
+                    scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs, **settings
+                )
             builders.append(lambda labels: sensitivity_section(result, labels))
 
         def extra(labels):
@@ -161,6 +195,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from grex.montecarlo import simulate
     from grex.valuation import value_portfolio
 
+    settings = _engine_settings()
     with Steps("simulate", 4) as steps:
         with steps.step("reading the scenario and portfolio"):
             scenario, portfolio = _read(args.scenario)
@@ -183,6 +218,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 seed=seed,
                 chunk_size=args.chunk_size,
                 progress=show_bars(),
+                **settings,
             )
         out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
         with steps.step("writing"):
@@ -345,7 +381,7 @@ def format_valuation(valuation, lang: str = "nl") -> str:
 
 @_command
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from grex.diff import diff_scenarios
+    from grex.api import diff_scenarios
     from grex.io.diff import write_diff
 
     with Steps("diff", 2) as steps:
@@ -526,8 +562,9 @@ def _check_batch_support(paths) -> None:
 
 @_command
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from grex.batch import run_batch
+    from grex.io.batch import run_batch
 
+    settings = _engine_settings()
     out_dir = Path(args.out) if args.out else Path("out") / "batch"
     _check_batch_support(args.scenarios)
     if not kernel_cache_ready():
@@ -551,6 +588,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=show_bars(),
         on_scenario=said,
+        **settings,
     )
     for failure in result.failures:
         print(f"grex: error: {failure}", file=sys.stderr)
@@ -567,6 +605,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from grex.montecarlo import simulate
     from grex.sensitivity import DRIVERS, sensitivity
 
+    settings = _engine_settings()
     show = show_bars()
     with Steps("sensitivity", 3 + 1 + len(DRIVERS)) as steps:
         with steps.step("reading and valuing"):
@@ -579,12 +618,12 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
         # the runs variance_shares needs, made here one by one so that the bar can follow them
         with steps.step(_simulating(draws)):
-            runs = {"all": simulate(scenario, portfolio, draws=draws, seed=seed, progress=show)}
+            runs = {"all": simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)}
         for d in DRIVERS:
             with steps.step(f"simulating the driver {d} alone"):
-                runs[d] = simulate(scenario, portfolio, draws=draws, seed=seed, drivers={d}, progress=show)
+                runs[d] = simulate(scenario, portfolio, draws=draws, seed=seed, drivers={d}, progress=show, **settings)
         with steps.step("tornado"):
-            result = sensitivity(scenario, portfolio, draws=draws, seed=seed, lang=args.lang, runs=runs)
+            result = sensitivity(scenario, portfolio, draws=draws, seed=seed, lang=args.lang, runs=runs, **settings)
         out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
         with steps.step("writing"):
             write_sensitivity(result, out_dir)

@@ -19,7 +19,6 @@ flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +35,7 @@ __all__ = [
     "end_index",
     "freeze_rates",
     "index_factors",
+    "nominal_flows",
     "poc_profit",
     "present_value_of_flows",
     "provision",
@@ -141,6 +141,56 @@ def freeze_rates(rates: npt.ArrayLike, from_index: int) -> NDArray[np.float64]:
     if from_index < out.shape[-1]:
         out[..., max(from_index, 0) :] = 0.0
     return out
+
+
+def nominal_flows(
+    costs: npt.ArrayLike,
+    revenues: npt.ArrayLike,
+    cost_factor: npt.ArrayLike,
+    revenue_factor: npt.ArrayLike,
+    uncertainty_margin: npt.ArrayLike,
+    indexed_costs: npt.ArrayLike | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Indexation and the uncertainty margin: flows at price level to nominal flows.
+
+    ``indexed = costs * cost_factor``, ``margin = indexed * uncertainty_margin``,
+    ``nominal costs = indexed + margin`` and ``nominal revenues = revenues *
+    revenue_factor`` (docs/rules.md sections 3 and 4): the margin (voorziene
+    onzekerheden) is a share of the indexed remaining costs, and revenues
+    carry none.
+
+    Parameters
+    ----------
+    costs, revenues : array_like, shape (..., C, T)
+        Flows at price level. [EUR, price level]
+    cost_factor, revenue_factor : array_like, broadcastable to (..., C, T)
+        Index factors from :func:`index_factors`.
+    uncertainty_margin : array_like, broadcastable to (..., C)
+        Share of the remaining costs. [decimal]
+    indexed_costs : array_like, shape (..., C, T), optional
+        Costs already indexed, where each kostensoort follows its own index
+        (``cost_index_by_category``); ``costs * cost_factor`` when omitted.
+
+    Returns
+    -------
+    nominal_costs, nominal_revenues, margin : ndarray, shape (..., C, T)
+        [EUR, nominal]; ``margin`` is the margin part of ``nominal_costs``.
+
+    Examples
+    --------
+    >>> costs, revenues, margin = nominal_flows([[100.0]], [[50.0]], [[1.1]], [[1.2]], [0.1])
+    >>> float(costs[0, 0]), float(revenues[0, 0]), float(margin[0, 0])
+    (121.00000000000001, 60.0, 11.000000000000002)
+    """
+    margin_share = np.asarray(uncertainty_margin, dtype=np.float64)[..., None]
+    indexed: NDArray[np.float64]
+    if indexed_costs is None:
+        indexed = np.asarray(costs, dtype=np.float64) * np.asarray(cost_factor, dtype=np.float64)
+    else:
+        indexed = np.asarray(indexed_costs, dtype=np.float64)
+    margin: NDArray[np.float64] = indexed * margin_share
+    nominal_revenues = np.asarray(revenues, dtype=np.float64) * np.asarray(revenue_factor, dtype=np.float64)
+    return indexed + margin, nominal_revenues, margin
 
 
 def end_index(
@@ -530,14 +580,9 @@ def valuate(
     if costs.shape != revenues.shape:
         raise ValueError(f"costs {costs.shape} and revenues {revenues.shape} differ in shape")
     margin_share = np.asarray(uncertainty_margin, dtype=np.float64)[..., None]
-
-    indexed_costs = cast(
-        NDArray[np.float64],
-        costs * cost_factor if indexed_costs is None else np.asarray(indexed_costs, dtype=np.float64),
+    nominal_costs, nominal_revenues, margin = nominal_flows(
+        costs, revenues, cost_factor, revenue_factor, uncertainty_margin, indexed_costs
     )
-    margin: NDArray[np.float64] = indexed_costs * margin_share
-    nominal_costs: NDArray[np.float64] = indexed_costs + margin
-    nominal_revenues = cast(NDArray[np.float64], revenues * revenue_factor)
 
     last = end_index(costs, revenues, given_end_index)
     balance, interest_total, balance_path, interest_path = roll_book_value(

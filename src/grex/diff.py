@@ -77,7 +77,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -98,7 +97,6 @@ __all__ = [
     "TOTAL_ID",
     "DiffResult",
     "diff",
-    "diff_scenarios",
     "resolve_order",
 ]
 
@@ -367,6 +365,11 @@ class DiffResult:
         return pd.DataFrame({m: self.portfolio(m) for m in MEASURES}).rename_axis("effect")
 
     @property
+    def effect_labels(self) -> dict[str, str]:
+        """Dutch label of each effect (:data:`EFFECT_LABELS`)."""
+        return EFFECT_LABELS
+
+    @property
     def illustrative(self) -> bool:
         """Either valuation is of an illustrative scenario."""
         return self.before.scenario.illustrative or self.after.scenario.illustrative
@@ -380,26 +383,6 @@ class DiffResult:
         from grex.display import diff_html
 
         return diff_html(self)
-
-
-def diff_scenarios(
-    before_path: str | Path, after_path: str | Path, *, order: str | Iterable[str] | None = None
-) -> DiffResult:
-    """Read two scenario files and their portfolios and run :func:`diff`.
-
-    Raises
-    ------
-    InputError
-        Bad input in either scenario or portfolio, unmatched complexes (same id,
-        different name), a bad order.
-    """
-    from grex.io import read_portfolio, read_scenario
-
-    sides = []
-    for path in (before_path, after_path):
-        scenario = read_scenario(path)
-        sides.append((scenario, read_portfolio(scenario.portfolio)))
-    return diff(sides[0], sides[1], order=order)
 
 
 def diff(

@@ -243,7 +243,7 @@ def simulation_html(simulation: Any) -> str:
 
 
 def _diff_rows(result: Any) -> list[tuple[str, str]]:
-    from grex.diff import EFFECT_LABELS
+    EFFECT_LABELS = getattr(result, "effect_labels", {})  # noqa: N806 - the table of grex.diff
 
     before, after = result.total("present_value")
     effects = result.portfolio("present_value")

@@ -1,16 +1,34 @@
-"""The fused Monte Carlo kernel: one pass per draw over all complexes, compiled with numba.
+"""The compiled Monte Carlo engine (numba): one pass per draw over all complexes, made of named stages.
 
-:func:`value_draws` does for a set of draws what
-:func:`grex.montecarlo._value_chunk` does with whole-array numpy passes:
-re-timing of revenues and sales-linked costs (:func:`grex.drivers.retime`),
-index factors with the shocks (:func:`grex.core.index_factors`, the revenue
-freeze applied), the uncertainty margin, the risk register, the end year
-(:func:`grex.core.end_index`), the book value roll with interest
-(:func:`grex.core.roll_book_value`), discounting, and the entries of the
-general reserve path (:func:`grex.montecarlo.reserve_path`). It keeps the
-same floating-point operations in the same order, so its results are
-bit-identical to the numpy twin (``tests/test_kernel.py`` holds it to that
-with ``assert_array_equal``):
+:func:`value_draws` does for a set of draws what the numpy engine
+(:func:`grex.montecarlo.numpy_engine._value_chunk`) does with whole-array
+passes. It takes one plan object (:class:`KernelPlan`, the arrays that do not
+change between draws), the draws (:class:`Draws`) and the outputs
+(:class:`Outputs`), and runs each draw through a sequence of small stages,
+each named after the rule of :mod:`grex.core` it computes and tested bit for
+bit against it (``tests/test_kernel.py``):
+
+==========================  ======================================================
+stage                       the rule it computes
+==========================  ======================================================
+:func:`retime`              :func:`grex.drivers.retime`
+:func:`index_factors`       :func:`grex.core.index_factors` (shocks, :func:`grex.core.freeze_rates`)
+:func:`nominal_flows`       :func:`grex.core.nominal_flows` (:func:`nominal_flow`: indexation, margin)
+:func:`end_index`           :func:`grex.core.end_index`
+:func:`add_risks`           the risk register (as :mod:`grex.montecarlo.numpy_engine`)
+:func:`roll_book_value`     :func:`grex.core.roll_book_value`
+(discounting)               the table of :func:`grex.core.discount_factor`
+:func:`provision`           :func:`grex.core.provision`
+:func:`poc_profit`          :func:`grex.core.poc_profit`
+:func:`reserve_entries`,    :func:`grex.montecarlo.reserve.reserve_path`
+:func:`reserve_path`
+==========================  ======================================================
+
+:func:`value_draws` lists the order, and where two stages still to come enter
+(a market allocation of the sales before the re-timing, a yearly revaluation
+along each path after the roll). The stages keep the floating-point
+operations of the numpy rules in the same order, so the engines agree bit for
+bit (``assert_array_equal`` on whole simulations, too):
 
 - the re-timing uses the same overlap shares and adds every step's term, as
   the numpy version does; the numpy version runs a fixed number of steps for
@@ -35,7 +53,7 @@ The module also holds the random-number transforms of the numba engine
 (:func:`normals`, a port of Cephes ``ndtri`` bit-identical to
 :func:`scipy.special.ndtri`; :func:`timing_values`, the triangular (or uniform) inverse
 CDF; :func:`index_shocks`, the AR(1) recursion), which
-:func:`grex.montecarlo._block_compiled` runs per block inside the thread pool;
+:func:`grex.montecarlo.streams._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
 
 Every function is compiled with ``error_model="numpy"``: a float division
@@ -51,26 +69,46 @@ an install compiles (a few seconds).
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
 __all__ = [
+    "Draws",
+    "KernelPlan",
+    "Outputs",
+    "add_risks",
     "correlate",
+    "end_index",
+    "index_factors",
     "index_shocks",
     "ndtri",
     "needed_years",
+    "nominal_flow",
+    "nominal_flows",
     "normals",
     "pairwise_sum",
+    "poc_profit",
+    "provision",
+    "reserve_entries",
+    "reserve_path",
+    "retime",
+    "roll_book_value",
     "timing_values",
     "value_draws",
 ]
 
+#: How every function is compiled: cached, without the GIL, no reordering of floating-point operations.
+_compiled = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+#: The stages of :func:`value_draws` and their rules: compiled as ``_compiled``, and inlined into
+#: their callers (numba's IR inlining), so that the fused loop is one piece of code again.
+_stage = njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
 #: Block size of numpy's pairwise summation (``PW_BLOCKSIZE`` in numpy's loops).
 _PW_BLOCKSIZE = 128
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _block_sum(a, start, n):  # pragma: no cover - compiled
     # numpy's pairwise_sum for n <= 128: eight interleaved partial sums.
     if n < 8:
@@ -105,7 +143,7 @@ def _block_sum(a, start, n):  # pragma: no cover - compiled
     return res
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def pairwise_sum(a, start, n):  # pragma: no cover - compiled
     """Sum ``a[start:start + n]`` in the order of numpy's pairwise summation.
 
@@ -151,29 +189,164 @@ def pairwise_sum(a, start, n):  # pragma: no cover - compiled
     return values[0]
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def _factor_table(
-    out, rates, base, group_count, rate_offset, n_years, shock, d, use_shock, freeze, cum
-):  # pragma: no cover
-    # out[g, t] = cum[rate_offset + t] / cum[base[g]] for t < n_years, cum the cumulative product
-    # of (1 + rate) over the grid (as far as these columns and the price level year need it).
-    for g in range(group_count):
-        cum[0] = 1.0
-        for s in range(max(rate_offset + n_years - 1, base[g])):
-            r = rates[g, s]
-            if use_shock:
-                if s >= rate_offset:
-                    r = r + shock[d, s - rate_offset]
-                if freeze >= 0 and s >= freeze:
-                    r = 0.0
-            cum[s + 1] = cum[s] * (1.0 + r)
-        b = cum[base[g]]
-        for t in range(n_years):
-            out[g, t] = cum[rate_offset + t] / b
+# -- the plan, the draws and the outputs --------------------------------------------------
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def _retime(revenues, linked_costs, c, pad, anchor_f, lag, p, lo, hi, out_revenues, out_linked, q):  # pragma: no cover
+class KernelPlan(NamedTuple):
+    """Everything about the portfolio that does not change between draws: the one plan object of the stages.
+
+    Built by :func:`grex.montecarlo.execution.kernel_plan` from the
+    :class:`grex.montecarlo.plan.Plan` of a simulation. ``C`` complexes,
+    ``n_years`` years of the simulated horizon from V, ``R`` risks.
+
+    The stages keep per-complex work arrays in *columns*: complex ``c`` sits
+    in column ``column[c]``, the complexes ordered (stably) by their pair of
+    index groups, so that complexes that share their index factors are
+    neighbours and the loops over them run side by side with vector
+    instructions; the columns of pair ``k`` are ``first_of_pair[k]`` up to
+    ``first_of_pair[k + 1]``.
+
+    Attributes
+    ----------
+    revenues, linked_costs : ndarray, shape (C, pad + T0 + pad)
+        Planned flows that follow the sales curve (the plan's own timing),
+        with ``pad`` zero columns on each side, enough for every preimage of
+        the re-timing. [EUR, price level]
+    pad : int
+    anchor, sales_end : ndarray of int, shape (C,)
+        Year index of the first sales year, and one past the last.
+    has_sales : ndarray of bool, shape (C,)
+    static_end : ndarray of int, shape (C,)
+        One past the last year with a cost that keeps its timing.
+    column : ndarray of int, shape (C,)
+    first_of_pair : ndarray of int, shape (cost groups * revenue groups + 1,)
+    fixed_costs : ndarray, shape (n_years, C)
+        Costs that keep their timing, year first, by column. [EUR, price level]
+    column_margin : ndarray, shape (C,)
+        Uncertainty margin by column. [decimal]
+    cost_group, revenue_group : ndarray of int, shape (C,)
+        Row of ``cost_rates`` / ``revenue_rates`` and ``cost_base`` /
+        ``revenue_base`` of each complex.
+    cost_rates, revenue_rates : ndarray, shape (groups, >= rate_offset + n_years)
+        Distinct rate rows of the grid. [decimal per year]
+    cost_base, revenue_base : ndarray of int, shape (groups,)
+        Grid index of the price level year of each group.
+    rate_offset : int
+        Years of the rate grid before V.
+    shock_costs, shock_prices : bool
+        Whether the shocks apply (drivers ``costs``, ``prices``).
+    revenue_freeze : int
+        Grid index from which revenue rates are zero when ``shock_prices``
+        (-1: no freeze).
+    book_value : ndarray, shape (C,)
+        Boekwaarde at 1-1-V. [EUR]
+    discount : ndarray, shape (n_years,)
+        :func:`grex.core.discount_factor` of each end index.
+    given_end_index : ndarray of int, shape (C,)
+    risk_complex, risk_index : ndarray of int, shape (R,)
+        Complex and year index of each risk.
+    risk_is_cost : ndarray of bool, shape (R,)
+    realised_costs, realised_revenues, profit_taken : ndarray, shape (C,)
+        [EUR]
+    adopted, in_preparation : ndarray of bool, shape (C,)
+        Status ``vastgesteld`` (a provision and POC apply) and ``voorbereiding``.
+    provision_on_present_value, poc_on_present_value : bool
+        The provision and POC bases (else the end value).
+    general_reserve : float
+        [EUR]
+    n_years : int
+    valuation_year : int
+        V.
+    """
+
+    revenues: Any
+    linked_costs: Any
+    pad: int
+    anchor: Any
+    sales_end: Any
+    has_sales: Any
+    static_end: Any
+    column: Any
+    first_of_pair: Any
+    fixed_costs: Any
+    column_margin: Any
+    cost_group: Any
+    cost_rates: Any
+    cost_base: Any
+    revenue_group: Any
+    revenue_rates: Any
+    revenue_base: Any
+    rate_offset: int
+    shock_costs: bool
+    shock_prices: bool
+    revenue_freeze: int
+    book_value: Any
+    discount: Any
+    given_end_index: Any
+    risk_complex: Any
+    risk_index: Any
+    risk_is_cost: Any
+    realised_costs: Any
+    realised_revenues: Any
+    profit_taken: Any
+    adopted: Any
+    in_preparation: Any
+    provision_on_present_value: bool
+    poc_on_present_value: bool
+    general_reserve: float
+    n_years: int
+    valuation_year: int
+
+
+class Draws(NamedTuple):
+    """The driver values of a set of draws (:mod:`grex.montecarlo.streams`).
+
+    Attributes
+    ----------
+    pace, delay : ndarray, shape (D, C)
+        Pace factor [1 = as planned] and start delay [years] of each draw and complex.
+    cost_shock, price_shock : ndarray, shape (D, >= n_years)
+        Shocks on the index rates from year V. [decimal per year]
+    risk : ndarray, shape (D, R)
+        Amount of each risk event (0 where it does not happen). [EUR, price level]
+    interest : ndarray, shape (D,)
+        Rekenrente of each draw. [decimal per year]
+    """
+
+    pace: Any
+    delay: Any
+    cost_shock: Any
+    price_shock: Any
+    risk: Any
+    interest: Any
+
+
+class Outputs(NamedTuple):
+    """The per-draw results, written by :func:`value_draws`.
+
+    Attributes
+    ----------
+    end_year : ndarray of int16, shape (D, C)
+        E of each draw and complex.
+    end_value, present_value : ndarray, shape (D, C)
+        [EUR, positive = profit]
+    reserve : ndarray, shape (D, years + 1)
+        The general reserve path, :func:`grex.montecarlo.reserve.reserve_path`. [EUR]
+    """
+
+    end_year: Any
+    end_value: Any
+    present_value: Any
+    reserve: Any
+
+
+# -- the stages, in the order a draw passes them ----------------------------------------------
+
+
+@_stage
+def retime_complex(
+    revenues, linked_costs, c, pad, anchor_f, lag, p, lo, hi, out_revenues, out_linked, q
+):  # pragma: no cover - compiled
     # drivers.retime for the years lo ... hi - 1 of complex c, into column q: the shares of the
     # preimage [a, a + pace] of each simulated year t (the tables carry `pad` zero columns on each
     # side, so no index leaves them). After the first share, ceil(pace) steps of at most a year
@@ -220,155 +393,414 @@ def _retime(revenues, linked_costs, c, pad, anchor_f, lag, p, lo, hi, out_revenu
         out_linked[t, column] = linked
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
-    pace,
-    delay,
-    cost_shock,
-    price_shock,
-    risk,
-    interest,
-    revenues,
-    linked_costs,
-    costs,
-    anchor,
-    sales_end,
-    has_sales,
-    static_end,
-    cost_group,
-    cost_rates,
-    cost_base,
-    revenue_group,
-    revenue_rates,
-    revenue_base,
-    rate_offset,
-    shock_costs,
-    shock_prices,
-    revenue_freeze,
-    margin,
-    book_value,
-    discount,
-    given_end_index,
-    risk_complex,
-    risk_index,
-    risk_is_cost,
-    realised_costs,
-    realised_revenues,
-    profit_taken,
-    adopted,
-    planned,
-    provision_on_present_value,
-    poc_on_present_value,
-    general_reserve,
-    n_years,
-    valuation_year,
-    end_year,
-    end_value,
-    present_value,
-    reserve,
-):
-    """Value draws: end year, end value, present value and reserve path of each.
+@_stage
+def retime(
+    plan, pace, delay, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
+):  # pragma: no cover - compiled; tested against drivers.retime
+    """Stage *retime*: :func:`grex.drivers.retime` of one draw, and the years each complex can have a flow in.
 
     Parameters
     ----------
-    pace, delay : ndarray, shape (D, C)
-        Pace factor [1 = as planned] and start delay [years] of each draw and complex.
-    cost_shock, price_shock : ndarray, shape (D, >= n_years)
-        Shocks on the index rates from year V. [decimal per year]
-    risk : ndarray, shape (D, R)
-        Amount of each risk event (0 where it does not happen). [EUR, price level]
-    interest : ndarray, shape (D,)
-        Rekenrente of each draw. [decimal per year]
-    revenues, linked_costs : ndarray, shape (C, pad + T0 + pad)
-        Planned flows that follow the sales curve, with ``pad`` zero columns
-        on each side, enough for every preimage of the re-timing. [EUR, price level]
-    costs : ndarray, shape (C, T0)
-        Costs that keep their timing; T0 >= n_years. [EUR, price level]
-    anchor, sales_end : ndarray of int, shape (C,)
-        Year index of the first sales year, and one past the last.
-    has_sales : ndarray of bool, shape (C,)
-    static_end : ndarray of int, shape (C,)
-        One past the last year with a non-zero ``costs`` entry.
-    cost_group, revenue_group : ndarray of int, shape (C,)
-        Row of ``cost_rates`` / ``revenue_rates`` and ``cost_base`` /
-        ``revenue_base`` of each complex.
-    cost_rates, revenue_rates : ndarray, shape (groups, >= rate_offset + n_years)
-        Distinct rate rows of the grid. [decimal per year]
-    cost_base, revenue_base : ndarray of int, shape (groups,)
-        Grid index of the price level year of each group.
-    rate_offset : int
-        Years of the rate grid before V.
-    shock_costs, shock_prices : bool
-        Whether the shocks apply (drivers ``costs``, ``prices``).
-    revenue_freeze : int
-        Grid index from which revenue rates are zero when ``shock_prices``
-        (-1: no freeze).
-    margin, book_value : ndarray, shape (C,)
-        Uncertainty margin [decimal] and book value at 1-1-V [EUR].
-    discount : ndarray, shape (n_years,)
-        :func:`grex.core.discount_factor` of each end index.
-    given_end_index : ndarray of int, shape (C,)
-    risk_complex, risk_index : ndarray of int, shape (R,)
-        Complex and year index of each risk.
-    risk_is_cost : ndarray of bool, shape (R,)
-    realised_costs, realised_revenues, profit_taken : ndarray, shape (C,)
-        [EUR]
-    adopted, planned : ndarray of bool, shape (C,)
-        Status ``vastgesteld`` and ``voorbereiding``.
-    provision_on_present_value, poc_on_present_value : bool
-        The provision and POC bases (else the end value).
-    general_reserve : float
-        [EUR]
-    n_years : int
-        Years of the simulated horizon from V.
-    valuation_year : int
-        V.
-    end_year : ndarray of int16, shape (D, C), output
-        E of each draw and complex.
-    end_value, present_value : ndarray, shape (D, C), output
-        [EUR, positive = profit]
-    reserve : ndarray, shape (D, years + 1), output
-        The general reserve path, :func:`grex.montecarlo.reserve_path`. [EUR]
+    plan : KernelPlan
+    pace, delay : ndarray, shape (C,)
+        The draw's pace factor and start delay of each complex.
+    retimed_revenues, retimed_linked : ndarray, shape (n_years, C), output
+        Re-timed revenues and sales-linked costs by year and column, written
+        for the years of the window only. [EUR, price level]
+    window_lo, window_hi, span_end : ndarray of int, shape (C,), output
+        By column: the years ``window_lo ... window_hi - 1`` that the sales
+        curve can reach (the re-timed flows are zero outside them), and one
+        past the last year that can hold a flow (fixed costs, sales, risks).
+
+    Returns
+    -------
+    int
+        Years from V that the index factors of this draw must cover (at least 1).
     """
-    D, C = pace.shape
-    pad = (revenues.shape[1] - costs.shape[1]) // 2  # zero columns on each side of the planned flows
-    R = risk.shape[1]
-    years = reserve.shape[1] - 1
-    n_cost_groups = cost_rates.shape[0]
-    n_revenue_groups = revenue_rates.shape[0]
-    G = rate_offset + n_years
-    cum = np.empty(G + 1)
-    cost_factor = np.empty((n_cost_groups, n_years))
-    revenue_factor = np.empty((n_revenue_groups, n_years))
-    # The complexes in columns, ordered by their pair of index groups (stably): complexes that
-    # share their index factors are neighbours, and the loops over them run side by side with
-    # vector instructions. Column `column[c]` holds complex c.
-    pairs = n_cost_groups * n_revenue_groups
-    first_of_pair = np.zeros(pairs + 1, dtype=np.int64)
-    for c in range(C):
-        first_of_pair[cost_group[c] * n_revenue_groups + revenue_group[c] + 1] += 1
-    for k in range(pairs):
-        first_of_pair[k + 1] += first_of_pair[k]
-    column = np.empty(C, dtype=np.int64)
-    filled = first_of_pair[:pairs].copy()
-    for c in range(C):
-        k = cost_group[c] * n_revenue_groups + revenue_group[c]
-        column[c] = filled[k]
-        filled[k] += 1
-    fixed_costs = np.empty((n_years, C))  # costs that keep their timing, year first
-    column_margin = np.empty(C)
-    for c in range(C):
-        q = column[c]
-        column_margin[q] = margin[c]
+    n_years = plan.n_years
+    R = plan.risk_complex.shape[0]
+    needed = 1
+    for c in range(pace.shape[0]):
+        t_end = plan.static_end[c]
+        k_lo = 0
+        k_hi = 0
+        if plan.has_sales[c]:
+            anchor_f = float(plan.anchor[c])
+            lag = delay[c]
+            k_lo = max(0, int(math.floor(anchor_f + lag)) - 2)
+            k_hi = min(n_years, int(math.ceil(anchor_f + lag + (plan.sales_end[c] - anchor_f) / pace[c])) + 2)
+            t_end = max(t_end, k_hi)
+        for r in range(R):
+            if plan.risk_complex[r] == c:
+                t_end = max(t_end, plan.risk_index[r] + 1)
+        t_end = min(t_end, n_years)
+        q = plan.column[c]
+        window_lo[q] = k_lo
+        window_hi[q] = k_hi
+        span_end[q] = t_end
+        needed = max(needed, t_end)
+        if k_lo < k_hi:
+            retime_complex(
+                plan.revenues,
+                plan.linked_costs,
+                c,
+                plan.pad,
+                float(plan.anchor[c]),
+                delay[c],
+                pace[c],
+                k_lo,
+                k_hi,
+                retimed_revenues,
+                retimed_linked,
+                q,
+            )
+    return needed
+
+
+@_stage
+def index_factors(
+    out, rates, base, rate_offset, n_years, shock, use_shock, freeze, cum
+):  # pragma: no cover - compiled; tested against grex.core.index_factors
+    """Stage *index_factors*: :func:`grex.core.index_factors` of each group of rate row and price level.
+
+    ``out[g, t] = cum[rate_offset + t] / cum[base[g]]`` for ``t < n_years``,
+    ``cum`` the cumulative product of ``(1 + rate)`` over the grid (as far as
+    these columns and the price level year need it). With ``use_shock`` the
+    draw's ``shock`` is added to the rates from V on, and rates from grid
+    index ``freeze`` on are zero (:func:`grex.core.freeze_rates`; -1: none).
+
+    Parameters
+    ----------
+    out : ndarray, shape (groups, >= n_years), output
+    rates : ndarray, shape (groups, >= rate_offset + n_years)
+    base : ndarray of int, shape (groups,)
+    shock : ndarray, shape (>= n_years,)
+    cum : ndarray, shape (>= rate_offset + n_years + 1,)
+        Work space.
+    """
+    for g in range(rates.shape[0]):
+        cum[0] = 1.0
+        for s in range(max(rate_offset + n_years - 1, base[g])):
+            r = rates[g, s]
+            if use_shock:
+                if s >= rate_offset:
+                    r = r + shock[s - rate_offset]
+                if freeze >= 0 and s >= freeze:
+                    r = 0.0
+            cum[s + 1] = cum[s] * (1.0 + r)
+        b = cum[base[g]]
         for t in range(n_years):
-            fixed_costs[t, q] = costs[c, t]
-    # Per year and column (year first: contiguous rows for the loops over the columns).
+            out[g, t] = cum[rate_offset + t] / b
+
+
+@_stage
+def nominal_flow(cost, revenue, cost_factor, revenue_factor, margin):  # pragma: no cover - compiled
+    """:func:`grex.core.nominal_flows` of one complex and year: ``(nominal cost, nominal revenue)``.
+
+    ``indexed = cost * cost_factor``; the nominal cost is ``indexed + indexed
+    * margin`` (the uncertainty margin on the indexed cost), the nominal
+    revenue ``revenue * revenue_factor``.
+    """
+    indexed = cost * cost_factor
+    return indexed + indexed * margin, revenue * revenue_factor
+
+
+@_stage
+def nominal_flows(
+    plan,
+    needed,
+    cost_factor,
+    revenue_factor,
+    retimed_revenues,
+    retimed_linked,
+    window_lo,
+    window_hi,
+    span_end,
+    net,
+    total_costs,
+    total_revenues,
+    cum_costs,
+    cum_revenues,
+    first_index,
+    last_flow,
+):  # pragma: no cover - compiled; tested against the numpy engine
+    """Stage *nominal_flows*: indexation and margin (:func:`nominal_flow`), net flows and running totals.
+
+    Year by year, the columns of a pair of index groups side by side; each
+    complex up to the end of its span (selects, not branches).
+
+    Outputs, by column: ``net`` (n_years, C) costs minus revenues [EUR,
+    nominal]; ``total_costs``, ``total_revenues`` and, per year of the
+    reserve path, ``cum_costs``, ``cum_revenues`` (years, C) the running sums
+    (in year order, as ``numpy.cumsum``); ``first_index`` the first year with
+    a non-zero nominal flow (-1: none) and ``last_flow`` the last year with a
+    non-zero flow at price level (-1: none), for :func:`grex.core.end_index`.
+    """
+    C = net.shape[1]
+    years = cum_costs.shape[0]
+    n_revenue_groups = plan.revenue_rates.shape[0]
+    pairs = plan.first_of_pair.shape[0] - 1
+    for q in range(C):
+        total_costs[q] = 0.0
+        total_revenues[q] = 0.0
+        last_flow[q] = -1
+        first_index[q] = -1
+    for k in range(pairs):
+        lo = plan.first_of_pair[k]
+        hi = plan.first_of_pair[k + 1]
+        if lo == hi:
+            continue
+        cost_row = cost_factor[k // n_revenue_groups]
+        revenue_row = revenue_factor[k % n_revenue_groups]
+        for t in range(needed):
+            f_cost = cost_row[t]
+            f_revenue = revenue_row[t]
+            # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
+            for q in range(np.uint64(lo), np.uint64(hi)):
+                live = t < span_end[q]
+                inside = (window_lo[q] <= t) & (t < window_hi[q])
+                revenue = retimed_revenues[t, q]
+                linked = retimed_linked[t, q]
+                revenue = revenue if inside else 0.0
+                linked = linked if inside else 0.0
+                cost = linked + plan.fixed_costs[t, q]
+                flow = (cost != 0.0) | (revenue != 0.0)
+                last_flow[q] = t if (live & flow) else last_flow[q]
+                nominal_cost, nominal_revenue = nominal_flow(cost, revenue, f_cost, f_revenue, plan.column_margin[q])
+                value = nominal_cost - nominal_revenue
+                net[t, q] = value if live else 0.0
+                nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
+                first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
+                more_costs = total_costs[q] + nominal_cost
+                more_revenues = total_revenues[q] + nominal_revenue
+                total_costs[q] = more_costs if live else total_costs[q]
+                total_revenues[q] = more_revenues if live else total_revenues[q]
+            if t < years:
+                for q in range(np.uint64(lo), np.uint64(hi)):
+                    cum_costs[t, q] = total_costs[q]
+                    cum_revenues[t, q] = total_revenues[q]
+    for t in range(needed, years):
+        for q in range(C):
+            cum_costs[t, q] = total_costs[q]
+            cum_revenues[t, q] = total_revenues[q]
+
+
+@_stage
+def end_index(plan, last_flow, last_index):  # pragma: no cover - compiled; tested against grex.core.end_index
+    """Stage *end_index*: :func:`grex.core.end_index` by column.
+
+    The given end year where there is one, but never before the last year
+    with a flow (``last_flow``, -1: none); a complex with neither ends in V.
+    """
+    for c in range(plan.column.shape[0]):
+        q = plan.column[c]
+        last_index[q] = max(max(last_flow[q], 0), plan.given_end_index[c])
+
+
+@_stage
+def add_risks(plan, risk, cost_factor, revenue_factor, net, last_index):  # pragma: no cover - compiled
+    """Stage *add_risks*: each risk event adds a cost (or removes revenue) in its year.
+
+    Indexed with the complex's factor of that year, without margin, not
+    re-timed; an event moves the end year to its year where that is later.
+    ``risk`` (R,) holds the draw's amounts (0: no event). [EUR, price level]
+    """
+    for r in range(risk.shape[0]):
+        c = plan.risk_complex[r]
+        q = plan.column[c]
+        t = plan.risk_index[r]
+        f = cost_factor[plan.cost_group[c], t] if plan.risk_is_cost[r] else revenue_factor[plan.revenue_group[c], t]
+        net[t, q] = net[t, q] + risk[r] * f
+        if risk[r] != 0.0:
+            last_index[q] = max(last_index[q], t)
+
+
+@_stage
+def close_spans(plan, span_end, last_index, net, balance):  # pragma: no cover - compiled
+    """Zero the net flows from the end of each span through the end year, and start each balance at the book value.
+
+    (The rows past a span may hold an earlier draw's figures: the work
+    arrays are reused from draw to draw.)
+    """
+    for c in range(plan.column.shape[0]):
+        q = plan.column[c]
+        for t in range(span_end[q], last_index[q] + 1):
+            net[t, q] = 0.0
+        balance[q] = plan.book_value[c]
+
+
+@_stage
+def roll_book_value(balance, rate, net, last_index):  # pragma: no cover - compiled; tested against grex.core
+    """Stage *roll_book_value*: :func:`grex.core.roll_book_value`, complexes side by side.
+
+    ``B_{t+1} = (B_t + rate * B_t) + net_t`` for every year up to and
+    including the end year; after it the balance stands still.
+
+    Parameters
+    ----------
+    balance : ndarray, shape (C,), input and output
+        The book value at 1-1-V in, the balance at 31-12-E out. [EUR]
+    rate : float
+        Rekenrente. [decimal per year]
+    net : ndarray, shape (>= max(last_index) + 1, C)
+        Net flow of each year. [EUR, nominal]
+    last_index : ndarray of int, shape (C,)
+        The end year index E - V.
+    """
+    C = balance.shape[0]
+    roll_years = 0
+    for q in range(C):
+        roll_years = max(roll_years, last_index[q] + 1)
+    # independent chains, vectorised over the complexes
+    for t in range(roll_years):
+        for q in range(C):
+            b = balance[q]
+            rolled = (b + rate * b) + net[t, q]
+            balance[q] = rolled if t <= last_index[q] else b
+
+
+@_stage
+def provision(result, applies):  # pragma: no cover - compiled; tested against grex.core.provision
+    """:func:`grex.core.provision` of one complex: the full expected loss, as a positive amount."""
+    return -result if (applies and result < 0.0) else 0.0
+
+
+@_stage
+def poc_profit(
+    result, realised_costs, remaining_costs, realised_revenues, remaining_revenues, profit_taken, applies
+):  # pragma: no cover - compiled; tested against grex.core.poc_profit
+    """:func:`grex.core.poc_profit` of one complex (the shares only where the profit uses them)."""
+    if not (applies and result > 0.0 and realised_revenues > 0.0):
+        return 0.0
+    whole_costs = realised_costs + remaining_costs
+    cost_share = realised_costs / whole_costs if whole_costs != 0.0 else 0.0
+    whole_revenues = realised_revenues + remaining_revenues
+    revenue_share = realised_revenues / whole_revenues if whole_revenues != 0.0 else 0.0
+    return cost_share * revenue_share * result - profit_taken
+
+
+@_stage
+def reserve_entries(
+    plan,
+    c,
+    q,
+    end_value,
+    present_value,
+    last,
+    start,
+    cum_costs,
+    cum_revenues,
+    total_costs,
+    total_revenues,
+    taken,
+    change,
+):  # pragma: no cover - compiled; tested against grex.montecarlo.reserve.reserve_path
+    """Stage *reserve_entries*: the entries of complex ``c`` in the general reserve path, added to ``change``.
+
+    The conventions of :func:`grex.montecarlo.reserve.reserve_path`: the
+    provision formed (returned; charged in year V by :func:`reserve_path`),
+    the interim profit (POC) of each year before the end year, the expected
+    loss of a complex in preparation in its start year, the settlement in the
+    end year. ``change`` (years,) is set by complex 0 and added to by the
+    others, in the order of the complexes (as ``numpy.sum`` over them).
+    ``taken`` (years,) is work space.
+    """
+    years = taken.shape[0]
+    n_years = plan.n_years
+    provision_result = present_value if plan.provision_on_present_value else end_value
+    result = present_value if plan.poc_on_present_value else end_value
+    adopted = plan.adopted[c]
+    provision_formed = provision(provision_result, adopted)
+    expected_loss = max(-provision_result, 0.0) if plan.in_preparation[c] else 0.0
+    pt = plan.profit_taken[c]
+    for y in range(years):
+        column_y = min(y, n_years - 1)
+        cc = cum_costs[column_y, q]
+        cr = cum_revenues[column_y, q]
+        value = poc_profit(
+            result,
+            plan.realised_costs[c] + cc,
+            total_costs - cc,
+            plan.realised_revenues[c] + cr,
+            total_revenues - cr,
+            pt,
+            adopted,
+        )
+        taken[y] = pt + value
+    if last < years:
+        taken_before_end = pt if last == 0 else taken[last - 1]
+    else:
+        taken_before_end = taken[years - 1]
+    settlement = end_value + provision_formed + expected_loss - taken_before_end
+    for y in range(years):
+        before = pt if y == 0 else taken[y - 1]
+        entry = taken[y] - before if y < last else 0.0
+        entry -= expected_loss if y == start else 0.0
+        entry += settlement if y == last else 0.0
+        if c == 0:
+            change[y] = entry
+        else:
+            change[y] += entry
+    return provision_formed
+
+
+@_stage
+def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover - compiled
+    """Stage *reserve_path*: the reserve at 1-1-V, then at 31 December of each year.
+
+    The provisions (``provisions`` (C,), summed in numpy's pairwise order)
+    are charged in year V; ``out`` (years + 1,) is written.
+    """
+    change[0] -= pairwise_sum(provisions, 0, provisions.shape[0])
+    out[0] = general_reserve
+    running = 0.0
+    for y in range(change.shape[0]):
+        running = change[y] if y == 0 else running + change[y]
+        out[y + 1] = general_reserve + running
+
+
+@_compiled
+def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested against the numpy engine
+    """Value a set of draws: end year, end value, present value and reserve path of each.
+
+    Each draw passes the stages in this order (the comments mark where two
+    stages still to come enter):
+
+    1. *(to come: a market allocation of the sales, a shared absorption per
+       segment, that sets each complex's pace before the re-timing)*
+    2. :func:`retime` the revenues and sales-linked costs;
+    3. :func:`index_factors` of the cost and the revenue rate groups, with the
+       draw's shocks;
+    4. :func:`nominal_flows`: indexation, margin, net flows, running totals;
+    5. :func:`end_index`, then :func:`add_risks` (which can move it);
+    6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente;
+    7. *(to come: a yearly revaluation along the path, after the roll)*
+    8. end value and present value (discounting by the table of
+       :func:`grex.core.discount_factor`);
+    9. :func:`reserve_entries` of each complex (:func:`provision`,
+       :func:`poc_profit`) and the :func:`reserve_path`.
+
+    Parameters
+    ----------
+    draws : Draws
+    plan : KernelPlan
+    out : Outputs
+        Written for every draw.
+    """
+    D, C = draws.pace.shape
+    n_years = plan.n_years
+    years = out.reserve.shape[1] - 1
+    G = plan.rate_offset + n_years
+    # Work arrays, reused from draw to draw: per group, per year and column (year first: contiguous
+    # rows for the loops over the columns), per column, per year of the reserve path.
+    cum = np.empty(G + 1)
+    cost_factor = np.empty((plan.cost_rates.shape[0], n_years))
+    revenue_factor = np.empty((plan.revenue_rates.shape[0], n_years))
     net = np.zeros((n_years, C))
     retimed_revenues = np.zeros((n_years, C))
     retimed_linked = np.zeros((n_years, C))
     cum_costs = np.empty((years, C))
     cum_revenues = np.empty((years, C))
-    # Per column.
     window_lo = np.empty(C, dtype=np.int64)
     window_hi = np.empty(C, dtype=np.int64)
     span_end = np.empty(C, dtype=np.int64)
@@ -378,199 +810,88 @@ def value_draws(  # pragma: no cover - compiled; tested against the numpy twin
     total_costs = np.empty(C)
     total_revenues = np.empty(C)
     balance = np.empty(C)
-    # Per complex and per year of the reserve path.
     provisions = np.empty(C)
     taken = np.empty(years)
     change = np.empty(years)
     for d in range(D):
-        # Years that can hold a flow of each complex: the fixed costs, the re-timed sales curve,
-        # the risks; the index factors are needed up to the last of them.
-        needed = 1
-        for c in range(C):
-            t_end = static_end[c]
-            k_lo = 0
-            k_hi = 0
-            if has_sales[c]:
-                anchor_f = float(anchor[c])
-                lag = delay[d, c]
-                k_lo = max(0, int(math.floor(anchor_f + lag)) - 2)
-                k_hi = min(n_years, int(math.ceil(anchor_f + lag + (sales_end[c] - anchor_f) / pace[d, c])) + 2)
-                t_end = max(t_end, k_hi)
-            for r in range(R):
-                if risk_complex[r] == c:
-                    t_end = max(t_end, risk_index[r] + 1)
-            t_end = min(t_end, n_years)
-            q = column[c]
-            window_lo[q] = k_lo
-            window_hi[q] = k_hi
-            span_end[q] = t_end
-            needed = max(needed, t_end)
-            if k_lo < k_hi:
-                _retime(
-                    revenues,
-                    linked_costs,
-                    c,
-                    pad,
-                    float(anchor[c]),
-                    delay[d, c],
-                    pace[d, c],
-                    k_lo,
-                    k_hi,
-                    retimed_revenues,
-                    retimed_linked,
-                    q,
-                )
-        _factor_table(
-            cost_factor, cost_rates, cost_base, n_cost_groups, rate_offset, needed, cost_shock, d, shock_costs, -1, cum
-        )
-        _factor_table(
-            revenue_factor,
-            revenue_rates,
-            revenue_base,
-            n_revenue_groups,
-            rate_offset,
-            needed,
-            price_shock,
-            d,
-            shock_prices,
-            revenue_freeze,
-            cum,
-        )
-        # Indexation, margin, net flow and running totals, year by year, the columns of a pair of
-        # index groups side by side; each complex up to the end of its span (selects, not branches).
-        for q in range(C):
-            total_costs[q] = 0.0
-            total_revenues[q] = 0.0
-            last_flow[q] = -1
-            first_index[q] = -1
-        for k in range(pairs):
-            lo = first_of_pair[k]
-            hi = first_of_pair[k + 1]
-            if lo == hi:
-                continue
-            cost_row = cost_factor[k // n_revenue_groups]
-            revenue_row = revenue_factor[k % n_revenue_groups]
-            for t in range(needed):
-                f_cost = cost_row[t]
-                f_revenue = revenue_row[t]
-                # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
-                for q in range(np.uint64(lo), np.uint64(hi)):
-                    live = t < span_end[q]
-                    inside = (window_lo[q] <= t) & (t < window_hi[q])
-                    revenue = retimed_revenues[t, q]
-                    linked = retimed_linked[t, q]
-                    revenue = revenue if inside else 0.0
-                    linked = linked if inside else 0.0
-                    cost = linked + fixed_costs[t, q]
-                    flow = (cost != 0.0) | (revenue != 0.0)
-                    last_flow[q] = t if (live & flow) else last_flow[q]
-                    indexed = cost * f_cost
-                    nominal_cost = indexed + indexed * column_margin[q]
-                    nominal_revenue = revenue * f_revenue
-                    value = nominal_cost - nominal_revenue
-                    net[t, q] = value if live else 0.0
-                    nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
-                    first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
-                    more_costs = total_costs[q] + nominal_cost
-                    more_revenues = total_revenues[q] + nominal_revenue
-                    total_costs[q] = more_costs if live else total_costs[q]
-                    total_revenues[q] = more_revenues if live else total_revenues[q]
-                if t < years:
-                    for q in range(np.uint64(lo), np.uint64(hi)):
-                        cum_costs[t, q] = total_costs[q]
-                        cum_revenues[t, q] = total_revenues[q]
-        for t in range(needed, years):
-            for q in range(C):
-                cum_costs[t, q] = total_costs[q]
-                cum_revenues[t, q] = total_revenues[q]
-        roll_years = 0
-        for c in range(C):
-            q = column[c]
-            cg = cost_group[c]
-            rg = revenue_group[c]
-            first_index[q] = max(first_index[q], 0)
-            last = max(last_flow[q], 0)
-            last = max(last, given_end_index[c])
-            for r in range(R):
-                if risk_complex[r] == c:
-                    t = risk_index[r]
-                    f = cost_factor[cg, t] if risk_is_cost[r] else revenue_factor[rg, t]
-                    net[t, q] = net[t, q] + risk[d, r] * f
-                    if risk[d, r] != 0.0:
-                        last = max(last, t)
-            for t in range(span_end[q], last + 1):
-                net[t, q] = 0.0
-            last_index[q] = last
-            balance[q] = book_value[c]
-            roll_years = max(roll_years, last + 1)
-        # grex.core.roll_book_value: interest on the balance, then the year's net flow, up to
-        # and including the end year; complexes side by side (independent chains, vectorised).
-        rate = interest[d]
-        for t in range(roll_years):
-            for q in range(C):
-                b = balance[q]
-                rolled = (b + rate * b) + net[t, q]
-                balance[q] = rolled if t <= last_index[q] else b
         for y in range(years):
             change[y] = -0.0
+        # (1. market allocation of sales: to come)
+        needed = retime(
+            plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
+        )
+        index_factors(
+            cost_factor,
+            plan.cost_rates,
+            plan.cost_base,
+            plan.rate_offset,
+            needed,
+            draws.cost_shock[d],
+            plan.shock_costs,
+            -1,
+            cum,
+        )
+        index_factors(
+            revenue_factor,
+            plan.revenue_rates,
+            plan.revenue_base,
+            plan.rate_offset,
+            needed,
+            draws.price_shock[d],
+            plan.shock_prices,
+            plan.revenue_freeze,
+            cum,
+        )
+        nominal_flows(
+            plan,
+            needed,
+            cost_factor,
+            revenue_factor,
+            retimed_revenues,
+            retimed_linked,
+            window_lo,
+            window_hi,
+            span_end,
+            net,
+            total_costs,
+            total_revenues,
+            cum_costs,
+            cum_revenues,
+            first_index,
+            last_flow,
+        )
+        end_index(plan, last_flow, last_index)
+        add_risks(plan, draws.risk[d], cost_factor, revenue_factor, net, last_index)
+        close_spans(plan, span_end, last_index, net, balance)
+        roll_book_value(balance, draws.interest[d], net, last_index)
+        # (7. yearly revaluation along the path: to come)
         for c in range(C):
-            q = column[c]
+            q = plan.column[c]
             last = last_index[q]
-            start = first_index[q]
             ev = -balance[q]
-            pv = ev * discount[last]
-            end_year[d, c] = valuation_year + last
-            end_value[d, c] = ev
-            present_value[d, c] = pv
-            # The reserve path entries of this complex (montecarlo.reserve_path).
-            provision_result = pv if provision_on_present_value else ev
-            result = pv if poc_on_present_value else ev
-            provision_formed = -provision_result if (adopted[c] and provision_result < 0.0) else 0.0
-            provisions[c] = provision_formed
-            expected_loss = max(-provision_result, 0.0) if planned[c] else 0.0
-            pt = profit_taken[c]
-            poc = adopted[c] and result > 0.0
-            for y in range(years):
-                value = 0.0
-                if poc:
-                    # The shares (two divisions) only where the POC profit uses them.
-                    column_y = min(y, n_years - 1)
-                    cr = cum_revenues[column_y, q]
-                    realised_r = realised_revenues[c] + cr
-                    if realised_r > 0.0:
-                        cc = cum_costs[column_y, q]
-                        realised_c = realised_costs[c] + cc
-                        remaining_c = total_costs[q] - cc
-                        whole_c = realised_c + remaining_c
-                        cost_share = realised_c / whole_c if whole_c != 0.0 else 0.0
-                        remaining_r = total_revenues[q] - cr
-                        whole_r = realised_r + remaining_r
-                        revenue_share = realised_r / whole_r if whole_r != 0.0 else 0.0
-                        value = cost_share * revenue_share * result - pt
-                taken[y] = pt + value
-            if last < years:
-                taken_before_end = pt if last == 0 else taken[last - 1]
-            else:
-                taken_before_end = taken[years - 1]
-            settlement = ev + provision_formed + expected_loss - taken_before_end
-            for y in range(years):
-                before = pt if y == 0 else taken[y - 1]
-                entry = taken[y] - before if y < last else 0.0
-                entry -= expected_loss if y == start else 0.0
-                entry += settlement if y == last else 0.0
-                if c == 0:
-                    change[y] = entry
-                else:
-                    change[y] += entry
-        change[0] -= pairwise_sum(provisions, 0, C)
-        reserve[d, 0] = general_reserve
-        running = 0.0
-        for y in range(years):
-            running = change[y] if y == 0 else running + change[y]
-            reserve[d, y + 1] = general_reserve + running
+            pv = ev * plan.discount[last]
+            out.end_year[d, c] = plan.valuation_year + last
+            out.end_value[d, c] = ev
+            out.present_value[d, c] = pv
+            provisions[c] = reserve_entries(
+                plan,
+                c,
+                q,
+                ev,
+                pv,
+                last,
+                max(first_index[q], 0),
+                cum_costs,
+                cum_revenues,
+                total_costs[q],
+                total_revenues[q],
+                taken,
+                change,
+            )
+        reserve_path(plan.general_reserve, change, provisions, out.reserve[d])
 
 
-# -- the random-number transforms (the numpy versions are in grex.montecarlo and grex.drivers) --
+# -- the random-number transforms (the numpy versions are in grex.montecarlo.streams and grex.drivers) --
 
 #: 2**53: a double of ``Generator.random`` times this is a whole number.
 _TWO53 = 9007199254740992.0
@@ -656,7 +977,7 @@ _Q2 = np.array(
 )
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _polevl(x, coef):  # pragma: no cover - compiled
     # Cephes polevl: Horner's scheme from the highest coefficient.
     ans = coef[0]
@@ -665,7 +986,7 @@ def _polevl(x, coef):  # pragma: no cover - compiled
     return ans
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _p1evl(x, coef):  # pragma: no cover - compiled
     # Cephes p1evl: as polevl with a leading coefficient 1 left out of coef.
     ans = x + coef[0]
@@ -674,7 +995,7 @@ def _p1evl(x, coef):  # pragma: no cover - compiled
     return ans
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _ndtri_central(y0):  # pragma: no cover - compiled
     # Cephes ndtri for exp(-2) < y0 <= 1 - exp(-2); the polynomials written out (Horner, as
     # polevl and p1evl evaluate them) so that a loop over values can use vector instructions.
@@ -689,7 +1010,7 @@ def _ndtri_central(y0):  # pragma: no cover - compiled
     return x * _S2PI
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _ndtri_tail(y0):  # pragma: no cover - compiled
     # Cephes ndtri for 0 < y0 <= exp(-2) or 1 - exp(-2) < y0 < 1.
     upper = y0 > _ONE_MINUS_EXP_M2
@@ -705,7 +1026,7 @@ def _ndtri_tail(y0):  # pragma: no cover - compiled
     return x if upper else -x
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def ndtri(y0):  # pragma: no cover - compiled; tested against scipy.special.ndtri
     """The inverse of the standard normal CDF, as :func:`scipy.special.ndtri` computes it.
 
@@ -736,14 +1057,14 @@ def ndtri(y0):  # pragma: no cover - compiled; tested against scipy.special.ndtr
     return _ndtri_tail(y0)
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _open_uniform(r):  # pragma: no cover - compiled
-    # grex.montecarlo._uniform: the middle of the 2**-53 cell of a double of Generator.random.
+    # grex.montecarlo.streams._uniform: the middle of the 2**-53 cell of a double of Generator.random.
     # Dividing by a power of two and multiplying by its inverse give the same double.
     return (np.floor(r * _TWO53) + 0.5) * _TWO53_INVERSE
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def normals(raw, out):  # pragma: no cover - compiled; tested against the numpy version
     """``ndtri(_uniform(...))`` of :mod:`grex.montecarlo` for the doubles ``raw`` of ``Generator.random``.
 
@@ -772,7 +1093,7 @@ def normals(raw, out):  # pragma: no cover - compiled; tested against the numpy 
         out[i] = _ndtri_tail(_open_uniform(raw[i]))
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def correlate(normals, root, out):  # pragma: no cover - compiled; tested against the numpy version
     """:func:`grex.drivers.correlate` for rows of normals: the same products, added in the same order.
 
@@ -793,7 +1114,7 @@ def correlate(normals, root, out):  # pragma: no cover - compiled; tested agains
             out[r, j] = value
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _triangular(u, low, mode, high):  # pragma: no cover - compiled
     # grex.drivers.triangular_ppf for one value, the same operations.
     width = high - low
@@ -803,7 +1124,7 @@ def _triangular(u, low, mode, high):  # pragma: no cover - compiled
     return high - math.sqrt((1.0 - u) * width * (high - mode))
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def _distribution(u, low, mode, high, uniform):  # pragma: no cover - compiled
     # grex.drivers.distribution_ppf for one value, the same operations.
     if uniform:
@@ -811,7 +1132,7 @@ def _distribution(u, low, mode, high, uniform):  # pragma: no cover - compiled
     return _triangular(u, low, mode, high)
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def timing_values(
     raw_pace,
     raw_delay,
@@ -829,7 +1150,7 @@ def timing_values(
     pace,
     delay,
 ):  # pragma: no cover - compiled; tested against the numpy version
-    """Pace and delay of each draw and complex from the doubles of stream 0 (``montecarlo._timing``).
+    """Pace and delay of each draw and complex from the doubles of stream 0 (``montecarlo.streams._timing``).
 
     Parameters
     ----------
@@ -862,9 +1183,9 @@ def timing_values(
                 delay[d, c] = 0.0
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def needed_years(pace, delay, anchor, sales_end, has_sales):  # pragma: no cover - compiled
-    """``montecarlo._needed_years``: years from V that hold every re-timed flow of these draws.
+    """``montecarlo.streams._needed_years``: years from V that hold every re-timed flow of these draws.
 
     Parameters
     ----------
@@ -888,7 +1209,7 @@ def needed_years(pace, delay, anchor, sales_end, has_sales):  # pragma: no cover
     return int(most)
 
 
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+@_compiled
 def index_shocks(
     first, later, cost_persistence, cost_sd, price_persistence, price_sd, cost_shock, price_shock
 ):  # pragma: no cover - compiled; tested against the numpy version

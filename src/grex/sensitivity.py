@@ -52,6 +52,7 @@ from numpy.typing import NDArray
 
 from grex import __version__
 from grex.drivers import DRIVERS
+from grex.formatting import format_value
 from grex.montecarlo import simulate, value_settings
 from grex.portfolio import Portfolio
 from grex.scenario import RatePath, Scenario
@@ -63,7 +64,6 @@ __all__ = [
     "Sensitivity",
     "sensitivity",
     "tornado",
-    "tornado_figure",
     "variance_shares",
 ]
 
@@ -193,8 +193,6 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
     }
     results["interest"] = (revalue(interest_rate=rates["interest"][0]), revalue(interest_rate=rates["interest"][1]))
     results["discount"] = (revalue(discount_rate=rates["discount"][0]), revalue(discount_rate=rates["discount"][1]))
-    from grex.report.labels import format_value
-
     formats = {
         "pace": {
             "low": format_value(mc.market_pace.low, "ratio", lang),
@@ -239,12 +237,15 @@ def variance_shares(
     seed: int,
     lang: str = "nl",
     runs: Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    threads: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Each Monte Carlo driver's share of the variance of the portfolio present value.
 
     ``runs`` may hold simulations already made with the same ``draws`` and
     ``seed``: ``"all"`` (every driver) and one per driver with only that driver
-    varying (as ``grex report`` makes them); the missing ones are simulated.
+    varying (as ``grex report`` makes them); the missing ones are simulated
+    (with ``engine`` and ``threads`` as for :func:`grex.montecarlo.simulate`).
 
     Returns
     -------
@@ -269,7 +270,9 @@ def variance_shares(
     def run(key: str) -> Any:
         if key not in runs:
             drivers = None if key == "all" else {key}
-            runs[key] = simulate(scenario, portfolio, draws=draws, seed=seed, drivers=drivers)
+            runs[key] = simulate(
+                scenario, portfolio, draws=draws, seed=seed, drivers=drivers, engine=engine, threads=threads
+            )
         return runs[key]
 
     everything = run("all")
@@ -321,10 +324,6 @@ class Sensitivity:
     variance_totals: dict[str, float]
     lang: str = "nl"
 
-    def figure(self) -> Any:
-        """The tornado chart (:func:`tornado_figure`)."""
-        return tornado_figure(self.tornado, lang=self.lang)
-
     def summary(self) -> dict[str, Any]:
         """What ``summary.json`` holds."""
         return {
@@ -351,6 +350,8 @@ def sensitivity(
     seed: int,
     lang: str = "nl",
     runs: Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    threads: int | None = None,
 ) -> Sensitivity:
     """The tornado and the variance shares of a scenario (module docstring for the settings).
 
@@ -363,11 +364,15 @@ def sensitivity(
         Language of the labels in the tables and the chart.
     runs : mapping, keyword-only
         Simulations already made with these draws and seed (:func:`variance_shares`).
+    engine, threads : keyword-only
+        As for :func:`grex.montecarlo.simulate`.
     """
     if lang not in LABELS:
         raise ValueError(f"lang must be one of {', '.join(LABELS)}, not {lang!r}")
     valuation = value_portfolio(scenario, portfolio)
-    shares, totals = variance_shares(scenario, portfolio, draws=draws, seed=seed, lang=lang, runs=runs)
+    shares, totals = variance_shares(
+        scenario, portfolio, draws=draws, seed=seed, lang=lang, runs=runs, engine=engine, threads=threads
+    )
     return Sensitivity(
         scenario=scenario,
         input_hash=valuation.input_hash,
@@ -378,49 +383,3 @@ def sensitivity(
         variance_totals=totals,
         lang=lang,
     )
-
-
-def tornado_figure(table: pd.DataFrame, *, lang: str = "nl", fig: Any = None) -> Any:
-    """The tornado chart in the house style, readable in black and white.
-
-    Bars from the base present value to the value at each driver's low
-    (dark grey) and high (white, hatched), the widest at the top.
-
-    Parameters
-    ----------
-    table : DataFrame
-        :func:`tornado`.
-    fig : matplotlib Figure or SubFigure, optional
-        Drawn into; a new figure otherwise.
-    """
-    from grex.plot.style import FILLS, INK, euro_millions, house_style, new_figure
-
-    words = LABELS[lang]
-    with house_style():
-        if fig is None:
-            fig = new_figure((7.0, 0.45 * len(table) + 1.4))
-        ax = fig.add_subplot()
-        base = float(table["base"].iloc[0])
-        position = np.arange(len(table))[::-1]
-        low = table["present_value_low"].to_numpy(dtype=np.float64) - base
-        high = table["present_value_high"].to_numpy(dtype=np.float64) - base
-        ax.barh(position, low, left=base, height=0.6, color=FILLS[0], edgecolor=INK, linewidth=0.5, label=words["low"])
-        ax.barh(
-            position,
-            high,
-            left=base,
-            height=0.6,
-            facecolor="white",
-            edgecolor=INK,
-            hatch="////",
-            linewidth=0.5,
-            label=words["high"],
-        )
-        ax.axvline(base, color=INK, linewidth=0.8, linestyle="--", label=f"{words['base']}")
-        ax.set_yticks(position, table["label"].tolist())
-        ax.grid(axis="y", visible=False)
-        ax.xaxis.set_major_formatter(euro_millions(lang))
-        ax.set_xlabel(words["axis"])
-        ax.set_title(words["title"])
-        ax.legend(loc="lower right")
-    return fig

@@ -1,6 +1,12 @@
-"""Reading the scenarios of a batch and writing its dataset and comparison.
+"""Running a batch of scenario files: reading them, simulating them in parts, writing the dataset and comparison.
 
-Layout of a batch folder ``DIR`` (:func:`grex.batch.run_batch`)::
+:func:`run_batch` reads the scenario files (a ``[grid]`` table expands into
+one scenario per combination, :func:`grex.batch.expand_grid`), values each
+portfolio, runs its Monte Carlo in parts (:mod:`grex.batch` for where the
+parts run) and writes per scenario a partition of the batch dataset and its
+headline figures.
+
+Layout of a batch folder ``DIR``::
 
     DIR/dataset/draws/scenario=<name>/part-0.parquet
     DIR/dataset/draws/scenario=<name>/_complete.json
@@ -40,25 +46,47 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from grex import __version__
-from grex.batch import Failure, expand_grid
+from grex.batch import (
+    CHUNK_DRAWS,
+    SCHEDULER_TIMEOUT,
+    BatchResult,
+    Failure,
+    _in_process,
+    _Job,
+    _on_dask,
+    _on_pool,
+    comparison_frame,
+    completion_key,
+    connect,
+    expand_grid,
+    headline,
+    pool_chosen,
+)
 from grex.errors import InputError
+from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, write_json
 from grex.io.scenario import read_scenario_table
+from grex.montecarlo import BLOCK, assemble, simulation_horizon
+from grex.progress import Steps
 from grex.scenario import Scenario
+from grex.valuation import value_portfolio
 
 __all__ = [
     "MARKER",
+    "run_batch",
     "TABLES",
     "partition_dir",
     "read_batch",
@@ -263,3 +291,203 @@ def _fix_zip(data: bytes, stamp: str) -> bytes:
             entry.external_attr = info.external_attr
             target.writestr(entry, content)
     return out.getvalue()
+
+
+# -- running a batch: read the scenarios, simulate them in parts, write the dataset --
+
+
+def run_batch(
+    paths: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | Any | None = None,
+    chunk_draws: int = CHUNK_DRAWS,
+    progress: bool = False,
+    scheduler_timeout: float = SCHEDULER_TIMEOUT,
+    on_scenario: Callable[[str, str], None] | None = None,
+    engine: str | None = None,
+    threads: int | None = None,
+    auto: bool = True,
+) -> BatchResult:
+    """Run a batch of scenarios and write its dataset and comparison.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Scenario files (TOML); a file with a ``[grid]`` table stands for its
+        combinations (:func:`grex.batch.expand_grid`), not for its base.
+    out_dir : str or Path
+        The batch folder (:func:`write_partition` for its layout).
+    draws, seed : int or None, keyword-only
+        Draws and seed of every scenario; None takes each scenario's
+        ``montecarlo.draws`` and ``montecarlo.seed``.
+    workers : int, keyword-only
+        Local processes; 1 (default) runs in this process.
+    scheduler : str or distributed.Client or None, keyword-only
+        Address of a Dask scheduler (``tcp://host:8786``), or a Client; the
+        Monte Carlo parts run on its workers. Files are read and written here.
+    chunk_draws : int, keyword-only
+        Draws of one part, a multiple of :data:`~grex.montecarlo.BLOCK`.
+    progress : bool, keyword-only
+        Show a progress bar of draws and scenarios done on stderr.
+    scheduler_timeout : float, keyword-only
+        Seconds to wait for the scheduler. [s]
+    on_scenario : callable, optional
+        Called with ``(name, status)`` as each scenario is done, status
+        ``"ran"`` or ``"skipped"``.
+    auto : bool, keyword-only
+        With ``workers > 1``, run in this process when the Monte Carlo is too
+        small for worker processes to pay off (:func:`grex.batch.pool_pays_off`),
+        and log why; False always starts the pool.
+    engine, threads : keyword-only
+        As for :func:`grex.montecarlo.simulate`, in every process that runs
+        parts (the results do not depend on them).
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    InputError
+        Bad arguments or an unreachable scheduler (nothing runs). A bad
+        scenario is not raised: it is in ``BatchResult.failures``.
+    """
+    out_dir = Path(out_dir)
+    for name, value, low in (("draws", draws, 1), ("seed", seed, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
+            raise InputError(None, f"--{name}", f"must be a whole number ≥ {low}, not {value!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(None, "--workers", f"must be a whole number ≥ 1, not {workers!r}")
+    if chunk_draws <= 0 or chunk_draws % BLOCK:
+        raise InputError(None, "chunk_draws", f"must be a positive multiple of {BLOCK}, not {chunk_draws!r}")
+    if not paths:
+        raise InputError(None, "scenarios", "name at least one scenario file")
+    client, own_client = None, False
+    if scheduler is not None:
+        if workers > 1:
+            raise InputError(
+                None, "--workers", "runs a local pool; with --scheduler the cluster's workers run the batch"
+            )
+        if isinstance(scheduler, str):
+            client, own_client = connect(scheduler, scheduler_timeout), True
+        else:
+            client = scheduler
+
+    try:
+        scenarios, failures = read_batch_scenarios(paths)
+        order = [s.name for s, _ in scenarios]
+        rows: dict[str, dict[str, Any]] = {}
+        skipped: list[str] = []
+        jobs: list[_Job] = []
+        portfolios: dict[Path, Any] = {}
+        preparing = Steps("batch", len(scenarios), show=progress)
+        for scenario, source in scenarios:
+            preparing.next(f"reading and valuing {scenario.name}")
+            try:
+                if scenario.portfolio not in portfolios:
+                    portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
+                portfolio = portfolios[scenario.portfolio]
+                valuation = value_portfolio(scenario, portfolio)
+                n_draws = scenario.montecarlo.draws if draws is None else int(draws)
+                n_seed = scenario.montecarlo.seed if seed is None else int(seed)
+                key = completion_key(valuation, n_draws, n_seed)
+                marker = read_marker(out_dir, scenario.name)
+                if marker is not None and marker.get("key") == key:
+                    rows[scenario.name] = marker["headline"]
+                    skipped.append(scenario.name)
+                    if on_scenario:
+                        on_scenario(scenario.name, "skipped")
+                    continue
+                n_years = simulation_horizon(
+                    scenario, portfolio, draws=n_draws, seed=n_seed, engine=engine, threads=threads
+                )
+                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))
+            except InputError as error:
+                failures.append(Failure(str(source), scenario.name, str(error)))
+        preparing.close()
+
+        tasks = [(i, start, stop) for i, job in enumerate(jobs) for start, stop in job.chunks(chunk_draws)]
+        remaining = {i: len(job.chunks(chunk_draws)) for i, job in enumerate(jobs)}
+        if client is not None:
+            results = _on_dask(jobs, tasks, client)
+        elif workers > 1 and tasks and (not auto or pool_chosen(jobs, workers)):
+            results = _on_pool(jobs, tasks, workers)
+        else:
+            results = _in_process(jobs, tasks)
+        bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
+        ran: list[str] = []
+        try:
+            for (index, start, stop), arrays, raised in results:
+                job = jobs[index]
+                if job.failed:
+                    continue
+                if raised is not None:
+                    job.failed = True
+                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _failure_reason(raised)))
+                    bar.update(job.draws - sum(len(p["present_value"]) for p in job.parts.values()))
+                    job.parts.clear()
+                    continue
+                job.parts[start] = arrays
+                bar.update(stop - start)
+                remaining[index] -= 1
+                if remaining[index]:
+                    continue
+                parts = [job.parts[s] for s in sorted(job.parts)]
+                arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+                job.parts.clear()
+                simulation = assemble(job.scenario, job.portfolio, seed=job.seed, n_years=job.n_years, arrays=arrays)
+                row = headline(job.valuation, simulation)
+                write_partition(out_dir, job.valuation, simulation, key=job.key, headline=row)
+                rows[job.scenario.name] = row
+                ran.append(job.scenario.name)
+                bar.set_postfix_str(f"scenarios {len(rows)}/{len(order)}")
+                if on_scenario:
+                    on_scenario(job.scenario.name, "ran")
+        finally:
+            bar.close()
+            if hasattr(results, "close"):
+                results.close()
+        complete = [rows[name] for name in order if name in rows]
+        write_comparison(out_dir, comparison_frame(complete))
+        failures.sort(key=lambda f: _position(f, order))
+        return BatchResult(
+            out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures)
+        )
+    finally:
+        if own_client and client is not None:
+            client.close()
+
+
+def _position(failure: Failure, order: list[str]) -> tuple[int, str]:
+    return (order.index(failure.scenario) if failure.scenario in order else -1, failure.source)
+
+
+def _failure_reason(error: BaseException) -> str:
+    if isinstance(error, InputError):
+        return str(error)
+    return f"unexpected error {type(error).__name__}: {error}"
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, scenarios: int, skipped: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="draw", unit_scale=True, desc="batch", file=sys.stderr, dynamic_ncols=True)
+    bar.set_postfix_str(f"scenarios {skipped}/{scenarios}")
+    return bar

@@ -20,6 +20,7 @@ def write_sensitivity(result: Sensitivity, out_dir: str | Path) -> Path:
     gets a ``notice`` in the summary.
     """
     from grex.plot.style import to_png
+    from grex.plot.tornado import tornado_figure
 
     out_dir = Path(out_dir)
     illustrative = result.scenario.illustrative
@@ -29,7 +30,7 @@ def write_sensitivity(result: Sensitivity, out_dir: str | Path) -> Path:
             ("variance_shares", result.variance_shares, "%.6f"),
         ):
             write_csv(frame, staging / f"{name}.csv", float_format=fmt)
-        (staging / "tornado.png").write_bytes(to_png(result.figure()))
+        (staging / "tornado.png").write_bytes(to_png(tornado_figure(result.tornado, lang=result.lang)))
         summary = result.summary()
         if illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}

@@ -110,7 +110,7 @@ def plot_waterfall(
     Parameters
     ----------
     result : DiffResult
-        From :func:`grex.diff.diff` or :func:`grex.diff.diff_scenarios`.
+        From :func:`grex.diff.diff` or :func:`grex.api.diff_scenarios`.
     project : str, optional
         A complex id; the whole portfolio by default.
     measure : {"present_value", "end_value"}, keyword-only

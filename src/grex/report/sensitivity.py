@@ -7,9 +7,10 @@ Pass it through the report's hook::
 
 from __future__ import annotations
 
+from grex.plot.tornado import tornado_figure
 from grex.report.content import Chart, Column, Section, Table
 from grex.report.labels import Labels
-from grex.sensitivity import RATE_STEP, Sensitivity, tornado_figure
+from grex.sensitivity import RATE_STEP, Sensitivity
 
 __all__ = ["sensitivity_section"]
 

@@ -1,0 +1,459 @@
+"""Running a simulation: the horizon, the chunks of draws on threads, the engines, the outputs.
+
+:func:`simulate` runs in three steps, which :mod:`grex.batch` also runs in
+parts: :func:`simulation_horizon` (the years that hold every draw's re-timed
+flows), :func:`simulate_range` (the per-draw arrays of a range of draws) and
+:func:`grex.montecarlo.result.assemble`.
+
+The engine and the number of threads are arguments (``engine="numba"`` or
+``"numpy"``, ``threads``); nothing here reads the environment (the CLI reads
+``GREX_ENGINE`` and ``GREX_THREADS``).
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import os
+import threading
+import warnings
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from grex.core import discount_factor
+from grex.errors import InputError
+from grex.montecarlo.numpy_engine import _value_chunk
+from grex.montecarlo.plan import Plan, make_plan
+from grex.montecarlo.reserve import RESERVE_YEARS
+from grex.montecarlo.result import Simulation, assemble
+from grex.montecarlo.streams import (
+    BLOCK,
+    _block,
+    _block_compiled,
+    _draws,
+    _needed_years,
+    _Scratch,
+    _timing,
+    _timing_compiled,
+)
+from grex.portfolio import Portfolio
+from grex.scenario import Scenario
+
+__all__ = ["ENGINES", "simulate", "simulate_range", "simulation_horizon"]
+
+#: The two engines: the compiled kernel of :mod:`grex.kernel` and the numpy twin.
+ENGINES = ("numba", "numpy")
+#: Cells (draws x complexes x years) of one chunk when no chunk size is given.
+CHUNK_CELLS = 2_000_000
+
+# -- simulate -------------------------------------------------------------------
+
+
+def simulate(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    chunk_size: int | None = None,
+    progress: bool = False,
+    drivers: Collection[str] | None = None,
+    engine: str | None = None,
+    threads: int | None = None,
+) -> Simulation:
+    """Monte Carlo valuation of a portfolio under a scenario.
+
+    Parameters
+    ----------
+    scenario, portfolio
+        As for :func:`grex.valuation.value_portfolio`; the drivers come from
+        ``scenario.montecarlo`` and ``scenario.risks``.
+    draws : int or None, keyword-only
+        Number of draws (> 0); None: the scenario's ``montecarlo.draws``.
+    seed : int or None, keyword-only
+        Seed of the random numbers; None draws one from fresh entropy. The
+        seed used is in the result.
+    chunk_size : int or None, keyword-only
+        Draws valued at once; the result does not depend on it. Default: about
+        :data:`CHUNK_CELLS` cells, a multiple of :data:`BLOCK`.
+    progress : bool, keyword-only
+        Show a progress bar (tqdm) on stderr.
+    drivers : collection of str or None, keyword-only
+        The drivers that keep their spread, some of ``pace, delay, costs,
+        prices, interest, risks``; the others are held at the base (pace 1, no
+        delay, no index shocks, the scenario's interest rate, no risk events). None: all. With none, every draw is
+        the deterministic valuation.
+    engine : {"numba", "numpy"} or None, keyword-only
+        The compiled kernel of :mod:`grex.kernel` or the numpy twin; the
+        results are the same bit for bit. None: the kernel where numba can
+        be imported (else numpy, with a warning).
+    threads : int or None, keyword-only
+        Threads for the chunks of draws (kernel only; the result does not
+        depend on it). None: the CPUs this process may use.
+
+    Raises
+    ------
+    InputError
+        ``draws``, ``chunk_size`` or ``threads`` not a positive whole number, an unknown
+        driver or engine, a risk or override naming an unknown complex.
+    """
+    if draws is None:
+        draws = scenario.montecarlo.draws
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws <= 0:
+        raise InputError(None, "draws", f"must be a whole number > 0, not {draws!r}")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0
+    ):
+        raise InputError(None, "chunk_size", f"must be a whole number > 0, not {chunk_size!r}")
+    if seed is None:
+        seed = int(cast(int, np.random.SeedSequence().entropy) % 2**63)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(None, "seed", f"must be a whole number ≥ 0, not {seed!r}")
+    draws, seed = int(draws), int(seed)
+    engine = _engine(engine)
+    threads = _threads(threads)
+    plan = make_plan(scenario, portfolio, drivers)
+    n_years = _horizon(plan, draws, seed, engine, threads)
+    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads)
+    return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
+
+
+def simulation_horizon(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    draws: int,
+    seed: int,
+    drivers: Collection[str] | None = None,
+    engine: str | None = None,
+    threads: int | None = None,
+) -> int:
+    """Years from V of the horizon that holds the re-timed flows of draws ``0 ... draws - 1``.
+
+    The first of the three steps of :func:`simulate`, for running the draws
+    in parts (on several processes or a cluster): the horizon depends on
+    all the draws, and every part must use the same one. ``engine`` and
+    ``threads`` as for :func:`simulate` (the horizon does not depend on them).
+    """
+    engine, threads = _engine(engine), _threads(threads)
+    return _horizon(make_plan(scenario, portfolio, drivers), int(draws), int(seed), engine, threads)
+
+
+def simulate_range(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    seed: int,
+    start: int,
+    stop: int,
+    n_years: int,
+    drivers: Collection[str] | None = None,
+    chunk_size: int | None = None,
+    engine: str | None = None,
+    threads: int | None = None,
+) -> dict[str, NDArray[Any]]:
+    """Value draws ``start ... stop - 1`` on a horizon of ``n_years`` years.
+
+    The second step of :func:`simulate`: the arrays of those draws,
+    ``end_year`` (D, C), ``end_value`` (D, C), ``present_value`` (D, C) and
+    ``reserve`` (D, RESERVE_YEARS + 1), bit-identical to the same rows of a
+    whole run. Concatenate the parts in draw order and pass them to
+    :func:`assemble`. ``engine`` and ``threads`` as for :func:`simulate`.
+    """
+    engine, threads = _engine(engine), _threads(threads)
+    plan = make_plan(scenario, portfolio, drivers)
+    return _simulate_range(plan, int(seed), int(start), int(stop), int(n_years), chunk_size, False, engine, threads)
+
+
+def _horizon(plan: Plan, draws: int, seed: int, engine: str, threads: int) -> int:
+    # Pass 1: the horizon that holds every draw's re-timed flows (stream 0 only).
+    if engine == "numba":
+        from grex.kernel import needed_years  # noqa: PLC0415 - numba is slow to import
+
+        anchor = plan.anchor.astype(np.int64)
+        sales_end = plan.sales_end.astype(np.int64)
+        has_sales = np.ascontiguousarray(plan.has_sales, dtype=np.bool_)
+
+        scratch = _per_thread(lambda: _Scratch(plan))
+
+        def needed(block: int) -> int:
+            timing = _timing_compiled(plan, seed, block, scratch())
+            count = min(BLOCK, draws - block * BLOCK)
+            return needed_years(timing["pace"][:count], timing["delay"][:count], anchor, sales_end, has_sales)
+
+    else:
+
+        def needed(block: int) -> int:
+            timing = _timing(plan, seed, block)
+            count = min(BLOCK, draws - block * BLOCK)
+            return _needed_years(plan, timing["pace"][:count], timing["delay"][:count])
+
+    n_years = max(plan.base_years, *_map(needed, range((draws - 1) // BLOCK + 1), threads))
+    return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
+
+
+def _per_thread(make: Any) -> Any:
+    """A function that returns ``make()`` of the calling thread, made on its first call there."""
+    made: dict[int, Any] = {}
+
+    def get() -> Any:
+        key = threading.get_ident()
+        if key not in made:
+            made[key] = make()
+        return made[key]
+
+    return get
+
+
+def _threads(threads: int | None = None) -> int:
+    """Threads for the chunks: ``threads`` (a whole number >= 1), else the CPUs this process may use."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise InputError(None, "threads", f"must be a whole number ≥ 1, not {threads!r}")
+        return int(threads)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _map(function: Any, items: range, threads: int) -> Iterable[Any]:
+    """``map`` over a thread pool (numpy and the kernel release the GIL), in order."""
+    if threads <= 1 or len(items) <= 1:
+        return map(function, items)
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+_warned_fallback: list[bool] = []
+
+
+def _engine(engine: str | None = None) -> str:
+    """``"numba"`` (the kernel of :mod:`grex.kernel`) or ``"numpy"`` (the vectorised twin).
+
+    None chooses the kernel where numba can be imported, else numpy (with a warning, once).
+    """
+    if engine is None:
+        try:
+            import numba  # noqa: F401, PLC0415 - slow to import: only when simulating
+        except ImportError as error:
+            # numba is a dependency; without it (a broken install, a shadowed module) the
+            # results are the same bit for bit, but some 40 times slower: say so once.
+            if not _warned_fallback:
+                _warned_fallback.append(True)
+                warnings.warn(
+                    f"numba cannot be imported ({error}); simulating with the numpy engine, "
+                    "which gives the same results much more slowly (choose engine='numpy' to silence this)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            return "numpy"
+        return "numba"
+    if engine not in ENGINES:
+        raise InputError(None, "engine", f"must be numba or numpy, not {engine!r}")
+    return engine
+
+
+def kernel_plan(plan: Plan, n_years: int) -> Any:
+    """The :class:`grex.kernel.KernelPlan` of a plan on a horizon of ``n_years`` years (imports numba)."""
+    from grex.kernel import KernelPlan  # noqa: PLC0415 - numba is slow to import
+
+    inputs = plan.inputs
+    G = inputs.rate_offset + n_years
+    C = inputs.n_complexes
+
+    def groups(rates: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+        # Complexes with the same rate row and price level share their index factors.
+        keys = np.concatenate([rates[:, :G], inputs.price_level_offset[:, None].astype(np.float64)], axis=1)
+        unique, group = np.unique(keys, axis=0, return_inverse=True)
+        return (
+            np.ascontiguousarray(group.reshape(-1), dtype=np.int64),
+            np.ascontiguousarray(unique[:, :G]),
+            np.ascontiguousarray(unique[:, G], dtype=np.int64),
+        )
+
+    cost_group, cost_rates, cost_base = groups(inputs.cost_rates)
+    revenue_group, revenue_rates, revenue_base = groups(inputs.revenue_rates)
+    # The columns of the kernel's work arrays: the complexes ordered (stably) by their pair of groups.
+    pair = cost_group * len(revenue_rates) + revenue_group
+    column = np.empty(C, dtype=np.int64)
+    column[np.argsort(pair, kind="stable")] = np.arange(C)
+    first_of_pair = np.zeros(len(cost_rates) * len(revenue_rates) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair, minlength=len(first_of_pair) - 1), out=first_of_pair[1:])
+    fixed_costs = np.empty((n_years, C))
+    fixed_costs[:, column] = inputs.costs[:, :n_years].T
+    column_margin = np.empty(C)
+    column_margin[column] = inputs.uncertainty_margin
+    static = inputs.costs[:, :n_years] != 0
+    static_end = np.where(static.any(axis=1), n_years - np.argmax(static[:, ::-1], axis=1), 0)
+    freeze = plan.revenue_freeze
+    as_int = np.int64
+    # Zero columns on each side of the re-timed tables: a preimage starts at most 3 paces before
+    # the first sales year and ends at most 4 paces after the last (see kernel.retime).
+    fastest = max(1.0, plan.mc.market_pace.maximum * float(plan.pace[2].max(initial=1.0)))
+    pad = math.ceil(4.0 * fastest) + 6
+
+    def padded(table: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.pad(table, ((0, 0), (pad, pad)))
+
+    return KernelPlan(
+        revenues=padded(inputs.revenues),
+        linked_costs=padded(inputs.linked_costs),
+        pad=pad,
+        anchor=plan.anchor.astype(as_int),
+        sales_end=plan.sales_end.astype(as_int),
+        has_sales=np.ascontiguousarray(plan.has_sales, dtype=np.bool_),
+        static_end=static_end.astype(as_int),
+        column=column,
+        first_of_pair=first_of_pair,
+        fixed_costs=fixed_costs,
+        column_margin=column_margin,
+        cost_group=cost_group,
+        cost_rates=cost_rates,
+        cost_base=cost_base,
+        revenue_group=revenue_group,
+        revenue_rates=revenue_rates,
+        revenue_base=revenue_base,
+        rate_offset=int(inputs.rate_offset),
+        shock_costs="costs" in plan.active,
+        shock_prices="prices" in plan.active,
+        revenue_freeze=-1 if freeze is None or freeze >= G else max(int(freeze), 0),
+        book_value=np.ascontiguousarray(inputs.book_value, dtype=np.float64),
+        discount=np.ascontiguousarray(discount_factor(inputs.discount_rate, np.arange(n_years))),
+        given_end_index=inputs.given_end_index.astype(as_int),
+        risk_complex=plan.risk_complex.astype(as_int),
+        risk_index=plan.risk_index.astype(as_int),
+        risk_is_cost=np.ascontiguousarray(plan.risk_is_cost, dtype=np.bool_),
+        realised_costs=np.ascontiguousarray(inputs.realised_costs, dtype=np.float64),
+        realised_revenues=np.ascontiguousarray(inputs.realised_revenues, dtype=np.float64),
+        profit_taken=np.ascontiguousarray(inputs.profit_taken, dtype=np.float64),
+        adopted=np.ascontiguousarray(inputs.adopted, dtype=np.bool_),
+        in_preparation=np.ascontiguousarray(plan.in_preparation, dtype=np.bool_),
+        provision_on_present_value=inputs.provision_basis == "present_value",
+        poc_on_present_value=inputs.poc_basis == "present_value",
+        general_reserve=float(plan.general_reserve),
+        n_years=int(n_years),
+        valuation_year=int(inputs.valuation_year),
+    )
+
+
+#: Outputs of at least this many bytes get memory of their own (:func:`_output`).
+_OWN_MAPPING_BYTES = 4 << 20
+
+
+def _output(shape: tuple[int, ...], dtype: Any = np.float64) -> NDArray[Any]:
+    """An uninitialised output array; a large one in an anonymous memory mapping of its own.
+
+    numpy advises the kernel to back arrays of 4 MiB and more with huge pages.
+    Where transparent huge pages are on ``madvise`` with direct
+    defragmentation (the default of many Linux distributions), a first write
+    to such memory can wait for the kernel to compact memory into a huge
+    page: on a machine whose memory is in use this cost a simulation of
+    100,000 draws about 0.1 s of system time (``benchmarks/README.md``).
+    The outputs are written once, draw by draw, and gain nothing from huge
+    pages, so they take plain pages of an anonymous mapping (``mmap``)
+    instead. The array behaves as any other; the mapping is freed with it.
+    """
+    count = math.prod(shape)
+    size = count * np.dtype(dtype).itemsize
+    if size < _OWN_MAPPING_BYTES:
+        return np.empty(shape, dtype=dtype)
+    if hasattr(mmap, "MAP_PRIVATE"):  # a private mapping: plain anonymous memory, not shared memory
+        mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    else:  # Windows
+        mapping = mmap.mmap(-1, size)
+    return np.frombuffer(mapping, dtype=dtype, count=count).reshape(shape)
+
+
+def _simulate_range(
+    plan: Plan,
+    seed: int,
+    first: int,
+    last: int,
+    n_years: int,
+    chunk_size: int | None,
+    progress: bool,
+    engine: str,
+    threads: int,
+) -> dict[str, NDArray[Any]]:
+    inputs = plan.inputs
+    C = inputs.n_complexes
+    draws = last - first
+    if chunk_size is None:
+        chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * n_years))
+    end_year = _output((draws, C), np.int16)
+    end_value = _output((draws, C))
+    present_value = _output((draws, C))
+    reserve = _output((draws, RESERVE_YEARS + 1))
+    starts = range(first, last, chunk_size)
+    if engine == "numba":
+        from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
+
+        fixed = kernel_plan(plan, n_years)
+
+        scratch = _per_thread(lambda: _Scratch(plan))
+
+    def work(start: int) -> int:
+        stop = min(last, start + chunk_size)
+        if engine == "numba":
+            # Block by block into the thread's buffers: the kernel values each draw on its own.
+            for block in range(start // BLOCK, (stop - 1) // BLOCK + 1):
+                values = _block_compiled(plan, seed, block, scratch())
+                lo, hi = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
+                draws_of_block = slice(lo - block * BLOCK, hi - block * BLOCK)
+                rows = slice(lo - first, hi - first)
+                value_draws(
+                    Draws(
+                        values["pace"][draws_of_block],
+                        values["delay"][draws_of_block],
+                        values["cost_shock"][draws_of_block],
+                        values["price_shock"][draws_of_block],
+                        np.ascontiguousarray(values["risk"][draws_of_block]),
+                        values["interest"][draws_of_block],
+                    ),
+                    fixed,
+                    Outputs(end_year[rows], end_value[rows], present_value[rows], reserve[rows]),
+                )
+        else:
+            values = _draws(plan, seed, start, stop, _block)
+            rows = slice(start - first, stop - first)
+            out = _value_chunk(plan, values, n_years)
+            end_year[rows] = inputs.valuation_year + out["end_index"]
+            end_value[rows] = out["end_value"]
+            present_value[rows] = out["present_value"]
+            reserve[rows] = out["reserve"]
+        return stop - start
+
+    bar = _progress(draws, progress)
+    try:
+        if engine == "numba" and len(starts) > 1 and threads > 1:
+            # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
+            with ThreadPoolExecutor(threads) as pool:
+                for count in pool.map(work, starts):
+                    bar.update(count)
+        else:
+            for start in starts:
+                bar.update(work(start))
+    finally:
+        bar.close()
+    return {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="draw", unit_scale=True, desc="simulate", leave=False)

@@ -1,0 +1,146 @@
+"""The plan of a simulation: everything that does not change between draws.
+
+:func:`make_plan` reads the scenario and the portfolio once (the model inputs
+of :func:`grex.valuation.build_inputs` on a horizon long enough for the
+slowest draw, the drivers' distributions per complex, the risk register) into
+a :class:`Plan` that both engines value draws against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from grex.drivers import DRIVERS, MonteCarlo, correlation_root
+from grex.errors import InputError
+from grex.portfolio import Portfolio
+from grex.scenario import Scenario
+from grex.valuation import ModelInputs, build_inputs
+
+__all__ = ["Distribution", "Plan", "check_references", "make_plan"]
+
+#: (minimum, mode, maximum, uniform) of a distribution per complex (or risk), for drivers.distribution_ppf.
+Distribution = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+
+# -- the plan: everything that does not change between draws ------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    inputs: ModelInputs
+    mc: MonteCarlo
+    active: frozenset[str]
+    anchor: NDArray[np.intp]
+    sales_end: NDArray[np.intp]
+    has_sales: NDArray[np.bool_]
+    pace: Distribution
+    delay: Distribution
+    risk_complex: NDArray[np.intp]
+    risk_index: NDArray[np.intp]
+    risk_probability: NDArray[np.float64]
+    risk_impact: Distribution
+    interest: Distribution
+    risk_is_cost: NDArray[np.bool_]
+    bound_years: int
+    root3: NDArray[np.float64]
+    root2: NDArray[np.float64]
+    in_preparation: NDArray[np.bool_]  # status voorbereiding (a grex not yet adopted)
+    revenue_freeze: int | None
+    general_reserve: float
+    base_years: int
+
+
+def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
+    """Check that the Monte Carlo tables name complexes of the portfolio.
+
+    Raises :class:`InputError` naming the key for a ``[montecarlo.complex.X]``
+    override or a ``[[risks]]`` entry whose complex is not in the portfolio,
+    and for a risk dated before the valuation year. ``grex validate`` runs it
+    too, so such a scenario fails before any simulation.
+    """
+    known = set(portfolio.ids)
+    for project in scenario.montecarlo.complexes:
+        if project not in known:
+            raise InputError(scenario.source, f"key montecarlo.complex.{project}", "names no complex of the portfolio")
+    V = scenario.valuation_year
+    for i, risk in enumerate(scenario.risks):
+        if risk.project not in known:
+            raise InputError(
+                scenario.source, f"key risks[{i}].project", f"unknown complex {risk.project!r}: not in the portfolio"
+            )
+        if risk.year < V:
+            raise InputError(scenario.source, f"key risks[{i}].year", f"{risk.year} is before the valuation year {V}")
+
+
+def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | None) -> Plan:
+    mc = scenario.montecarlo
+    if drivers is None:
+        active = frozenset(DRIVERS)
+    else:
+        if isinstance(drivers, str):
+            drivers = (drivers,)
+        active = frozenset(drivers)
+        unknown = sorted(active - set(DRIVERS))
+        if unknown:
+            raise InputError(None, "drivers", f"unknown driver {unknown[0]!r}; expected some of {', '.join(DRIVERS)}")
+    base_inputs = build_inputs(scenario, portfolio)
+    projects = list(base_inputs.projects)
+    position = {p: i for i, p in enumerate(projects)}
+    check_references(scenario, portfolio)
+    V = scenario.valuation_year
+
+    sales = (base_inputs.revenues != 0) | (base_inputs.linked_costs != 0)
+    has_sales = sales.any(axis=-1)
+    T0 = base_inputs.n_years
+    anchor = np.where(has_sales, np.argmax(sales, axis=-1), 0).astype(np.intp)
+    sales_end = np.where(has_sales, T0 - np.argmax(sales[:, ::-1], axis=-1), 0).astype(np.intp)
+
+    def shapes(items: list[Any]) -> Distribution:
+        # (minimum, mode, maximum, uniform) of each distribution, for drivers.distribution_ppf
+        minimum, mode, maximum = (
+            np.array([getattr(t, k) for t in items], dtype=np.float64) for k in ("minimum", "mode", "maximum")
+        )
+        return minimum, mode, maximum, np.array([t.uniform for t in items], dtype=bool)
+
+    def triangles(get: Any) -> Distribution:
+        return shapes([get(p) for p in projects])
+
+    pace = triangles(mc.pace_of)
+    delay = triangles(mc.delay_of)
+    slowest = mc.market_pace.minimum * pace[0]
+    needed = np.where(has_sales, np.ceil(anchor + delay[2] + (sales_end - anchor) / slowest), 0)
+    risk_years = [r.year - V + 1 for r in scenario.risks]
+    bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years]))
+    inputs = build_inputs(scenario, portfolio, extra_years=bound_years - T0)
+
+    correlation = np.array(mc.correlation)
+    params = scenario.parameters
+    return Plan(
+        inputs=inputs,
+        mc=mc,
+        active=active,
+        anchor=anchor,
+        sales_end=sales_end,
+        has_sales=has_sales,
+        pace=pace,
+        delay=delay,
+        risk_complex=np.array([position[r.project] for r in scenario.risks], dtype=np.intp),
+        risk_index=np.array([r.year - V for r in scenario.risks], dtype=np.intp),
+        risk_probability=np.array([r.probability for r in scenario.risks]),
+        risk_impact=shapes([r.impact for r in scenario.risks]),
+        interest=shapes([mc.interest]),
+        risk_is_cost=np.array([r.type == "cost" for r in scenario.risks], dtype=bool),
+        bound_years=bound_years,
+        root3=correlation_root(correlation),
+        root2=correlation_root(correlation[1:, 1:]),
+        in_preparation=(base_inputs.status == "voorbereiding"),
+        revenue_freeze=None
+        if params.index_revenues_after_max_duration
+        else inputs.rate_offset + params.max_duration - 1,
+        general_reserve=0.0 if scenario.reserves.general_reserve is None else scenario.reserves.general_reserve,
+        base_years=T0,
+    )

@@ -1,0 +1,289 @@
+"""The Monte Carlo result: :class:`Simulation`, and :func:`assemble` that makes one of per-draw arrays."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from grex import __version__
+from grex.drivers import DRIVERS, MonteCarlo
+from grex.montecarlo.plan import make_plan
+from grex.montecarlo.reserve import RESERVE_YEARS, reserve_path
+from grex.portfolio import Portfolio
+from grex.reserves import nar_grade, resistance_ratio
+from grex.scenario import Scenario
+from grex.valuation import Valuation, value_portfolio
+
+__all__ = ["PATH_PERCENTILES", "PERCENTILES", "Simulation", "assemble"]
+
+#: Percentiles of the portfolio present value in :meth:`Simulation.percentiles`.
+PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+#: Percentiles per year of the reserve path.
+PATH_PERCENTILES = (5, 25, 50, 75, 95)
+#: Batches for the batch-means standard error of the required capacity.
+BATCHES = 20
+
+# -- the result -----------------------------------------------------------------
+
+
+def _quantile(values: NDArray[np.float64], level: float) -> float:
+    """The level-quantile by the inverse of the empirical CDF (no interpolation)."""
+    return float(np.quantile(values, level, method="inverted_cdf"))
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The Monte Carlo result; per-draw arrays have the draws on the leading axis.
+
+    Attributes
+    ----------
+    draws : int
+    seed : int
+        The seed used (drawn from fresh entropy where none was given).
+    drivers : tuple of str
+        The drivers that kept their spread.
+    parameters : MonteCarlo
+        The ``[montecarlo]`` table as used.
+    projects : ndarray of str, shape (C,)
+    end_year : ndarray of int16, shape (D, C)
+        End year E of each complex in each draw.
+    end_value : ndarray, shape (D, C)
+        Eindwaarde at 31-12-E. [EUR, nominal, positive = profit]
+    present_value : ndarray, shape (D, C)
+        Contante waarde at 1-1-V. [EUR, positive = profit]
+    portfolio_present_value : ndarray, shape (D,)
+        Sum over the complexes. [EUR]
+    base : Valuation
+        The deterministic valuation (``grex run``).
+    confidence : float
+        Confidence level of the required capacity. [decimal]
+    required_capacity : float
+        Risk-based benodigde weerstandscapaciteit: the ``confidence``-quantile
+        (inverse empirical CDF) of the loss ``base PV - simulated PV`` of the
+        portfolio, risk register included; zero where that quantile is not a
+        loss. [EUR]
+    required_capacity_standard_error : float
+        Monte Carlo standard error of that quantile by batch means: the draws
+        in :data:`BATCHES` consecutive batches, the quantile of each, their
+        standard deviation over ``sqrt(BATCHES)``; NaN under 200 draws. [EUR]
+    expected_shortfall : float
+        Mean of the worst ``ceil((1 - confidence) * draws)`` losses: the
+        average loss beyond the required capacity. [EUR]
+    probability_of_loss : float
+        Share of draws whose portfolio present value is below the
+        deterministic one. [decimal]
+    reserve_years : ndarray of int, shape (RESERVE_YEARS + 1,)
+        Years of the reserve path: V - 1 (the valuation date) to V + 9.
+    reserve : ndarray, shape (D, RESERVE_YEARS + 1)
+        General reserve at 31 December of each year per draw. [EUR]
+    deterministic_reserve : ndarray, shape (RESERVE_YEARS + 1,)
+        The same for the deterministic valuation. [EUR]
+    probability_reserve_below_zero : float
+        Share of draws whose general reserve falls below zero at the end of
+        one of the ten years V ... V + 9. [decimal]
+    iflo_norm : float
+        Required resistance reserve by the IFLO norm (deterministic). [EUR]
+    available_capacity : float or None
+        Weerstandsreserve grondbedrijf available (``reserves.resistance_reserve``). [EUR]
+    ratio : float or None
+        available / required capacity.
+    grade : str or None
+        NAR grade letter of the ratio.
+    n_years : int
+        Years of the simulated horizon from V.
+    """
+
+    draws: int
+    seed: int
+    drivers: tuple[str, ...]
+    parameters: MonteCarlo
+    projects: NDArray[np.str_]
+    end_year: NDArray[np.int16]
+    end_value: NDArray[np.float64]
+    present_value: NDArray[np.float64]
+    portfolio_present_value: NDArray[np.float64]
+    base: Valuation
+    confidence: float
+    required_capacity: float
+    required_capacity_standard_error: float
+    expected_shortfall: float
+    probability_of_loss: float
+    reserve_years: NDArray[np.int64]
+    reserve: NDArray[np.float64] = field(repr=False)
+    deterministic_reserve: NDArray[np.float64] = field(repr=False)
+    probability_reserve_below_zero: float
+    iflo_norm: float
+    available_capacity: float | None
+    ratio: float | None
+    grade: str | None
+    n_years: int
+
+    def __repr__(self) -> str:
+        from grex.display import simulation_repr
+
+        return simulation_repr(self)
+
+    def _repr_html_(self) -> str:
+        from grex.display import simulation_html
+
+        return simulation_html(self)
+
+    def percentiles(self) -> dict[str, float]:
+        """Percentiles P5 ... P95 of the portfolio present value. [EUR]"""
+        values = np.percentile(self.portfolio_present_value, PERCENTILES)
+        return {f"p{p}": float(v) for p, v in zip(PERCENTILES, values, strict=True)}
+
+    def per_complex(self) -> pd.DataFrame:
+        """Per complex: ``project, p5, p50, p95`` of the present value, ``probability_of_loss``
+        (present value below the deterministic one), ``required_capacity`` (the
+        confidence-quantile of the loss against the deterministic present
+        value, at least zero), and the ``deterministic`` present value. [EUR]"""
+        base = self.base.result.present_value
+        rows = []
+        for c, project in enumerate(self.projects):
+            values = self.present_value[:, c]
+            loss = base[c] - values
+            p5, p50, p95 = np.percentile(values, (5, 50, 95))
+            rows.append(
+                {
+                    "project": project,
+                    "p5": p5,
+                    "p50": p50,
+                    "p95": p95,
+                    "probability_of_loss": float(np.mean(loss > 0)),
+                    "required_capacity": max(_quantile(loss, self.confidence), 0.0),
+                    "deterministic": float(base[c]),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def reserve_path(self) -> pd.DataFrame:
+        """The general reserve per year: ``year, deterministic, p5, p25, p50, p75, p95``.
+
+        Year Y holds the reserve at 31 December of Y; the first row, V - 1,
+        is the reserve at the valuation date. Conventions: :func:`reserve_path`. [EUR]
+        """
+        table = {"year": self.reserve_years, "deterministic": self.deterministic_reserve}
+        values = np.percentile(self.reserve, PATH_PERCENTILES, axis=0)
+        for p, row in zip(PATH_PERCENTILES, values, strict=True):
+            table[f"p{p}"] = row
+        return pd.DataFrame(table)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per draw and complex: ``draw, project, end_year, end_value, present_value``."""
+        D, C = self.present_value.shape
+        return pd.DataFrame(
+            {
+                "draw": np.repeat(np.arange(D), C),
+                "project": np.tile(self.projects, D),
+                "end_year": self.end_year.ravel(),
+                "end_value": self.end_value.ravel(),
+                "present_value": self.present_value.ravel(),
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What ``summary.json`` holds."""
+        scenario = self.base.scenario
+        grade = nar_grade(self.ratio)
+        return {
+            "scenario": scenario.name,
+            "grex_version": __version__,
+            "valuation_year": scenario.valuation_year,
+            "illustrative": scenario.illustrative,
+            "input_hash": self.base.input_hash,
+            "draws": self.draws,
+            "seed": self.seed,
+            "drivers": list(self.drivers),
+            "deterministic_present_value": float(self.base.result.present_value.sum()),
+            "percentiles": self.percentiles(),
+            "mean_present_value": float(self.portfolio_present_value.mean()),
+            "probability_of_loss": self.probability_of_loss,
+            "confidence": self.confidence,
+            "required_capacity": self.required_capacity,
+            "required_capacity_standard_error": self.required_capacity_standard_error,
+            "expected_shortfall": self.expected_shortfall,
+            "iflo_norm": self.iflo_norm,
+            "available_resistance_reserve": self.available_capacity,
+            "ratio": self.ratio,
+            "grade": self.grade,
+            "grade_label": None if grade is None else grade[1],
+            "general_reserve": scenario.reserves.general_reserve,
+            "probability_reserve_below_zero": self.probability_reserve_below_zero,
+            "parameters": scenario.to_json(),
+        }
+
+
+def assemble(
+    scenario: Scenario,
+    portfolio: Portfolio,
+    *,
+    seed: int,
+    n_years: int,
+    arrays: dict[str, NDArray[Any]],
+    drivers: Collection[str] | None = None,
+) -> Simulation:
+    """The :class:`Simulation` of per-draw arrays (the third step of :func:`simulate`)."""
+    plan = make_plan(scenario, portfolio, drivers)
+    base = value_portfolio(scenario, portfolio)
+    inputs = plan.inputs
+    end_year, end_value = arrays["end_year"], arrays["end_value"]
+    present_value, reserve = arrays["present_value"], arrays["reserve"]
+    draws = len(present_value)
+    portfolio_pv = present_value.sum(axis=1)
+    base_pv = float(base.result.present_value.sum())
+    loss = base_pv - portfolio_pv
+    q = scenario.reserves.confidence
+    required = max(_quantile(loss, q), 0.0)
+    if draws >= 10 * BATCHES:
+        batch_quantiles = [_quantile(part, q) for part in np.array_split(loss, BATCHES)]
+        standard_error = float(np.std(batch_quantiles, ddof=1) / math.sqrt(BATCHES))
+    else:
+        standard_error = math.nan
+    tail = math.ceil((1.0 - q) * draws)
+    expected_shortfall = float(np.mean(np.partition(loss, draws - tail)[draws - tail :]))
+    deterministic = reserve_path(
+        general_reserve=plan.general_reserve,
+        nominal_costs=base.result.costs,
+        nominal_revenues=base.result.revenues,
+        end_index=base.result.end_index,
+        end_value=base.result.end_value,
+        present_value=base.result.present_value,
+        inputs=base.inputs,
+        in_preparation=plan.in_preparation,
+    )
+    available = scenario.reserves.resistance_reserve
+    ratio = None if available is None else resistance_ratio(available, required)
+    grade = nar_grade(ratio)
+    return Simulation(
+        draws=draws,
+        seed=seed,
+        drivers=tuple(d for d in DRIVERS if d in plan.active),
+        parameters=scenario.montecarlo,
+        projects=inputs.projects,
+        end_year=end_year,
+        end_value=end_value,
+        present_value=present_value,
+        portfolio_present_value=portfolio_pv,
+        base=base,
+        confidence=q,
+        required_capacity=required,
+        required_capacity_standard_error=standard_error,
+        expected_shortfall=expected_shortfall,
+        probability_of_loss=float(np.mean(loss > 0)),
+        reserve_years=np.arange(scenario.valuation_year - 1, scenario.valuation_year + RESERVE_YEARS),
+        reserve=reserve,
+        deterministic_reserve=deterministic,
+        probability_reserve_below_zero=float(np.mean((reserve[:, 1:] < 0).any(axis=1))),
+        iflo_norm=base.iflo_norm(),
+        available_capacity=available,
+        ratio=ratio,
+        grade=None if grade is None else grade[0],
+        n_years=n_years,
+    )

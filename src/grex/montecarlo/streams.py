@@ -1,0 +1,222 @@
+"""Random numbers, block by block: the driver values of every draw.
+
+The random numbers of draw ``d`` come from block ``d // BLOCK`` of
+:data:`BLOCK` draws; each block has its own streams,
+``numpy.random.SeedSequence(seed, spawn_key=(block, stream))``:
+
+- stream 0: the timing drivers (market pace, complex pace, delay) and the
+  index innovations of year 0 (correlated with the market pace);
+- stream 1: the index innovations of the later years (cost and price shocks);
+- stream 2: the risk register (whether each event happens, and its amount);
+- stream 3: the interest rate (rekenrente) of each draw.
+
+A chunk generates the blocks it covers and slices them, so the result is
+bit-identical whatever the chunk size. Every number is an inverse-CDF
+transform of a uniform; a driver that is switched off still consumes its
+numbers, so the others draw the same values (stream 3 is only read where the
+interest driver has a spread).
+
+:func:`_block` transforms them with numpy and scipy; :func:`_block_compiled`
+gives the same numbers bit for bit with the compiled transforms of
+:mod:`grex.kernel`, into buffers (:class:`_Scratch`) that a thread reuses.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtr, ndtri  # type: ignore[import-untyped]
+
+from grex.drivers import ar1, correlate, distribution_ppf
+from grex.montecarlo.plan import Plan
+
+__all__ = ["BLOCK"]
+
+#: Draws per random-number block (independent of the chunk size).
+BLOCK = 1024
+
+# -- random numbers, block by block --------------------------------------------
+
+
+def _generator(seed: int, block: int, stream: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))))
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    # Open interval (0, 1): the inverse normal CDF stays finite.
+    return (np.floor(rng.random(shape) * 2.0**53) + 0.5) / 2.0**53
+
+
+def _timing(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
+    """Stream 0 of a block: market pace normal, year-0 innovations, complex pace, delay."""
+    rng = _generator(seed, block, 0)
+    C = plan.inputs.n_complexes
+    z = correlate(ndtri(_uniform(rng, (BLOCK, 3))), plan.root3)  # correlated (pace, cost, price)
+    u_pace = _uniform(rng, (BLOCK, C))
+    u_delay = _uniform(rng, (BLOCK, C))
+    if "pace" in plan.active:
+        market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
+        pace = market[:, None] * distribution_ppf(u_pace, *plan.pace)
+    else:
+        pace = np.ones((BLOCK, C))
+    if "delay" in plan.active:
+        delay = distribution_ppf(u_delay, *plan.delay)
+    else:
+        delay = np.zeros((BLOCK, C))
+    return {"pace": pace, "delay": delay, "innovation0": z[:, 1:]}
+
+
+def _block(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
+    """All driver values of the draws of one block."""
+    out = _timing(plan, seed, block)
+    T = plan.bound_years
+    rng = _generator(seed, block, 1)
+    later = correlate(ndtri(_uniform(rng, (BLOCK, max(T - 1, 0), 2))), plan.root2)
+    innovations = np.concatenate([out.pop("innovation0")[:, None, :], later], axis=1)  # (BLOCK, T, 2)
+    mc = plan.mc
+    cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
+    price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
+    out["cost_shock"] = ar1(innovations[..., 0], mc.cost_shock.persistence, cost_sd)
+    out["price_shock"] = ar1(innovations[..., 1], mc.price_shock.persistence, price_sd)
+    out["risk"] = _risks(plan, seed, block)
+    out["interest"] = _interest(plan, seed, block)
+    return out
+
+
+def _risks(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
+    """Stream 2 of a block: the amount of each risk event (0 where it does not happen)."""
+    R = len(plan.risk_probability)
+    rng = _generator(seed, block, 2)
+    u_event = _uniform(rng, (BLOCK, R))
+    u_impact = _uniform(rng, (BLOCK, R))
+    if "risks" in plan.active and R:
+        happens = u_event < plan.risk_probability
+        return np.where(happens, distribution_ppf(u_impact, *plan.risk_impact), 0.0)
+    return np.zeros((BLOCK, R))
+
+
+def _interest(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
+    """Stream 3 of a block: the rekenrente of each draw (the scenario's rate plus the draw's shift)."""
+    rate = float(plan.inputs.interest_rate)
+    shift = plan.mc.interest
+    if "interest" not in plan.active:
+        return np.full(BLOCK, rate)
+    if not shift.spread:  # a fixed shift (0 by default: the scenario's rate exactly)
+        return np.full(BLOCK, rate + shift.mode)
+    u = _uniform(_generator(seed, block, 3), (BLOCK,))
+    return rate + distribution_ppf(u, *plan.interest)
+
+
+class _Scratch:
+    """The buffers of one thread for the random numbers of a block, reused from block to block.
+
+    Fresh arrays of these sizes (megabytes) would be new pages from the
+    operating system on every block, and the page faults cost about as much
+    as the transforms themselves.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        C, T = plan.inputs.n_complexes, plan.bound_years
+        later = (BLOCK, max(T - 1, 0), 2)
+        self.raw0 = np.empty(BLOCK * (3 + 2 * C))
+        self.normal0 = np.empty((BLOCK, 3))
+        self.z = np.empty((BLOCK, 3))
+        self.pace = np.empty((BLOCK, C))
+        self.delay = np.empty((BLOCK, C))
+        self.raw1 = np.empty(math.prod(later))
+        self.normal1 = np.empty(later)
+        self.later = np.empty(later)
+        self.cost_shock = np.empty((BLOCK, T))
+        self.price_shock = np.empty((BLOCK, T))
+
+
+def _timing_compiled(
+    plan: Plan, seed: int, block: int, scratch: _Scratch | None = None
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`_timing` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
+
+    The arrays returned are views of ``scratch`` (fresh buffers where none is given).
+    """
+    from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import normals, timing_values  # noqa: PLC0415
+
+    w = _Scratch(plan) if scratch is None else scratch
+    rng = _generator(seed, block, 0)
+    C = plan.inputs.n_complexes
+    raw = rng.random(out=w.raw0)  # the doubles of the three calls of _timing, in their order
+    normals(raw[: 3 * BLOCK], w.normal0.reshape(-1))
+    correlate_compiled(w.normal0, plan.root3, w.z)
+    z = w.z
+    if "pace" in plan.active:
+        market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
+    else:
+        market = np.ones(BLOCK)
+    timing_values(
+        raw[3 * BLOCK : (3 + C) * BLOCK].reshape(BLOCK, C),
+        raw[(3 + C) * BLOCK :].reshape(BLOCK, C),
+        market,
+        *plan.pace,
+        *plan.delay,
+        "pace" in plan.active,
+        "delay" in plan.active,
+        w.pace,
+        w.delay,
+    )
+    return {"pace": w.pace, "delay": w.delay, "innovation0": z}
+
+
+def _block_compiled(
+    plan: Plan, seed: int, block: int, scratch: _Scratch | None = None
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`_block` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
+
+    The inverse normal CDF, the correlation products, the triangular
+    transforms and the AR(1) recursion run compiled (without the GIL).
+    The arrays returned (``risk`` aside) are views of ``scratch`` (fresh
+    buffers where none is given).
+    """
+    from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import index_shocks, normals  # noqa: PLC0415
+
+    w = _Scratch(plan) if scratch is None else scratch
+    out = _timing_compiled(plan, seed, block, w)
+    rng = _generator(seed, block, 1)
+    normals(rng.random(out=w.raw1), w.normal1.reshape(-1))
+    correlate_compiled(w.normal1.reshape(-1, 2), plan.root2, w.later.reshape(-1, 2))
+    later = w.later
+    mc = plan.mc
+    cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
+    price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
+    index_shocks(
+        out.pop("innovation0"),
+        later,
+        float(mc.cost_shock.persistence),
+        float(cost_sd),
+        float(mc.price_shock.persistence),
+        float(price_sd),
+        w.cost_shock,
+        w.price_shock,
+    )
+    out["cost_shock"] = w.cost_shock
+    out["price_shock"] = w.price_shock
+    out["risk"] = _risks(plan, seed, block)
+    out["interest"] = _interest(plan, seed, block)
+    return out
+
+
+def _draws(plan: Plan, seed: int, start: int, stop: int, make: Any) -> dict[str, NDArray[np.float64]]:
+    """Driver values of draws ``start:stop`` from the blocks that cover them."""
+    first, last = start // BLOCK, (stop - 1) // BLOCK
+    parts = [make(plan, seed, b) for b in range(first, last + 1)]
+    offset = first * BLOCK
+    return {k: np.concatenate([p[k] for p in parts])[start - offset : stop - offset] for k in parts[0]}
+
+
+def _needed_years(plan: Plan, pace: NDArray[np.float64], delay: NDArray[np.float64]) -> int:
+    """Years from V that hold every re-timed flow of these draws."""
+    reach = plan.anchor + delay + (plan.sales_end - plan.anchor) / pace
+    reach = np.where(plan.has_sales, np.ceil(reach), 0)
+    return int(reach.max(initial=0))
