@@ -35,7 +35,7 @@ from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError
 from grex.montecarlo import BLOCK, Simulation, assemble, simulate_range, simulation_horizon
-from grex.reserves import nar_grade
+from grex.reserves import reserve_figures
 from grex.scenario import Scenario
 from grex.valuation import Valuation, value_portfolio
 
@@ -87,8 +87,12 @@ COMPARISON_FIGURES = (
     "probability_of_loss",
     "iflo_norm",
     "available_resistance_reserve",
+    "norm",
+    "required_capacity_policy",
     "ratio",
     "grade",
+    "ratio_risk",
+    "grade_risk",
     "ratio_iflo",
     "grade_iflo",
     "general_reserve",
@@ -260,9 +264,12 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
     mean and percentiles; ``provision`` and ``poc_profit`` the deterministic
     totals; ``required_capacity`` (at ``confidence``), its standard error,
     ``expected_shortfall`` and ``probability_of_loss`` from the Monte Carlo;
-    ``iflo_norm``; ``ratio`` and ``grade`` the available resistance reserve
-    against the required capacity (NAR), ``ratio_iflo`` and ``grade_iflo``
-    against the IFLO norm; ``general_reserve`` at the valuation date,
+    ``iflo_norm``; ``norm`` the required capacity the policy uses
+    (``[reserves] norm``: iflo, risk or max) and ``required_capacity_policy``
+    its amount; ``ratio`` and ``grade`` (NAR) the available resistance reserve
+    against that capacity, ``ratio_risk`` and ``grade_risk`` against the
+    risk-based ``required_capacity``, ``ratio_iflo`` and ``grade_iflo``
+    against the IFLO norm (:func:`grex.reserves.reserve_figures`); ``general_reserve`` at the valuation date,
     ``lowest_general_reserve`` the lowest year-end value of its deterministic
     path and ``lowest_general_reserve_p5`` of its P5 path over the next ten
     years, and ``probability_reserve_below_zero``. Amounts [EUR]; shares as
@@ -272,8 +279,10 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
     totals = valuation.totals()["total"]
     percentiles = simulation.percentiles()
     path = simulation.reserve_path()
-    iflo_ratio = valuation.ratio()
-    iflo_grade = nar_grade(iflo_ratio)
+    reserves = scenario.reserves
+    figures = reserve_figures(
+        reserves.norm, reserves.resistance_reserve, valuation.iflo_norm(), simulation.required_capacity
+    )
     row: dict[str, Any] = {
         "scenario": scenario.name,
         "illustrative": scenario.illustrative,
@@ -293,10 +302,8 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
         "probability_of_loss": simulation.probability_of_loss,
         "iflo_norm": valuation.iflo_norm(),
         "available_resistance_reserve": scenario.reserves.resistance_reserve,
-        "ratio": simulation.ratio,
-        "grade": simulation.grade,
-        "ratio_iflo": iflo_ratio,
-        "grade_iflo": None if iflo_grade is None else iflo_grade[0],
+        **{k: figures[k] for k in ("norm", "required_capacity_policy", "ratio", "grade")},
+        **{k: figures[k] for k in ("ratio_risk", "grade_risk", "ratio_iflo", "grade_iflo")},
         "general_reserve": scenario.reserves.general_reserve,
         "lowest_general_reserve": float(path["deterministic"].iloc[1:].min()),
         "lowest_general_reserve_p5": float(path["p5"].iloc[1:].min()),

@@ -156,7 +156,10 @@ def format_simulation(simulation) -> str:
     )
     reserve = f"IFLO norm {simulation.iflo_norm / 1000:,.0f}"
     if simulation.ratio is not None:
-        reserve += f"; available {simulation.available_capacity / 1000:,.0f}; ratio {simulation.ratio:.2f}, grade {simulation.grade}"
+        reserve += (
+            f"; beschikbaar / benodigd (risico) = {simulation.available_capacity / 1000:,.0f}"
+            f" / {simulation.required_capacity / 1000:,.0f} = {simulation.ratio:.2f}, grade {simulation.grade}"
+        )
     lines.append(reserve)
     lines.append(
         f"probability that the general reserve falls below zero within ten years: "

@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from grex.reserves import reserve_figures
 from grex.valuation import Valuation
 
-__all__ = ["write_atomically", "write_json", "write_valuation"]
+__all__ = ["reserve_summary", "write_atomically", "write_json", "write_valuation"]
 
 ILLUSTRATIVE_NOTICE = (
     "ILLUSTRATIVE: the figures of this scenario are made up (calibrated to published totals only); "
@@ -75,13 +76,34 @@ def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callabl
         for name, frame in (("complexes", complexes), ("years", years)):
             _write_csv(frame, staging / f"{name}.csv", valuation.scenario.illustrative)
             frame.to_parquet(staging / f"{name}.parquet", index=False)
-        summary = valuation.summary()
+        reserves = valuation.scenario.reserves
+        figures = reserve_figures(reserves.norm, reserves.resistance_reserve, valuation.iflo_norm(), None)
+        summary = reserve_summary(valuation.summary(), figures)
         if valuation.scenario.illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
         write_json(staging / "summary.json", summary)
         if extra is not None:
             extra(staging)
     return out_dir
+
+
+def reserve_summary(summary: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with its ``ratio``, ``grade`` and ``grade_label`` replaced by ``figures``.
+
+    ``figures`` is :func:`grex.reserves.reserve_figures`: one name per meaning
+    (``ratio_iflo``, ``ratio_risk`` and the policy's ``ratio``), put where the
+    old keys stood, after ``available_resistance_reserve``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key in ("ratio", "grade", "grade_label"):
+            continue
+        out[key] = value
+        if key == "available_resistance_reserve":
+            out.update(figures)
+    if not figures.keys() <= out.keys():
+        out.update(figures)
+    return out
 
 
 def _write_csv(frame: Any, path: Path, illustrative: bool) -> None:
