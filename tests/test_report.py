@@ -34,8 +34,8 @@ from grex.valuation import value_portfolio
 
 DATE = dt.date(2025, 3, 1)
 DUTCH_TITLES = (
-    "Uitgangspunten",
-    "Grondexploitaties per complex",
+    "Kerncijfers en conclusie",
+    "Grondexploitaties",
     "Weerstandsvermogen",
     "Risicoanalyse (Monte Carlo)",
     "Grafieken",
@@ -152,6 +152,14 @@ def test_content_sections_and_provenance(report, valuation, simulation):
         "date": "2025-03-01",
     }
     assert report.notice == Labels("nl")["notice"]
+    assert [s.key for s in report.sections][-2:] == ["parameters", "colophon"]
+    colophon = next(t for t in report.tables() if t.key == "colophon").frame.set_index("item")["value"]
+    assert (
+        colophon["Invoer-hash (SHA-256)"] == valuation.input_hash
+        and colophon["Seed (startgetal toevalsgenerator)"] == 7
+    )
+    parameters = next(t for t in report.tables() if t.key == "parameters").frame["item"]
+    assert "Invoer-hash (SHA-256)" not in set(parameters)  # the provenance is in the colophon, not on page 1
     resistance = next(t for t in report.tables() if t.key == "resistance").frame.set_index("item")["value"]
     assert resistance["Beschikbare weerstandsreserve"] == 8_500_000
     assert resistance["Standaardfout van de benodigde weerstandscapaciteit"] == 54_321.0
@@ -201,7 +209,8 @@ def test_complex_table_subtotals_and_duration(report, valuation):
 def test_english_and_extra_sections(valuation, simulation):
     extra = Section("previous", "Verschillenanalyse", paragraphs=("Vergelijking met het vorige MPG.",))
     report = build_report(valuation, simulation, lang="en", date=DATE, extra_sections=[extra])
-    assert report.sections[0].title == "Assumptions" and report.sections[-1] is extra
+    assert report.sections[0].title == "Key figures and conclusion" and extra in report.sections
+    assert report.sections[-1].title == "Colophon"
     assert report.notice == ILLUSTRATIVE_NOTICE
     html = render_html(report)
     assert "Verschillenanalyse" in html and "Present value per complex" in html
@@ -267,8 +276,10 @@ def _header(sheet) -> list[str]:
 
 def test_workbook_layout(files, report):
     book = load_workbook(files / "report.xlsx")
-    assert book.sheetnames[0] == "Uitgangspunten"
+    assert book.sheetnames[0] == "Kerncijfers"
     assert {
+        "Uitgangspunten",
+        "Verantwoording",
         "Complexen",
         "IFLO-norm",
         "Weerstand",
@@ -291,6 +302,10 @@ def test_workbook_layout(files, report):
     assert values["Seed (startgetal toevalsgenerator)"].value == 7
     assert values["Beschikbare weerstandsreserve grondbedrijf"].value == 8_500_000
     assert "€" in values["Beschikbare weerstandsreserve grondbedrijf"].number_format
+    assert values["Waarderingsdatum"].value.date() == dt.date(2024, 1, 1)  # a date, not text
+    assert values["Waarderingsdatum"].number_format == "d-m-yyyy"
+    assert values["Schok grondprijzen: standaardafwijking per jaar"].value == 0.03
+    assert "%" in values["Schok grondprijzen: standaardafwijking per jaar"].number_format
 
 
 def test_workbook_complexes_equal_grex_run(files, tmp_path):
@@ -375,7 +390,17 @@ def test_cli_report(fake_montecarlo, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.xlsx"]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert ">Assumptions</h2>" in html and "seed 3 · 200 draws" in html
-    assert load_workbook(out / "report.xlsx").sheetnames[0] == "Assumptions"
+    assert load_workbook(out / "report.xlsx").sheetnames[0] == "Key figures"
+
+
+def test_cli_report_draws_default_to_the_scenario(fake_montecarlo, tmp_path):
+    """Without --draws and --seed the report runs the scenario's montecarlo.draws and seed, as grex simulate."""
+    out = tmp_path / "r"
+    assert main(["report", str(EXAMPLE), "--format", "html", "--out", str(out)]) == 0
+    scenario = read_scenario(EXAMPLE)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    draws = f"{scenario.montecarlo.draws:,}".replace(",", ".")
+    assert f"seed {scenario.montecarlo.seed} · {draws} trekkingen" in html
 
 
 def test_cli_report_bad_format(fake_montecarlo, tmp_path, capsys):
@@ -397,7 +422,7 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     assert main(["simulate", str(EXAMPLE), "--draws", "600", "--seed", "5", "--out", str(tmp_path / "s")]) == 0
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     workbook = load_workbook(out / "report.xlsx")
-    assert workbook.sheetnames[0] == "Uitgangspunten"
+    assert workbook.sheetnames[0] == "Kerncijfers"
     values = _sheet_values(workbook, "Weerstand")
     by_start = {str(k).split(" (")[0]: v for k, v in values.items()}
     assert by_start["Benodigde weerstandscapaciteit risicogestuurd"] == pytest.approx(
@@ -407,7 +432,10 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
         summary["required_capacity_standard_error"], abs=0.01
     )
     assert by_start["Benodigde weerstandscapaciteit volgens IFLO-norm"] == pytest.approx(summary["iflo_norm"], abs=0.01)
-    assert by_start["Ratio weerstandsvermogen"] == pytest.approx(summary["ratio"])
+    assert by_start["Ratio weerstandsvermogen volgens beleid"] == pytest.approx(summary["ratio"])
+    key = _sheet_values(workbook, "Kerncijfers")
+    assert key["Benodigde weerstandscapaciteit volgens beleid"] == pytest.approx(summary["required_capacity_policy"])
+    assert key["Waardering (NAR) volgens beleid"].startswith(summary["grade"] + " (")
     parameters = _sheet_values(workbook, "Uitgangspunten")
     assert parameters["Uitgiftetempo markt (laag / modus / hoog)"] == "0,60 / 1,00 / 1,20"
     assert parameters["Laag en hoog van de driehoeksverdelingen"] == "5%- en 95%-punt"
@@ -429,8 +457,8 @@ def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
     table = {r[0]: r[2] for r in rows if len(r) > 2 and isinstance(r[2], (int, float))}
     result = diff_scenarios(previous, EXAMPLE)
     before, after = result.total("present_value")
-    assert table["vorige MPG"] == pytest.approx(before, abs=0.01)
-    assert table["huidige MPG"] == pytest.approx(after, abs=0.01)
+    assert table["Vorige MPG"] == pytest.approx(before, abs=0.01)
+    assert table["Huidige MPG"] == pytest.approx(after, abs=0.01)
     assert table["Rente"] == pytest.approx(result.portfolio("present_value")["interest"], abs=0.01)
 
 

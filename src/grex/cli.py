@@ -73,14 +73,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise InputError(
             None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}"
         )
-    if args.draws <= 1:
+    if args.draws is not None and args.draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
     valuation = _load(args.scenario)
     scenario, portfolio = valuation.scenario, valuation.portfolio
+    # the scenario's own draws and seed, as grex simulate: both print the same required capacity
+    draws = scenario.montecarlo.draws if args.draws is None else args.draws
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
+    if draws <= 1:
+        raise InputError(args.scenario, "key montecarlo.draws", f"must be a whole number > 1 for a report, not {draws}")
+    simulation = simulate(scenario, portfolio, draws=draws, seed=seed)
     # each driver alone, same draws and seed: its contribution to the spread
-    drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
+    drivers = {d: simulate(scenario, portfolio, draws=draws, seed=seed, drivers={d}) for d in DRIVERS}
     builders = []
     if args.previous:
         from grex.diff import diff_scenarios
@@ -94,7 +98,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         # the same draws and seed as the report's own runs: reuse them rather than simulate again
         runs = {"all": simulation, **drivers}
-        result = sensitivity(scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs)
+        result = sensitivity(scenario, portfolio, draws=draws, seed=seed, lang=args.lang, runs=runs)
         builders.append(lambda labels: sensitivity_section(result, labels))
 
     def extra(labels):
@@ -364,7 +368,11 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="the MPG report for the council: HTML, PDF and Excel")
     report.add_argument("scenario", help="scenario file (TOML)")
-    report.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2,000)")
+    report.add_argument(
+        "--draws",
+        type=int,
+        help="Monte Carlo draws of the report and of each driver's run (default montecarlo.draws, as grex simulate)",
+    )
     report.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
     report.add_argument(
         "--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)"

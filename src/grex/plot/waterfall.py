@@ -33,7 +33,7 @@ def waterfall(
     start_label: str,
     end_label: str,
     title: str,
-    ylabel: str = "€ miljoen",
+    ylabel: str = "mln euro",
     figure: Figure | None = None,
 ) -> Figure:
     """Draw a waterfall: a start bar, floating steps and the end bar.
@@ -135,10 +135,10 @@ def plot_waterfall(
     return waterfall(
         before,
         steps,
-        start_label=f"{before_name} (1-1-{result.before.scenario.valuation_year})",
-        end_label=f"{after_name} (1-1-{result.after.scenario.valuation_year})",
+        start_label=f"vorig MPG: {before_name} (1-1-{result.before.scenario.valuation_year})",
+        end_label=f"dit MPG: {after_name} (1-1-{result.after.scenario.valuation_year})",
         title=title,
-        ylabel=f"{MEASURE_LABELS[measure]} (€ miljoen)",
+        ylabel=f"{MEASURE_LABELS[measure]}, mln euro",
         figure=figure,
     )
 

@@ -8,6 +8,8 @@ hook::
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from grex.diff import EFFECT_LABELS, DiffResult
@@ -30,14 +32,19 @@ _WORDS = {
         ),
         "portfolio": "Verschillenanalyse portefeuille",
         "complexes": "Verschillenanalyse per complex (contante waarde)",
-        "effect": "effect",
+        "effect": "Effect",
         "end_value": "eindwaarde",
         "present_value": "contante waarde",
-        "before": "vorige MPG",
-        "after": "huidige MPG",
-        "complex": "complex",
-        "change": "verschil",
+        "before": "Vorige MPG",
+        "after": "Huidige MPG",
+        "complex": "Complex",
+        "change": "Verschil",
         "omitted": "Effecten van minder dan € 0,50 zijn weggelaten.",
+        "caption": (
+            "Van de contante waarde van de vorige MPG (eerste balk) naar die van dit MPG (laatste balk): elke "
+            "tussenliggende balk is één effect, licht als het resultaat verbetert, donker gearceerd als het "
+            "verslechtert."
+        ),
     },
     "en": {
         "title": "Difference analysis",
@@ -48,14 +55,18 @@ _WORDS = {
         ),
         "portfolio": "Difference analysis of the portfolio",
         "complexes": "Difference analysis per complex (present value)",
-        "effect": "effect",
+        "effect": "Effect",
         "end_value": "end value",
         "present_value": "present value",
-        "before": "previous MPG",
-        "after": "present MPG",
-        "complex": "complex",
-        "change": "change",
-        "omitted": "Effects under EUR 0.50 are left out.",
+        "before": "Previous MPG",
+        "after": "Present MPG",
+        "complex": "Complex",
+        "change": "Change",
+        "omitted": "Effects under € 0.50 are left out.",
+        "caption": (
+            "From the present value of the previous MPG (first bar) to that of this one (last bar): each bar between "
+            "is one effect, light where the result improves, dark and hatched where it worsens."
+        ),
     },
 }
 
@@ -115,7 +126,8 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
         Chart(
             "diff_waterfall",
             f"{words['title']}: {words['present_value']}",
-            lambda fig: plot_waterfall(result, figure=fig),
+            lambda fig: _untitled(plot_waterfall(result, figure=fig)),
+            caption=words["caption"],
             size=(7.0, 3.9),
         )
     ]
@@ -125,8 +137,16 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
             Chart(
                 f"diff_waterfall_{project}",
                 f"{words['title']}: {name}",
-                lambda fig, project=project: plot_waterfall(result, project, figure=fig),
+                lambda fig, project=project: _untitled(plot_waterfall(result, project, figure=fig)),
+                caption=words["caption"],
                 size=(7.0, 3.9),
             )
         )
     return Section("diff", words["title"], paragraphs=(intro,), tables=(portfolio, complexes), charts=tuple(charts))
+
+
+def _untitled(figure: Any) -> Any:
+    """The chart without its own title: the report prints the chart's title above it (no heading twice)."""
+    for ax in figure.axes:
+        ax.set_title("")
+    return figure

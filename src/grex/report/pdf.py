@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from grex.plot import house_style
 from grex.report.content import Chart, Report, Table
-from grex.report.labels import Labels
+from grex.report.labels import Labels, base_kind
 
 __all__ = ["render_pdf"]
 
@@ -117,9 +117,6 @@ class _Pages:
             for line in textwrap.wrap(self.report.notice, 100):
                 self.text(0, line, fontsize=8.5, weight="bold")
                 self.y += 0.17
-        for line in textwrap.wrap(self.report.provenance_line, 120):
-            self.text(0, line, fontsize=7.5, color="0.3")
-            self.y += 0.15
         self.y += 0.15
 
     def heading(self, text: str, size: float = 12.5, space: float = 0.34, keep: float = 0.8) -> None:
@@ -129,11 +126,12 @@ class _Pages:
 
     def paragraph(self, text: str, size: float = 7.5) -> None:
         lines = textwrap.wrap(text, int(self.width / (CHAR * size / 7)))
+        step = 0.14 * max(1.0, size / 7.5) * (1.1 if size > 7.5 else 1.0)
         for line in lines:
-            self.need(0.15)
+            self.need(step + 0.01)
             self.text(0, line, fontsize=size)
-            self.y += 0.14
-        self.y += 0.04
+            self.y += step
+        self.y += 0.04 if size <= 7.5 else 0.15
 
     def table(self, table: Table) -> None:
         columns = table.columns_for("pdf")
@@ -158,7 +156,10 @@ class _Pages:
             for c, w in zip(columns, widths, strict=False)
         ]
         header_height = max(len(h) for h in header_lines) * 0.125 + 0.06
-        numeric = [[c.kind == "mixed" or table.cell_kind(c, i) in _NUMERIC for c in columns] for i in range(len(cells))]
+        numeric = [
+            [c.kind == "mixed" or base_kind(table.cell_kind(c, i)) in _NUMERIC for c in columns]
+            for i in range(len(cells))
+        ]
         header_numeric = [c.kind in _NUMERIC or c.kind == "mixed" for c in columns]
 
         def draw_header() -> None:
@@ -231,7 +232,7 @@ class _Pages:
             pair = charts[start : start + 2]
             self.new_page(landscape=False, layout="constrained")
             height = self.size[1]
-            heights = [c.size[1] * min(1.0, self.width / c.size[0]) + 0.35 for c in pair]
+            heights = [c.size[1] * min(1.0, self.width / c.size[0]) + 0.35 + (0.4 if c.caption else 0) for c in pair]
             head = TOP + (0.34 if start == 0 else 0.0)
             rows = self.page.subfigures(
                 len(pair) + 2,
@@ -247,6 +248,9 @@ class _Pages:
                 sub = row[1]
                 sub.suptitle(chart.title, x=0.0, ha="left", fontsize=9.5, fontweight="bold")
                 chart.draw(sub)
+                if chart.caption:
+                    caption = "\n".join(textwrap.wrap(chart.caption, 125))
+                    sub.supxlabel(caption, x=0.0, ha="left", fontsize=7.5, style="italic")
             self.y = height  # the page is full
 
 
@@ -273,7 +277,7 @@ def render_pdf(report: Report) -> bytes:
             if tables or section.paragraphs:
                 pages.heading(section.title)
             for paragraph in section.paragraphs:
-                pages.paragraph(paragraph)
+                pages.paragraph(paragraph, size=10.0 if section.key == "summary" else 7.5)
             for table in tables:
                 pages.table(table)
             if charts:
