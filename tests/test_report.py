@@ -517,3 +517,117 @@ def test_html_in_headless_chromium(html, tmp_path):
     _run_chromium(chromium, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 4
+
+
+# -- one figure, one number --------------------------------------------------
+
+
+def _html_tables(html: str) -> dict[str, list[list[str]]]:
+    """Each table of the HTML by key: its rows as lists of cell texts (headers left out)."""
+    import html as html_module
+
+    tables = {}
+    for key, body in re.findall(r'<table id="table-([\w-]+)"[^>]*>(.*?)</table>', html, flags=re.S):
+        rows = []
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
+            cells = [html_module.unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            if cells:
+                rows.append(cells)
+        tables[key] = rows
+    return tables
+
+
+def _pairs(rows: list[list[str]]) -> dict[str, str]:
+    return {r[0]: r[-1] for r in rows if len(r) >= 2}
+
+
+def _keur(text: str) -> float:
+    """A cell in thousands, Dutch format, as euros."""
+    return float(text.replace(".", "").replace(",", ".")) * 1000
+
+
+def _figures_printed_twice(tables: dict[str, list[list[str]]]) -> list[tuple[str, list[str]]]:
+    """The figures that appear in more than one place, each with the texts printed."""
+    key, resistance, iflo = _pairs(tables["summary"]), _pairs(tables["resistance"]), tables["iflo"]
+    parameters, percentiles = _pairs(tables["parameters"]), _pairs(tables["percentiles"])
+    complexes = tables["complexes"]
+    total = next(r for r in complexes if r[0] == "Totaal")  # ends: present value, provision, interim profit
+    path = tables["reserve_path"]
+    return [
+        (
+            "IFLO-norm",
+            [iflo[-1][-1], resistance["Benodigde weerstandscapaciteit volgens IFLO-norm"]]
+            + [key[k] for k in key if k.startswith("Ter vergelijking: benodigd volgens IFLO")],
+        ),
+        (
+            "beschikbare weerstandsreserve",
+            [
+                key["Beschikbare weerstandsreserve"],
+                resistance["Beschikbare weerstandsreserve"],
+                parameters["Beschikbare weerstandsreserve grondbedrijf"],
+            ],
+        ),
+        (
+            "benodigd volgens beleid",
+            [key["Benodigde weerstandscapaciteit volgens beleid"]]
+            + [v for k, v in resistance.items() if k.startswith("Benodigde weerstandscapaciteit volgens beleid")],
+        ),
+        (
+            "ratio",
+            [
+                key["Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)"],
+                resistance["Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)"],
+            ],
+        ),
+        ("waardering", [key["Waardering (NAR) volgens beleid"], resistance["Waardering (NAR) volgens beleid"]]),
+        (
+            "contante waarde portefeuille",
+            [key["Resultaat portefeuille, contante waarde per 1-1-2024"], percentiles["Deterministisch"], total[-3]],
+        ),
+        ("voorziening", [key["Verliesvoorzieningen"], total[-2]]),
+        ("tussentijdse winstneming", [key["Tussentijdse winstneming"], total[-1]]),
+        (
+            "algemene reserve 1-1",
+            [parameters["Algemene reserve grondbedrijf"], resistance["Algemene reserve grondbedrijf 1-1"], path[0][1]],
+        ),
+    ]
+
+
+def test_every_figure_printed_twice_is_the_same_number(html, files):
+    """Read the report as printed (HTML, and the PDF's text where pdftotext is there): a figure shown in two
+    places shows the same number; the verdict's millions are the key-figure table's thousands, rounded; Monte
+    Carlo amounts are rounded to their standard error; no amount is printed to the euro."""
+    from grex.report.content import mc_unit
+
+    tables = _html_tables(html)
+    for name, texts in _figures_printed_twice(tables):
+        assert len(texts) >= 2 and len(set(texts)) == 1, (name, texts)
+    key = _pairs(tables["summary"])
+    # the verdict: every amount in millions is a figure of the table, rounded to one decimal
+    verdict = re.search(r'<p class="verdict">(.*?)</p>', html, flags=re.S).group(1)
+    millions = [float(m.replace(".", "").replace(",", ".")) for m in re.findall(r"€ (-?[\d.,]+) miljoen", verdict)]
+    assert len(millions) >= 5, verdict
+    amounts = {abs(round(_keur(v) / 1e6, 1)) for k, v in key.items() if re.fullmatch(r"-?[\d.]+", v)}
+    available = _keur(key["Beschikbare weerstandsreserve"])
+    gap = round((_keur(key["Benodigde weerstandscapaciteit volgens beleid"]) - available) / 1e6, 1)
+    for value in millions:
+        assert value in amounts | {gap}, (value, sorted(amounts), verdict)
+    assert key["Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)"] in verdict
+    # Monte Carlo amounts rounded to their standard error (the fake's: 54,321 -> to 10,000)
+    risk = _keur(_pairs(tables["resistance"])["Benodigde weerstandscapaciteit risicogestuurd (90% zekerheid)"])
+    assert risk % mc_unit(54_321.0) == 0 and risk != 0
+    # no amount to the euro anywhere: at most two groups of thousands in thousands of euros
+    body = re.sub(r"<(style|img)[^>]*>.*?(</style>|>)", "", html, flags=re.S)
+    assert not re.search(r"\d{1,3}\.\d{3}\.\d{3}(?!\.)", body), re.search(r".{40}\d{1,3}\.\d{3}\.\d{3}.{20}", body)
+    # the PDF prints the same figures
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(files / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for label, value in key.items():
+        if label.startswith("Norm van het beleid"):
+            continue  # long text, wrapped differently
+        line = next((ln for ln in text.splitlines() if ln.strip().startswith(label)), None)
+        assert line is not None and line.rstrip().endswith(value), (label, value, line)
+    assert not re.search(r"\d{1,3}\.\d{3}\.\d{3}(?![.\d])", text)
