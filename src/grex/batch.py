@@ -101,6 +101,46 @@ COMPARISON_FIGURES = (
     "probability_reserve_below_zero",
 )
 
+#: Per figure of the comparison: its Dutch label and its kind (``amount`` [EUR], ``share`` [decimal],
+#: ``ratio``, ``count``, ``year``, ``text``, ``flag``), for the workbook's labels and number formats.
+FIGURE_LABELS: dict[str, tuple[str, str]] = {
+    "illustrative": ("Illustratief (verzonnen cijfers)", "flag"),
+    "valuation_year": ("Waarderingsjaar (1-1)", "year"),
+    "input_hash": ("Invoer-hash (SHA-256)", "text"),
+    "draws": ("Aantal trekkingen", "count"),
+    "seed": ("Seed", "year"),
+    "present_value": ("Contante waarde portefeuille (deterministisch)", "amount"),
+    "present_value_mean": ("Contante waarde portefeuille: gemiddelde simulatie", "amount"),
+    "present_value_p5": ("Contante waarde portefeuille: P5", "amount"),
+    "present_value_p10": ("Contante waarde portefeuille: P10", "amount"),
+    "present_value_p25": ("Contante waarde portefeuille: P25", "amount"),
+    "present_value_p50": ("Contante waarde portefeuille: P50 (mediaan)", "amount"),
+    "present_value_p75": ("Contante waarde portefeuille: P75", "amount"),
+    "present_value_p90": ("Contante waarde portefeuille: P90", "amount"),
+    "present_value_p95": ("Contante waarde portefeuille: P95", "amount"),
+    "provision": ("Verliesvoorzieningen", "amount"),
+    "poc_profit": ("Tussentijdse winstneming", "amount"),
+    "confidence": ("Zekerheidsniveau benodigde weerstandscapaciteit", "share"),
+    "required_capacity": ("Benodigde weerstandscapaciteit risicogestuurd", "amount"),
+    "required_capacity_standard_error": ("Standaardfout benodigde weerstandscapaciteit", "amount"),
+    "expected_shortfall": ("Verwacht tekort voorbij het zekerheidsniveau", "amount"),
+    "probability_of_loss": ("Kans contante waarde lager dan deterministisch", "share"),
+    "iflo_norm": ("Benodigde weerstandscapaciteit volgens IFLO-norm", "amount"),
+    "available_resistance_reserve": ("Beschikbare weerstandsreserve", "amount"),
+    "norm": ("Norm van het beleid (iflo, risk of max)", "text"),
+    "required_capacity_policy": ("Benodigde weerstandscapaciteit volgens beleid", "amount"),
+    "ratio": ("Ratio weerstandsvermogen volgens beleid", "ratio"),
+    "grade": ("Waardering (NAR) volgens beleid", "text"),
+    "ratio_risk": ("Ratio beschikbaar / risicogestuurd benodigd", "ratio"),
+    "grade_risk": ("Waardering (NAR) t.o.v. risicogestuurd", "text"),
+    "ratio_iflo": ("Ratio beschikbaar / IFLO-norm", "ratio"),
+    "grade_iflo": ("Waardering (NAR) t.o.v. IFLO-norm", "text"),
+    "general_reserve": ("Algemene reserve grondbedrijf 1-1", "amount"),
+    "lowest_general_reserve": ("Laagste algemene reserve in tien jaar (deterministisch)", "amount"),
+    "lowest_general_reserve_p5": ("Laagste algemene reserve in tien jaar (P5)", "amount"),
+    "probability_reserve_below_zero": ("Kans algemene reserve binnen tien jaar onder nul", "share"),
+}
+
 
 # -- grids ----------------------------------------------------------------------
 
