@@ -129,12 +129,13 @@ def present_value_by_complex(complexes: pd.DataFrame, labels, *, fig: Any = None
         linewidth=0.6,
         label=labels["leg_provision"],
     )
-    ax.set_yticks(position, [_wrap(n) for n in names])
+    ax.set_yticks(position, list(names))  # whole names, never cut off
     ax.tick_params(axis="y", labelsize=6.5)
+    ax.set_ylim(-0.6, len(names) - 0.4)
     ax.axvline(0, color=INK, linewidth=0.8)
     ax.grid(axis="y", visible=False)
     _euro_axis(ax, labels, "x")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     return fig
 
 

@@ -81,14 +81,23 @@ def waterfall(
         span = max(np.ptp(np.concatenate([running, [0.0]])), 1.0)
         for i, value in enumerate([start, *amounts, end]):
             step = 0 < i < len(labels) - 1
-            top = max(running[i - 1], running[i]) if step else max(value, 0.0)
+            if step:
+                y, va = max(running[i - 1], running[i]) + 0.015 * span, "bottom"
+            elif value >= 0:  # the start and end bars: their value at their end, above or below
+                y, va = value + 0.015 * span, "bottom"
+            else:
+                y, va = value - 0.015 * span, "top"
             ax.annotate(
                 _millions(value, signed=step),
-                (x[i], top + 0.015 * span),
+                (x[i], y),
                 ha="center",
-                va="bottom",
+                va=va,
                 fontsize=6.5,
+                fontweight="normal" if step else "bold",
+                annotation_clip=False,
             )
+        # room for the labels above and below the bars
+        ax.set_ylim(min(running.min(), start, 0.0) - 0.1 * span, max(running.max(), start, 0.0) + 0.1 * span)
         ax.axhline(0.0, color=INK, linewidth=0.6)
         ax.set_xticks(x, labels, rotation=35, ha="right")
         ax.yaxis.set_major_formatter(euro_millions("nl"))

@@ -41,6 +41,7 @@ __all__ = [
     "mc_unit",
     "standard_error",
     "std_kind",
+    "untitled",
 ]
 
 #: Drivers of the Monte Carlo whose contribution to the spread is shown.
@@ -69,6 +70,13 @@ def mc_unit(standard_error: float) -> int:
 def mc_kind(standard_error: float) -> str:
     """The cell kind of a Monte Carlo amount: thousands of euros, rounded to :func:`mc_unit` (``"keur~5"``)."""
     return f"keur~{round(math.log10(mc_unit(standard_error)))}"
+
+
+def untitled(figure: Any) -> Any:
+    """The chart without its own axes title: the report prints the chart's title above it (no heading twice)."""
+    for ax in figure.axes:
+        ax.set_title("")
+    return figure
 
 
 def std_kind(standard_deviation: float, draws: int) -> str:
@@ -320,7 +328,7 @@ def build_report(
         hash=valuation.input_hash[:12],
         seed=seed_text,
         draws=draws_text,
-        date=date.strftime("%d-%m-%Y"),
+        date=format_value(date, "date", lang),
     )
     if simulation is None:
         line = line.replace(f" · {draws_text} trekkingen", f" · {draws_text}").replace(
@@ -592,10 +600,16 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
             (labels["p_price_shock"], mc.price_shock.sd, "percent"),
             (labels["p_price_persistence"], mc.price_shock.persistence, "ratio"),
             (labels["p_interest_shift"], points(mc.interest), "text"),
-            (labels["p_complex_overrides"], ", ".join(sorted(mc.complexes)) or "–", "text"),
+            (labels["p_complex_overrides"], ", ".join(_names(valuation, sorted(mc.complexes))) or "–", "text"),
             (labels["p_risks"], len(scenario.risks), "integer"),
         ]
     return _mixed(rows, labels, "parameters", labels["tab_parameters"], labels["sheet_parameters"])
+
+
+def _names(valuation: Valuation, projects: Sequence[str]) -> list[str]:
+    """The names of complexes, by their codes (a code where there is no name)."""
+    names = dict(zip(valuation.inputs.projects, valuation.inputs.names, strict=False))
+    return [str(names.get(p, p)) for p in projects]
 
 
 def _amount_row(label: str, amount: float | None, labels: Labels) -> tuple[str, Any, str]:
@@ -937,7 +951,7 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
             labels["fig_present_value"],
             lambda fig: charts.present_value_by_complex(complexes, labels, fig=fig),
             caption=labels["cap_present_value"],
-            size=(7.0, 4.4),
+            size=(7.0, max(4.4, 0.2 * len(complexes) + 1.2)),
         )
     )
     if simulation is not None:

@@ -8,13 +8,11 @@ hook::
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from grex.diff import EFFECT_LABELS, DiffResult
 from grex.plot.waterfall import plot_waterfall
-from grex.report.content import Chart, Column, Section, Table
+from grex.report.content import Chart, Column, Section, Table, untitled
 from grex.report.labels import Labels
 
 __all__ = ["diff_section"]
@@ -126,7 +124,7 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
         Chart(
             "diff_waterfall",
             f"{words['title']}: {words['present_value']}",
-            lambda fig: _untitled(plot_waterfall(result, figure=fig)),
+            lambda fig: untitled(plot_waterfall(result, figure=fig)),
             caption=words["caption"],
             size=(7.0, 3.9),
         )
@@ -137,16 +135,9 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
             Chart(
                 f"diff_waterfall_{project}",
                 f"{words['title']}: {name}",
-                lambda fig, project=project: _untitled(plot_waterfall(result, project, figure=fig)),
+                lambda fig, project=project: untitled(plot_waterfall(result, project, figure=fig)),
                 caption=words["caption"],
                 size=(7.0, 3.9),
             )
         )
     return Section("diff", words["title"], paragraphs=(intro,), tables=(portfolio, complexes), charts=tuple(charts))
-
-
-def _untitled(figure: Any) -> Any:
-    """The chart without its own title: the report prints the chart's title above it (no heading twice)."""
-    for ax in figure.axes:
-        ax.set_title("")
-    return figure

@@ -140,22 +140,25 @@ class _Pages:
         if self.page is None or (self.size == LANDSCAPE) != wanted:
             self.new_page(wanted)
         self.heading(table.title_for("pdf", self.labels), size=9.5, space=0.26, keep=0.5 + 3 * ROW)
+        # the key figures of page 1 a size larger
+        big = 1.3 if table.key == "summary" else 1.0
+        row_height = ROW * big
         # column widths from the longest cell, headers wrapped to fit
         text_widths = []
         for j, _column in enumerate(columns):
             longest = max([len(row[j]) for row in cells] + [6])
             text_widths.append(longest)
-        widths = [w * CHAR + 0.12 for w in text_widths]
-        header_min = [max(len(word) for word in c.label.split()) * CHAR * BOLD + 0.12 for c in columns]
+        widths = [w * CHAR * big + 0.12 for w in text_widths]
+        header_min = [max(len(word) for word in c.label.split()) * CHAR * big * BOLD + 0.12 for c in columns]
         widths = [max(w, h) for w, h in zip(widths, header_min, strict=False)]
         scale = min(1.0, self.width / sum(widths))
-        font = 7 * max(scale, 0.75)
+        font = 7 * big * max(scale, 0.75)
         widths = [w * scale for w in widths]
         header_lines = [
             textwrap.wrap(c.label, max(4, int((w - 0.08) / (CHAR * BOLD * font / 7))), break_long_words=False) or [""]
             for c, w in zip(columns, widths, strict=False)
         ]
-        header_height = max(len(h) for h in header_lines) * 0.125 + 0.06
+        header_height = max(len(h) for h in header_lines) * 0.125 * big + 0.06
         numeric = [
             [c.kind == "mixed" or base_kind(table.cell_kind(c, i)) in _NUMERIC for c in columns]
             for i in range(len(cells))
@@ -166,15 +169,15 @@ class _Pages:
             x = 0.0
             for j, (_column, lines) in enumerate(zip(columns, header_lines, strict=False)):
                 for k, line in enumerate(lines):
-                    self._cell(x, widths[j], self.y + k * 0.125, line, header_numeric[j], font, "bold")
+                    self._cell(x, widths[j], self.y + k * 0.125 * big, line, header_numeric[j], font, "bold")
                 x += widths[j]
             self.y += header_height
             self._rule(self.y - 0.03, sum(widths), 0.8)
 
-        self.need(header_height + 3 * ROW, wanted)
+        self.need(header_height + 3 * row_height, wanted)
         draw_header()
         for i, row in enumerate(cells):
-            if self.left() < ROW:
+            if self.left() < row_height:
                 self.new_page(wanted)
                 draw_header()
             kind = table.row_kinds[i]
@@ -186,7 +189,7 @@ class _Pages:
             for j, text in enumerate(row):
                 self._cell(x, widths[j], self.y, text, numeric[i][j], font, weight, style)
                 x += widths[j]
-            self.y += ROW
+            self.y += row_height
         self._rule(self.y - 0.02, sum(widths), 0.5)
         self.y += 0.06
         for note in table.notes:

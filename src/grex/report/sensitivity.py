@@ -7,7 +7,7 @@ Pass it through the report's hook::
 
 from __future__ import annotations
 
-from grex.report.content import Chart, Column, Section, Table, std_kind
+from grex.report.content import Chart, Column, Section, Table, std_kind, untitled
 from grex.report.labels import Labels
 from grex.sensitivity import RATE_STEP, Sensitivity, tornado_figure
 
@@ -108,7 +108,7 @@ def sensitivity_section(result: Sensitivity, labels: Labels) -> Section:
     chart = Chart(
         "sensitivity_tornado",
         words["chart"],
-        lambda fig: tornado_figure(table, lang=lang, fig=fig),
+        lambda fig: untitled(tornado_figure(table, lang=lang, fig=fig)),
         caption=words["caption"],
         size=(7.0, 0.45 * len(table) + 1.4),
     )
