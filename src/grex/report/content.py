@@ -391,8 +391,11 @@ def _policy(valuation: Valuation, simulation) -> dict[str, Any]:
     }
 
 
-def _grade_words(letter: str | None, label: str | None) -> str:
-    return "–" if letter is None else f"{letter} ({label})"
+def _grade_words(letter: str | None, label: str | None, labels: Labels | None = None) -> str:
+    """``F (ruim onvoldoende)``: the letter and its words, in the report's language where ``labels`` is given."""
+    if letter is None:
+        return "–"
+    return f"{letter} ({label if labels is None else labels[f'grade_{letter}']})"
 
 
 def _summary_section(valuation: Valuation, simulation, labels: Labels) -> Section:
@@ -416,7 +419,7 @@ def _summary_section(valuation: Valuation, simulation, labels: Labels) -> Sectio
     if "ratio" in policy and policy["ratio"] is not None:
         rows += [
             (labels["k_ratio"], float(policy["ratio"]), "ratio"),
-            (labels["k_grade"], _grade_words(policy["grade"], policy["grade_label"]), "text"),
+            (labels["k_grade"], _grade_words(policy["grade"], policy["grade_label"], labels), "text"),
         ]
     # the other capacities, as context
     # (the one the policy takes is not repeated)
@@ -428,7 +431,7 @@ def _summary_section(valuation: Valuation, simulation, labels: Labels) -> Sectio
         ratio = policy.get(f"ratio_{suffix}")
         if ratio is None or (policy.get("ratio") is not None and policy["required"] == policy[suffix]):
             continue  # the policy's own ratio, shown above
-        text = f"{labels.number(ratio, 2)} · {_grade_words(policy[f'grade_{suffix}'], policy[f'grade_{suffix}_label'])}"
+        text = f"{labels.number(ratio, 2)} · {_grade_words(policy[f'grade_{suffix}'], policy[f'grade_{suffix}_label'], labels)}"
         rows.append((labels[f"k_context_ratio_{suffix}"], text, "text"))
     if simulation is not None and reserves.general_reserve is not None:
         rows.append((labels["k_below_zero"], float(simulation.probability_reserve_below_zero), "percent~0"))
@@ -472,7 +475,7 @@ def _verdict(valuation: Valuation, simulation, policy: Mapping[str, Any], labels
                 required=million(policy["iflo"]),
                 available=million(available),
                 ratio=labels.number(policy["ratio_iflo"], 2),
-                grade=_grade_words(policy["grade_iflo"], policy["grade_iflo_label"]),
+                grade=_grade_words(policy["grade_iflo"], policy["grade_iflo_label"], labels),
             )
         )
     else:
@@ -482,7 +485,11 @@ def _verdict(valuation: Valuation, simulation, policy: Mapping[str, Any], labels
         )
         ratio = policy["ratio"]
         if ratio is not None:
-            grade = {"grade": policy["grade"], "label": policy["grade_label"], "ratio": labels.number(ratio, 2)}
+            grade = {
+                "grade": policy["grade"],
+                "label": labels[f"grade_{policy['grade']}"],
+                "ratio": labels.number(ratio, 2),
+            }
             if ratio < 1:
                 gap = rounded(required, kind) - available
                 sentences.append(labels("v_ratio_short", gap=million(gap), **grade))
@@ -761,7 +768,7 @@ def _resistance_section(valuation: Valuation, simulation, labels: Labels) -> Sec
     if policy.get("ratio") is not None:
         rows += [
             (labels["r_ratio"], float(policy["ratio"]), "ratio"),
-            (labels["r_grade"], _grade_words(policy["grade"], policy["grade_label"]), "text"),
+            (labels["r_grade"], _grade_words(policy["grade"], policy["grade_label"], labels), "text"),
         ]
     for suffix in ("risk", "iflo"):
         ratio = policy.get(f"ratio_{suffix}")
@@ -771,7 +778,7 @@ def _resistance_section(valuation: Valuation, simulation, labels: Labels) -> Sec
             (labels[f"r_ratio_{suffix}"], float(ratio), "ratio"),
             (
                 labels[f"r_grade_{suffix}"],
-                _grade_words(policy[f"grade_{suffix}"], policy[f"grade_{suffix}_label"]),
+                _grade_words(policy[f"grade_{suffix}"], policy[f"grade_{suffix}_label"], labels),
                 "text",
             ),
         ]

@@ -72,6 +72,12 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Kans dat de algemene reserve grondbedrijf binnen tien jaar onder nul komt",
         "Probability that the general reserve falls below zero within ten years",
     ),
+    "grade_A": ("uitstekend", "excellent"),
+    "grade_B": ("ruim voldoende", "amply sufficient"),
+    "grade_C": ("voldoende", "sufficient"),
+    "grade_D": ("matig", "moderate"),
+    "grade_E": ("onvoldoende", "insufficient"),
+    "grade_F": ("ruim onvoldoende", "amply insufficient"),
     "norm_iflo": ("IFLO-norm", "IFLO norm"),
     "norm_risk": ("risicogestuurd ({confidence} zekerheid)", "risk based ({confidence} confidence)"),
     "norm_max": (
