@@ -43,6 +43,8 @@ def _table_view(table: Table, labels: Labels) -> dict:
         "key": table.key,
         "title": table.title_for("html", labels),
         "wide": table.wide,
+        # names of complexes and drivers on one line (a wide table's first column, or a column of names)
+        "names": table.wide or (bool(columns) and columns[0].key in ("name", "driver", "label")),
         "columns": [{"label": c.label, "numeric": base_kind(c.kind) in _NUMERIC} for c in columns],
         "rows": rows,
         "notes": table.notes,
