@@ -459,8 +459,18 @@ def _verdict(valuation: Valuation, simulation, policy: Mapping[str, Any], labels
             pv=million(abs(pv)),
             ev=million(abs(ev)),
         ),
-        labels("v_provision", provision=million(totals["provision"]), poc=million(totals["poc_profit"])),
     ]
+    poc = totals["poc_profit"]
+    if round(poc / 1e6, 1) > 0:
+        poc_words = labels("v_poc", poc=million(poc))
+    elif round(poc / 1e6, 1) < 0:
+        poc_words = labels("v_poc_back", poc=million(-poc))
+    else:
+        poc_words = labels["v_poc_none"]
+    if round(totals["provision"] / 1e6, 1) > 0:
+        sentences.append(labels("v_provision", provision=million(totals["provision"]), poc=poc_words))
+    else:
+        sentences.append(labels("v_no_provision", poc=poc_words))
     norm_words = labels(f"norm_long_{reserves.norm}", confidence=confidence)
     available = reserves.resistance_reserve
     if available is None:
@@ -832,6 +842,11 @@ def _width(values: NDArray[np.float64]) -> float:
     return float(p95 - p5)
 
 
+def _percentile(q: float) -> Callable[[Any], Any]:
+    """The q-th percentile over the draws (axis 0)."""
+    return lambda values: np.percentile(values, q, axis=0)
+
+
 def _cell_kinds(values: NDArray[np.float64], statistic: Callable[[Any], Any]) -> list[str]:
     """Per column of ``values`` (draws on axis 0): the cell kind of ``statistic`` rounded to its standard error."""
     errors = np.atleast_1d(standard_error(values, statistic))
@@ -851,7 +866,7 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
     draws = draws[:, [column[p] for p in per["project"]]]
     base = per["present_value"].to_numpy(dtype=np.float64)
     for key, q in (("p5", 5), ("p50", 50), ("p95", 95)):
-        per[f"kind:{key}"] = _cell_kinds(draws, lambda v, q=q: np.percentile(v, q, axis=0))
+        per[f"kind:{key}"] = _cell_kinds(draws, _percentile(q))
     per["kind:required_capacity"] = _cell_kinds(base - draws, lambda v: np.quantile(v, confidence, axis=0))
     per["kind:probability_of_loss"] = "percent~0"
     mc = Table(
@@ -898,7 +913,7 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
     for key in (c for c in path.columns if c not in ("year", "deterministic")):
         if reserve is not None and key.startswith("p") and key[1:].isdigit():
             q = int(key[1:])
-            path[f"kind:{key}"] = _cell_kinds(np.asarray(reserve), lambda v, q=q: np.percentile(v, q, axis=0))
+            path[f"kind:{key}"] = _cell_kinds(np.asarray(reserve), _percentile(q))
         else:
             path[f"kind:{key}"] = mc_kind(math.nan)
         path.loc[0, f"kind:{key}"] = "keur"  # the valuation date: the same in every draw

@@ -103,10 +103,21 @@ _WORDS: dict[str, tuple[str, str]] = {
     "v_profit": ("voordelig saldo", "profit"),
     "v_loss": ("nadelig saldo", "loss"),
     "v_provision": (
-        "Voor de verliesgevende complexen staat {provision} aan verliesvoorzieningen; op de winstgevende complexen "
-        "wordt {poc} tussentijds winst genomen.",
-        "Loss provisions of {provision} cover the loss-making complexes; {poc} of interim profit is taken on the "
-        "profitable ones.",
+        "Voor de verliesgevende complexen staat {provision} aan verliesvoorzieningen; {poc}.",
+        "Loss provisions of {provision} cover the loss-making complexes; {poc}.",
+    ),
+    "v_no_provision": (
+        "Geen vastgesteld complex is verliesgevend, dus er is geen verliesvoorziening nodig; {poc}.",
+        "No adopted complex makes a loss, so no loss provision is needed; {poc}.",
+    ),
+    "v_poc": (
+        "op de winstgevende complexen wordt {poc} tussentijds winst genomen",
+        "{poc} of interim profit is taken on the profitable ones",
+    ),
+    "v_poc_none": ("tussentijdse winst wordt per saldo niet genomen", "on balance no interim profit is taken"),
+    "v_poc_back": (
+        "per saldo wordt {poc} aan eerder genomen tussentijdse winst teruggenomen",
+        "on balance {poc} of interim profit taken earlier is taken back",
     ),
     "v_required": (
         "Het beleid meet het weerstandsvermogen af aan {norm}: daarvoor is {required} nodig, tegenover {available} "
@@ -125,8 +136,8 @@ _WORDS: dict[str, tuple[str, str]] = {
         "The resistance ratio is {ratio}, grade {grade} ({label}): the reserve is enough to absorb the risks.",
     ),
     "v_context": (
-        "Ter vergelijking: tegen {other} ({required}) alleen is de ratio {ratio} ({grade}).",
-        "For comparison: against {other} ({required}) alone the ratio is {ratio} ({grade}).",
+        "Ter vergelijking: {other} is {required}; daartegen is de ratio {ratio} (waardering {grade}).",
+        "For comparison: {other} is {required}; against it the ratio is {ratio} (grade {grade}).",
     ),
     "v_below_zero": (
         "De kans dat de algemene reserve grondbedrijf binnen tien jaar onder nul komt, is {p}.",
@@ -134,9 +145,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "v_no_simulation": (
         "Het beleid meet het weerstandsvermogen af aan {norm}; zonder Monte Carlo-simulatie is alleen de IFLO-norm "
-        "berekend: {required} nodig, tegenover {available} beschikbaar (ratio {ratio}, {grade}).",
+        "berekend: {required} nodig, tegenover {available} beschikbaar; ratio {ratio}, waardering {grade}.",
         "The policy measures the resistance capacity against {norm}; without a Monte Carlo simulation only the IFLO "
-        "norm is computed: {required} required, against {available} available (ratio {ratio}, {grade}).",
+        "norm is computed: {required} required, against {available} available; ratio {ratio}, grade {grade}.",
     ),
     "v_no_reserve": (
         "Er is geen beschikbare weerstandsreserve opgegeven; de ratio weerstandsvermogen is niet berekend "
@@ -336,8 +347,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "r_general": ("Algemene reserve grondbedrijf 1-1", "General reserve 1-1"),
     "r_below_zero": (
-        "Kans dat de algemene reserve onder nul komt",
-        "Probability that the general reserve falls below zero",
+        "Kans dat de algemene reserve grondbedrijf binnen tien jaar onder nul komt",
+        "Probability that the general reserve falls below zero within ten years",
     ),
     "note_grades": (
         "Waardering (NAR / Universiteit Twente): A ≥ 2,0 uitstekend; B 1,4–2,0 ruim voldoende; C 1,0–1,4 voldoende; "
@@ -533,6 +544,8 @@ class Labels:
         The sign is kept (``€ -1,2 miljoen``); one decimal.
         """
         amount = rounded(value, kind) / 1e6
+        if round(amount, 1) == 0:
+            amount = 0.0  # no "-0,0"
         return self("millions", amount=format_value(amount, "number", self.lang, decimals=1))
 
 
