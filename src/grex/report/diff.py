@@ -95,8 +95,8 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
         pd.DataFrame(rows, columns=["effect", "end_value", "present_value"]),
         (
             Column("effect", words["effect"]),
-            Column("end_value", words["end_value"], "keur"),
-            Column("present_value", words["present_value"], "keur"),
+            Column("end_value", words["end_value"].capitalize(), "keur"),
+            Column("present_value", words["present_value"].capitalize(), "keur"),
         ),
         row_kinds=("subtotal", *("row",) * len(effects), "total"),
         notes=(words["omitted"],),

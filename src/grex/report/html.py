@@ -34,8 +34,9 @@ def _table_view(table: Table, labels: Labels) -> dict:
             {
                 "kind": table.row_kinds[i],
                 "cells": [
-                    {"text": text, "numeric": base_kind(kind) in _NUMERIC, "kind": base_kind(kind)}
-                    for text, kind in zip(row, kinds, strict=False)
+                    # a column of mixed values (numbers and words) aligned right as a whole
+                    {"text": text, "numeric": base_kind(kind) in _NUMERIC or column.kind == "mixed"}
+                    for text, kind, column in zip(row, kinds, columns, strict=False)
                 ],
             }
         )

@@ -434,7 +434,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "sheet_years": ("Per complex en jaar", "Per complex and year"),
     "col_costs_pl_year": ("Kosten (prijspeil)", "Costs (price level)"),
     "col_revenues_pl_year": ("Opbrengsten (prijspeil)", "Revenues (price level)"),
-    "col_costs_year": ("Kosten (nominaal, incl. VO)", "Costs (nominal, with margin)"),
+    "col_costs_year": (
+        "Kosten (nominaal, incl. voorziene onzekerheden)",
+        "Costs (nominal, with the uncertainty margin)",
+    ),
     "col_margin_year": ("Voorziene onzekerheden", "Uncertainty margin"),
     "col_revenues_year": ("Opbrengsten (nominaal)", "Revenues (nominal)"),
     "col_book_value_year": ("Boekwaarde 31-12", "Book value 31-12"),
