@@ -631,3 +631,31 @@ def test_every_figure_printed_twice_is_the_same_number(html, files):
         line = next((ln for ln in text.splitlines() if ln.strip().startswith(label)), None)
         assert line is not None and line.rstrip().endswith(value), (label, value, line)
     assert not re.search(r"\d{1,3}\.\d{3}\.\d{3}(?![.\d])", text)
+
+
+def test_driver_standard_deviations_agree_with_the_sensitivity_section(valuation):
+    """The standard deviation of each driver appears in the risk analysis and in the sensitivity analysis:
+    the same runs, the same rule of rounding, the same printed number."""
+    from grex.montecarlo import simulate
+    from grex.report.sensitivity import sensitivity_section
+    from grex.sensitivity import sensitivity
+
+    scenario, portfolio = valuation.scenario, valuation.portfolio
+    runs = {"all": simulate(scenario, portfolio, draws=300, seed=3)}
+    runs.update({d: simulate(scenario, portfolio, draws=300, seed=3, drivers={d}) for d in DRIVERS})
+    result = sensitivity(scenario, portfolio, draws=300, seed=3, runs=runs)
+    report = build_report(
+        valuation,
+        runs["all"],
+        drivers={d: runs[d] for d in DRIVERS},
+        date=DATE,
+        extra_sections=lambda labels: [sensitivity_section(result, labels)],
+    )
+    tables = _html_tables(render_html(report))
+    risk = {row[0]: row[2] for row in tables["drivers"]}
+    shares = {row[0]: row[1] for row in tables["sensitivity_variance"]}
+    labels = Labels("nl")
+    pairs = {labels[f"driver_{d}"]: d for d in DRIVERS}
+    names = dict(zip(result.variance_shares["driver"], result.variance_shares["label"], strict=True))
+    for label, driver in pairs.items():
+        assert risk[label] == shares[names[driver]], (driver, risk[label], shares[names[driver]])
