@@ -90,8 +90,13 @@ def test_comparison_matches_single_runs(local):
         for key, value in simulation.percentiles().items():
             assert float(column[f"present_value_{key}"]) == value
         assert float(column["required_capacity"]) == simulation.required_capacity
-        assert float(column["ratio"]) == simulation.ratio
-        assert column["grade"] == simulation.grade
+        assert float(column["ratio_risk"]) == simulation.ratio
+        assert column["grade_risk"] == simulation.grade
+        # the default policy (norm = max): the higher of the IFLO norm and the risk-based capacity
+        assert column["norm"] == "max"
+        required = max(valuation.iflo_norm(), simulation.required_capacity)
+        assert float(column["required_capacity_policy"]) == required
+        assert float(column["ratio"]) == scenario.reserves.resistance_reserve / required
         assert float(column["lowest_general_reserve"]) == simulation.reserve_path()["deterministic"].iloc[1:].min()
         draws = read_batch(local.out_dir, "draws")
         draws = draws[draws["scenario"] == name].drop(columns="scenario").reset_index(drop=True)

@@ -291,7 +291,7 @@ def test_waterfall_figure(tmp_path):
     result = diff_scenarios(*pair(tmp_path, after_parameters={**PARAMETERS, "interest_rate": 0.02}))
     figure = plot_waterfall(result)
     labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
-    assert labels == ["before (1-1-2024)", "Rente", "after (1-1-2024)"]
+    assert labels == ["vorig MPG: before (1-1-2024)", "Rente", "dit MPG: after (1-1-2024)"]
     assert "Verschillenanalyse" in figure.axes[0].get_title()
     assert plot_waterfall(result, "a", measure="end_value").axes
 

@@ -272,8 +272,8 @@ def test_iflo_norm_ratio_and_grade(case, tmp_path):
     )
     _, _, summary = run(scenario, tmp_path)
     assert summary["iflo_norm"] == pytest.approx(370.0, abs=EURO)
-    assert summary["ratio"] == pytest.approx(1.5)
-    assert summary["grade"] == "B"
+    assert summary["ratio_iflo"] == pytest.approx(1.5)
+    assert summary["grade_iflo"] == "B"
 
 
 def test_iflo_shares_are_parameters(case, tmp_path):
@@ -285,8 +285,8 @@ def test_iflo_shares_are_parameters(case, tmp_path):
     )
     _, _, summary = run(scenario, tmp_path)
     assert summary["iflo_norm"] == pytest.approx(490.0, abs=EURO)
-    assert summary["ratio"] == pytest.approx(0.8)
-    assert summary["grade"] == "D"
+    assert summary["ratio_iflo"] == pytest.approx(0.8)
+    assert summary["grade_iflo"] == "D"
 
 
 def test_totals_per_status(case, tmp_path):

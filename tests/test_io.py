@@ -107,7 +107,7 @@ def test_example_scenario_outputs(tmp_path, capsys):
     assert adopted["remaining_revenues_price_level"] == pytest.approx(75e6, abs=1000)
     messchenveld = complexes.set_index("project").loc["messchenveld_1a"]
     assert messchenveld["duration"] == 19 and bool(messchenveld["exceeds_max_duration"])
-    assert summary["grade"] in {"A", "B", "C", "D", "E", "F"}
+    assert summary["grade_iflo"] in {"A", "B", "C", "D", "E", "F"}
     assert summary["parameters"]["parameters"]["cost_index"] == {
         "2023": 0.06,
         "2024": 0.04,

@@ -37,8 +37,8 @@ REPORT = "report-assen-2024"
 
 DATE = dt.date(2025, 3, 1)
 DUTCH_TITLES = (
-    "Uitgangspunten",
-    "Grondexploitaties per complex",
+    "Kerncijfers en conclusie",
+    "Grondexploitaties",
     "Weerstandsvermogen",
     "Risicoanalyse (Monte Carlo)",
     "Grafieken",
@@ -155,6 +155,14 @@ def test_content_sections_and_provenance(report, valuation, simulation):
         "date": "2025-03-01",
     }
     assert report.notice == Labels("nl")["notice"]
+    assert [s.key for s in report.sections][-2:] == ["parameters", "colophon"]
+    colophon = next(t for t in report.tables() if t.key == "colophon").frame.set_index("item")["value"]
+    assert (
+        colophon["Invoer-hash (SHA-256)"] == valuation.input_hash
+        and colophon["Seed (startgetal toevalsgenerator)"] == 7
+    )
+    parameters = next(t for t in report.tables() if t.key == "parameters").frame["item"]
+    assert "Invoer-hash (SHA-256)" not in set(parameters)  # the provenance is in the colophon, not on page 1
     resistance = next(t for t in report.tables() if t.key == "resistance").frame.set_index("item")["value"]
     assert resistance["Beschikbare weerstandsreserve"] == 8_500_000
     assert resistance["Standaardfout van de benodigde weerstandscapaciteit"] == 54_321.0
@@ -205,7 +213,8 @@ def test_complex_table_subtotals_and_duration(report, valuation):
 def test_english_and_extra_sections(valuation, simulation):
     extra = Section("previous", "Verschillenanalyse", paragraphs=("Vergelijking met het vorige MPG.",))
     report = build_report(valuation, simulation, lang="en", date=DATE, extra_sections=[extra])
-    assert report.sections[0].title == "Assumptions" and report.sections[-1] is extra
+    assert report.sections[0].title == "Key figures and conclusion" and extra in report.sections
+    assert report.sections[-1].title == "Colophon"
     assert report.notice == ILLUSTRATIVE_NOTICE
     html = render_html(report)
     assert "Verschillenanalyse" in html and "Present value per complex" in html
@@ -257,7 +266,7 @@ def test_html_titles_notice_provenance(html, valuation):
         assert word in html, word
     assert html.count("ILLUSTRATIEF: de cijfers van dit scenario zijn verzonnen") == 2  # the header and the footer
     assert f"grex {__version__} · scenario assen-2024 · invoer-hash {valuation.input_hash[:12]} · seed 7" in html
-    assert "01-03-2025" in html
+    assert "1-3-2025" in html
     assert "@page" in html and "@media print" in html
     # Dutch number format: the total book value of EUR 44.8 million in thousands
     assert ">44.800<" in html
@@ -272,8 +281,10 @@ def _header(sheet) -> list[str]:
 
 def test_workbook_layout(files, report):
     book = load_workbook(files / f"{REPORT}.xlsx")
-    assert book.sheetnames[0] == "Uitgangspunten"
+    assert book.sheetnames[0] == "Kerncijfers"
     assert {
+        "Uitgangspunten",
+        "Verantwoording",
         "Complexen",
         "IFLO-norm",
         "Weerstand",
@@ -296,6 +307,10 @@ def test_workbook_layout(files, report):
     assert values["Seed (startgetal toevalsgenerator)"].value == 7
     assert values["Beschikbare weerstandsreserve grondbedrijf"].value == 8_500_000
     assert "€" in values["Beschikbare weerstandsreserve grondbedrijf"].number_format
+    assert values["Waarderingsdatum"].value.date() == dt.date(2024, 1, 1)  # a date, not text
+    assert values["Waarderingsdatum"].number_format == "d-m-yyyy"
+    assert values["Schok grondprijzen: standaardafwijking per jaar"].value == 0.03
+    assert "%" in values["Schok grondprijzen: standaardafwijking per jaar"].number_format
 
 
 def test_workbook_complexes_equal_grex_run(files, tmp_path):
@@ -380,7 +395,17 @@ def test_cli_report(fake_montecarlo, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [f"{REPORT}.html", f"{REPORT}.xlsx"]
     html = (out / f"{REPORT}.html").read_text(encoding="utf-8")
     assert ">Assumptions</h2>" in html and "seed 3 · 200 draws" in html
-    assert load_workbook(out / f"{REPORT}.xlsx").sheetnames[0] == "Assumptions"
+    assert load_workbook(out / f"{REPORT}.xlsx").sheetnames[0] == "Key figures"
+
+
+def test_cli_report_draws_default_to_the_scenario(fake_montecarlo, tmp_path):
+    """Without --draws and --seed the report runs the scenario's montecarlo.draws and seed, as grex simulate."""
+    out = tmp_path / "r"
+    assert main(["report", str(EXAMPLE), "--format", "html", "--out", str(out)]) == 0
+    scenario = read_scenario(EXAMPLE)
+    html = (out / f"{REPORT}.html").read_text(encoding="utf-8")
+    draws = f"{scenario.montecarlo.draws:,}".replace(",", ".")
+    assert f"seed {scenario.montecarlo.seed} · {draws} trekkingen" in html
 
 
 def test_cli_report_bad_format(fake_montecarlo, tmp_path, capsys):
@@ -402,7 +427,7 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
     assert main(["simulate", str(EXAMPLE), "--draws", "600", "--seed", "5", "--out", str(tmp_path / "s")]) == 0
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     workbook = load_workbook(out / f"{REPORT}.xlsx")
-    assert workbook.sheetnames[0] == "Uitgangspunten"
+    assert workbook.sheetnames[0] == "Kerncijfers"
     values = _sheet_values(workbook, "Weerstand")
     by_start = {str(k).split(" (")[0]: v for k, v in values.items()}
     assert by_start["Benodigde weerstandscapaciteit risicogestuurd"] == pytest.approx(
@@ -412,7 +437,10 @@ def test_cli_report_figures_equal_grex_simulate_and_run(tmp_path):
         summary["required_capacity_standard_error"], abs=0.01
     )
     assert by_start["Benodigde weerstandscapaciteit volgens IFLO-norm"] == pytest.approx(summary["iflo_norm"], abs=0.01)
-    assert by_start["Ratio weerstandsvermogen"] == pytest.approx(summary["ratio"])
+    assert by_start["Ratio weerstandsvermogen volgens beleid"] == pytest.approx(summary["ratio"])
+    key = _sheet_values(workbook, "Kerncijfers")
+    assert key["Benodigde weerstandscapaciteit volgens beleid"] == pytest.approx(summary["required_capacity_policy"])
+    assert key["Waardering (NAR) volgens beleid"].startswith(summary["grade"] + " (")
     parameters = _sheet_values(workbook, "Uitgangspunten")
     assert parameters["Uitgiftetempo markt (laag / modus / hoog)"] == "0,60 / 1,00 / 1,20"
     assert parameters["Laag en hoog van de driehoeksverdelingen"] == "5%- en 95%-punt"
@@ -435,8 +463,8 @@ def test_cli_report_previous_adds_the_difference_analysis(tmp_path):
     table = {r[0]: r[2] for r in rows if len(r) > 2 and isinstance(r[2], (int, float))}
     result = diff_scenarios(previous, EXAMPLE)
     before, after = result.total("present_value")
-    assert table["vorige MPG"] == pytest.approx(before, abs=0.01)
-    assert table["huidige MPG"] == pytest.approx(after, abs=0.01)
+    assert table["Vorige MPG"] == pytest.approx(before, abs=0.01)
+    assert table["Huidige MPG"] == pytest.approx(after, abs=0.01)
     assert table["Rente"] == pytest.approx(result.portfolio("present_value")["interest"], abs=0.01)
 
 
@@ -496,3 +524,145 @@ def test_html_in_headless_chromium(html, tmp_path):
     _run_chromium(chromium, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 4
+
+
+# -- one figure, one number --------------------------------------------------
+
+
+def _html_tables(html: str) -> dict[str, list[list[str]]]:
+    """Each table of the HTML by key: its rows as lists of cell texts (headers left out)."""
+    import html as html_module
+
+    tables = {}
+    for key, body in re.findall(r'<table id="table-([\w-]+)"[^>]*>(.*?)</table>', html, flags=re.S):
+        rows = []
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
+            cells = [html_module.unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            if cells:
+                rows.append(cells)
+        tables[key] = rows
+    return tables
+
+
+def _pairs(rows: list[list[str]]) -> dict[str, str]:
+    return {r[0]: r[-1] for r in rows if len(r) >= 2}
+
+
+def _keur(text: str) -> float:
+    """A cell in thousands, Dutch format, as euros."""
+    return float(text.replace(".", "").replace(",", ".")) * 1000
+
+
+def _figures_printed_twice(tables: dict[str, list[list[str]]]) -> list[tuple[str, list[str]]]:
+    """The figures that appear in more than one place, each with the texts printed."""
+    key, resistance, iflo = _pairs(tables["summary"]), _pairs(tables["resistance"]), tables["iflo"]
+    parameters, percentiles = _pairs(tables["parameters"]), _pairs(tables["percentiles"])
+    complexes = tables["complexes"]
+    total = next(r for r in complexes if r[0] == "Totaal")  # ends: present value, provision, interim profit
+    path = tables["reserve_path"]
+    return [
+        (
+            "IFLO-norm",
+            [iflo[-1][-1], resistance["Benodigde weerstandscapaciteit volgens IFLO-norm"]]
+            + [key[k] for k in key if k.startswith("Ter vergelijking: benodigd volgens IFLO")],
+        ),
+        (
+            "beschikbare weerstandsreserve",
+            [
+                key["Beschikbare weerstandsreserve"],
+                resistance["Beschikbare weerstandsreserve"],
+                parameters["Beschikbare weerstandsreserve grondbedrijf"],
+            ],
+        ),
+        (
+            "benodigd volgens beleid",
+            [key["Benodigde weerstandscapaciteit volgens beleid"]]
+            + [v for k, v in resistance.items() if k.startswith("Benodigde weerstandscapaciteit volgens beleid")],
+        ),
+        (
+            "ratio",
+            [
+                key["Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)"],
+                resistance["Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)"],
+            ],
+        ),
+        ("waardering", [key["Waardering (NAR) volgens beleid"], resistance["Waardering (NAR) volgens beleid"]]),
+        (
+            "contante waarde portefeuille",
+            [key["Resultaat portefeuille, contante waarde per 1-1-2024"], percentiles["Deterministisch"], total[-3]],
+        ),
+        ("voorziening", [key["Verliesvoorzieningen"], total[-2]]),
+        ("tussentijdse winstneming", [key["Tussentijdse winstneming"], total[-1]]),
+        (
+            "algemene reserve 1-1",
+            [parameters["Algemene reserve grondbedrijf"], resistance["Algemene reserve grondbedrijf 1-1"], path[0][1]],
+        ),
+    ]
+
+
+def test_every_figure_printed_twice_is_the_same_number(html, files):
+    """Read the report as printed (HTML, and the PDF's text where pdftotext is there): a figure shown in two
+    places shows the same number; the verdict's millions are the key-figure table's thousands, rounded; Monte
+    Carlo amounts are rounded to their standard error; no amount is printed to the euro."""
+    from grex.report.content import mc_unit
+
+    tables = _html_tables(html)
+    for name, texts in _figures_printed_twice(tables):
+        assert len(texts) >= 2 and len(set(texts)) == 1, (name, texts)
+    key = _pairs(tables["summary"])
+    # the verdict: every amount in millions is a figure of the table, rounded to one decimal
+    verdict = re.search(r'<p class="verdict">(.*?)</p>', html, flags=re.S).group(1)
+    millions = [float(m.replace(".", "").replace(",", ".")) for m in re.findall(r"€ (-?[\d.,]+) miljoen", verdict)]
+    assert len(millions) >= 5, verdict
+    amounts = {abs(round(_keur(v) / 1e6, 1)) for k, v in key.items() if re.fullmatch(r"-?[\d.]+", v)}
+    available = _keur(key["Beschikbare weerstandsreserve"])
+    gap = round((_keur(key["Benodigde weerstandscapaciteit volgens beleid"]) - available) / 1e6, 1)
+    for value in millions:
+        assert value in amounts | {gap}, (value, sorted(amounts), verdict)
+    assert key["Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)"] in verdict
+    # Monte Carlo amounts rounded to their standard error (the fake's: 54,321 -> to 10,000)
+    risk = _keur(_pairs(tables["resistance"])["Benodigde weerstandscapaciteit risicogestuurd (90% zekerheid)"])
+    assert risk % mc_unit(54_321.0) == 0 and risk != 0
+    # no amount to the euro anywhere: at most two groups of thousands in thousands of euros
+    body = re.sub(r"<(style|img)[^>]*>.*?(</style>|>)", "", html, flags=re.S)
+    assert not re.search(r"\d{1,3}\.\d{3}\.\d{3}(?!\.)", body), re.search(r".{40}\d{1,3}\.\d{3}\.\d{3}.{20}", body)
+    # the PDF prints the same figures
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(files / f"{REPORT}.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for label, value in key.items():
+        if label.startswith("Norm van het beleid"):
+            continue  # long text, wrapped differently
+        line = next((ln for ln in text.splitlines() if ln.strip().startswith(label)), None)
+        assert line is not None and line.rstrip().endswith(value), (label, value, line)
+    assert not re.search(r"\d{1,3}\.\d{3}\.\d{3}(?![.\d])", text)
+
+
+def test_driver_standard_deviations_agree_with_the_sensitivity_section(valuation):
+    """The standard deviation of each driver appears in the risk analysis and in the sensitivity analysis:
+    the same runs, the same rule of rounding, the same printed number."""
+    from grex.montecarlo import simulate
+    from grex.report.sensitivity import sensitivity_section
+    from grex.sensitivity import sensitivity
+
+    scenario, portfolio = valuation.scenario, valuation.portfolio
+    runs = {"all": simulate(scenario, portfolio, draws=300, seed=3)}
+    runs.update({d: simulate(scenario, portfolio, draws=300, seed=3, drivers={d}) for d in DRIVERS})
+    result = sensitivity(scenario, portfolio, draws=300, seed=3, runs=runs)
+    report = build_report(
+        valuation,
+        runs["all"],
+        drivers={d: runs[d] for d in DRIVERS},
+        date=DATE,
+        extra_sections=lambda labels: [sensitivity_section(result, labels)],
+    )
+    tables = _html_tables(render_html(report))
+    risk = {row[0]: row[2] for row in tables["drivers"]}
+    shares = {row[0]: row[1] for row in tables["sensitivity_variance"]}
+    labels = Labels("nl")
+    pairs = {labels[f"driver_{d}"]: d for d in DRIVERS}
+    names = dict(zip(result.variance_shares["driver"], result.variance_shares["label"], strict=True))
+    for label, driver in pairs.items():
+        assert risk[label] == shares[names[driver]], (driver, risk[label], shares[names[driver]])

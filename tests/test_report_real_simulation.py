@@ -44,7 +44,7 @@ def test_per_complex_table_holds_the_simulations_figures_complex_by_complex(real
         np.testing.assert_array_equal(frame[column].to_numpy(), expected.loc[frame.index, column].to_numpy(), column)
     headings = {c.key: c.label for c in tables["mc_complexes"].columns}
     assert [headings[k] for k in ("p5", "p50", "p95")] == ["P5", "P50", "P95"]
-    assert headings["required_capacity"] == "Required capacity"
+    assert headings["required_capacity"] == "Required capacity (90%)"
     # the deterministic column is the valuation's present value, which the simulation's base shares
     np.testing.assert_array_equal(frame["present_value"].to_numpy(), simulation.base.result.present_value)
     # the spread is real: each complex's P5 lies below its P95
@@ -64,7 +64,10 @@ def test_percentile_table_holds_the_portfolio_percentiles_and_the_deterministic_
 
 def test_reserve_path_table_is_the_simulations_reserve_path(real):
     _, simulation, _, tables = real
-    pd.testing.assert_frame_equal(tables["reserve_path"].frame, simulation.reserve_path())
+    frame = tables["reserve_path"].frame
+    # the figures, plus a rounding kind per Monte Carlo column (kind:p5, ...)
+    pd.testing.assert_frame_equal(frame[list(simulation.reserve_path().columns)], simulation.reserve_path())
+    assert all(str(k).startswith("keur") for k in frame["kind:p50"] if k is not None)
 
 
 def test_resistance_table_holds_the_simulations_capacity_shortfall_and_grade(real):
@@ -73,6 +76,7 @@ def test_resistance_table_holds_the_simulations_capacity_shortfall_and_grade(rea
     required = simulation.required_capacity
     loss = simulation.base.result.present_value.sum() - simulation.portfolio_present_value
     tail = np.sort(loss)[-DRAWS // 10 :]  # the 200 largest losses of 2,000 draws at 90% confidence
+    assert values[0] == valuation.iflo_norm()
     assert values[1:5] == [
         required,
         simulation.required_capacity_standard_error,
@@ -80,10 +84,16 @@ def test_resistance_table_holds_the_simulations_capacity_shortfall_and_grade(rea
         simulation.probability_of_loss,
     ]
     assert simulation.expected_shortfall == pytest.approx(tail.mean(), rel=1e-12)
+    # the example's policy (norm "max") takes the higher of the IFLO norm and the risk-based capacity
+    policy = max(required, valuation.iflo_norm())
+    assert values[5] == policy
     available = valuation.scenario.reserves.resistance_reserve
-    assert values[5] == available
-    assert values[6] == pytest.approx(available / required, rel=1e-12) == simulation.ratio
-    assert values[7].startswith(nar_grade(simulation.ratio)[0]) and simulation.grade == nar_grade(simulation.ratio)[0]
+    assert values[6] == available
+    assert values[7] == pytest.approx(available / policy, rel=1e-12)
+    assert policy != required or simulation.ratio == pytest.approx(values[7], rel=1e-12)
+    assert values[8].startswith(nar_grade(available / policy)[0])
+    assert values[9] == pytest.approx(available / valuation.iflo_norm(), rel=1e-12)
+    assert values[10].startswith(nar_grade(available / valuation.iflo_norm())[0])
 
 
 def test_driver_table_holds_the_spread_of_each_driver_alone(real):
@@ -93,9 +103,10 @@ def test_driver_table_holds_the_spread_of_each_driver_alone(real):
         values = alone.portfolio_present_value
         p5, p95 = np.percentile(values, [5, 95])
         assert frame.loc[name, "width"] == pytest.approx(p95 - p5, rel=1e-12), name
-        assert frame.loc[name, "std"] == pytest.approx(np.std(values, ddof=1), rel=1e-12), name
+        # the population standard deviation, as the sensitivity analysis's table has it
+        assert frame.loc[name, "std"] == pytest.approx(np.std(values), rel=1e-12), name
     shares = frame["variance_share"].drop("all").astype(float)
-    variances = pd.Series({name: np.var(alone.portfolio_present_value, ddof=1) for name, alone in drivers.items()})
+    variances = pd.Series({name: np.var(alone.portfolio_present_value) for name, alone in drivers.items()})
     np.testing.assert_allclose(
         shares.to_numpy(), (variances / variances.sum()).loc[shares.index].to_numpy(), rtol=1e-12
     )

@@ -36,7 +36,7 @@ from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError
 from grex.montecarlo import BLOCK, Simulation, simulate_range
-from grex.reserves import nar_grade
+from grex.reserves import reserve_figures
 from grex.scenario import Scenario
 from grex.valuation import Valuation
 
@@ -97,8 +97,12 @@ COMPARISON_FIGURES = (
     "probability_of_loss",
     "iflo_norm",
     "available_resistance_reserve",
+    "norm",
+    "required_capacity_policy",
     "ratio",
     "grade",
+    "ratio_risk",
+    "grade_risk",
     "ratio_iflo",
     "grade_iflo",
     "general_reserve",
@@ -106,6 +110,46 @@ COMPARISON_FIGURES = (
     "lowest_general_reserve_p5",
     "probability_reserve_below_zero",
 )
+
+#: Per figure of the comparison: its Dutch label and its kind (``amount`` [EUR], ``share`` [decimal],
+#: ``ratio``, ``count``, ``year``, ``text``, ``flag``), for the workbook's labels and number formats.
+FIGURE_LABELS: dict[str, tuple[str, str]] = {
+    "illustrative": ("Illustratief (verzonnen cijfers)", "flag"),
+    "valuation_year": ("Waarderingsjaar (1-1)", "year"),
+    "input_hash": ("Invoer-hash (SHA-256)", "text"),
+    "draws": ("Aantal trekkingen", "count"),
+    "seed": ("Seed", "year"),
+    "present_value": ("Contante waarde portefeuille (deterministisch)", "amount"),
+    "present_value_mean": ("Contante waarde portefeuille: gemiddelde simulatie", "amount"),
+    "present_value_p5": ("Contante waarde portefeuille: P5", "amount"),
+    "present_value_p10": ("Contante waarde portefeuille: P10", "amount"),
+    "present_value_p25": ("Contante waarde portefeuille: P25", "amount"),
+    "present_value_p50": ("Contante waarde portefeuille: P50 (mediaan)", "amount"),
+    "present_value_p75": ("Contante waarde portefeuille: P75", "amount"),
+    "present_value_p90": ("Contante waarde portefeuille: P90", "amount"),
+    "present_value_p95": ("Contante waarde portefeuille: P95", "amount"),
+    "provision": ("Verliesvoorzieningen", "amount"),
+    "poc_profit": ("Tussentijdse winstneming", "amount"),
+    "confidence": ("Zekerheidsniveau benodigde weerstandscapaciteit", "share"),
+    "required_capacity": ("Benodigde weerstandscapaciteit risicogestuurd", "amount"),
+    "required_capacity_standard_error": ("Standaardfout benodigde weerstandscapaciteit", "amount"),
+    "expected_shortfall": ("Verwacht tekort voorbij het zekerheidsniveau", "amount"),
+    "probability_of_loss": ("Kans contante waarde lager dan deterministisch", "share"),
+    "iflo_norm": ("Benodigde weerstandscapaciteit volgens IFLO-norm", "amount"),
+    "available_resistance_reserve": ("Beschikbare weerstandsreserve", "amount"),
+    "norm": ("Norm van het beleid (iflo, risk of max)", "text"),
+    "required_capacity_policy": ("Benodigde weerstandscapaciteit volgens beleid", "amount"),
+    "ratio": ("Ratio weerstandsvermogen volgens beleid", "ratio"),
+    "grade": ("Waardering (NAR) volgens beleid", "text"),
+    "ratio_risk": ("Ratio beschikbaar / risicogestuurd benodigd", "ratio"),
+    "grade_risk": ("Waardering (NAR) t.o.v. risicogestuurd", "text"),
+    "ratio_iflo": ("Ratio beschikbaar / IFLO-norm", "ratio"),
+    "grade_iflo": ("Waardering (NAR) t.o.v. IFLO-norm", "text"),
+    "general_reserve": ("Algemene reserve grondbedrijf 1-1", "amount"),
+    "lowest_general_reserve": ("Laagste algemene reserve in tien jaar (deterministisch)", "amount"),
+    "lowest_general_reserve_p5": ("Laagste algemene reserve in tien jaar (P5)", "amount"),
+    "probability_reserve_below_zero": ("Kans algemene reserve binnen tien jaar onder nul", "share"),
+}
 
 
 # -- grids ----------------------------------------------------------------------
@@ -270,9 +314,12 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
     mean and percentiles; ``provision`` and ``poc_profit`` the deterministic
     totals; ``required_capacity`` (at ``confidence``), its standard error,
     ``expected_shortfall`` and ``probability_of_loss`` from the Monte Carlo;
-    ``iflo_norm``; ``ratio`` and ``grade`` the available resistance reserve
-    against the required capacity (NAR), ``ratio_iflo`` and ``grade_iflo``
-    against the IFLO norm; ``general_reserve`` at the valuation date,
+    ``iflo_norm``; ``norm`` the required capacity the policy uses
+    (``[reserves] norm``: iflo, risk or max) and ``required_capacity_policy``
+    its amount; ``ratio`` and ``grade`` (NAR) the available resistance reserve
+    against that capacity, ``ratio_risk`` and ``grade_risk`` against the
+    risk-based ``required_capacity``, ``ratio_iflo`` and ``grade_iflo``
+    against the IFLO norm (:func:`grex.reserves.reserve_figures`); ``general_reserve`` at the valuation date,
     ``lowest_general_reserve`` the lowest year-end value of its deterministic
     path and ``lowest_general_reserve_p5`` of its P5 path over the next ten
     years, and ``probability_reserve_below_zero``. Amounts [EUR]; shares as
@@ -282,8 +329,10 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
     totals = valuation.totals()["total"]
     percentiles = simulation.percentiles()
     path = simulation.reserve_path()
-    iflo_ratio = valuation.ratio()
-    iflo_grade = nar_grade(iflo_ratio)
+    reserves = scenario.reserves
+    figures = reserve_figures(
+        reserves.norm, reserves.resistance_reserve, valuation.iflo_norm(), simulation.required_capacity
+    )
     row: dict[str, Any] = {
         "scenario": scenario.name,
         "illustrative": scenario.illustrative,
@@ -303,10 +352,8 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
         "probability_of_loss": simulation.probability_of_loss,
         "iflo_norm": valuation.iflo_norm(),
         "available_resistance_reserve": scenario.reserves.resistance_reserve,
-        "ratio": simulation.ratio,
-        "grade": simulation.grade,
-        "ratio_iflo": iflo_ratio,
-        "grade_iflo": None if iflo_grade is None else iflo_grade[0],
+        **{k: figures[k] for k in ("norm", "required_capacity_policy", "ratio", "grade")},
+        **{k: figures[k] for k in ("ratio_risk", "grade_risk", "ratio_iflo", "grade_iflo")},
         "general_reserve": scenario.reserves.general_reserve,
         "lowest_general_reserve": float(path["deterministic"].iloc[1:].min()),
         "lowest_general_reserve_p5": float(path["p5"].iloc[1:].min()),

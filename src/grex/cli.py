@@ -137,7 +137,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise InputError(
             None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}"
         )
-    if args.draws <= 1:
+    if args.draws is not None and args.draws <= 1:
         raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
     settings = _engine_settings()
     show = show_bars()
@@ -148,15 +148,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_support(scenario, portfolio)
+        # the scenario's own draws and seed, as grex simulate: both print the same required capacity
+        draws = scenario.montecarlo.draws if args.draws is None else args.draws
         seed = scenario.montecarlo.seed if args.seed is None else args.seed
-        with steps.step(_simulating(args.draws)):
-            simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed, progress=show, **settings)
+        if draws <= 1:
+            raise InputError(
+                args.scenario, "key montecarlo.draws", f"must be a whole number > 1 for a report, not {draws}"
+            )
+        with steps.step(_simulating(draws)):
+            simulation = simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)
         # each driver alone, same draws and seed: its contribution to the spread
         drivers = {}
         for d in DRIVERS:
             with steps.step(f"simulating the driver {d} alone"):
                 drivers[d] = simulate(
-                    scenario, portfolio, draws=args.draws, seed=seed, drivers={d}, progress=show, **settings
+                    scenario, portfolio, draws=draws, seed=seed, drivers={d}, progress=show, **settings
                 )
         builders = []
         if args.previous:
@@ -173,9 +179,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             with steps.step("sensitivity analysis"):
                 # the same draws and seed as the report's own runs: reuse them rather than simulate again
                 runs = {"all": simulation, **drivers}
-                result = sensitivity(
-                    scenario, portfolio, draws=args.draws, seed=seed, lang=args.lang, runs=runs, **settings
-                )
+                result = sensitivity(scenario, portfolio, draws=draws, seed=seed, lang=args.lang, runs=runs, **settings)
             builders.append(lambda labels: sensitivity_section(result, labels))
 
         def extra(labels):
@@ -245,6 +249,8 @@ def _w(key: str, lang: str) -> str:
 
 def format_simulation(simulation, lang: str = "nl") -> str:
     """The headline figures of a simulation, in thousands of euros (Dutch or English number format)."""
+    from grex.reserves import reserve_figures
+
     scenario = simulation.base.scenario
     nl = lang == "nl"
     lines = []
@@ -263,36 +269,53 @@ def format_simulation(simulation, lang: str = "nl") -> str:
     lines.append("  " + "  ".join(f"{k.upper()} {keur(v, lang)}" for k, v in simulation.percentiles().items()))
     se = simulation.required_capacity_standard_error
     confidence = percent(simulation.confidence, lang, 0)
+    figures = reserve_figures(
+        simulation.base.scenario.reserves.norm,
+        simulation.available_capacity,
+        simulation.iflo_norm,
+        simulation.required_capacity,
+    )
+    available, required = simulation.available_capacity, simulation.required_capacity
     if nl:
         lines.append(
-            f"benodigde weerstandscapaciteit bij {confidence}: {keur(simulation.required_capacity, lang)}"
+            f"benodigde weerstandscapaciteit (risicogestuurd) bij {confidence} zekerheid: {keur(required, lang)}"
             f" (standaardfout {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
             f" kans op verlies {percent(simulation.probability_of_loss, lang)}"
         )
-        reserve = f"IFLO-norm {keur(simulation.iflo_norm, lang)}"
+        lines.append(f"IFLO-norm {keur(simulation.iflo_norm, lang)}")
         if simulation.ratio is not None:
-            reserve += (
-                f"; beschikbaar {keur(simulation.available_capacity, lang)};"
-                f" ratio {number(simulation.ratio, lang, 2)}, klasse {simulation.grade}"
+            lines.append(
+                f"beschikbaar / benodigd (risicogestuurd) = {keur(available, lang)} / {keur(required, lang)}"
+                f" = {number(simulation.ratio, lang, 2)}, klasse {simulation.grade}"
             )
-        lines.append(reserve)
+        if figures.get("ratio") is not None:
+            lines.append(
+                f"volgens het beleid (norm {figures['norm']}): beschikbaar / benodigd = {keur(available, lang)}"
+                f" / {keur(float(figures['required_capacity_policy']), lang)}"  # type: ignore[arg-type]
+                f" = {number(float(figures['ratio']), lang, 2)}, klasse {figures['grade']}"  # type: ignore[arg-type]
+            )
         lines.append(
             "kans dat de algemene reserve binnen tien jaar onder nul komt: "
             f"{percent(simulation.probability_reserve_below_zero, lang)}"
         )
     else:
         lines.append(
-            f"required capacity at {confidence}: {keur(simulation.required_capacity, lang)}"
+            f"required capacity (risk based) at {confidence} confidence: {keur(required, lang)}"
             f" (standard error {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
             f" probability of a loss {percent(simulation.probability_of_loss, lang)}"
         )
-        reserve = f"IFLO norm {keur(simulation.iflo_norm, lang)}"
+        lines.append(f"IFLO norm {keur(simulation.iflo_norm, lang)}")
         if simulation.ratio is not None:
-            reserve += (
-                f"; available {keur(simulation.available_capacity, lang)};"
-                f" ratio {number(simulation.ratio, lang, 2)}, grade {simulation.grade}"
+            lines.append(
+                f"available / required (risk based) = {keur(available, lang)} / {keur(required, lang)}"
+                f" = {number(simulation.ratio, lang, 2)}, grade {simulation.grade}"
             )
-        lines.append(reserve)
+        if figures.get("ratio") is not None:
+            lines.append(
+                f"by the policy (norm {figures['norm']}): available / required = {keur(available, lang)}"
+                f" / {keur(float(figures['required_capacity_policy']), lang)}"  # type: ignore[arg-type]
+                f" = {number(float(figures['ratio']), lang, 2)}, grade {figures['grade']}"  # type: ignore[arg-type]
+            )
         lines.append(
             "probability that the general reserve falls below zero within ten years: "
             f"{percent(simulation.probability_reserve_below_zero, lang)}"
@@ -712,7 +735,11 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", parents=[common], help="the MPG report for the council: HTML, PDF and Excel")
     report.add_argument("scenario", help="scenario file (TOML)")
-    report.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2,000)")
+    report.add_argument(
+        "--draws",
+        type=int,
+        help="Monte Carlo draws of the report and of each driver's run (default montecarlo.draws, as grex simulate)",
+    )
     report.add_argument("--seed", type=int, help="seed of the random numbers (default montecarlo.seed, 2024)")
     report.add_argument(
         "--format", default="html,pdf,xlsx", help="comma-separated formats: html, pdf, xlsx (default all)"

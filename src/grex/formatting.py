@@ -9,7 +9,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["format_value"]
+__all__ = ["base_kind", "format_value", "rounded"]
+
+
+def base_kind(kind: str) -> str:
+    """The kind without its rounding: ``"keur~5"`` -> ``"keur"``."""
+    return kind.split("~", 1)[0]
+
+
+def rounded(value: float, kind: str) -> float:
+    """The value rounded as its kind says: ``keur~5`` rounds to € 100.000 (10 ** 5); other kinds as they are.
+
+    Examples
+    --------
+    >>> rounded(15_094_349.0, "keur~5"), rounded(15_094_349.0, "keur")
+    (15100000.0, 15094349.0)
+    """
+    if "~" not in kind or base_kind(kind) not in ("keur", "euro"):
+        return value
+    unit = 10.0 ** int(kind.split("~", 1)[1])
+    return float(round(value / unit) * unit)
 
 
 def format_value(value: Any, kind: str, lang: str = "nl", *, decimals: int | None = None) -> str:
@@ -17,8 +36,11 @@ def format_value(value: Any, kind: str, lang: str = "nl", *, decimals: int | Non
 
     Parameters
     ----------
-    kind : {"text", "euro", "keur", "number", "integer", "year", "percent", "ratio", "flag"}
+    kind : {"text", "euro", "keur", "number", "integer", "year", "percent", "ratio", "flag", "date"}
         ``euro``: whole euros with the sign; ``keur``: thousands of euros;
+        a suffix ``~N`` rounds an amount to 10 ** N euros first (Monte Carlo
+        figures, rounded to what their standard error supports) and shows a
+        percentage with N decimals;
         ``percent``: a decimal shown as a percentage; ``flag``: a boolean shown
         as ``ja`` / empty.
 
@@ -30,11 +52,19 @@ def format_value(value: Any, kind: str, lang: str = "nl", *, decimals: int | Non
     '4.5%'
     >>> format_value(1.05, "ratio", "nl")
     '1,05'
+    >>> format_value(15_094_349.0, "keur~5", "nl")
+    '15.100'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if "~" in kind:
+        if base_kind(kind) == "percent":  # percent~N: N decimals
+            decimals = int(kind.split("~", 1)[1])
+        value, kind = rounded(float(value), kind), base_kind(kind)
     if kind == "text":
         return str(value)
+    if kind == "date":  # a datetime.date: 1-1-2024
+        return f"{value.day}-{value.month}-{value.year}"
     if kind == "flag":
         return ("ja" if lang == "nl" else "yes") if bool(value) else ""
     if kind in ("integer", "year"):

@@ -231,6 +231,11 @@ class Reserves:
         Shares of the IFLO norm. [decimal] Defaults 0.10 and 0.10.
     confidence : float
         Confidence level of the risk-based requirement. [decimal] Default 0.90.
+    norm : {"max", "iflo", "risk"}
+        Which required capacity the council's policy measures the reserve
+        against (:data:`grex.reserves.NORMS`): the IFLO norm, the risk-based
+        capacity of the Monte Carlo, or the higher of the two (default, the
+        prudent choice). The other is shown beside it as context.
     """
 
     general_reserve: float | None = None
@@ -238,6 +243,7 @@ class Reserves:
     iflo_book_value_share: float = 0.10
     iflo_remaining_costs_share: float = 0.10
     confidence: float = 0.90
+    norm: str = "max"
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], source: Any, prefix: str = "reserves") -> Reserves:
@@ -255,6 +261,10 @@ class Reserves:
                         source, where, f"must be a probability between 0 and 1 (0.90 for 90%), not {value!r}"
                     )
                 values[key] = float(value)
+            elif key == "norm":
+                if value not in ("max", "iflo", "risk"):
+                    raise InputError(source, where, f'must be "max", "iflo" or "risk", not {value!r}')
+                values[key] = value
             else:
                 values[key] = check_rate(value, source, where, allow_negative=False)
         return cls(**values)

@@ -221,9 +221,10 @@ def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
     The CSV holds every value at full precision (floats as Python writes
     them, so they read back exactly), ``True``/``False``, and empty cells for
     figures that do not apply; it is a plain table (no comment lines: the
-    ``illustrative`` row says which scenarios are made up). The workbook holds the same table on sheet ``vergelijking`` (the
-    notice on sheet ``toelichting``) with its created and modified dates and
-    the dates of its zip entries fixed, so the same batch gives the same bytes.
+    ``illustrative`` row says which scenarios are made up). The workbook holds the same table on sheet ``vergelijking``, with a
+    Dutch label beside each key and number formats by kind of figure (the
+    notice on sheet ``toelichting``), its created and modified dates and the
+    dates of its zip entries fixed, so the same batch gives the same bytes.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -248,26 +249,66 @@ def _write_bytes(path: Path, data: bytes) -> None:
         staging.unlink(missing_ok=True)
 
 
+#: Number formats of the comparison workbook by kind of figure (Excel's codes: a Dutch Excel shows
+#: ``€ 1.234.567``, ``12,5%``, ``1,05``); the cells keep every value at full precision.
+_FORMATS = {
+    "amount": '"€" #,##0;"€" -#,##0',
+    "share": "0.0%",
+    "ratio": "0.00",
+    "count": "#,##0",
+    "year": "0",
+}
+
+
 def _workbook(comparison: pd.DataFrame, illustrative: bool) -> bytes:
+    """``comparison.xlsx``: the key, its Dutch label, then a column per scenario; typed cells with number
+    formats, full precision kept; columns as wide as their contents; dates fixed (the same bytes each time)."""
     import datetime as dt
 
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    from grex.batch import FIGURE_LABELS
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "vergelijking"
-    sheet.append(list(comparison.columns))
+    scenarios = list(comparison.columns[1:])
+    sheet.append(["figuur", "omschrijving", *scenarios])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="left" if cell.column <= 2 else "right", wrap_text=True)
+    widths = [len("figuur"), len("omschrijving"), *(min(len(str(s)), 24) for s in scenarios)]
     for row in comparison.itertuples(index=False):
-        sheet.append([None if v is None else v for v in row])
-    sheet.freeze_panes = "B2"
-    sheet.column_dimensions["A"].width = 34
+        key, values = row[0], row[1:]
+        label, kind = FIGURE_LABELS.get(key, (key, "text"))
+        if kind == "flag":
+            values = tuple(None if v is None else ("ja" if v else "nee") for v in values)
+        sheet.append([key, label, *(None if v is None else v for v in values)])
+        widths[0], widths[1] = max(widths[0], len(str(key))), max(widths[1], len(label))
+        for j, value in enumerate(values):
+            cell = sheet.cell(sheet.max_row, 3 + j)
+            if kind in _FORMATS and isinstance(value, (int, float)) and not isinstance(value, bool):
+                cell.number_format = _FORMATS[kind]
+                shown = f"€ {value:,.0f}" if kind == "amount" else f"{value:,.2f}"
+            else:
+                shown = "" if value is None else str(value)
+            cell.alignment = Alignment(horizontal="right")
+            widths[2 + j] = max(widths[2 + j], min(len(shown) + 1, 70))
+    for j, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = width + 2
+    sheet.freeze_panes = "C2"
     notes = workbook.create_sheet("toelichting")
-    notes.append([f"grex {__version__}: headline figures of every scenario of the batch (README, 'Batches')."])
+    notes.append(
+        [
+            f"grex {__version__}: kerncijfers van elk scenario van de batch (README, 'Batches'); "
+            "bedragen in euro's, volledige waarden in de cellen."
+        ]
+    )
     if illustrative:
         notes.append([ILLUSTRATIVE_NOTICE])
+    notes.column_dimensions["A"].width = 120
     fixed = dt.datetime(*FIXED_TIME)
     workbook.properties.created = fixed
     workbook.properties.creator = f"grex {__version__}"

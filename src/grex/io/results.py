@@ -16,9 +16,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from grex import __version__
+from grex.reserves import reserve_figures
 from grex.valuation import Valuation
 
-__all__ = ["PROVENANCE_KEY", "provenance", "read_provenance", "write_atomically", "write_json", "write_valuation"]
+__all__ = [
+    "PROVENANCE_KEY",
+    "provenance",
+    "read_provenance",
+    "reserve_summary",
+    "write_atomically",
+    "write_json",
+    "write_valuation",
+]
 
 #: Key of grex's provenance in the file metadata of every Parquet output (a JSON object).
 PROVENANCE_KEY = b"grex"
@@ -125,13 +134,34 @@ def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callabl
         for name, frame in (("complexes", complexes), ("years", years)):
             write_csv(frame, staging / f"{name}.csv")
             write_parquet(frame, staging / f"{name}.parquet", about)
-        summary = valuation.summary()
+        reserves = valuation.scenario.reserves
+        figures = reserve_figures(reserves.norm, reserves.resistance_reserve, valuation.iflo_norm(), None)
+        summary = reserve_summary(valuation.summary(), figures)
         if valuation.scenario.illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
         write_json(staging / "summary.json", summary)
         if extra is not None:
             extra(staging)
     return out_dir
+
+
+def reserve_summary(summary: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with its ``ratio``, ``grade`` and ``grade_label`` replaced by ``figures``.
+
+    ``figures`` is :func:`grex.reserves.reserve_figures`: one name per meaning
+    (``ratio_iflo``, ``ratio_risk`` and the policy's ``ratio``), put where the
+    old keys stood, after ``available_resistance_reserve``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key in ("ratio", "grade", "grade_label"):
+            continue
+        out[key] = value
+        if key == "available_resistance_reserve":
+            out.update(figures)
+    if not figures.keys() <= out.keys():
+        out.update(figures)
+    return out
 
 
 #: Columns that are rates, not amounts: written with six decimals, not cents.

@@ -8,8 +8,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grex.io.results import ILLUSTRATIVE_NOTICE, provenance, with_provenance, write_atomically, write_csv, write_json
+from grex.io.results import (
+    ILLUSTRATIVE_NOTICE,
+    provenance,
+    reserve_summary,
+    with_provenance,
+    write_atomically,
+    write_csv,
+    write_json,
+)
 from grex.montecarlo import Simulation
+from grex.reserves import reserve_figures
 
 __all__ = ["write_draws", "write_simulation"]
 
@@ -32,7 +41,11 @@ def write_simulation(simulation: Simulation, out_dir: str | Path) -> Path:
     with write_atomically(out_dir) as staging:
         write_draws(simulation, staging / "draws.parquet")
         write_csv(simulation.reserve_path(), staging / "reserve_path.csv")
-        summary = simulation.summary()
+        reserves = simulation.base.scenario.reserves
+        figures = reserve_figures(
+            reserves.norm, simulation.available_capacity, simulation.iflo_norm, simulation.required_capacity
+        )
+        summary = reserve_summary(simulation.summary(), figures)
         if illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
         write_json(staging / "summary.json", summary)

@@ -9,6 +9,7 @@ millions of euros. Call them inside :func:`grex.plot.house_style`.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -75,10 +76,19 @@ def reserve_path(frame: pd.DataFrame, labels, *, fig: Any = None):
         label=labels["leg_deterministic"],
     )
     ax.axhline(0, color=INK, linewidth=0.8, linestyle=":")
+    # the first point is the balance at the valuation date (31-12 of V - 1 = 1-1 of V)
+    ax.annotate(
+        labels("leg_valuation_date", date=f"1-1-{int(years[0]) + 1}"),
+        (years[0], float(frame["deterministic"].to_numpy(dtype=float)[0])),
+        xytext=(6, 2),
+        textcoords="offset points",
+        fontsize=7,
+        va="bottom",
+    )
     _euro_axis(ax, labels)
-    ax.set_xlabel(labels["axis_year"])
+    ax.set_xlabel(labels["axis_year_end"])
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(loc="best", ncols=2)
+    ax.legend(loc="upper right", ncols=2)
     return fig
 
 
@@ -95,37 +105,47 @@ def present_value_by_complex(complexes: pd.DataFrame, labels, *, fig: Any = None
     position = np.arange(len(names))[::-1]
     value = complexes["present_value"].to_numpy(dtype=np.float64)
     provision = complexes["provision"].to_numpy(dtype=np.float64)
-    ax.barh(
-        position,
-        value,
-        height=0.7,
-        color=np.where(value < 0, "0.45", "0.8"),
-        edgecolor=INK,
-        linewidth=0.5,
-        label=labels["leg_present_value"],
-    )
     has = provision > 0
+    # the present value in the upper part of the row, the provision (where there is one) beneath it
+    shift = np.where(has, 0.14, 0.0)
+    loss = value < 0
+    for part, colour, key in ((~loss, "0.8", "leg_profit"), (loss, "0.45", "leg_loss")):
+        ax.barh(
+            position[part] + shift[part],
+            value[part],
+            height=np.where(has[part], 0.42, 0.7),
+            color=colour,
+            edgecolor=INK,
+            linewidth=0.5,
+            label=labels[key],
+        )
     ax.barh(
-        position[has],
+        position[has] - 0.22,
         -provision[has],
-        height=0.32,
+        height=0.26,
         facecolor="white",
         edgecolor=INK,
         hatch="////",
         linewidth=0.6,
         label=labels["leg_provision"],
     )
-    ax.set_yticks(position, [_short(n) for n in names])
-    ax.tick_params(axis="y", labelsize=7)
+    ax.set_yticks(position, list(names))  # whole names, never cut off
+    ax.tick_params(axis="y", labelsize=6.5)
+    ax.set_ylim(-0.6, len(names) - 0.4)
     ax.axvline(0, color=INK, linewidth=0.8)
     ax.grid(axis="y", visible=False)
     _euro_axis(ax, labels, "x")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     return fig
 
 
 def _short(name: str, limit: int = 34) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _wrap(name: str, width: int = 30) -> str:
+    """A name whole, on two lines where it is long (never cut off)."""
+    return "\n".join(textwrap.wrap(name, width)) or name
 
 
 def present_value_distribution(
@@ -197,7 +217,7 @@ def book_value_by_complex(years: pd.DataFrame, complexes: pd.DataFrame, labels, 
             hatch=HATCHES[i % len(HATCHES)],
             edgecolor=INK,
             linewidth=0.4,
-            label=_short(str(column), 28),
+            label=_wrap(str(column), 30),
         )
         positive += np.where(value >= 0, value, 0)
         negative += np.where(value < 0, value, 0)
@@ -265,8 +285,8 @@ def driver_contributions(spread: pd.DataFrame, labels, *, fig: Any = None):
     width = spread["width"].to_numpy(dtype=np.float64)
     ax.barh(position[~total], width[~total], height=0.6, color="0.6", edgecolor=INK, linewidth=0.5)
     ax.barh(position[total], width[total], height=0.6, facecolor="white", edgecolor=INK, hatch="xxxx", linewidth=0.5)
-    ax.set_yticks(position, spread["driver"].tolist())
+    ax.set_yticks(position, [_wrap(d, 34) for d in spread["driver"]])
     ax.grid(axis="y", visible=False)
     _euro_axis(ax, labels, "x")
-    ax.set_xlabel(f"{labels['leg_width']} ({labels['axis_meur']})")
+    ax.set_xlabel(f"{labels['leg_width']}, {labels['axis_meur']}")
     return fig

@@ -77,7 +77,8 @@ def euro_millions(lang: str) -> FuncFormatter:
 
     def fmt(value: float, _pos: int) -> str:
         millions = value / 1e6
-        text = f"{millions:,.0f}" if abs(millions) >= 10 or millions == round(millions) else f"{millions:,.1f}"
+        # as many decimals as the tick needs, at most two (0,25 is not shown as 0,2)
+        text = f"{millions:,.0f}" if abs(millions) >= 10 else f"{millions:,.2f}".rstrip("0").rstrip(".")
         if text == "-0":
             text = "0"
         if lang == "nl":

@@ -33,7 +33,7 @@ def waterfall(
     start_label: str,
     end_label: str,
     title: str,
-    ylabel: str = "€ miljoen",
+    ylabel: str = "mln euro",
     figure: Figure | None = None,
 ) -> Figure:
     """Draw a waterfall: a start bar, floating steps and the end bar.
@@ -81,14 +81,23 @@ def waterfall(
         span = max(np.ptp(np.concatenate([running, [0.0]])), 1.0)
         for i, value in enumerate([start, *amounts, end]):
             step = 0 < i < len(labels) - 1
-            top = max(running[i - 1], running[i]) if step else max(value, 0.0)
+            if step:
+                y, va = max(running[i - 1], running[i]) + 0.015 * span, "bottom"
+            elif value >= 0:  # the start and end bars: their value at their end, above or below
+                y, va = value + 0.015 * span, "bottom"
+            else:
+                y, va = value - 0.015 * span, "top"
             ax.annotate(
                 _millions(value, signed=step),
-                (x[i], top + 0.015 * span),
+                (x[i], y),
                 ha="center",
-                va="bottom",
+                va=va,
                 fontsize=6.5,
+                fontweight="normal" if step else "bold",
+                annotation_clip=False,
             )
+        # room for the labels above and below the bars
+        ax.set_ylim(min(running.min(), start, 0.0) - 0.1 * span, max(running.max(), start, 0.0) + 0.1 * span)
         ax.axhline(0.0, color=INK, linewidth=0.6)
         ax.set_xticks(x, labels, rotation=35, ha="right")
         ax.yaxis.set_major_formatter(euro_millions("nl"))
@@ -135,10 +144,10 @@ def plot_waterfall(
     return waterfall(
         before,
         steps,
-        start_label=f"{before_name} (1-1-{result.before.scenario.valuation_year})",
-        end_label=f"{after_name} (1-1-{result.after.scenario.valuation_year})",
+        start_label=f"vorig MPG: {before_name} (1-1-{result.before.scenario.valuation_year})",
+        end_label=f"dit MPG: {after_name} (1-1-{result.after.scenario.valuation_year})",
         title=title,
-        ylabel=f"{MEASURE_LABELS[measure]} (€ miljoen)",
+        ylabel=f"{MEASURE_LABELS[measure]}, mln euro",
         figure=figure,
     )
 

@@ -11,6 +11,7 @@ only lay this structure out; every figure in the report is computed here.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,16 +23,86 @@ from numpy.typing import NDArray
 from grex import __version__
 from grex.plot import charts
 from grex.portfolio import STATUSES
-from grex.report.labels import Labels, format_value
-from grex.reserves import IFLO_BOOK_VALUE_STATUSES, IFLO_REMAINING_COSTS_STATUSES, nar_grade
+from grex.report.labels import Labels, base_kind, format_value, rounded
+from grex.reserves import IFLO_BOOK_VALUE_STATUSES, IFLO_REMAINING_COSTS_STATUSES, reserve_figures
 from grex.valuation import Valuation
 
-__all__ = ["DRIVERS", "Chart", "Column", "Report", "Section", "SimulationLike", "Table", "build_report"]
+__all__ = [
+    "DRIVERS",
+    "MIN_UNIT",
+    "Chart",
+    "Column",
+    "Report",
+    "Section",
+    "SimulationLike",
+    "Table",
+    "build_report",
+    "mc_kind",
+    "mc_unit",
+    "standard_error",
+    "std_kind",
+    "untitled",
+]
 
 #: Drivers of the Monte Carlo whose contribution to the spread is shown.
 DRIVERS = ("pace", "delay", "costs", "prices", "interest", "risks")
 #: Output formats a table or chart can appear in.
 FORMATS = frozenset({"html", "pdf", "xlsx"})
+#: Smallest rounding unit of a Monte Carlo amount. [EUR]
+MIN_UNIT = 10_000
+#: Batches of the batch-means standard error (as :data:`grex.montecarlo.BATCHES`).
+SE_BATCHES = 20
+
+
+def mc_unit(standard_error: float) -> int:
+    """Rounding unit of a Monte Carlo amount: the power of ten at or below its standard error, at least € 10.000.
+
+    Examples
+    --------
+    >>> mc_unit(178_825.0), mc_unit(54_321.0), mc_unit(2_000.0), mc_unit(float("nan"))
+    (100000, 10000, 10000, 10000)
+    """
+    if not math.isfinite(standard_error) or standard_error <= 0:
+        return MIN_UNIT
+    return max(MIN_UNIT, 10 ** math.floor(math.log10(standard_error)))
+
+
+def mc_kind(standard_error: float) -> str:
+    """The cell kind of a Monte Carlo amount: thousands of euros, rounded to :func:`mc_unit` (``"keur~5"``)."""
+    return f"keur~{round(math.log10(mc_unit(standard_error)))}"
+
+
+def untitled(figure: Any) -> Any:
+    """The chart without its own axes title: the report prints the chart's title above it (no heading twice)."""
+    for ax in figure.axes:
+        ax.set_title("")
+    return figure
+
+
+def std_kind(standard_deviation: float, draws: int) -> str:
+    """The cell kind of a simulated standard deviation: rounded to its standard error ``sd / sqrt(2 (n - 1))``.
+
+    The same rule wherever a standard deviation of the Monte Carlo is printed
+    (the risk analysis and the sensitivity analysis), so both print the same figure.
+    """
+    if draws < 2:
+        return mc_kind(math.nan)
+    return mc_kind(standard_deviation / math.sqrt(2.0 * (draws - 1)))
+
+
+def standard_error(values: Any, statistic: Callable[[Any], Any]) -> Any:
+    """Batch-means standard error of ``statistic`` over the draws (axis 0), as the required capacity's.
+
+    The draws in :data:`SE_BATCHES` consecutive batches, the statistic of
+    each, their standard deviation over ``sqrt(SE_BATCHES)``; NaN under 200
+    draws. ``statistic`` maps an array of draws (axis 0) to a number or an
+    array of numbers.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 10 * SE_BATCHES:
+        return np.full(np.shape(statistic(values)), np.nan)[()]
+    parts = np.array([statistic(part) for part in np.array_split(values, SE_BATCHES)])
+    return (parts.std(axis=0, ddof=1) / math.sqrt(SE_BATCHES))[()]
 
 
 class SimulationLike(Protocol):
@@ -55,6 +126,8 @@ class SimulationLike(Protocol):
     def probability_reserve_below_zero(self) -> float: ...
     @property
     def ratio(self) -> float | None: ...
+    @property
+    def present_value(self) -> NDArray[np.float64]: ...
 
     def per_complex(self) -> pd.DataFrame: ...
     def percentiles(self) -> Mapping[str, float]: ...
@@ -73,7 +146,9 @@ class Column:
         Heading, in the report's language.
     kind : str
         How to show a cell (:func:`grex.report.labels.format_value`);
-        ``"mixed"`` takes the kind of each row from the frame's ``kind`` column.
+        ``"mixed"`` takes the kind of each row from the frame's ``kind`` column;
+        where the frame has a column ``kind:<key>``, each cell's kind is read
+        from it (Monte Carlo amounts, each rounded to its own standard error).
     formats : frozenset of str
         Where the column appears (the workbook may hold more than the page).
     """
@@ -125,7 +200,9 @@ class Table:
 
     def title_for(self, fmt: str, labels: Labels) -> str:
         """The title, with the unit where amounts are shown in thousands (not in the workbook)."""
-        if fmt != "xlsx" and any(c.kind == "keur" for c in self.columns_for(fmt)):
+        if fmt != "xlsx" and any(
+            base_kind(self.cell_kind(c, i)) == "keur" for c in self.columns_for(fmt) for i in range(len(self.frame))
+        ):
             return f"{self.title} ({labels['thousands']})"
         return self.title
 
@@ -133,7 +210,12 @@ class Table:
         return tuple(c for c in self.columns if fmt in c.formats)
 
     def cell_kind(self, column: Column, row: int) -> str:
-        return str(self.frame["kind"].iat[row]) if column.kind == "mixed" else column.kind
+        if column.kind == "mixed":
+            return str(self.frame["kind"].iat[row])
+        own = f"kind:{column.key}"
+        if own in self.frame.columns and self.frame[own].iat[row] is not None:
+            return str(self.frame[own].iat[row])
+        return column.kind
 
     def display(self, fmt: str, lang: str) -> list[list[str]]:
         """The cells of the rows as text, for the columns shown in ``fmt``."""
@@ -256,16 +338,14 @@ def build_report(
         hash=valuation.input_hash[:12],
         seed=seed_text,
         draws=draws_text,
-        date=date.strftime("%d-%m-%Y"),
+        date=format_value(date, "date", lang),
     )
     if simulation is None:
         line = line.replace(f" · {draws_text} trekkingen", f" · {draws_text}").replace(
             f" · {draws_text} draws", f" · {draws_text}"
         )
     sections = [
-        Section(
-            "parameters", labels["sec_parameters"], tables=(_parameters_table(valuation, simulation, labels, date),)
-        ),
+        _summary_section(valuation, simulation, labels),
         _complexes_section(valuation, labels),
         _resistance_section(valuation, simulation, labels),
     ]
@@ -275,6 +355,12 @@ def build_report(
     sections.append(_years_section(valuation, labels))
     extra = extra_sections(labels) if callable(extra_sections) else extra_sections
     sections.extend(extra)
+    sections.append(
+        Section(
+            "parameters", labels["sec_parameters"], tables=(_parameters_table(valuation, simulation, labels, date),)
+        )
+    )
+    sections.append(_colophon_section(valuation, provenance, labels, date))
     return Report(
         lang=lang,
         title=labels["title"],
@@ -288,6 +374,183 @@ def build_report(
 
 # ---------------------------------------------------------------------------
 # sections
+
+
+def _policy(valuation: Valuation, simulation) -> dict[str, Any]:
+    """The resistance figures of :func:`grex.reserves.reserve_figures`, with the Monte Carlo rounding.
+
+    ``risk`` (the risk-based capacity) and ``required`` (the policy's) are
+    rounded to what the standard error supports; ``risk_kind`` is their cell
+    kind. Ratios are of the unrounded figures, as ``summary.json`` holds them.
+    """
+    reserves = valuation.scenario.reserves
+    iflo = valuation.iflo_norm()
+    risk = None if simulation is None else float(simulation.required_capacity)
+    figures = reserve_figures(reserves.norm, reserves.resistance_reserve, iflo, risk)
+    risk_kind = "keur" if simulation is None else mc_kind(float(simulation.required_capacity_standard_error))
+    required = figures.get("required_capacity_policy")
+    required_kind = risk_kind if required is not None and required == risk and required != iflo else "keur"
+    return {
+        **figures,
+        "available": reserves.resistance_reserve,
+        "iflo": iflo,
+        "risk": risk,
+        "risk_kind": risk_kind,
+        "required": required,
+        "required_kind": required_kind,
+    }
+
+
+def _grade_words(letter: str | None, label: str | None, labels: Labels | None = None) -> str:
+    """``F (ruim onvoldoende)``: the letter and its words, in the report's language where ``labels`` is given."""
+    if letter is None:
+        return "–"
+    return f"{letter} ({label if labels is None else labels[f'grade_{letter}']})"
+
+
+def _summary_section(valuation: Valuation, simulation, labels: Labels) -> Section:
+    """Page 1: the key figures (kerncijfers) and the verdict in three to five sentences."""
+    scenario = valuation.scenario
+    reserves = scenario.reserves
+    totals = valuation.totals()["total"]
+    confidence = labels.percent(reserves.confidence, 0)
+    policy = _policy(valuation, simulation)
+    norm = reserves.norm
+    rows: list[tuple[str, Any, str]] = [
+        (labels("k_present_value", year=scenario.valuation_year), totals["present_value"], "keur"),
+        (labels["k_end_value"], totals["end_value"], "keur"),
+        (labels["k_provision"], totals["provision"], "keur"),
+        (labels["k_poc"], totals["poc_profit"], "keur"),
+        (labels["k_policy"], labels(f"norm_{norm}", confidence=confidence), "text"),
+    ]
+    if policy["required"] is not None:
+        rows.append((labels["k_required"], policy["required"], policy["required_kind"]))
+    rows.append(_amount_row(labels["k_available"], reserves.resistance_reserve, labels))
+    if "ratio" in policy and policy["ratio"] is not None:
+        rows += [
+            (labels["k_ratio"], float(policy["ratio"]), "ratio"),
+            (labels["k_grade"], _grade_words(policy["grade"], policy["grade_label"], labels), "text"),
+        ]
+    # the other capacities, as context
+    # (the one the policy takes is not repeated)
+    if norm != "iflo" and policy["required"] != policy["iflo"]:
+        rows.append((labels["k_context_iflo"], policy["iflo"], "keur"))
+    if policy["risk"] is not None and norm != "risk" and policy["required"] != policy["risk"]:
+        rows.append((labels("k_context_risk", confidence=confidence), policy["risk"], policy["risk_kind"]))
+    for suffix in ("iflo", "risk"):
+        ratio = policy.get(f"ratio_{suffix}")
+        if ratio is None or (policy.get("ratio") is not None and policy["required"] == policy[suffix]):
+            continue  # the policy's own ratio, shown above
+        text = f"{labels.number(ratio, 2)} · {_grade_words(policy[f'grade_{suffix}'], policy[f'grade_{suffix}_label'], labels)}"
+        rows.append((labels[f"k_context_ratio_{suffix}"], text, "text"))
+    if simulation is not None and reserves.general_reserve is not None:
+        rows.append((labels["k_below_zero"], float(simulation.probability_reserve_below_zero), "percent~0"))
+    notes = (labels["note_summary"],) if simulation is not None else ()
+    table = _mixed(rows, labels, "summary", labels["tab_summary"], labels["sheet_summary"], notes)
+    return Section(
+        "summary", labels["sec_summary"], paragraphs=(_verdict(valuation, simulation, policy, labels),), tables=(table,)
+    )
+
+
+def _verdict(valuation: Valuation, simulation, policy: Mapping[str, Any], labels: Labels) -> str:
+    """Three to five sentences of plain language, every figure as the key-figure table shows it."""
+    scenario = valuation.scenario
+    reserves = scenario.reserves
+    totals = valuation.totals()["total"]
+    confidence = labels.percent(reserves.confidence, 0)
+    million = labels.millions
+    pv, ev = totals["present_value"], totals["end_value"]
+    sentences = [
+        labels(
+            "v_result",
+            year=scenario.valuation_year,
+            n=int(totals["complexes"]),
+            outcome=labels["v_profit"] if pv >= 0 else labels["v_loss"],
+            pv=million(abs(pv)),
+            ev=million(abs(ev)),
+        ),
+    ]
+    poc = totals["poc_profit"]
+    if round(poc / 1e6, 1) > 0:
+        poc_words = labels("v_poc", poc=million(poc))
+    elif round(poc / 1e6, 1) < 0:
+        poc_words = labels("v_poc_back", poc=million(-poc))
+    else:
+        poc_words = labels["v_poc_none"]
+    if round(totals["provision"] / 1e6, 1) > 0:
+        sentences.append(labels("v_provision", provision=million(totals["provision"]), poc=poc_words))
+    else:
+        sentences.append(labels("v_no_provision", poc=poc_words))
+    norm_words = labels(f"norm_long_{reserves.norm}", confidence=confidence)
+    available = reserves.resistance_reserve
+    if available is None:
+        required = policy["required"] if policy["required"] is not None else policy["iflo"]
+        kind = policy["required_kind"] if policy["required"] is not None else "keur"
+        sentences.append(labels("v_no_reserve", required=million(required, kind)))
+    elif policy["required"] is None:
+        sentences.append(
+            labels(
+                "v_no_simulation",
+                norm=norm_words,
+                required=million(policy["iflo"]),
+                available=million(available),
+                ratio=labels.number(policy["ratio_iflo"], 2),
+                grade=_grade_words(policy["grade_iflo"], policy["grade_iflo_label"], labels),
+            )
+        )
+    else:
+        required, kind = policy["required"], policy["required_kind"]
+        sentences.append(
+            labels("v_required", norm=norm_words, required=million(required, kind), available=million(available))
+        )
+        ratio = policy["ratio"]
+        if ratio is not None:
+            grade = {
+                "grade": policy["grade"],
+                "label": labels[f"grade_{policy['grade']}"],
+                "ratio": labels.number(ratio, 2),
+            }
+            if ratio < 1:
+                gap = rounded(required, kind) - available
+                sentences.append(labels("v_ratio_short", gap=million(gap), **grade))
+            else:
+                sentences.append(labels("v_ratio_ok", **grade))
+        context = [s for s in ("iflo", "risk") if policy.get(f"ratio_{s}") is not None and policy[s] != required]
+        if context and len(sentences) < 5:
+            other = context[0]
+            sentences.append(
+                labels(
+                    "v_context",
+                    other=labels(f"norm_long_{other}", confidence=confidence),
+                    required=million(policy[other], policy["risk_kind"] if other == "risk" else "keur"),
+                    ratio=labels.number(policy[f"ratio_{other}"], 2),
+                    grade=policy[f"grade_{other}"],
+                )
+            )
+    if simulation is not None and reserves.general_reserve is not None and len(sentences) < 5:
+        p = float(simulation.probability_reserve_below_zero)
+        sentences.append(labels("v_below_zero", p=format_value(p, "percent~0", labels.lang)))
+    return " ".join(sentences)
+
+
+def _colophon_section(valuation: Valuation, provenance: Mapping[str, Any], labels: Labels, date: dt.date) -> Section:
+    """The provenance at the end: version, scenario, input hash, seed, draws and date."""
+    rows: list[tuple[str, Any, str]] = [
+        (labels["p_version"], provenance["version"], "text"),
+        (labels["p_scenario"], provenance["scenario"], "text"),
+        (labels["p_hash"], provenance["input_hash"], "text"),
+        (labels["p_seed"], "–" if provenance["seed"] is None else int(provenance["seed"]), "year"),
+        (
+            labels["p_draws"],
+            provenance["draws"] or labels["no_simulation"],
+            "integer" if provenance["draws"] else "text",
+        ),
+        (labels["p_date"], date, "date"),
+    ]
+    if provenance["seed"] is None:
+        rows[3] = (labels["p_seed"], "–", "text")
+    table = _mixed(rows, labels, "colophon", labels["tab_colophon"], labels["sheet_colophon"])
+    return Section("colophon", labels["sec_colophon"], paragraphs=(labels["colophon_text"],), tables=(table,))
 
 
 def _mixed(rows: list[tuple[str, Any, str]], labels: Labels, key: str, title: str, sheet: str, notes=()) -> Table:
@@ -312,7 +575,7 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
     basis = {"present_value": labels["present_value"], "end_value": labels["end_value"]}
     rows: list[tuple[str, Any, str]] = [
         (labels["p_scenario"], scenario.name, "text"),
-        (labels["p_valuation_date"], f"1-1-{scenario.valuation_year}", "text"),
+        (labels["p_valuation_date"], dt.date(scenario.valuation_year, 1, 1), "date"),
     ]
     interest = params.interest_path
     if not interest.by_year:
@@ -347,6 +610,7 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
         (labels["p_iflo_book"], reserves.iflo_book_value_share, "percent"),
         (labels["p_iflo_costs"], reserves.iflo_remaining_costs_share, "percent"),
         (labels["p_confidence"], reserves.confidence, "percent"),
+        (labels["p_norm"], labels(f"norm_{reserves.norm}", confidence=labels.percent(reserves.confidence, 0)), "text"),
         _amount_row(labels["p_resistance_reserve"], reserves.resistance_reserve, labels),
         _amount_row(labels["p_general_reserve"], reserves.general_reserve, labels),
     ]
@@ -364,9 +628,6 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
             text = " / ".join(labels.number(v * 100, 2) for v in values)
             return f"{text} ({labels['uniform']})" if t.uniform else text
 
-        def shock(k) -> str:
-            return f"{labels.number(k.sd * 100, 1)}% / {labels.number(k.persistence, 2)}"
-
         rows += [
             (labels["p_draws"], int(simulation.draws), "integer"),
             (labels["p_seed"], simulation.seed if simulation.seed is None else int(simulation.seed), "year"),
@@ -374,22 +635,25 @@ def _parameters_table(valuation: Valuation, simulation, labels: Labels, date: dt
             (labels["p_market_pace"], triangle(mc.market_pace), "text"),
             (labels["p_complex_pace"], triangle(mc.complex_pace), "text"),
             (labels["p_delay"], triangle(mc.delay), "text"),
-            (labels["p_cost_shock"], shock(mc.cost_shock), "text"),
-            (labels["p_price_shock"], shock(mc.price_shock), "text"),
+            (labels["p_cost_shock"], mc.cost_shock.sd, "percent"),
+            (labels["p_cost_persistence"], mc.cost_shock.persistence, "ratio"),
+            (labels["p_price_shock"], mc.price_shock.sd, "percent"),
+            (labels["p_price_persistence"], mc.price_shock.persistence, "ratio"),
             (labels["p_interest_shift"], points(mc.interest), "text"),
-            (labels["p_complex_overrides"], ", ".join(sorted(mc.complexes)) or "–", "text"),
+            (labels["p_complex_overrides"], ", ".join(_names(valuation, sorted(mc.complexes))) or "–", "text"),
             (labels["p_risks"], len(scenario.risks), "integer"),
         ]
-    rows += [
-        (labels["p_version"], __version__, "text"),
-        (labels["p_hash"], valuation.input_hash, "text"),
-        (labels["p_date"], date.strftime("%d-%m-%Y"), "text"),
-    ]
     return _mixed(rows, labels, "parameters", labels["tab_parameters"], labels["sheet_parameters"])
 
 
+def _names(valuation: Valuation, projects: Sequence[str]) -> list[str]:
+    """The names of complexes, by their codes (a code where there is no name)."""
+    names = dict(zip(valuation.inputs.projects, valuation.inputs.names, strict=False))
+    return [str(names.get(p, p)) for p in projects]
+
+
 def _amount_row(label: str, amount: float | None, labels: Labels) -> tuple[str, Any, str]:
-    return (label, labels["not_given"], "text") if amount is None else (label, float(amount), "euro")
+    return (label, labels["not_given"], "text") if amount is None else (label, float(amount), "keur")
 
 
 #: Amount columns of the per-complex table: (column of Valuation.complexes(), label key).
@@ -501,77 +765,98 @@ def _iflo_table(valuation: Valuation, labels: Labels) -> Table:
         rows,
         (
             Column("component", labels["col_component"]),
-            Column("base", labels["col_base"], "euro"),
+            Column("base", labels["col_base"], "keur"),
             Column("share", labels["col_share"], "percent"),
-            Column("amount", labels["col_amount"], "euro"),
+            Column("amount", labels["col_amount"], "keur"),
         ),
         row_kinds=("row", "row", "total"),
     )
 
 
-def _grade_text(ratio: float | None) -> str:
-    grade = nar_grade(ratio)
-    return "–" if grade is None else f"{grade[0]} ({grade[1]})"
-
-
 def _resistance_section(valuation: Valuation, simulation, labels: Labels) -> Section:
     reserves = valuation.scenario.reserves
     confidence = labels.percent(reserves.confidence, 0)
-    rows: list[tuple[str, Any, str]] = [(labels["r_iflo"], valuation.iflo_norm(), "euro")]
+    policy = _policy(valuation, simulation)
+    rows: list[tuple[str, Any, str]] = [(labels["r_iflo"], valuation.iflo_norm(), "keur")]
     notes = []
     if simulation is not None:
+        se = float(simulation.required_capacity_standard_error)
+        kind = policy["risk_kind"]
         rows += [
-            (labels("r_required", confidence=confidence), float(simulation.required_capacity), "euro"),
-            (labels["r_se"], float(simulation.required_capacity_standard_error), "euro"),
-            (labels["r_shortfall"], float(simulation.expected_shortfall), "euro"),
-            (labels["r_loss"], float(simulation.probability_of_loss), "percent"),
+            (labels("r_required", confidence=confidence), float(simulation.required_capacity), kind),
+            (labels["r_se"], se, "keur~4"),
+            (labels["r_shortfall"], float(simulation.expected_shortfall), kind),
+            (labels["r_loss"], float(simulation.probability_of_loss), "percent~0"),
         ]
         notes.append(
             labels("note_required", confidence=confidence, draws=labels.number(simulation.draws), seed=simulation.seed)
         )
+        notes.append(labels["note_mc_rounding"])
     else:
         notes.append(labels["note_no_simulation"])
+    norm_words = labels(f"norm_{reserves.norm}", confidence=confidence)
+    if policy["required"] is not None:
+        rows.append((labels("r_policy_required", norm=norm_words), policy["required"], policy["required_kind"]))
     rows.append(_amount_row(labels["r_available"], reserves.resistance_reserve, labels))
-    if simulation is not None:
-        ratio = simulation.ratio
+    if policy.get("ratio") is not None:
         rows += [
-            (labels["r_ratio"], None if ratio is None else float(ratio), "ratio"),
-            (labels["r_grade"], _grade_text(ratio), "text"),
+            (labels["r_ratio"], float(policy["ratio"]), "ratio"),
+            (labels["r_grade"], _grade_words(policy["grade"], policy["grade_label"], labels), "text"),
         ]
-    rows += [
-        (labels["r_ratio_iflo"], valuation.ratio(), "ratio"),
-        (labels["r_grade_iflo"], _grade_text(valuation.ratio()), "text"),
-        _amount_row(labels["r_general"], reserves.general_reserve, labels),
-    ]
+    for suffix in ("risk", "iflo"):
+        ratio = policy.get(f"ratio_{suffix}")
+        if ratio is None or (policy.get("ratio") is not None and policy["required"] == policy[suffix]):
+            continue
+        rows += [
+            (labels[f"r_ratio_{suffix}"], float(ratio), "ratio"),
+            (
+                labels[f"r_grade_{suffix}"],
+                _grade_words(policy[f"grade_{suffix}"], policy[f"grade_{suffix}_label"], labels),
+                "text",
+            ),
+        ]
+    rows.append(_amount_row(labels["r_general"], reserves.general_reserve, labels))
     if simulation is not None and reserves.general_reserve is not None:
-        rows.append((labels["r_below_zero"], float(simulation.probability_reserve_below_zero), "percent"))
+        rows.append((labels["r_below_zero"], float(simulation.probability_reserve_below_zero), "percent~0"))
     notes.append(labels["note_grades"])
     table = _mixed(rows, labels, "resistance", labels["tab_resistance"], labels["sheet_resistance"], notes)
     return Section("resistance", labels["sec_resistance"], tables=(_iflo_table(valuation, labels), table))
 
 
 def _driver_spread(drivers: Mapping[str, SimulationLike] | None, simulation, labels: Labels) -> pd.DataFrame | None:
+    """Per driver alone and all together: the width P5–P95 and the standard deviation of the portfolio's
+    present value, each with its cell kind (rounded to its standard error), and the share of the variance.
+
+    The standard deviation is the population one (``ddof=0``), as :func:`grex.sensitivity.variance_shares`
+    has it, so that the two sections print the same figure."""
     if not drivers:
         return None
     rows = []
-    for name in [d for d in DRIVERS if d in drivers] + [d for d in drivers if d not in DRIVERS]:
-        values = np.asarray(drivers[name].portfolio_present_value, dtype=np.float64)
-        label = labels[f"driver_{name}"] if name in DRIVERS else name
+    names = [d for d in DRIVERS if d in drivers] + [d for d in drivers if d not in DRIVERS]
+    for name, run, kind in [(n, drivers[n], "row") for n in names] + [("all", simulation, "total")]:
+        values = np.asarray(run.portfolio_present_value, dtype=np.float64)
+        if name == "all":
+            label = labels["driver_all"]
+        else:
+            label = labels[f"driver_{name}"] if name in DRIVERS else name
         rows.append(
-            {"driver": label, "key": name, "width": _width(values), "std": float(values.std(ddof=1)), "kind": "row"}
+            {
+                "driver": label,
+                "key": name,
+                "width": _width(values),
+                "std": float(values.std()),
+                "kind": kind,
+                "kind:width": mc_kind(float(standard_error(values, _width))),
+                "kind:std": std_kind(float(values.std()), len(values)),
+            }
         )
     frame = pd.DataFrame(rows)
     variance = frame["std"] ** 2
-    frame["variance_share"] = variance / variance.sum() if variance.sum() > 0 else 0.0
-    values = np.asarray(simulation.portfolio_present_value, dtype=np.float64)
-    frame.loc[len(frame)] = {
-        "driver": labels["driver_all"],
-        "key": "all",
-        "width": _width(values),
-        "std": float(values.std(ddof=1)),
-        "kind": "total",
-        "variance_share": None,
-    }
+    total = float(variance[frame["kind"] == "row"].sum())
+    frame["variance_share"] = [
+        None if k == "total" else (v / total if total > 0 else 0.0)
+        for k, v in zip(frame["kind"], variance, strict=True)
+    ]
     return frame
 
 
@@ -580,12 +865,33 @@ def _width(values: NDArray[np.float64]) -> float:
     return float(p95 - p5)
 
 
+def _percentile(q: float) -> Callable[[Any], Any]:
+    """The q-th percentile over the draws (axis 0)."""
+    return lambda values: np.percentile(values, q, axis=0)
+
+
+def _cell_kinds(values: NDArray[np.float64], statistic: Callable[[Any], Any]) -> list[str]:
+    """Per column of ``values`` (draws on axis 0): the cell kind of ``statistic`` rounded to its standard error."""
+    errors = np.atleast_1d(standard_error(values, statistic))
+    return [mc_kind(float(e)) for e in errors]
+
+
 def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> Section:
     complexes = valuation.complexes()
+    confidence = valuation.scenario.reserves.confidence
     per = simulation.per_complex().copy()
     per = per.merge(complexes[["project", "name", "present_value"]], on="project", how="left")
     order = {p: i for i, p in enumerate(complexes["project"])}
     per = per.sort_values("project", key=lambda s: s.map(order)).reset_index(drop=True)
+    # each Monte Carlo cell rounded to its own standard error
+    draws = np.asarray(simulation.present_value, dtype=np.float64)
+    column = {p: i for i, p in enumerate(simulation.projects)}
+    draws = draws[:, [column[p] for p in per["project"]]]
+    base = per["present_value"].to_numpy(dtype=np.float64)
+    for key, q in (("p5", 5), ("p50", 50), ("p95", 95)):
+        per[f"kind:{key}"] = _cell_kinds(draws, _percentile(q))
+    per["kind:required_capacity"] = _cell_kinds(base - draws, lambda v: np.quantile(v, confidence, axis=0))
+    per["kind:probability_of_loss"] = "percent~0"
     mc = Table(
         "mc_complexes",
         labels["tab_mc_complexes"],
@@ -599,14 +905,22 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
             Column("p50", labels["col_p50"], "keur"),
             Column("p95", labels["col_p95"], "keur"),
             Column("probability_of_loss", labels["col_probability_of_loss"], "percent"),
-            Column("required_capacity", labels["col_required_capacity"], "keur"),
+            Column(
+                "required_capacity",
+                labels("col_required_capacity", confidence=labels.percent(confidence, 0)),
+                "keur",
+            ),
         ),
+        notes=(labels["note_mc_rounding"],),
     )
     percentiles = simulation.percentiles()
+    values = np.asarray(simulation.portfolio_present_value, dtype=np.float64)
+    levels = [float(k[1:]) for k in percentiles]
     pct = pd.DataFrame(
         {
             "percentile": [k.upper() for k in percentiles] + [labels["col_deterministic"]],
             "value": [float(v) for v in percentiles.values()] + [float(complexes["present_value"].sum())],
+            "kind:value": _cell_kinds(values[:, None], lambda v: np.percentile(v, levels, axis=0).ravel()) + ["keur"],
         }
     )
     pct_table = Table(
@@ -614,15 +928,31 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
         labels["tab_percentiles"],
         labels["sheet_percentiles"],
         pct,
-        (Column("percentile", labels["col_percentile"]), Column("value", labels["col_present_value"], "euro")),
+        (Column("percentile", labels["col_percentile"]), Column("value", labels["col_present_value"], "keur")),
         row_kinds=("row",) * len(percentiles) + ("total",),
     )
     path = simulation.reserve_path()
+    reserve = getattr(simulation, "reserve", None)
+    for key in (c for c in path.columns if c not in ("year", "deterministic")):
+        if reserve is not None and key.startswith("p") and key[1:].isdigit():
+            q = int(key[1:])
+            path[f"kind:{key}"] = _cell_kinds(np.asarray(reserve), _percentile(q))
+        else:
+            path[f"kind:{key}"] = mc_kind(math.nan)
+        path.loc[0, f"kind:{key}"] = "keur"  # the valuation date: the same in every draw
     path_columns = (
         Column("year", labels["col_year"], "year"),
         Column("deterministic", labels["col_deterministic"], "keur"),
-    ) + tuple(Column(c, c.upper(), "keur") for c in path.columns if c not in ("year", "deterministic"))
-    path_table = Table("reserve_path", labels["tab_reserve_path"], labels["sheet_reserve_path"], path, path_columns)
+    ) + tuple(Column(c, c.upper(), "keur") for c in path.columns if c not in ("year", "deterministic") and ":" not in c)
+    first = int(path["year"].iat[0])
+    path_table = Table(
+        "reserve_path",
+        labels["tab_reserve_path"],
+        labels["sheet_reserve_path"],
+        path,
+        path_columns,
+        notes=(labels("note_reserve_path", year=first, next=first + 1), labels["note_mc_rounding"]),
+    )
     tables = [mc, pct_table, path_table]
     spread = _driver_spread(drivers, simulation, labels)
     if spread is not None:
@@ -634,12 +964,12 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
                 spread,
                 (
                     Column("driver", labels["col_driver"]),
-                    Column("width", labels["col_width"], "euro"),
-                    Column("std", labels["col_std"], "euro"),
+                    Column("width", labels["col_width"], "keur"),
+                    Column("std", labels["col_std"], "keur"),
                     Column("variance_share", labels["col_variance_share"], "percent"),
                 ),
                 row_kinds=tuple(spread["kind"]),
-                notes=(labels["note_drivers"],),
+                notes=(labels["note_drivers"], labels["note_mc_rounding"]),
             )
         )
     return Section("risk", labels["sec_risk"], tables=tuple(tables))
@@ -653,14 +983,20 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
     if simulation is not None:
         path = simulation.reserve_path()
         items.append(
-            Chart("reserve_path", labels["fig_reserve_path"], lambda fig: charts.reserve_path(path, labels, fig=fig))
+            Chart(
+                "reserve_path",
+                labels["fig_reserve_path"],
+                lambda fig: charts.reserve_path(path, labels, fig=fig),
+                caption=labels["cap_reserve_path"],
+            )
         )
     items.append(
         Chart(
             "present_value",
             labels["fig_present_value"],
             lambda fig: charts.present_value_by_complex(complexes, labels, fig=fig),
-            size=(7.0, 4.4),
+            caption=labels["cap_present_value"],
+            size=(7.0, max(4.4, 0.2 * len(complexes) + 1.2)),
         )
     )
     if simulation is not None:
@@ -672,6 +1008,7 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
                 "distribution",
                 labels["fig_distribution"],
                 lambda fig: charts.present_value_distribution(values, base, required, confidence, labels, fig=fig),
+                caption=labels["cap_distribution"],
             )
         )
     items.append(
@@ -679,6 +1016,7 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
             "book_value",
             labels["fig_book_value"],
             lambda fig: charts.book_value_by_complex(years, complexes, labels, fig=fig),
+            caption=labels["cap_book_value"],
         )
     )
     items.append(
@@ -686,6 +1024,7 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
             "costs_revenues",
             labels["fig_costs_revenues"],
             lambda fig: charts.costs_and_revenues(years, labels, fig=fig),
+            caption=labels["cap_costs_revenues"],
         )
     )
     spread = _driver_spread(drivers, simulation, labels) if simulation is not None else None
@@ -695,6 +1034,7 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
                 "drivers",
                 labels["fig_drivers"],
                 lambda fig: charts.driver_contributions(spread, labels, fig=fig),
+                caption=labels["cap_drivers"],
                 size=(7.0, 3.0),
             )
         )

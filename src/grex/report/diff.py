@@ -12,11 +12,10 @@ import functools
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from grex.diff import EFFECT_LABELS, DiffResult
 from grex.plot.waterfall import plot_waterfall
-from grex.report.content import Chart, Column, Section, Table
+from grex.report.content import Chart, Column, Section, Table, untitled
 from grex.report.labels import Labels
 
 __all__ = ["diff_section"]
@@ -34,14 +33,19 @@ _WORDS = {
         ),
         "portfolio": "Verschillenanalyse portefeuille",
         "complexes": "Verschillenanalyse per complex (contante waarde)",
-        "effect": "effect",
+        "effect": "Effect",
         "end_value": "eindwaarde",
         "present_value": "contante waarde",
-        "before": "vorige MPG",
-        "after": "huidige MPG",
-        "complex": "complex",
-        "change": "verschil",
+        "before": "Vorige MPG",
+        "after": "Huidige MPG",
+        "complex": "Complex",
+        "change": "Verschil",
         "omitted": "Effecten van minder dan € 0,50 zijn weggelaten.",
+        "caption": (
+            "Van de contante waarde van de vorige MPG (eerste balk) naar die van dit MPG (laatste balk): elke "
+            "tussenliggende balk is één effect, licht als het resultaat verbetert, donker gearceerd als het "
+            "verslechtert."
+        ),
     },
     "en": {
         "title": "Difference analysis",
@@ -52,14 +56,18 @@ _WORDS = {
         ),
         "portfolio": "Difference analysis of the portfolio",
         "complexes": "Difference analysis per complex (present value)",
-        "effect": "effect",
+        "effect": "Effect",
         "end_value": "end value",
         "present_value": "present value",
-        "before": "previous MPG",
-        "after": "present MPG",
-        "complex": "complex",
-        "change": "change",
-        "omitted": "Effects under EUR 0.50 are left out.",
+        "before": "Previous MPG",
+        "after": "Present MPG",
+        "complex": "Complex",
+        "change": "Change",
+        "omitted": "Effects under € 0.50 are left out.",
+        "caption": (
+            "From the present value of the previous MPG (first bar) to that of this one (last bar): each bar between "
+            "is one effect, light where the result improves, dark and hatched where it worsens."
+        ),
     },
 }
 
@@ -90,8 +98,8 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
         pd.DataFrame(rows, columns=["effect", "end_value", "present_value"]),
         (
             Column("effect", words["effect"]),
-            Column("end_value", words["end_value"], "keur"),
-            Column("present_value", words["present_value"], "keur"),
+            Column("end_value", words["end_value"].capitalize(), "keur"),
+            Column("present_value", words["present_value"].capitalize(), "keur"),
         ),
         row_kinds=("subtotal", *("row",) * len(effects), "total"),
         notes=(words["omitted"],),
@@ -119,7 +127,8 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
         Chart(
             "diff_waterfall",
             f"{words['title']}: {words['present_value']}",
-            lambda fig: plot_waterfall(result, figure=fig),
+            lambda fig: untitled(plot_waterfall(result, figure=fig)),
+            caption=words["caption"],
             size=(7.0, 3.9),
         )
     ]
@@ -129,12 +138,13 @@ def diff_section(result: DiffResult, labels: Labels) -> Section:
             Chart(
                 f"diff_waterfall_{project}",
                 f"{words['title']}: {name}",
-                functools.partial(_draw_waterfall, result, project),
+                functools.partial(_draw_untitled, result, project),
+                caption=words["caption"],
                 size=(7.0, 3.9),
             )
         )
     return Section("diff", words["title"], paragraphs=(intro,), tables=(portfolio, complexes), charts=tuple(charts))
 
 
-def _draw_waterfall(result: DiffResult, project: str, figure: Any) -> Figure:
-    return plot_waterfall(result, project, figure=figure)
+def _draw_untitled(result: DiffResult, project: str, figure: Any) -> Any:
+    return untitled(plot_waterfall(result, project, figure=figure))

@@ -8,7 +8,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from grex.plot import house_style, new_figure, to_png
 from grex.report.content import Report, Table
-from grex.report.labels import Labels
+from grex.report.labels import Labels, base_kind
 
 __all__ = ["render_html"]
 
@@ -34,8 +34,9 @@ def _table_view(table: Table, labels: Labels) -> dict:
             {
                 "kind": table.row_kinds[i],
                 "cells": [
-                    {"text": text, "numeric": kind in _NUMERIC and kind != "text"}
-                    for text, kind in zip(row, kinds, strict=False)
+                    # a column of mixed values (numbers and words) aligned right as a whole
+                    {"text": text, "numeric": base_kind(kind) in _NUMERIC or column.kind == "mixed"}
+                    for text, kind, column in zip(row, kinds, columns, strict=False)
                 ],
             }
         )
@@ -43,7 +44,9 @@ def _table_view(table: Table, labels: Labels) -> dict:
         "key": table.key,
         "title": table.title_for("html", labels),
         "wide": table.wide,
-        "columns": [{"label": c.label, "numeric": c.kind in _NUMERIC} for c in columns],
+        # names of complexes and drivers on one line (a wide table's first column, or a column of names)
+        "names": table.wide or (bool(columns) and columns[0].key in ("name", "driver", "label")),
+        "columns": [{"label": c.label, "numeric": base_kind(c.kind) in _NUMERIC} for c in columns],
         "rows": rows,
         "notes": table.notes,
     }

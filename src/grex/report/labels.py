@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from grex.formatting import format_value
+from grex.formatting import base_kind, format_value, rounded
 
-__all__ = ["LANGUAGES", "Labels", "format_value"]
+__all__ = ["LANGUAGES", "Labels", "base_kind", "format_value", "rounded"]
 
 #: Languages of the report.
 LANGUAGES = ("nl", "en")
@@ -32,11 +32,152 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "no_simulation": ("geen Monte Carlo", "no Monte Carlo"),
     "page": ("pagina {n}", "page {n}"),
-    "thousands": ("bedragen x € 1.000", "amounts x € 1,000"),
+    "thousands": ("bedragen × € 1.000", "amounts × € 1,000"),
     "contents": ("Inhoud", "Contents"),
+    # page 1: key figures and verdict
+    "sec_summary": ("Kerncijfers en conclusie", "Key figures and conclusion"),
+    "tab_summary": ("Kerncijfers", "Key figures"),
+    "sheet_summary": ("Kerncijfers", "Key figures"),
+    "k_present_value": (
+        "Resultaat portefeuille, contante waarde per 1-1-{year}",
+        "Result of the portfolio, present value as at 1-1-{year}",
+    ),
+    "k_end_value": ("Resultaat portefeuille, eindwaarde (nominaal)", "Result of the portfolio, end value (nominal)"),
+    "k_provision": ("Verliesvoorzieningen", "Loss provisions"),
+    "k_poc": ("Tussentijdse winstneming", "Interim profit taken"),
+    "k_required": ("Benodigde weerstandscapaciteit volgens beleid", "Required resistance capacity by the policy"),
+    "k_available": ("Beschikbare weerstandsreserve", "Available resistance reserve"),
+    "k_ratio": (
+        "Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)",
+        "Resistance ratio by the policy (available / required)",
+    ),
+    "k_grade": ("Waardering (NAR) volgens beleid", "Grade (NAR) by the policy"),
+    "k_policy": ("Norm van het beleid", "Norm of the policy"),
+    "k_context_iflo": (
+        "Ter vergelijking: benodigd volgens IFLO-norm",
+        "For comparison: required by the IFLO norm",
+    ),
+    "k_context_risk": (
+        "Ter vergelijking: benodigd risicogestuurd ({confidence} zekerheid)",
+        "For comparison: required, risk based ({confidence} confidence)",
+    ),
+    "k_context_ratio_iflo": (
+        "Ter vergelijking: ratio en waardering t.o.v. IFLO-norm",
+        "For comparison: ratio and grade against the IFLO norm",
+    ),
+    "k_context_ratio_risk": (
+        "Ter vergelijking: ratio en waardering t.o.v. risicogestuurd",
+        "For comparison: ratio and grade against the risk-based capacity",
+    ),
+    "k_below_zero": (
+        "Kans dat de algemene reserve grondbedrijf binnen tien jaar onder nul komt",
+        "Probability that the general reserve falls below zero within ten years",
+    ),
+    "grade_A": ("uitstekend", "excellent"),
+    "grade_B": ("ruim voldoende", "amply sufficient"),
+    "grade_C": ("voldoende", "sufficient"),
+    "grade_D": ("matig", "moderate"),
+    "grade_E": ("onvoldoende", "insufficient"),
+    "grade_F": ("ruim onvoldoende", "amply insufficient"),
+    "norm_iflo": ("IFLO-norm", "IFLO norm"),
+    "norm_risk": ("risicogestuurd ({confidence} zekerheid)", "risk based ({confidence} confidence)"),
+    "norm_max": (
+        "hoogste van IFLO-norm en risicogestuurd ({confidence} zekerheid)",
+        "higher of the IFLO norm and the risk-based capacity ({confidence} confidence)",
+    ),
+    "norm_long_iflo": ("de IFLO-norm", "the IFLO norm"),
+    "norm_long_risk": (
+        "de risicogestuurde benodigde weerstandscapaciteit ({confidence} zekerheid)",
+        "the risk-based required capacity ({confidence} confidence)",
+    ),
+    "norm_long_max": (
+        "de hoogste van de IFLO-norm en de risicogestuurde benodigde weerstandscapaciteit ({confidence} zekerheid)",
+        "the higher of the IFLO norm and the risk-based required capacity ({confidence} confidence)",
+    ),
+    "millions": ("€ {amount} miljoen", "€ {amount} million"),
+    "v_result": (
+        "Per 1-1-{year} hebben de {n} grondexploitaties samen een verwacht {outcome} van {pv} op contante waarde "
+        "({ev} op eindwaarde).",
+        "As at 1-1-{year} the {n} land development complexes together are expected to make a {outcome} of {pv} "
+        "at present value ({ev} at end value).",
+    ),
+    "v_profit": ("voordelig saldo", "profit"),
+    "v_loss": ("nadelig saldo", "loss"),
+    "v_provision": (
+        "Voor de verliesgevende complexen staat {provision} aan verliesvoorzieningen; {poc}.",
+        "Loss provisions of {provision} cover the loss-making complexes; {poc}.",
+    ),
+    "v_no_provision": (
+        "Geen vastgesteld complex is verliesgevend, dus er is geen verliesvoorziening nodig; {poc}.",
+        "No adopted complex makes a loss, so no loss provision is needed; {poc}.",
+    ),
+    "v_poc": (
+        "op de winstgevende complexen wordt {poc} tussentijds winst genomen",
+        "{poc} of interim profit is taken on the profitable ones",
+    ),
+    "v_poc_none": ("tussentijdse winst wordt per saldo niet genomen", "on balance no interim profit is taken"),
+    "v_poc_back": (
+        "per saldo wordt {poc} aan eerder genomen tussentijdse winst teruggenomen",
+        "on balance {poc} of interim profit taken earlier is taken back",
+    ),
+    "v_required": (
+        "Het beleid meet het weerstandsvermogen af aan {norm}: daarvoor is {required} nodig, tegenover {available} "
+        "beschikbare weerstandsreserve.",
+        "The policy measures the resistance capacity against {norm}: it requires {required}, against an available "
+        "resistance reserve of {available}.",
+    ),
+    "v_ratio_short": (
+        "De ratio weerstandsvermogen is {ratio}, waardering {grade} ({label}): om een ratio van 1,0 te halen is "
+        "{gap} extra weerstandsreserve nodig.",
+        "The resistance ratio is {ratio}, grade {grade} ({label}): a ratio of 1.0 needs {gap} more resistance reserve.",
+    ),
+    "v_ratio_ok": (
+        "De ratio weerstandsvermogen is {ratio}, waardering {grade} ({label}): de reserve is voldoende om de "
+        "risico's op te vangen.",
+        "The resistance ratio is {ratio}, grade {grade} ({label}): the reserve is enough to absorb the risks.",
+    ),
+    "v_context": (
+        "Ter vergelijking: {other} is {required}; daartegen is de ratio {ratio} (waardering {grade}).",
+        "For comparison: {other} is {required}; against it the ratio is {ratio} (grade {grade}).",
+    ),
+    "v_below_zero": (
+        "De kans dat de algemene reserve grondbedrijf binnen tien jaar onder nul komt, is {p}.",
+        "The probability that the general reserve falls below zero within ten years is {p}.",
+    ),
+    "v_no_simulation": (
+        "Het beleid meet het weerstandsvermogen af aan {norm}; zonder Monte Carlo-simulatie is alleen de IFLO-norm "
+        "berekend: {required} nodig, tegenover {available} beschikbaar; ratio {ratio}, waardering {grade}.",
+        "The policy measures the resistance capacity against {norm}; without a Monte Carlo simulation only the IFLO "
+        "norm is computed: {required} required, against {available} available; ratio {ratio}, grade {grade}.",
+    ),
+    "v_no_reserve": (
+        "Er is geen beschikbare weerstandsreserve opgegeven; de ratio weerstandsvermogen is niet berekend "
+        "(benodigd: {required}).",
+        "No available resistance reserve is given; the resistance ratio is not computed (required: {required}).",
+    ),
+    "note_summary": (
+        "Monte Carlo-uitkomsten zijn afgerond op wat hun standaardfout toelaat (op de macht van tien onder de "
+        "standaardfout, minimaal € 10.000); de volledige waarden staan in het Excel-bestand.",
+        "Monte Carlo figures are rounded to what their standard error supports (to the power of ten below the "
+        "standard error, at least € 10,000); the workbook holds the full values.",
+    ),
+    # colophon
+    "sec_colophon": ("Verantwoording", "Colophon"),
+    "tab_colophon": ("Herkomst van de cijfers", "Provenance of the figures"),
+    "sheet_colophon": ("Verantwoording", "Colophon"),
+    "colophon_text": (
+        "Deze rapportage is gemaakt met grex. De invoer-hash is de SHA-256 van het scenario en de portefeuille "
+        "zoals ingelezen: dezelfde hash betekent dezelfde invoer, en met dezelfde seed en hetzelfde aantal "
+        "trekkingen geeft grex dezelfde cijfers. Bedragen in de tabellen zijn in duizenden euro's; Monte "
+        "Carlo-uitkomsten zijn afgerond op de macht van tien onder hun standaardfout (minimaal € 10.000).",
+        "This report was made with grex. The input hash is the SHA-256 of the scenario and the portfolio as read: "
+        "the same hash means the same input, and with the same seed and number of draws grex gives the same "
+        "figures. Amounts in the tables are in thousands of euros; Monte Carlo figures are rounded to the power of "
+        "ten below their standard error (at least € 10,000).",
+    ),
     # sections
     "sec_parameters": ("Uitgangspunten", "Assumptions"),
-    "sec_complexes": ("Grondexploitaties per complex", "Land development per complex"),
+    "sec_complexes": ("Grondexploitaties", "Land development"),
     "sec_resistance": ("Weerstandsvermogen", "Resistance capacity"),
     "sec_risk": ("Risicoanalyse (Monte Carlo)", "Risk analysis (Monte Carlo)"),
     "sec_charts": ("Grafieken", "Charts"),
@@ -47,6 +188,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col_parameter": ("Uitgangspunt", "Assumption"),
     "col_value": ("Waarde", "Value"),
     "p_scenario": ("Scenario", "Scenario"),
+    "p_norm": ("Norm weerstandsvermogen (beleid)", "Norm of the resistance capacity (policy)"),
     "p_valuation_date": ("Waarderingsdatum", "Valuation date"),
     "p_interest": ("Rekenrente (rentetoerekening boekwaarde)", "Interest rate on the book value"),
     "p_discount": ("Disconteringsvoet (contante waarde)", "Discount rate (present value)"),
@@ -91,8 +233,13 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Vertraging start uitgifte, jaren (laag / modus / hoog)",
         "Delay of the start of sales, years (low / mode / high)",
     ),
-    "p_cost_shock": ("Schok kostenstijging (sd / persistentie)", "Cost index shock (sd / persistence)"),
-    "p_price_shock": ("Schok grondprijzen (sd / persistentie)", "Land price shock (sd / persistence)"),
+    "p_cost_shock": (
+        "Schok kostenstijging: standaardafwijking per jaar",
+        "Cost index shock: standard deviation a year",
+    ),
+    "p_cost_persistence": ("Schok kostenstijging: persistentie", "Cost index shock: persistence"),
+    "p_price_shock": ("Schok grondprijzen: standaardafwijking per jaar", "Land price shock: standard deviation a year"),
+    "p_price_persistence": ("Schok grondprijzen: persistentie", "Land price shock: persistence"),
     "p_interest_shift": (
         "Afwijking rekenrente, procentpunt (laag / modus / hoog)",
         "Shift of the interest rate, percentage points (low / mode / high)",
@@ -109,17 +256,14 @@ _WORDS: dict[str, tuple[str, str]] = {
     "no": ("nee", "no"),
     "not_given": ("niet opgegeven", "not given"),
     # complexes table
-    "tab_complexes": (
-        "Grondexploitaties per complex",
-        "Land development per complex",
-    ),
+    "tab_complexes": ("Resultaat per complex", "Result per complex"),
     "sheet_complexes": ("Complexen", "Complexes"),
     "col_project": ("Code", "Id"),
     "col_name": ("Complex", "Complex"),
     "col_status": ("Status", "Status"),
     "col_end_year": ("Eindjaar", "End year"),
     "col_duration": ("Looptijd (jaren)", "Duration (years)"),
-    "col_exceeds": ("> {n} jaar", "> {n} years"),
+    "col_exceeds": ("Langer dan {n} jaar", "Longer than {n} years"),
     "col_measure": ("Beheersmaatregel", "Control measure"),
     "col_book_value": ("Boekwaarde 1-1", "Book value 1-1"),
     "col_costs_pl": ("Nog te maken kosten (prijspeil)", "Remaining costs (price level)"),
@@ -176,7 +320,7 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Remaining costs of adopted complexes (price level, with the uncertainty margin)",
     ),
     "iflo_total": ("IFLO-norm", "IFLO norm"),
-    "tab_resistance": ("Weerstandsvermogen grondbedrijf", "Resistance capacity of the land development company"),
+    "tab_resistance": ("Benodigde en beschikbare weerstandscapaciteit", "Required and available resistance capacity"),
     "sheet_resistance": ("Weerstand", "Resistance"),
     "col_item": ("Onderdeel", "Item"),
     "r_iflo": ("Benodigde weerstandscapaciteit volgens IFLO-norm", "Required capacity by the IFLO norm"),
@@ -194,17 +338,32 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Probability that the portfolio's present value falls below the deterministic one",
     ),
     "r_available": ("Beschikbare weerstandsreserve", "Available resistance reserve"),
-    "r_ratio": (
-        "Ratio weerstandsvermogen (beschikbaar / risicogestuurd benodigd)",
-        "Ratio (available / risk-based required)",
+    "r_policy_required": (
+        "Benodigde weerstandscapaciteit volgens beleid ({norm})",
+        "Required capacity by the policy ({norm})",
     ),
-    "r_grade": ("Waardering (NAR)", "Grade (NAR)"),
-    "r_ratio_iflo": ("Ratio beschikbaar / IFLO-norm", "Ratio available / IFLO norm"),
-    "r_grade_iflo": ("Waardering (NAR) t.o.v. IFLO-norm", "Grade (NAR) against the IFLO norm"),
+    "r_ratio": (
+        "Ratio weerstandsvermogen volgens beleid (beschikbaar / benodigd)",
+        "Resistance ratio by the policy (available / required)",
+    ),
+    "r_grade": ("Waardering (NAR) volgens beleid", "Grade (NAR) by the policy"),
+    "r_ratio_risk": (
+        "Ter vergelijking: ratio beschikbaar / risicogestuurd benodigd",
+        "For comparison: ratio available / risk-based required",
+    ),
+    "r_grade_risk": (
+        "Ter vergelijking: waardering (NAR) t.o.v. risicogestuurd",
+        "For comparison: grade (NAR) against the risk-based capacity",
+    ),
+    "r_ratio_iflo": ("Ter vergelijking: ratio beschikbaar / IFLO-norm", "For comparison: ratio available / IFLO norm"),
+    "r_grade_iflo": (
+        "Ter vergelijking: waardering (NAR) t.o.v. IFLO-norm",
+        "For comparison: grade (NAR) against the IFLO norm",
+    ),
     "r_general": ("Algemene reserve grondbedrijf 1-1", "General reserve 1-1"),
     "r_below_zero": (
-        "Kans dat de algemene reserve onder nul komt",
-        "Probability that the general reserve falls below zero",
+        "Kans dat de algemene reserve grondbedrijf binnen tien jaar onder nul komt",
+        "Probability that the general reserve falls below zero within ten years",
     ),
     "note_grades": (
         "Waardering (NAR / Universiteit Twente): A ≥ 2,0 uitstekend; B 1,4–2,0 ruim voldoende; C 1,0–1,4 voldoende; "
@@ -238,8 +397,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col_p5": ("P5", "P5"),
     "col_p50": ("P50", "P50"),
     "col_p95": ("P95", "P95"),
-    "col_probability_of_loss": ("Kans op tegenvaller", "Probability below deterministic"),
-    "col_required_capacity": ("Benodigde capaciteit", "Required capacity"),
+    "col_probability_of_loss": ("Kans lager dan deterministisch", "Probability below deterministic"),
+    "col_required_capacity": ("Benodigde capaciteit ({confidence})", "Required capacity ({confidence})"),
     "tab_percentiles": (
         "Contante waarde van de portefeuille: percentielen",
         "Present value of the portfolio: percentiles",
@@ -247,12 +406,22 @@ _WORDS: dict[str, tuple[str, str]] = {
     "sheet_percentiles": ("MC percentielen", "MC percentiles"),
     "col_percentile": ("Percentiel", "Percentile"),
     "tab_reserve_path": (
-        "Verloop algemene reserve grondbedrijf",
-        "General reserve path",
+        "Algemene reserve grondbedrijf per 31-12: percentielen",
+        "General reserve at 31-12: percentiles",
+    ),
+    "note_reserve_path": (
+        "Het jaar {year} is de stand op de waarderingsdatum 1-1-{next} (= 31-12-{year}): de opgegeven algemene "
+        "reserve, voor alle trekkingen gelijk. Daarna de stand aan het eind van elk jaar.",
+        "The year {year} is the balance at the valuation date 1-1-{next} (= 31-12-{year}): the general reserve "
+        "given, the same in every draw. Then the balance at the end of each year.",
+    ),
+    "note_mc_rounding": (
+        "Monte Carlo-uitkomsten afgerond op wat hun standaardfout toelaat (minimaal € 10.000).",
+        "Monte Carlo figures rounded to what their standard error supports (at least € 10,000).",
     ),
     "sheet_reserve_path": ("Reserveverloop", "Reserve path"),
     "col_year": ("Jaar", "Year"),
-    "tab_drivers": ("Bijdrage per risicofactor aan de spreiding", "Contribution of each driver to the spread"),
+    "tab_drivers": ("Spreiding per risicofactor", "Spread per driver"),
     "sheet_drivers": ("Risicofactoren", "Drivers"),
     "col_driver": ("Risicofactor", "Driver"),
     "col_width": ("Breedte P5–P95", "Width P5–P95"),
@@ -280,7 +449,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "sheet_years": ("Per complex en jaar", "Per complex and year"),
     "col_costs_pl_year": ("Kosten (prijspeil)", "Costs (price level)"),
     "col_revenues_pl_year": ("Opbrengsten (prijspeil)", "Revenues (price level)"),
-    "col_costs_year": ("Kosten (nominaal, incl. VO)", "Costs (nominal, with margin)"),
+    "col_costs_year": (
+        "Kosten (nominaal, incl. voorziene onzekerheden)",
+        "Costs (nominal, with the uncertainty margin)",
+    ),
     "col_margin_year": ("Voorziene onzekerheden", "Uncertainty margin"),
     "col_revenues_year": ("Opbrengsten (nominaal)", "Revenues (nominal)"),
     "col_book_value_year": ("Boekwaarde 31-12", "Book value 31-12"),
@@ -292,6 +464,42 @@ _WORDS: dict[str, tuple[str, str]] = {
     "col_net": ("Saldo (opbrengsten − kosten)", "Net (revenues − costs)"),
     # charts
     "fig_reserve_path": ("Verloop algemene reserve grondbedrijf", "General reserve of the land development company"),
+    "cap_reserve_path": (
+        "De algemene reserve grondbedrijf aan het eind van elk jaar: de doorgetrokken lijn volgt het plan, de "
+        "vlakken tonen waar de reserve in 50% en 90% van de gesimuleerde toekomsten uitkomt; het eerste jaar is de "
+        "stand op de waarderingsdatum.",
+        "The general reserve at the end of each year: the solid line follows the plan, the bands show where the "
+        "reserve ends up in 50% and 90% of the simulated futures; the first year is the balance at the valuation "
+        "date.",
+    ),
+    "cap_present_value": (
+        "Verwacht resultaat per complex op contante waarde (rechts winst, links verlies); de gearceerde balk "
+        "eronder is de verliesvoorziening die voor dat complex is getroffen.",
+        "Expected result per complex at present value (right profit, left loss); the hatched bar below it is the "
+        "loss provision taken for that complex.",
+    ),
+    "cap_distribution": (
+        "Hoe vaak elke uitkomst van de portefeuille in de simulatie voorkomt; de afstand tussen de doorgetrokken "
+        "en de gestippelde lijn is de risicogestuurde benodigde weerstandscapaciteit.",
+        "How often each result of the portfolio occurs in the simulation; the distance between the solid and the "
+        "dashed line is the risk-based required capacity.",
+    ),
+    "cap_book_value": (
+        "De boekwaarde (geïnvesteerd bedrag dat nog moet worden terugverdiend) aan het eind van elk jaar, per "
+        "complex gestapeld; onder nul zijn complexen die meer hebben opgebracht dan gekost.",
+        "The book value (money invested still to be earned back) at the end of each year, stacked per complex; "
+        "below zero are complexes that have earned more than they cost.",
+    ),
+    "cap_costs_revenues": (
+        "Geplande kosten en opbrengsten van alle complexen samen per jaar, met het saldo als lijn.",
+        "Planned costs and revenues of all complexes together per year, with the balance as a line.",
+    ),
+    "cap_drivers": (
+        "Hoe breed de uitkomsten van de portefeuille uiteenlopen als alleen die ene risicofactor varieert; de "
+        "onderste balk is alle factoren samen.",
+        "How widely the results of the portfolio spread when only that one driver varies; the bottom bar is all "
+        "drivers together.",
+    ),
     "fig_present_value": ("Contante waarde per complex", "Present value per complex"),
     "fig_distribution": ("Verdeling contante waarde portefeuille", "Distribution of the portfolio's present value"),
     "fig_book_value": ("Boekwaarde per jaar per complex", "Book value per year by complex"),
@@ -304,14 +512,19 @@ _WORDS: dict[str, tuple[str, str]] = {
     "leg_provision": ("voorziening", "provision"),
     "leg_present_value": ("contante waarde", "present value"),
     "leg_required": ("benodigde weerstandscapaciteit ({confidence})", "required capacity ({confidence})"),
+    "leg_loss": ("contante waarde (verlies)", "present value (loss)"),
+    "leg_profit": ("contante waarde (winst)", "present value (profit)"),
+    "leg_negative": ("negatief (meer opgebracht dan gekost)", "negative (earned more than cost)"),
     "leg_draws": ("trekkingen", "draws"),
     "leg_costs": ("kosten", "costs"),
     "leg_revenues": ("opbrengsten", "revenues"),
     "leg_net": ("saldo", "net"),
     "leg_other": ("overige complexen", "other complexes"),
     "leg_width": ("breedte P5–P95", "width P5–P95"),
-    "axis_meur": ("mln euro", "EUR million"),
+    "axis_meur": ("mln euro", "€ million"),
     "axis_year": ("jaar", "year"),
+    "axis_year_end": ("stand per 31-12 van het jaar", "balance at 31-12 of the year"),
+    "leg_valuation_date": ("stand {date}", "balance {date}"),
     "axis_count": ("aantal trekkingen", "number of draws"),
 }
 
@@ -342,3 +555,13 @@ class Labels:
 
     def percent(self, value: float, decimals: int = 1) -> str:
         return format_value(value, "percent", self.lang, decimals=decimals)
+
+    def millions(self, value: float, kind: str = "euro") -> str:
+        """An amount in words for a sentence: ``€ 15,1 miljoen``, rounded as its ``kind`` says first.
+
+        The sign is kept (``€ -1,2 miljoen``); one decimal.
+        """
+        amount = rounded(value, kind) / 1e6
+        if round(amount, 1) == 0:
+            amount = 0.0  # no "-0,0"
+        return self("millions", amount=format_value(amount, "number", self.lang, decimals=1))

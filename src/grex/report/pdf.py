@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from grex.plot import house_style
 from grex.report.content import Chart, Report, Table
-from grex.report.labels import Labels
+from grex.report.labels import Labels, base_kind
 
 __all__ = ["render_pdf"]
 
@@ -119,9 +119,6 @@ class _Pages:
             for line in textwrap.wrap(self.report.notice, 100):
                 self.text(0, line, fontsize=8.5, weight="bold")
                 self.y += 0.17
-        for line in textwrap.wrap(self.report.provenance_line, 120):
-            self.text(0, line, fontsize=7.5, color="0.3")
-            self.y += 0.15
         self.y += 0.15
 
     def heading(self, text: str, size: float = 12.5, space: float = 0.34, keep: float = 0.8) -> None:
@@ -131,11 +128,12 @@ class _Pages:
 
     def paragraph(self, text: str, size: float = 7.5) -> None:
         lines = textwrap.wrap(text, int(self.width / (CHAR * size / 7)))
+        step = 0.14 * max(1.0, size / 7.5) * (1.1 if size > 7.5 else 1.0)
         for line in lines:
-            self.need(0.15)
+            self.need(step + 0.01)
             self.text(0, line, fontsize=size)
-            self.y += 0.14
-        self.y += 0.04
+            self.y += step
+        self.y += 0.04 if size <= 7.5 else 0.15
 
     def table(self, table: Table) -> None:
         columns = table.columns_for("pdf")
@@ -144,38 +142,44 @@ class _Pages:
         if self.page is None or (self.size == LANDSCAPE) != wanted:
             self.new_page(wanted)
         self.heading(table.title_for("pdf", self.labels), size=9.5, space=0.26, keep=0.5 + 3 * ROW)
+        # the key figures of page 1 a size larger
+        big = 1.3 if table.key == "summary" else 1.0
+        row_height = ROW * big
         # column widths from the longest cell, headers wrapped to fit
         text_widths = []
         for j, _column in enumerate(columns):
             longest = max([len(row[j]) for row in cells] + [6])
             text_widths.append(longest)
-        widths = [w * CHAR + 0.12 for w in text_widths]
-        header_min = [max(len(word) for word in c.label.split()) * CHAR * BOLD + 0.12 for c in columns]
+        widths = [w * CHAR * big + 0.12 for w in text_widths]
+        header_min = [max(len(word) for word in c.label.split()) * CHAR * big * BOLD + 0.12 for c in columns]
         widths = [max(w, h) for w, h in zip(widths, header_min, strict=False)]
         scale = min(1.0, self.width / sum(widths))
-        font = 7 * max(scale, 0.75)
+        font = 7 * big * max(scale, 0.75)
         widths = [w * scale for w in widths]
         header_lines = [
             textwrap.wrap(c.label, max(4, int((w - 0.08) / (CHAR * BOLD * font / 7))), break_long_words=False) or [""]
             for c, w in zip(columns, widths, strict=False)
         ]
-        header_height = max(len(h) for h in header_lines) * 0.125 + 0.06
-        numeric = [[c.kind == "mixed" or table.cell_kind(c, i) in _NUMERIC for c in columns] for i in range(len(cells))]
+        header_height = max(len(h) for h in header_lines) * 0.125 * big + 0.06
+        numeric = [
+            [c.kind == "mixed" or base_kind(table.cell_kind(c, i)) in _NUMERIC for c in columns]
+            for i in range(len(cells))
+        ]
         header_numeric = [c.kind in _NUMERIC or c.kind == "mixed" for c in columns]
 
         def draw_header() -> None:
             x = 0.0
             for j, (_column, lines) in enumerate(zip(columns, header_lines, strict=False)):
                 for k, line in enumerate(lines):
-                    self._cell(x, widths[j], self.y + k * 0.125, line, header_numeric[j], font, "bold")
+                    self._cell(x, widths[j], self.y + k * 0.125 * big, line, header_numeric[j], font, "bold")
                 x += widths[j]
             self.y += header_height
             self._rule(self.y - 0.03, sum(widths), 0.8)
 
-        self.need(header_height + 3 * ROW, wanted)
+        self.need(header_height + 3 * row_height, wanted)
         draw_header()
         for i, row in enumerate(cells):
-            if self.left() < ROW:
+            if self.left() < row_height:
                 self.new_page(wanted)
                 draw_header()
             kind = table.row_kinds[i]
@@ -187,7 +191,7 @@ class _Pages:
             for j, text in enumerate(row):
                 self._cell(x, widths[j], self.y, text, numeric[i][j], font, weight, style)
                 x += widths[j]
-            self.y += ROW
+            self.y += row_height
         self._rule(self.y - 0.02, sum(widths), 0.5)
         self.y += 0.06
         for note in table.notes:
@@ -235,7 +239,7 @@ class _Pages:
             pair = charts[start : start + 2]
             self.new_page(landscape=False, layout="constrained")
             height = self.size[1]
-            heights = [c.size[1] * min(1.0, self.width / c.size[0]) + 0.35 for c in pair]
+            heights = [c.size[1] * min(1.0, self.width / c.size[0]) + 0.35 + (0.4 if c.caption else 0) for c in pair]
             head = TOP + (0.34 if start == 0 else 0.0)
             assert self.page is not None  # just begun
             rows: Any = self.page.subfigures(
@@ -252,6 +256,9 @@ class _Pages:
                 sub = row[1]
                 sub.suptitle(chart.title, x=0.0, ha="left", fontsize=9.5, fontweight="bold")
                 chart.draw(sub)
+                if chart.caption:
+                    caption = "\n".join(textwrap.wrap(chart.caption, 125))
+                    sub.supxlabel(caption, x=0.0, ha="left", fontsize=7.5, style="italic")
             self.y = height  # the page is full
 
 
@@ -278,7 +285,7 @@ def render_pdf(report: Report) -> bytes:
             if tables or section.paragraphs:
                 pages.heading(section.title)
             for paragraph in section.paragraphs:
-                pages.paragraph(paragraph)
+                pages.paragraph(paragraph, size=10.0 if section.key == "summary" else 7.5)
             for table in tables:
                 pages.table(table)
             if charts:

@@ -8,7 +8,7 @@ Pass it through the report's hook::
 from __future__ import annotations
 
 from grex.plot.tornado import tornado_figure
-from grex.report.content import Chart, Column, Section, Table
+from grex.report.content import Chart, Column, Section, Table, std_kind, untitled
 from grex.report.labels import Labels
 from grex.sensitivity import RATE_STEP, Sensitivity
 
@@ -24,17 +24,21 @@ _WORDS = {
             "gedeeld door de som daarvan over de factoren ({draws} trekkingen, seed {seed}); samenhang tussen de "
             "factoren: {interaction}."
         ),
-        "tornado": "Tornado: contante waarde portefeuille",
+        "tornado": "Contante waarde portefeuille per risicofactor, laag en hoog",
         "shares": "Aandeel in de variantie van de contante waarde",
-        "driver": "factor",
-        "low_setting": "lage waarde",
-        "high_setting": "hoge waarde",
-        "pv_low": "CW laag",
-        "pv_high": "CW hoog",
-        "range": "bandbreedte",
-        "sd": "standaardafwijking",
-        "share": "aandeel",
+        "driver": "Risicofactor",
+        "low_setting": "Lage waarde",
+        "high_setting": "Hoge waarde",
+        "pv_low": "Contante waarde bij lage waarde",
+        "pv_high": "Contante waarde bij hoge waarde",
+        "range": "Bandbreedte (hoog − laag)",
+        "sd": "Standaardafwijking",
+        "share": "Aandeel in de variantie",
         "chart": "Tornado: contante waarde portefeuille",
+        "caption": (
+            "Hoeveel de contante waarde van de portefeuille verandert als één risicofactor op zijn lage of hoge "
+            "waarde staat en de andere op het plan; de langste balken wegen het zwaarst."
+        ),
     },
     "en": {
         "title": "Sensitivity analysis",
@@ -44,17 +48,21 @@ _WORDS = {
             "share of the variance is the variance of the present value with only that driver varying, divided by "
             "the sum over the drivers ({draws} draws, seed {seed}); drivers moving together: {interaction}."
         ),
-        "tornado": "Tornado: present value of the portfolio",
+        "tornado": "Present value of the portfolio per driver, low and high",
         "shares": "Share of the variance of the present value",
-        "driver": "driver",
-        "low_setting": "low value",
-        "high_setting": "high value",
-        "pv_low": "PV low",
-        "pv_high": "PV high",
-        "range": "range",
-        "sd": "standard deviation",
-        "share": "share",
+        "driver": "Driver",
+        "low_setting": "Low value",
+        "high_setting": "High value",
+        "pv_low": "Present value at the low value",
+        "pv_high": "Present value at the high value",
+        "range": "Range (high − low)",
+        "sd": "Standard deviation",
+        "share": "Share of the variance",
         "chart": "Tornado: present value of the portfolio",
+        "caption": (
+            "How much the portfolio's present value changes with one driver at its low or high value and the others "
+            "at the plan; the longest bars weigh most."
+        ),
     },
 }
 
@@ -82,11 +90,14 @@ def sensitivity_section(result: Sensitivity, labels: Labels) -> Section:
             Column("range", words["range"], "keur"),
         ),
     )
+    variance = result.variance_shares.copy()
+    # rounded to its standard error, by the same rule as the risk analysis's table of drivers
+    variance["kind:standard_deviation"] = [std_kind(float(sd), result.draws) for sd in variance["standard_deviation"]]
     shares = Table(
         "sensitivity_variance",
         words["shares"],
         "Variantie" if labels.lang == "nl" else "Variance",
-        result.variance_shares,
+        variance,
         (
             Column("label", words["driver"]),
             Column("standard_deviation", words["sd"], "keur"),
@@ -98,7 +109,8 @@ def sensitivity_section(result: Sensitivity, labels: Labels) -> Section:
     chart = Chart(
         "sensitivity_tornado",
         words["chart"],
-        lambda fig: tornado_figure(table, lang=lang, fig=fig),
+        lambda fig: untitled(tornado_figure(table, lang=lang, fig=fig)),
+        caption=words["caption"],
         size=(7.0, 0.45 * len(table) + 1.4),
     )
     return Section("sensitivity", words["title"], paragraphs=(intro,), tables=(tornado, shares), charts=(chart,))
