@@ -1,24 +1,47 @@
 """The ``grex`` command: a thin layer over the library.
 
 ``main(argv)`` parses the arguments, calls the library and returns the exit
-status: 0 on success, 2 for bad input (with one message on stderr naming the
-file, the row or key and what is wrong), 1 for anything unexpected and for a
-``grex batch`` in which some scenarios failed (each reported; the others ran).
+status (:data:`EXIT_STATUSES`): 0 on success; 1 for a ``grex batch`` in which
+some scenarios failed (each reported; the others ran) and for an internal
+error; 2 for bad input (one message on stderr naming the file, the row or key
+and what is wrong); 3 when the output cannot be written or the run does not
+fit (the path and the system's reason); 130 when interrupted (Ctrl-C), 143
+when terminated; 141 when the reader of the output went away (``| head``).
+Every failure ends in one line on stderr; ``-v`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from grex import __version__
-from grex.errors import InputError
+from grex.errors import InputError, OutputError
 
-__all__ = ["main"]
+__all__ = ["EXIT_STATUSES", "main"]
+
+#: Exit statuses of the ``grex`` command (also in ``grex --help`` and the README).
+EXIT_STATUSES = {
+    0: "success",
+    1: "grex batch: some scenarios failed (each reported, the others ran); or an internal error (a bug)",
+    2: "bad input or arguments: one line names the file, the row or key, and what is wrong; nothing written",
+    3: "the output cannot be written or the run does not fit: disk full, read-only, no permission, name too "
+    "long, --out a file or a folder grex did not write, not enough memory; one line names the path and the "
+    "reason; nothing written",
+    130: "interrupted (Ctrl-C); nothing written",
+    141: "the reader of the output went away (grex diff ... | head); quiet",
+    143: "terminated (SIGTERM); nothing written",
+}
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -33,15 +56,56 @@ def _load(scenario_path: str):  # -> Valuation
 
 
 def _default_out(name: str) -> Path:
-    return Path("out") / name
+    """``out/<name>``, the scenario name made a safe folder name (:func:`grex.io.paths.safe_name`)."""
+    from grex.io.paths import safe_name
+
+    return Path("out") / safe_name(name)
+
+
+def _out_dir(args: argparse.Namespace, default: Callable[[], Path]) -> Path:
+    """The output folder of a command, checked before any work (:func:`grex.io.paths.check_output`)."""
+    from grex.io.paths import check_output
+
+    out_dir = Path(args.out) if getattr(args, "out", None) else default()
+    check_output(out_dir)
+    return out_dir
+
+
+def _check_all(valuation, path: str) -> None:
+    """What ``validate`` checks beyond reading: the grid, the Monte Carlo references and horizon."""
+    from grex.batch import check_grid
+    from grex.limits import check_horizon
+    from grex.montecarlo import check_references
+
+    scenario = valuation.scenario
+    check_grid(scenario.data, scenario.source or path)
+    check_references(scenario, valuation.portfolio)
+    check_horizon(scenario, inputs=valuation.inputs)
+
+
+def _draws(args: argparse.Namespace, scenario, valuation, command: str = "simulate") -> tuple[int, int]:
+    """Draws and seed of a Monte Carlo command, checked: bounds, horizon and memory, before any work."""
+    from grex.limits import check_draws, check_horizon, check_memory
+
+    given = getattr(args, "draws", None)
+    draws = check_draws(
+        scenario.montecarlo.draws if given is None else given, "--draws" if given else "key montecarlo.draws"
+    )
+    seed = scenario.montecarlo.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise InputError(None, "--seed", f"must be a whole number ≥ 0, not {seed}")
+    check_horizon(scenario, inputs=valuation.inputs)
+    check_memory(draws, valuation.inputs.n_complexes, command)
+    return draws, seed
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from grex.io import write_valuation
 
     valuation = _load(args.scenario)
+    _check_all(valuation, args.scenario)
     _grid_note(valuation.scenario, args.scenario)
-    out_dir = Path(args.out) if args.out else _default_out(valuation.scenario.name)
+    out_dir = _out_dir(args, lambda: _default_out(valuation.scenario.name))
     write_valuation(valuation, out_dir)
     print(format_valuation(valuation))
     print(f"\nwritten to {out_dir}/")
@@ -49,11 +113,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from grex.montecarlo import check_references
+    from grex.limits import check_draws
 
     valuation = _load(args.scenario)
-    check_references(valuation.scenario, valuation.portfolio)
+    _check_all(valuation, args.scenario)
     scenario = valuation.scenario
+    check_draws(scenario.montecarlo.draws, "key montecarlo.draws")
     print(
         f"{args.scenario}: valid. Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}, "
         f"{valuation.inputs.n_complexes} complexes, {len(valuation.portfolio.flows)} flows "
@@ -73,11 +138,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise InputError(
             None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}"
         )
-    if args.draws <= 1:
-        raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
     valuation = _load(args.scenario)
     scenario, portfolio = valuation.scenario, valuation.portfolio
-    seed = scenario.montecarlo.seed if args.seed is None else args.seed
+    _check_all(valuation, args.scenario)
+    _, seed = _draws(args, scenario, valuation)
+    out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "report")
     simulation = simulate(scenario, portfolio, draws=args.draws, seed=seed)
     # each driver alone, same draws and seed: its contribution to the spread
     drivers = {d: simulate(scenario, portfolio, draws=args.draws, seed=seed, drivers={d}) for d in DRIVERS}
@@ -101,7 +166,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return [build(labels) for build in builders]
 
     report = build_report(valuation, simulation, drivers=drivers, lang=args.lang, extra_sections=extra)
-    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
     written = write_report(report, out_dir, formats)
     print("\n".join(str(path) for path in written))
     return 0
@@ -113,13 +177,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     valuation = _load(args.scenario)
     scenario = valuation.scenario
+    _check_all(valuation, args.scenario)
     _grid_note(scenario, args.scenario)
-    draws = scenario.montecarlo.draws if args.draws is None else args.draws
-    seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    if draws <= 0:
-        raise InputError(None, "--draws", f"must be a whole number > 0, not {draws}")
     if args.chunk_size is not None and args.chunk_size <= 0:
         raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
+    draws, seed = _draws(args, scenario, valuation)
+    out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "simulation")
     print(f"simulating {draws:,} draws, seed {seed}", file=sys.stderr)
     simulation = simulate(
         scenario,
@@ -129,7 +192,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         progress=sys.stderr.isatty(),
     )
-    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
     write_simulation(simulation, out_dir)
     print(format_simulation(simulation))
     print(f"\nwritten to {out_dir}/")
@@ -228,7 +290,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
     result = diff_scenarios(args.before, args.after, order=args.order)
     before, after = result.before.scenario.name, result.after.scenario.name
-    out_dir = Path(args.out) if args.out else _default_out(f"diff-{before}-{after}")
+    out_dir = _out_dir(args, lambda: _default_out(f"diff-{before}-{after}"))
     write_diff(result, out_dir)
     print(format_diff(result))
     print(f"\nwritten to {out_dir}/")
@@ -281,8 +343,12 @@ def _grid_note(scenario, path: str) -> None:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.batch import run_batch
+    from grex.limits import check_draws
 
-    out_dir = Path(args.out) if args.out else Path("out") / "batch"
+    if args.draws is not None:
+        check_draws(args.draws)
+
+    out_dir = _out_dir(args, lambda: Path("out") / "batch")
 
     def said(name: str, status: str) -> None:
         print(f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}")
@@ -312,12 +378,10 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
     valuation = _load(args.scenario)
     scenario = valuation.scenario
-    draws = scenario.montecarlo.draws if args.draws is None else args.draws
-    seed = scenario.montecarlo.seed if args.seed is None else args.seed
-    if draws <= 1:
-        raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
+    _check_all(valuation, args.scenario)
+    draws, seed = _draws(args, scenario, valuation)
+    out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "sensitivity")
     result = sensitivity(scenario, valuation.portfolio, draws=draws, seed=seed, lang=args.lang)
-    out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
     write_sensitivity(result, out_dir)
     table = result.tornado[["label", "present_value_low", "present_value_high", "range"]].copy()
     table[["present_value_low", "present_value_high", "range"]] /= 1000
@@ -337,7 +401,10 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV."
+        prog="grex",
+        description="Dutch municipal land development (grondexploitatie) under the BBV.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"grex {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -413,18 +480,121 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _epilog() -> str:
+    import textwrap
+
+    lines = ["exit statuses:"]
+    for code, text in EXIT_STATUSES.items():
+        lines += textwrap.wrap(text, 96, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+    return "\n".join(lines)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that temporary folders are removed on the way out."""
+
+
+@contextlib.contextmanager
+def _on_terminate() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _os_reason(error: OSError) -> str:
+    """An OSError as ``path: reason`` (the system's words), with a hint for the common ones."""
+    path = error.filename
+    reason = error.strerror or str(error) or type(error).__name__
+    hints = {
+        errno.ENOSPC: "free some space or write elsewhere with --out",
+        errno.EROFS: "write elsewhere with --out",
+        errno.EACCES: "write elsewhere with --out",
+        errno.EPERM: "write elsewhere with --out",
+        errno.ENAMETOOLONG: "choose a shorter --out",
+        errno.EXDEV: "the output folder and its temporary folder are on different file systems; "
+        "name a folder on one file system with --out",
+        errno.ENOMEM: "run fewer --draws",
+    }
+    text = f"{path}: {reason}" if path else reason
+    if error.filename2:
+        text = f"{path} -> {error.filename2}: {reason}"
+    if error.errno in hints:
+        text += f" ({hints[error.errno]})"
+    return text
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: send what is left for stdout to /dev/null, so exiting prints nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _fail(message: str, verbose: int) -> None:
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError):
+        print(f"grex: error: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``grex`` command; returns the exit status."""
+    """Run the ``grex`` command; returns the exit status (:data:`EXIT_STATUSES`)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    verbose = getattr(args, "verbose", 0) or 0
+    partial = "scenarios completed so far are kept; a rerun resumes" if args.command == "batch" else "nothing written"
     try:
-        return args.handler(args)
+        with _on_terminate():
+            from grex.limits import check_environment
+
+            check_environment()
+            return args.handler(args)
     except InputError as error:
-        print(f"grex: error: {error}", file=sys.stderr)
+        _fail(str(error), verbose)
         return 2
+    except RecursionError:
+        _fail("the input is nested too deeply (a TOML table thousands of levels deep?)", verbose)
+        return 2
+    except OutputError as error:
+        _fail(str(error), verbose)
+        return 3
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except OSError as error:
+        _fail(_os_reason(error), verbose)
+        return 3
+    except MemoryError:
+        _fail("not enough memory for this run; run fewer --draws", verbose)
+        return 3
+    except KeyboardInterrupt:
+        _fail(f"interrupted, {partial}", verbose)
+        return 130
+    except _Terminated:
+        _fail(f"terminated, {partial}", verbose)
+        return 143
+    except Exception as error:  # a bug: one line, the traceback with -v
+        _fail(
+            f"internal error {type(error).__name__}: {error} (a bug in grex; run with -v for the traceback)"
+            if verbose == 0
+            else f"internal error {type(error).__name__}: {error}",
+            verbose,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,6 +65,7 @@ from grex import __version__
 from grex.core import discount_factor, end_index, freeze_rates, index_factors, poc_profit, provision, roll_book_value
 from grex.drivers import DRIVERS, MonteCarlo, ar1, correlate, correlation_root, distribution_ppf, retime
 from grex.errors import InputError
+from grex.limits import check_horizon
 from grex.portfolio import Portfolio
 from grex.reserves import nar_grade, resistance_ratio
 from grex.scenario import Scenario
@@ -803,6 +804,7 @@ def simulate(
         ``draws`` or ``chunk_size`` not a positive whole number, an unknown
         driver, a risk or override naming an unknown complex.
     """
+    check_horizon(scenario, portfolio)  # grex.limits: a pace or delay past the engine's year limit, by key
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws <= 0:
         raise InputError(None, "draws", f"must be a whole number > 0, not {draws!r}")
     if chunk_size is not None and (

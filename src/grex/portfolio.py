@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from grex.errors import InputError
+from grex.limits import check_amounts
 
 __all__ = [
     "COST_CATEGORIES",
@@ -82,6 +83,9 @@ class Portfolio:
     flows: pd.DataFrame
     projects_source: str = "projects"
     flows_source: str = "flows"
+
+    def __post_init__(self) -> None:
+        check_amounts(self)  # an amount above 10^12 EUR in one row is a unit mistake (grex.limits)
 
     @property
     def ids(self) -> list[str]:

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from grex.core import BASES
 from grex.drivers import MonteCarlo, Risk, parse_risks
 from grex.errors import InputError
+from grex.limits import check_scenario_amounts
 
 __all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "check_rate"]
 
@@ -280,6 +281,10 @@ class Scenario:
         name = data["name"]
         if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\"):
             raise InputError(source, "key name", f"must be a non-empty name without slashes, not {name!r}")
+        if not name.isprintable():
+            raise InputError(
+                source, "key name", f"must not hold control characters (a NUL, a line break), not {name!r}"
+            )
         year = data["valuation_year"]
         if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
             raise InputError(source, "key valuation_year", f"must be a year such as 2024, not {year!r}")
@@ -288,7 +293,7 @@ class Scenario:
                 raise InputError(source, f"key {key}", "must be a table")
         if "description" in data and not isinstance(data["description"], str):
             raise InputError(source, "key description", "must be a string")
-        return cls(
+        scenario = cls(
             name=name,
             portfolio=Path(data["portfolio"]),
             valuation_year=year,
@@ -301,6 +306,8 @@ class Scenario:
             sources=sources,
             data=data,
         )
+        check_scenario_amounts(scenario)  # reserves and risk impacts: above 10^12 EUR is a unit mistake
+        return scenario
 
     def _portfolio_label(self) -> str:
         """The portfolio path relative to the scenario file, as written there."""

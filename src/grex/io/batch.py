@@ -10,7 +10,10 @@ Layout of a batch folder ``DIR`` (:func:`grex.batch.run_batch`)::
     DIR/comparison.xlsx
 
 ``dataset/`` holds three Parquet datasets, each partitioned by scenario in
-the Hive style (``<name>`` percent-encoded, as pyarrow decodes it), so that
+the Hive style, ``<name>`` readable as it is but for the characters that
+:func:`grex.io.paths.safe_name` percent-encodes (path separators, ``%``, control
+characters, a leading dot; pyarrow decodes them) and, past 255 bytes, cut
+with a hash suffix (:func:`read_batch` takes the name from the marker), so that
 ``pandas.read_parquet("DIR/dataset/draws")`` reads every scenario with a
 ``scenario`` column (or use :func:`read_batch`, which reads the complete
 scenarios only):
@@ -26,8 +29,9 @@ scenarios only):
 ``reserve_path``
     The general reserve per year: ``year, deterministic, p5, ..., p95`` [EUR].
 
-Each partition is written in a hidden temporary folder and renamed into
-place, so none is ever half-written; ``_complete.json`` is written last
+Each partition is written in a hidden temporary folder of grex and swapped
+into place (:func:`grex.io.paths.swap_in`), so none is ever half-written, and
+temporary folders of killed runs are removed by the next; ``_complete.json`` is written last
 (through a temporary name) and holds the completion key (input hash, draws,
 seed, grex version) and the scenario's headline figures. Files and folders
 whose names start with ``.`` or ``_`` are skipped by pyarrow's dataset reader.
@@ -40,7 +44,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -53,12 +56,14 @@ import pandas as pd
 from grex import __version__
 from grex.batch import Failure, expand_grid
 from grex.errors import InputError
+from grex.io.paths import OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.results import ILLUSTRATIVE_NOTICE, write_json
 from grex.io.scenario import read_scenario_table
 from grex.scenario import Scenario
 
 __all__ = [
     "MARKER",
+    "PARTITION_KEY",
     "TABLES",
     "partition_dir",
     "read_batch",
@@ -120,8 +125,21 @@ def _reason(error: InputError, path: Path) -> str:
     return str(error)
 
 
+#: The partition key of the batch datasets.
+PARTITION_KEY = "scenario="
+
+
 def partition_dir(out_dir: str | Path, table: str, name: str) -> Path:
-    """Folder of a scenario's partition of a table: ``DIR/dataset/<table>/scenario=<name>``."""
+    """Folder of a scenario's partition of a table: ``DIR/dataset/<table>/scenario=<name>``.
+
+    ``<name>`` is :func:`grex.io.paths.safe_name` of the scenario name:
+    ``scenario=disconto-tempo[discount_rate=0.01,market_pace.mode=0.8]``.
+    """
+    return Path(out_dir) / "dataset" / table / (PARTITION_KEY + safe_name(name, reserve=len(PARTITION_KEY)))
+
+
+def _legacy_partition_dir(out_dir: str | Path, table: str, name: str) -> Path:
+    """Where grex 0.x before readable names put the partition (``<name>`` percent-encoded whole)."""
     return Path(out_dir) / "dataset" / table / f"scenario={quote(name, safe='')}"
 
 
@@ -145,6 +163,9 @@ def write_partition(
     name = valuation.scenario.name
     marker = partition_dir(out_dir, "draws", name) / MARKER
     marker.unlink(missing_ok=True)
+    legacy = _legacy_partition_dir(out_dir, "draws", name)
+    if legacy != marker.parent:
+        (legacy / MARKER).unlink(missing_ok=True)
     draws = simulation.to_frame()
     draws["draw"] = draws["draw"].astype("int32")
     per_complex = simulation.per_complex().drop(columns=["deterministic"])
@@ -154,20 +175,19 @@ def write_partition(
     staging = marker.with_name(f".{MARKER}.{uuid.uuid4().hex}.tmp")
     write_json(staging, {"scenario": name, "key": key, "tables": list(TABLES), "headline": headline})
     os.replace(staging, marker)
+    for table in TABLES:  # the same scenario under the old percent-encoded name would be read twice
+        legacy = _legacy_partition_dir(out_dir, table, name)
+        if legacy != partition_dir(out_dir, table, name) and legacy.is_dir():
+            shutil.rmtree(legacy, ignore_errors=True)
 
 
 def _replace_partition(target: Path, frame: pd.DataFrame) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+    staging = make_staging(target.parent)
     try:
         frame.to_parquet(staging / "part-0.parquet", index=False)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
+        swap_in(staging, target, keep_foreign=False)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_batch(out_dir: str | Path, table: str = "draws") -> pd.DataFrame:
@@ -175,13 +195,18 @@ def read_batch(out_dir: str | Path, table: str = "draws") -> pd.DataFrame:
     if table not in TABLES:
         raise InputError(None, "table", f"must be one of {', '.join(TABLES)}, not {table!r}")
     frames = []
+    seen: set[str] = set()
     root = Path(out_dir) / "dataset" / "draws"
     for folder in sorted(root.glob("scenario=*")) if root.is_dir() else []:
         marker = folder / MARKER
         if not marker.is_file():
             continue
         name = json.loads(marker.read_text(encoding="utf-8"))["scenario"]
-        frame = pd.read_parquet(partition_dir(out_dir, table, name) / "part-0.parquet")
+        if name in seen:
+            continue
+        seen.add(name)
+        part = folder.parent.parent / table / folder.name / "part-0.parquet"
+        frame = pd.read_parquet(part)
         frame.insert(0, "scenario", name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"scenario": []})
@@ -199,6 +224,8 @@ def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not (out_dir / OUTPUT_MARKER).is_file():
+        write_marker(out_dir)
     illustrative = _illustrative(comparison)
     buffer = io.StringIO()
     if illustrative:

@@ -90,7 +90,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
         start += 1
     if start == len(lines):
         raise InputError(path, None, "has no header row")
-    rows = list(csv.reader(lines[start:]))
+    try:
+        rows = list(csv.reader(lines[start:]))
+    except csv.Error as error:  # a field over the csv module's limit (131,072 characters), a NUL byte
+        raise InputError(path, None, f"cannot be read as CSV: {error}") from None
     header = [h.strip() for h in rows[0]]
     records, labels = [], []
     for offset, row in enumerate(rows[1:], start=1):
