@@ -666,7 +666,7 @@ def run_batch(
                     if on_scenario:
                         on_scenario(scenario.name, "skipped")
                     continue
-                check_draws(n_draws, "key montecarlo.draws" if draws is None else "--draws", minimum=1)
+                check_draws(n_draws, "key montecarlo.draws" if draws is None else "--draws", minimum=1, source=source)
                 check_horizon(scenario, inputs=valuation.inputs)
                 check_memory(n_draws, valuation.inputs.n_complexes, "batch")
                 n_years = simulation_horizon(scenario, portfolio, draws=n_draws, seed=n_seed)

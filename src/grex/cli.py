@@ -88,9 +88,10 @@ def _draws(args: argparse.Namespace, scenario, valuation, command: str = "simula
     from grex.limits import check_draws, check_horizon, check_memory
 
     given = getattr(args, "draws", None)
-    draws = check_draws(
-        scenario.montecarlo.draws if given is None else given, "--draws" if given else "key montecarlo.draws"
-    )
+    if given is None:
+        draws = check_draws(scenario.montecarlo.draws, "key montecarlo.draws", source=scenario.source)
+    else:
+        draws = check_draws(given)
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
     if seed < 0:
         raise InputError(None, "--seed", f"must be a whole number ≥ 0, not {seed}")
@@ -118,7 +119,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     valuation = _load(args.scenario)
     _check_all(valuation, args.scenario)
     scenario = valuation.scenario
-    check_draws(scenario.montecarlo.draws, "key montecarlo.draws")
+    check_draws(scenario.montecarlo.draws, "key montecarlo.draws", source=scenario.source)
     print(
         f"{args.scenario}: valid. Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}, "
         f"{valuation.inputs.n_complexes} complexes, {len(valuation.portfolio.flows)} flows "

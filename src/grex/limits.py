@@ -105,19 +105,19 @@ def check_scenario_amounts(scenario: Any) -> None:
                 raise InputError(scenario.source, f"key risks[{i}].impact", _unit_mistake(float(value)))
 
 
-def check_draws(draws: Any, key: str = "--draws", *, minimum: int = MIN_DRAWS) -> int:
+def check_draws(draws: Any, key: str = "--draws", *, minimum: int = MIN_DRAWS, source: Any = None) -> int:
     """A number of draws from :data:`MIN_DRAWS` (or ``minimum``) to :data:`MAX_DRAWS`, or InputError naming ``key``."""
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)):
-        raise InputError(None, key, f"must be a whole number, not {draws!r}")
+        raise InputError(source, key, f"must be a whole number, not {draws!r}")
     if draws < minimum:
         raise InputError(
-            None,
+            source,
             key,
             f"must be at least {minimum:,}, not {draws:,}: the required capacity is a quantile of the draws "
             f"and its standard error needs 20 batches of them",
         )
     if draws > MAX_DRAWS:
-        raise InputError(None, key, f"must be at most {MAX_DRAWS:,}, not {draws:,}")
+        raise InputError(source, key, f"must be at most {MAX_DRAWS:,}, not {draws:,}")
     return int(draws)
 
 

@@ -56,7 +56,7 @@ import pandas as pd
 from grex import __version__
 from grex.batch import Failure, expand_grid
 from grex.errors import InputError
-from grex.io.paths import OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
+from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.results import ILLUSTRATIVE_NOTICE, write_json
 from grex.io.scenario import read_scenario_table
 from grex.scenario import Scenario
@@ -138,9 +138,16 @@ def partition_dir(out_dir: str | Path, table: str, name: str) -> Path:
     return Path(out_dir) / "dataset" / table / (PARTITION_KEY + safe_name(name, reserve=len(PARTITION_KEY)))
 
 
-def _legacy_partition_dir(out_dir: str | Path, table: str, name: str) -> Path:
-    """Where grex 0.x before readable names put the partition (``<name>`` percent-encoded whole)."""
-    return Path(out_dir) / "dataset" / table / f"scenario={quote(name, safe='')}"
+def _legacy_partition_dir(out_dir: str | Path, table: str, name: str) -> Path | None:
+    """Where grex put the partition before names were readable (``<name>`` percent-encoded whole).
+
+    None where that name is no possible file name (too long), or is today's.
+    """
+    folder = f"scenario={quote(name, safe='')}"
+    legacy = Path(out_dir) / "dataset" / table / folder
+    if len(folder.encode()) > MAX_NAME_BYTES or legacy == partition_dir(out_dir, table, name):
+        return None
+    return legacy
 
 
 def read_marker(out_dir: str | Path, name: str) -> dict[str, Any] | None:
@@ -164,7 +171,7 @@ def write_partition(
     marker = partition_dir(out_dir, "draws", name) / MARKER
     marker.unlink(missing_ok=True)
     legacy = _legacy_partition_dir(out_dir, "draws", name)
-    if legacy != marker.parent:
+    if legacy is not None:
         (legacy / MARKER).unlink(missing_ok=True)
     draws = simulation.to_frame()
     draws["draw"] = draws["draw"].astype("int32")
@@ -177,7 +184,7 @@ def write_partition(
     os.replace(staging, marker)
     for table in TABLES:  # the same scenario under the old percent-encoded name would be read twice
         legacy = _legacy_partition_dir(out_dir, table, name)
-        if legacy != partition_dir(out_dir, table, name) and legacy.is_dir():
+        if legacy is not None and legacy.is_dir():
             shutil.rmtree(legacy, ignore_errors=True)
 
 
