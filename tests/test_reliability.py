@@ -657,3 +657,48 @@ def test_any_projects_cell_gives_success_or_one_line(tmp_path_factory, cell, col
     assert status in (0, 2), err.getvalue()
     if status == 2:
         one_line(err.getvalue())
+
+
+@pytest.mark.parametrize("moment", ["while writing", "after the swap"])
+def test_sigkill_leaves_a_whole_folder_and_the_next_run_cleans_up(tmp_path, capsys, moment):
+    path, out, before = previous_output(tmp_path, capsys)
+    # the run killed at a chosen moment: while its files are written, or between swap and cleanup
+    patch = (
+        "grex.io.results.write_json = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)"
+        if moment == "while writing"
+        else "grex.io.paths.shutil.rmtree = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    script = (
+        "import os, signal, sys\nimport grex.io.paths, grex.io.results\n"
+        f"{patch}\nfrom grex.cli import main\nsys.exit(main(['run', {str(path)!r}, '--out', {str(out)!r}]))\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL
+    if moment == "while writing":
+        assert snapshot(out) == before  # the previous output, whole
+    else:
+        after = snapshot(out)
+        assert after != before and set(after) == set(before)  # the new output, whole
+    assert stray(tmp_path)  # the killed run's temporary folder ...
+    assert main(["run", str(path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert not stray(tmp_path)  # ... is removed by the next run
+
+
+def test_too_many_workers_refused(tmp_path, capsys):
+    path = make_case(tmp_path)
+    assert main(["batch", str(path), "--workers", "100000", "--out", str(tmp_path / "b")]) == 2
+    one_line(capsys.readouterr().err, "--workers")
+    assert not (tmp_path / "b").exists()
+
+
+def test_diff_refuses_a_file_as_out_before_any_work(tmp_path, capsys, monkeypatch):
+    path = make_case(tmp_path)
+    (tmp_path / "taken").write_text("mine")
+    import grex.diff
+
+    monkeypatch.setattr(grex.diff, "diff_scenarios", lambda *a, **k: pytest.fail("diff ran before --out was checked"))
+    assert main(["diff", str(path), str(path), "--out", str(tmp_path / "taken")]) == 3
+    one_line(capsys.readouterr().err, "taken", "not a folder")

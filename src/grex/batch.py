@@ -40,7 +40,7 @@ import pandas as pd
 from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError, OutputError
-from grex.limits import check_draws, check_horizon, check_memory
+from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, Simulation, assemble, simulate_range, simulation_horizon
 from grex.reserves import nar_grade
 from grex.scenario import Scenario
@@ -626,8 +626,8 @@ def run_batch(
     for name, value, low in (("draws", draws, 1), ("seed", seed, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise InputError(None, f"--{name}", f"must be a whole number ≥ {low}, not {value!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(None, "--workers", f"must be a whole number ≥ 1, not {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise InputError(None, "--workers", f"must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}")
     if chunk_draws <= 0 or chunk_draws % BLOCK:
         raise InputError(None, "chunk_draws", f"must be a positive multiple of {BLOCK}, not {chunk_draws!r}")
     if not paths:

@@ -289,6 +289,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from grex.diff import diff_scenarios
     from grex.io.diff import write_diff
 
+    if args.out:
+        _out_dir(args, lambda: Path(args.out))  # refused before the work, not after
     result = diff_scenarios(args.before, args.after, order=args.order)
     before, after = result.before.scenario.name, result.after.scenario.name
     out_dir = _out_dir(args, lambda: _default_out(f"diff-{before}-{after}"))

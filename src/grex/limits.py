@@ -24,6 +24,7 @@ __all__ = [
     "MAX_AMOUNT",
     "MAX_DRAWS",
     "MAX_EXTENDS",
+    "MAX_WORKERS",
     "MAX_YEARS",
     "MIN_DRAWS",
     "available_memory",
@@ -45,6 +46,8 @@ MAX_YEARS = 200
 MIN_DRAWS = 100
 #: Most draws of one Monte Carlo run.
 MAX_DRAWS = 1_000_000_000
+#: Most local worker processes of a batch.
+MAX_WORKERS = 256
 #: Most files in an ``extends`` chain.
 MAX_EXTENDS = 100
 #: Memory a simulation needs besides its results: the interpreter, libraries, chunks being valued. [bytes]

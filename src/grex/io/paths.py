@@ -210,7 +210,10 @@ def make_staging(parent: Path) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     remove_stale(parent)
     staging = parent / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
+    try:
+        staging.mkdir()
+    except OSError as error:  # name the folder the user chose, not the temporary one
+        raise OSError(error.errno, f"cannot create a folder in it: {error.strerror}", str(parent)) from None
     return staging
 
 
