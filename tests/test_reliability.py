@@ -474,6 +474,19 @@ def test_stale_temporary_folders_are_removed(tmp_path, capsys):
     assert alive.exists()
 
 
+def test_temporary_folders_of_earlier_versions_are_removed(tmp_path, capsys):
+    path = make_case(tmp_path)
+    legacy = tmp_path / ".out.k2j_x9ab.tmp"  # grex before this version: .<name>.<8 characters>.tmp
+    legacy.mkdir()
+    (legacy / "draws.parquet").write_bytes(b"x" * 1000)
+    other = tmp_path / ".other.k2j_x9ab.tmp"  # another folder's: not this run's business
+    other.mkdir()
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert not legacy.exists()
+    assert other.exists()
+
+
 def test_run_that_does_not_fit_in_memory(tmp_path, capsys, monkeypatch):
     path = make_case(tmp_path)
     available = 600 << 20  # 300,000 draws of 2 complexes need about 0.62 GiB

@@ -33,6 +33,7 @@ __all__ = [
     "TEMP_PREFIX",
     "check_output",
     "make_staging",
+    "remove_legacy",
     "remove_stale",
     "safe_name",
     "swap_in",
@@ -193,6 +194,22 @@ def remove_stale(folder: Path) -> None:
         if pid == os.getpid() or _alive(pid):
             continue
         shutil.rmtree(entry, ignore_errors=True)
+
+
+def remove_legacy(target: Path) -> None:
+    """Remove the temporary folders that grex before 0.x named after ``target`` (``.<name>.<8 characters>.tmp``).
+
+    They carry no process id; they are left by a run that was killed, as
+    today's grex writes none.
+    """
+    pattern = re.compile(re.escape(f".{target.name}.") + r"[a-z0-9_]{8}\.tmp$")
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if pattern.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

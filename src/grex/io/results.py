@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from grex.io.paths import check_output, make_staging, swap_in, write_marker
+from grex.io.paths import check_output, make_staging, remove_legacy, swap_in, write_marker
 from grex.valuation import Valuation
 
 __all__ = ["write_atomically", "write_json", "write_valuation"]
@@ -42,6 +42,7 @@ def write_atomically(out_dir: str | Path) -> Iterator[Path]:
     """
     target = check_output(out_dir)
     staging = make_staging(target.parent)
+    remove_legacy(target)
     try:
         yield staging
         write_marker(staging)
