@@ -188,7 +188,7 @@ def test_reserve_of_1e300_refused(tmp_path, capsys):
 
 
 def test_csv_field_over_the_csv_limit(tmp_path, capsys):
-    projects = PROJECTS.replace("Alpha", "x" * 140_000)
+    projects = PROJECTS.replace("a,Alpha,vastgesteld,1000", "a,Alpha,vastgesteld," + "x" * 140_000)
     path = make_case(tmp_path, projects=projects)
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     one_line(capsys.readouterr().err, "projects.csv")
@@ -417,6 +417,27 @@ def test_cross_device_rename(tmp_path, capsys, monkeypatch):
     one_line(capsys.readouterr().err, "Invalid cross-device link", "different file systems")
     assert snapshot(out) == before
     assert not stray(tmp_path)
+
+
+def test_out_a_link_to_another_file_system(tmp_path, capsys):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK) or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second writable file system here")
+    path = make_case(tmp_path)
+    real = shm / f"grex-test-{os.getpid()}-{tmp_path.name}"
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    real.mkdir()
+    try:
+        assert main(["run", str(path), "--out", str(link)]) == 0  # written where the link points
+        assert main(["run", str(path), "--out", str(link)]) == 0
+        capsys.readouterr()
+        assert link.is_symlink() and (real / "summary.json").is_file() and (real / OUTPUT_MARKER).is_file()
+        assert not stray(tmp_path) and not list(shm.glob(f"{TEMP_PREFIX}*"))
+    finally:
+        import shutil
+
+        shutil.rmtree(real, ignore_errors=True)
 
 
 def test_exchange_swaps_in_one_rename(tmp_path):
