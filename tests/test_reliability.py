@@ -736,3 +736,14 @@ def test_diff_refuses_a_file_as_out_before_any_work(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(grex.diff, "diff_scenarios", lambda *a, **k: pytest.fail("diff ran before --out was checked"))
     assert main(["diff", str(path), str(path), "--out", str(tmp_path / "taken")]) == 3
     one_line(capsys.readouterr().err, "taken", "not a folder")
+
+
+def test_internal_error_is_one_line_without_traceback(tmp_path, capsys, monkeypatch):
+    import grex.cli
+
+    def broken(args):
+        raise RuntimeError("something\nunexpected")
+
+    monkeypatch.setattr(grex.cli, "_cmd_run", broken)
+    assert main(["run", str(make_case(tmp_path))]) == 1
+    one_line(capsys.readouterr().err, "internal error RuntimeError: something unexpected", "-v")

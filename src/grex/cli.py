@@ -84,8 +84,11 @@ def _check_all(valuation, path: str) -> None:
 
 
 def _draws(args: argparse.Namespace, scenario, valuation, command: str = "simulate") -> tuple[int, int]:
-    """Draws and seed of a Monte Carlo command, checked: bounds, horizon and memory, before any work."""
-    from grex.limits import check_draws, check_horizon, check_memory
+    """Draws and seed of a Monte Carlo command, checked before any work: bounds and memory.
+
+    The horizon is checked with the rest of the scenario (:func:`_check_all`), before this.
+    """
+    from grex.limits import check_draws, check_memory
 
     given = getattr(args, "draws", None)
     if given is None:
@@ -95,7 +98,6 @@ def _draws(args: argparse.Namespace, scenario, valuation, command: str = "simula
     seed = scenario.montecarlo.seed if args.seed is None else args.seed
     if seed < 0:
         raise InputError(None, "--seed", f"must be a whole number ≥ 0, not {seed}")
-    check_horizon(scenario, inputs=valuation.inputs)
     check_memory(draws, valuation.inputs.n_complexes, command)
     return draws, seed
 
@@ -545,10 +547,11 @@ def _quiet_stdout() -> None:
 
 
 def _fail(message: str, verbose: int) -> None:
+    """The one line on stderr (a message of several lines joined), after the traceback with ``-v``."""
     if verbose:
         traceback.print_exc(file=sys.stderr)
     with contextlib.suppress(OSError, ValueError):
-        print(f"grex: error: {message}", file=sys.stderr)
+        print("grex: error: " + " ".join(line.strip() for line in message.splitlines()), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
