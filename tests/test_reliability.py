@@ -747,3 +747,29 @@ def test_internal_error_is_one_line_without_traceback(tmp_path, capsys, monkeypa
     monkeypatch.setattr(grex.cli, "_cmd_run", broken)
     assert main(["run", str(make_case(tmp_path))]) == 1
     one_line(capsys.readouterr().err, "internal error RuntimeError: something unexpected", "-v")
+
+
+def test_a_long_plan_is_not_refused_by_the_year_limit(tmp_path, capsys):
+    # a plan of 300 years (V 1900, its sales in 2198-2199): the limit counts from its own horizon
+    projects = PROJECTS
+    flows = (
+        "project,year,type,category,amount,sales_linked\n"
+        "a,1900,cost,bouwrijp,100000,false\n"
+        "a,2198,revenue,wonen_vrij,300000,false\n"
+        "a,2199,cost,woonrijp,20000,true\n"
+        "b,1901,cost,verwerving,50000,false\n"
+        "b,1903,revenue,bedrijven,80000,false\n"
+    )
+    text = scenario_text().replace("valuation_year = 2024", "valuation_year = 1900")
+    path = make_case(tmp_path, scenario=text, projects=projects, flows=flows)
+    assert main(["simulate", str(path), "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["ratio"] is not None and summary["grade"] is not None
+
+
+@pytest.mark.parametrize("rate", ["-0.99", "-0.5"])
+def test_a_fall_of_half_a_year_is_refused(tmp_path, capsys, rate):
+    path = make_case(tmp_path, scenario=scenario_text() + f"[parameters]\ndiscount_rate = {rate}\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    one_line(capsys.readouterr().err, "parameters.discount_rate", "fall of half")

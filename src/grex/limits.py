@@ -2,7 +2,7 @@
 
 An amount above :data:`MAX_AMOUNT` (10¹² euros) in one row is taken for a unit
 mistake (cents for euros, a typo of a few zeros); a Monte Carlo whose re-timed
-sales would run past :data:`MAX_YEARS` years from the valuation year, or with
+sales would run more than :data:`MAX_YEARS` years past the plan's horizon, or with
 more draws than :data:`MAX_DRAWS` or fewer than :data:`MIN_DRAWS`, is refused
 by key (bad input). A run whose results would not fit in the memory
 available is refused with the number of draws that would fit
@@ -39,7 +39,7 @@ __all__ = [
 
 #: Largest amount of one row, in euros (a whole portfolio of a large city is some 10⁹).
 MAX_AMOUNT = 1e12
-#: Most years from the valuation year a simulation's horizon may reach.
+#: Most years a simulation's horizon may reach past the plan's own (its last year with a flow).
 MAX_YEARS = 200
 #: Fewest draws of a Monte Carlo run from the command line: the required capacity is a
 #: quantile and its standard error comes from 20 batches of draws.
@@ -134,30 +134,40 @@ def _sales_span(inputs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def check_horizon(scenario: Any, portfolio: Any = None, *, inputs: Any = None) -> int:
-    """Refuse a Monte Carlo whose slowest draw runs past :data:`MAX_YEARS` years from V, naming the key.
+    """Refuse a Monte Carlo whose slowest draw would sell past the engine's year limit, naming the key.
 
     The slowest draw of a complex sells at its market pace minimum times its
     complex pace minimum after its longest delay (the extremes of the
     distributions): its sales end ``anchor + delay + (end - anchor) / pace``
-    years from V. A risk dated further out counts too. Returns that horizon
-    (at least the deterministic one), which the simulation's own never exceeds.
+    years from V. The limit is :data:`MAX_YEARS` years past the plan's own
+    horizon (its last year with a flow or end year). A risk dated further
+    out is refused too. Returns that horizon (at least the deterministic
+    one), which the simulation's own never exceeds.
 
     Parameters
     ----------
     scenario : Scenario
     portfolio : Portfolio, optional
         Used to build the valuation inputs where ``inputs`` is not given.
-    inputs : ValuationInputs, optional
+    inputs : ModelInputs, optional
         :func:`grex.valuation.build_inputs` of the scenario and portfolio.
+
+    Raises
+    ------
+    InputError
+        Naming ``montecarlo.market_pace``, ``montecarlo.complex_pace``,
+        ``montecarlo.delay`` or a complex's override, whichever stretches the
+        slowest draw most, or ``risks[i].year``.
     """
     if inputs is None:
         from grex.valuation import build_inputs
 
         inputs = build_inputs(scenario, portfolio)
     mc = scenario.montecarlo
-    limit = max(MAX_YEARS, int(inputs.n_years))
+    base = int(inputs.n_years)
+    limit = base + MAX_YEARS
     has_sales, anchor, sales_end = _sales_span(inputs)
-    worst, worst_reach = None, float(inputs.n_years)
+    worst, worst_reach = None, float(base)
     for c, project in enumerate(inputs.projects):
         if not has_sales[c]:
             continue
@@ -171,12 +181,15 @@ def check_horizon(scenario: Any, portfolio: Any = None, *, inputs: Any = None) -
         project = str(inputs.projects[worst])
         pace = mc.market_pace.minimum * mc.pace_of(project).minimum
         delay = mc.delay_of(project).maximum
+        span = float(sales_end[worst] - anchor[worst])
+        with np.errstate(all="ignore"):
+            slowing = span / pace - span if pace > 0 else math.inf
         override = mc.complexes.get(project, {})
-        if anchor[worst] + delay > limit / 2 and delay > 0:
+        if delay >= slowing:
             key = f"montecarlo.complex.{project}.delay" if "delay" in override else "montecarlo.delay"
         elif "pace" in override and override["pace"].minimum <= mc.market_pace.minimum:
             key = f"montecarlo.complex.{project}.pace"
-        elif mc.market_pace.minimum <= mc.complex_pace.minimum or "pace" in override:
+        elif "pace" in override or mc.market_pace.minimum <= mc.complex_pace.minimum:
             key = "montecarlo.market_pace"
         else:
             key = "montecarlo.complex_pace"
@@ -185,7 +198,7 @@ def check_horizon(scenario: Any, portfolio: Any = None, *, inputs: Any = None) -
             f"key {key}",
             f"the slowest draw (pace {pace:.3g} after a delay of {delay:.3g} years) would sell complex "
             f"{project!r} until {worst_reach:,.0f} years after the valuation year; grex simulates at most "
-            f"{limit} years: a pace or delay in the wrong unit?",
+            f"{MAX_YEARS} years past the plan's {base}: a pace or delay in the wrong unit?",
         )
     V = scenario.valuation_year
     for i, risk in enumerate(scenario.risks):
@@ -193,9 +206,9 @@ def check_horizon(scenario: Any, portfolio: Any = None, *, inputs: Any = None) -
             raise InputError(
                 scenario.source,
                 f"key risks[{i}].year",
-                f"{risk.year} lies more than {limit} years after the valuation year {V}",
+                f"{risk.year} lies more than {MAX_YEARS} years after the plan's last year {V + base - 1}",
             )
-    return int(min(max(worst_reach, inputs.n_years), limit))
+    return int(min(max(worst_reach, base), limit))
 
 
 def memory_needed(draws: int, complexes: int, command: str = "simulate") -> int:

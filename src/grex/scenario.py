@@ -32,7 +32,8 @@ def check_rate(value: Any, source: Any, key: str, *, allow_negative: bool = True
     """Check a rate or share written as a decimal and return it as a float.
 
     A number whose absolute value is 1 or more is taken for a percentage
-    (``2`` instead of ``0.02``) and refused.
+    (``2`` instead of ``0.02``) and refused, and so is a fall of half or more
+    a year (-0.5 or less), which no rate or index plausibly is.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(source, key, f"must be a number, not {value!r}")
@@ -47,6 +48,8 @@ def check_rate(value: Any, source: Any, key: str, *, allow_negative: bool = True
         )
     if not allow_negative and value < 0:
         raise InputError(source, key, f"must not be negative, not {value:g}")
+    if value <= -0.5:
+        raise InputError(source, key, f"{value:g} is a fall of half or more a year: write -0.01 for -1%")
     return value
 
 
