@@ -773,3 +773,84 @@ def test_a_fall_of_half_a_year_is_refused(tmp_path, capsys, rate):
     path = make_case(tmp_path, scenario=scenario_text() + f"[parameters]\ndiscount_rate = {rate}\n")
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     one_line(capsys.readouterr().err, "parameters.discount_rate", "fall of half")
+
+
+# -- a real small file system (a tmpfs in a private mount namespace, where the machine allows) ----
+
+FAULT_SCRIPT = """
+import json, os, subprocess, sys
+from pathlib import Path
+
+folder, scenario, fault = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], check=True)
+import contextlib, io
+from grex.cli import main
+
+out = folder / "out"
+first = main(["run", scenario, "--out", str(out)])
+before = {p.name: p.read_bytes() for p in out.iterdir()}
+if fault == "full":
+    handle = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(handle, b"x" * 4096)
+    os.close(handle)
+else:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+Path(scenario).with_name("portfolio").joinpath("flows.csv").write_text(
+    Path(scenario).with_name("portfolio").joinpath("flows.csv").read_text().replace("300000", "310000")
+)
+err = io.StringIO()
+with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    second = main(["run", scenario, "--out", str(out)])
+after = {p.name: p.read_bytes() for p in out.iterdir()}
+print(json.dumps({
+    "first": first, "second": second, "err": err.getvalue(), "intact": before == after,
+    "left": sorted(p.name for p in folder.iterdir()),
+}))
+"""
+
+
+def _private_mounts() -> bool:
+    try:
+        probe = subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _private_mounts(), reason="no private mounts here")
+@pytest.mark.parametrize(
+    ("fault", "words"), [("full", "No space left on device"), ("read-only", "Read-only file system")]
+)
+def test_full_or_read_only_file_system(tmp_path, fault, words):
+    path = make_case(tmp_path)
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            sys.executable,
+            "-c",
+            FAULT_SCRIPT,
+            str(mount),
+            str(path),
+            fault,
+        ],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["first"] == 0
+    assert report["second"] == 3
+    one_line(report["err"], words)
+    assert report["intact"], "the previous output must be left whole"
+    assert not [name for name in report["left"] if name.startswith(TEMP_PREFIX)], report["left"]
