@@ -854,3 +854,19 @@ def test_full_or_read_only_file_system(tmp_path, fault, words):
     one_line(report["err"], words)
     assert report["intact"], "the previous output must be left whole"
     assert not [name for name in report["left"] if name.startswith(TEMP_PREFIX)], report["left"]
+
+
+def test_files_grex_wrote_are_replaced_by_the_marker_list(tmp_path, capsys):
+    path = make_case(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 0
+    marker = json.loads((out / OUTPUT_MARKER).read_text())
+    assert "summary.json" in marker["files"] and OUTPUT_MARKER not in marker["files"]
+    # a file an earlier grex wrote under a name this one no longer writes: listed, so not kept
+    (out / "old-name.csv").write_text("grex's")
+    (out / "mine.csv").write_text("the user's")
+    (out / OUTPUT_MARKER).write_text(json.dumps({**marker, "files": [*marker["files"], "old-name.csv"]}))
+    assert main(["run", str(path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert not (out / "old-name.csv").exists()
+    assert (out / "mine.csv").read_text() == "the user's"

@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import errno
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -235,10 +236,23 @@ def make_staging(parent: Path) -> Path:
 
 
 def write_marker(folder: Path) -> None:
-    """Write :data:`OUTPUT_MARKER` into ``folder``."""
-    (folder / OUTPUT_MARKER).write_text(
-        f"written by grex {__version__}; grex replaces this folder whole on its next run into it\n", encoding="utf-8"
-    )
+    """Write :data:`OUTPUT_MARKER` into ``folder``: JSON naming grex's version and the files it wrote there.
+
+    The next run into the folder replaces those files and keeps anything else.
+    """
+    files = sorted(p.name for p in folder.iterdir() if p.name != OUTPUT_MARKER)
+    note = "written by grex; grex replaces this folder whole on its next run into it, keeping files not listed here"
+    text = json.dumps({"grex_version": __version__, "note": note, "files": files}, indent=2, ensure_ascii=False)
+    (folder / OUTPUT_MARKER).write_text(text + "\n", encoding="utf-8")
+
+
+def _own_files(folder: Path) -> set[str]:
+    """The files grex wrote into ``folder`` by its marker (empty where it has none or cannot be read)."""
+    try:
+        files = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {f for f in files if isinstance(f, str)} if isinstance(files, list) else set()
 
 
 _RENAME_EXCHANGE = 2
@@ -282,8 +296,9 @@ def swap_in(staging: Path, target: Path, *, keep_foreign: bool = True) -> None:
     aside and ``staging`` into place, the old one put back on failure), and
     only then is the previous folder removed. With ``keep_foreign``, entries
     of the previous folder that the new one does not hold and that are not
-    grex's own files (a user's notes, the ``simulation/`` output nested in a
-    run folder) are moved into the new one rather than removed.
+    grex's own files (listed in its marker, or of :data:`GREX_OUTPUT_NAMES`;
+    a user's notes, the ``simulation/`` output nested in a run folder) are
+    moved into the new one rather than removed.
 
     Raises
     ------
@@ -311,8 +326,9 @@ def swap_in(staging: Path, target: Path, *, keep_foreign: bool = True) -> None:
             raise
     try:
         if keep_foreign:
+            own = _own_files(previous)
             for entry in list(previous.iterdir()):
-                if entry.name in GREX_OUTPUT_NAMES and not _nested_output(entry):
+                if (entry.name in GREX_OUTPUT_NAMES or entry.name in own) and not _nested_output(entry):
                     continue
                 if entry.name.startswith("waterfall") and entry.suffix == ".png":
                     continue
