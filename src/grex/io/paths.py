@@ -214,6 +214,8 @@ def remove_legacy(target: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would end the process there; keep its folders
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
