@@ -25,6 +25,7 @@ LAYERS = {
     "grex.errors": 0,
     "grex.formatting": 0,
     "grex.progress": 0,
+    "grex.limits": 0,
     "grex.display": 1,
     "grex.core": 1,
     "grex.drivers": 1,
@@ -48,7 +49,18 @@ LAYERS = {
 }
 #: The model: none of these may import files, reports or charts.
 MODEL = ("core", "valuation", "montecarlo", "kernel", "drivers", "diff", "batch", "sensitivity", "reserves")
-MODEL += ("scenario", "portfolio", "reference", "synthetic", "errors", "formatting", "support", "display", "progress")
+MODEL += (
+    "scenario",
+    "portfolio",
+    "reference",
+    "synthetic",
+    "errors",
+    "formatting",
+    "support",
+    "display",
+    "progress",
+    "limits",
+)
 PRESENTATION = ("grex.io", "grex.report", "grex.plot", "grex.api", "grex.cli")
 
 

@@ -655,7 +655,7 @@ def test_the_cli_passes_the_environment_on_as_arguments(monkeypatch, tmp_path):
     monkeypatch.setattr(grex.montecarlo, "simulate", spy)
     monkeypatch.setenv("GREX_ENGINE", "numpy")
     monkeypatch.setenv("GREX_THREADS", "2")
-    assert main(["simulate", str(EXAMPLE), "--draws", "20", "--out", str(tmp_path / "sim")]) == 0
+    assert main(["simulate", str(EXAMPLE), "--draws", "100", "--out", str(tmp_path / "sim")]) == 0
     assert seen["engine"] == "numpy" and seen["threads"] == 2
 
 

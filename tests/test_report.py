@@ -366,8 +366,11 @@ def test_pdf_pages(files, valuation):
 
 @pytest.fixture
 def fake_montecarlo(monkeypatch):
+    from grex.montecarlo import check_references  # the CLI checks the references before simulating
+
     module = types.ModuleType("grex.montecarlo")
     module.simulate = fake_simulate
+    module.check_references = check_references
     monkeypatch.setitem(sys.modules, "grex.montecarlo", module)
 
 
@@ -392,7 +395,7 @@ def test_cli_report(fake_montecarlo, tmp_path, capsys):
         )
         == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == [f"{REPORT}.html", f"{REPORT}.xlsx"]
+    assert sorted(p.name for p in out.iterdir() if p.name != ".grex-output") == [f"{REPORT}.html", f"{REPORT}.xlsx"]
     html = (out / f"{REPORT}.html").read_text(encoding="utf-8")
     assert ">Assumptions</h2>" in html and "seed 3 · 200 draws" in html
     assert load_workbook(out / f"{REPORT}.xlsx").sheetnames[0] == "Key figures"

@@ -18,11 +18,17 @@ with its file and reason, and the others still run.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
+import ctypes.util
 import itertools
 import logging
 import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -47,6 +53,7 @@ __all__ = [
     "BatchResult",
     "Failure",
     "comparison_frame",
+    "check_grid",
     "completion_key",
     "expand_grid",
     "grid_size",
@@ -261,11 +268,41 @@ def expand_grid(data: Mapping[str, Any], source: Any = None) -> list[dict[str, A
     ['base[discount_rate=0.01,interest_rate=0.0]', 'base[discount_rate=0.03,interest_rate=0.0]']
     """
     base = {k: v for k, v in data.items() if k != "grid"}
-    grid = data.get("grid")
-    if grid is None or (isinstance(grid, Mapping) and not grid):
+    keys = check_grid(data, source)
+    if not keys:
         return [base]
+    out = []
+    for combination in itertools.product(*(values for _, values in keys)):
+        table = base
+        for (key, _), value in zip(keys, combination, strict=True):
+            table = _apply(table, key, value, source)
+        label = ",".join(
+            f"{key.split('.', 1)[1]}={_format(value)}" for (key, _), value in zip(keys, combination, strict=True)
+        )
+        table["name"] = f"{base.get('name')}[{label}]"
+        out.append(table)
+    return out
+
+
+def check_grid(data: Mapping[str, Any], source: Any = None) -> list[tuple[str, list[Any]]]:
+    """Check the ``[grid]`` table of a merged scenario table without expanding it.
+
+    Returns the grid's (dotted key, values), empty without a grid. Raises
+    :class:`InputError` naming the grid key for an empty or non-table grid, a
+    key that is not a non-empty list of values, a key outside
+    :data:`GRID_TABLES` or naming an unknown parameter, a value that fails
+    the checks of :class:`~grex.scenario.Scenario`, and a grid of more than
+    :data:`MAX_GRID` combinations. ``grex validate``, ``run`` and ``simulate``
+    run it, as ``grex batch`` does through :func:`expand_grid`.
+    """
+    if "grid" not in data:
+        return []
+    grid = data["grid"]
     if not isinstance(grid, Mapping):
         raise InputError(source, "key grid", "must be a table of dotted keys with lists of values")
+    if not grid:
+        raise InputError(source, "key grid", "is empty: give at least one key with a list of values, or leave it out")
+    base = {k: v for k, v in data.items() if k != "grid"}
     keys = _flatten(grid, source)
     size = math.prod(len(values) for _, values in keys)
     if size > MAX_GRID:
@@ -280,17 +317,7 @@ def expand_grid(data: Mapping[str, Any], source: Any = None) -> list[dict[str, A
                     raise
                 where = f"{error.location}: " if error.location else ""
                 raise InputError(source, f"key grid.{key}", f"value {value!r}: {where}{error.message}") from None
-    out = []
-    for combination in itertools.product(*(values for _, values in keys)):
-        table = base
-        for (key, _), value in zip(keys, combination, strict=True):
-            table = _apply(table, key, value, source)
-        label = ",".join(
-            f"{key.split('.', 1)[1]}={_format(value)}" for (key, _), value in zip(keys, combination, strict=True)
-        )
-        table["name"] = f"{base.get('name')}[{label}]"
-        out.append(table)
-    return out
+    return keys
 
 
 # -- headline figures -------------------------------------------------------------
@@ -486,12 +513,56 @@ def _in_process(jobs: list[_Job], tasks: list[Task]) -> Iterator[tuple[Task, Any
             yield task, result, None
 
 
+def _worker_init(parent: int, deathsig: bool) -> None:
+    """Set up a pool worker: it dies with its parent and leaves Ctrl-C to the parent.
+
+    On Linux the kernel sends the worker SIGKILL when the process that
+    started it dies (``prctl(PR_SET_PDEATHSIG)``; ``deathsig`` only where the
+    pool was started from the main thread, as the signal follows the thread
+    that started the worker). Everywhere, a watch thread ends the worker
+    once its parent is gone (it is then adopted by another process).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if deathsig and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="grex-parent-watch", daemon=True).start()
+
+
+#: Parts queued per pool worker beyond those running: enough to keep the workers busy, few enough
+#: that finished parts do not pile up (memory stays bounded whatever the number of draws).
+QUEUED_PER_WORKER = 2
+
+
 def _on_pool(jobs: list[_Job], tasks: list[Task], workers: int) -> Iterator[tuple[Task, Any, BaseException | None]]:
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {}
-        for task in tasks:
+    initargs = (os.getpid(), threading.current_thread() is threading.main_thread())
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=initargs
+    )
+    futures: dict[concurrent.futures.Future[Any], Task] = {}
+    pending = iter(tasks)
+
+    def submit(count: int) -> None:
+        while count > 0:
+            task = next(pending, None)
+            if task is None:
+                return
             job = jobs[task[0]]
+            if job.failed:
+                continue
             futures[
                 pool.submit(
                     _simulate_part,
@@ -505,13 +576,28 @@ def _on_pool(jobs: list[_Job], tasks: list[Task], workers: int) -> Iterator[tupl
                     job.threads,
                 )
             ] = task
-        try:
-            for future in concurrent.futures.as_completed(futures):
+            count -= 1
+
+    finished = False
+    try:
+        submit(workers * (1 + QUEUED_PER_WORKER))
+        while futures:
+            done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: futures[f]):
+                task = futures.pop(future)
                 error = future.exception()
-                yield futures[future], None if error else future.result(), error
-        finally:
-            for future in futures:
-                future.cancel()
+                yield task, None if error else future.result(), error
+                submit(1)
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # interrupted or closed early: stop the workers now rather than finish their parts
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
 
 
 def connect(address: str, timeout: float = SCHEDULER_TIMEOUT) -> Any:

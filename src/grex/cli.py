@@ -1,32 +1,54 @@
 """The ``grex`` command: a thin layer over the library.
 
 ``main(argv)`` parses the arguments, calls the library and returns the exit
-status: 0 on success, 2 for bad input (with one message on stderr naming the
-file, the row or key and what is wrong), 1 for anything unexpected and for a
-``grex batch`` in which some scenarios failed (each reported; the others ran).
+status (:data:`EXIT_STATUSES`): 0 on success; 1 for a ``grex batch`` in which
+some scenarios failed (each reported; the others ran) and for an internal
+error; 2 for bad input (one message on stderr naming the file, the row or key
+and what is wrong); 3 when the output cannot be written or the run does not
+fit (the path and the system's reason); 130 when interrupted (Ctrl-C), 143
+when terminated; 141 when the reader of the output went away (``| head``).
+Every failure ends in one line on stderr; ``-v`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import functools
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Callable
+import threading
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from grex import __version__
 from grex.display import Column, keur, number, percent, text_table, wrap_header
-from grex.errors import InputError
+from grex.errors import InputError, OutputError
 from grex.progress import COMPILE_NOTE, Steps, configure_logging, kernel_cache_ready, log, show_bars
 
 #: The engines of :func:`grex.montecarlo.simulate` (``GREX_ENGINE``); the same as ``grex.montecarlo.ENGINES``,
 #: written out so that ``grex run`` need not import the Monte Carlo package.
 ENGINES = ("numba", "numpy")
 
-__all__ = ["main"]
+__all__ = ["EXIT_STATUSES", "main"]
+
+#: Exit statuses of the ``grex`` command (also in ``grex --help`` and the README).
+EXIT_STATUSES = {
+    0: "success",
+    1: "grex batch: some scenarios failed (each reported, the others ran); or an internal error (a bug)",
+    2: "bad input or arguments: one line names the file, the row or key, and what is wrong; nothing written",
+    3: "the output cannot be written or the run does not fit: disk full, read-only, no permission, name too "
+    "long, --out a file or a folder grex did not write, not enough memory; one line names the path and the "
+    "reason; nothing written",
+    130: "interrupted (Ctrl-C); nothing written",
+    141: "the reader of the output went away (grex diff ... | head); quiet",
+    143: "terminated (SIGTERM); nothing written",
+}
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -79,7 +101,50 @@ def _engine_settings() -> dict[str, Any]:
 
 
 def _default_out(name: str) -> Path:
-    return Path("out") / name
+    """``out/<name>``, the scenario name made a safe folder name (:func:`grex.io.paths.safe_name`)."""
+    from grex.io.paths import safe_name
+
+    return Path("out") / safe_name(name)
+
+
+def _out_dir(args: argparse.Namespace, default: Callable[[], Path]) -> Path:
+    """The output folder of a command, checked before any work (:func:`grex.io.paths.check_output`)."""
+    from grex.io.paths import check_output
+
+    out_dir = Path(args.out) if getattr(args, "out", None) else default()
+    check_output(out_dir)
+    return out_dir
+
+
+def _check_all(valuation, path: str) -> None:
+    """What ``validate`` checks beyond reading: the grid, the Monte Carlo references and horizon."""
+    from grex.batch import check_grid
+    from grex.limits import check_horizon
+    from grex.montecarlo import check_references
+
+    scenario = valuation.scenario
+    check_grid(scenario.data, scenario.source or path)
+    check_references(scenario, valuation.portfolio)
+    check_horizon(scenario, inputs=valuation.inputs)
+
+
+def _draws(args: argparse.Namespace, scenario, valuation, command: str = "simulate") -> tuple[int, int]:
+    """Draws and seed of a Monte Carlo command, checked before any work: bounds and memory.
+
+    The horizon is checked with the rest of the scenario (:func:`_check_all`), before this.
+    """
+    from grex.limits import check_draws, check_memory
+
+    given = getattr(args, "draws", None)
+    if given is None:
+        draws = check_draws(scenario.montecarlo.draws, "key montecarlo.draws", source=scenario.source)
+    else:
+        draws = check_draws(given)
+    seed = scenario.montecarlo.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise InputError(None, "--seed", f"must be a whole number ≥ 0, not {seed}")
+    check_memory(draws, valuation.inputs.n_complexes, command)
+    return draws, seed
 
 
 @_command
@@ -90,10 +155,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with Steps("run", 3) as steps:
         with steps.step("reading the scenario and portfolio"):
             scenario, portfolio = _read(args.scenario)
-        _grid_note(scenario, args.scenario)
         with steps.step("valuing"):
             valuation = value_portfolio(scenario, portfolio)
-        out_dir = Path(args.out) if args.out else _default_out(valuation.scenario.name)
+        _check_all(valuation, args.scenario)
+        _grid_note(scenario, args.scenario)
+        out_dir = _out_dir(args, lambda: _default_out(valuation.scenario.name))
         with steps.step("writing"):
             write_valuation(valuation, out_dir)
     print(format_valuation(valuation, lang=args.lang))
@@ -103,11 +169,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 @_command
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from grex.montecarlo import check_references
+    from grex.limits import check_draws
 
     valuation = _load(args.scenario)
-    check_references(valuation.scenario, valuation.portfolio)
+    _check_all(valuation, args.scenario)
     scenario = valuation.scenario
+    check_draws(scenario.montecarlo.draws, "key montecarlo.draws", source=scenario.source)
     print(
         f"{args.scenario}: valid. Scenario {scenario.name!r}, valuation 1-1-{scenario.valuation_year}, "
         f"{valuation.inputs.n_complexes} complexes, {len(valuation.portfolio.flows)} flows "
@@ -137,8 +204,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise InputError(
             None, "--format", f"must be a comma-separated list of {', '.join(FORMATS)}, not {args.format!r}"
         )
-    if args.draws is not None and args.draws <= 1:
-        raise InputError(None, "--draws", f"must be a whole number > 1, not {args.draws}")
     settings = _engine_settings()
     show = show_bars()
     # reading, the simulation and one per driver, [previous], [sensitivity], the charts, each format, writing
@@ -148,13 +213,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_support(scenario, portfolio)
+        _check_all(valuation, args.scenario)
         # the scenario's own draws and seed, as grex simulate: both print the same required capacity
-        draws = scenario.montecarlo.draws if args.draws is None else args.draws
-        seed = scenario.montecarlo.seed if args.seed is None else args.seed
-        if draws <= 1:
-            raise InputError(
-                args.scenario, "key montecarlo.draws", f"must be a whole number > 1 for a report, not {draws}"
-            )
+        draws, seed = _draws(args, scenario, valuation)
+        out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "report")
         with steps.step(_simulating(draws)):
             simulation = simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)
         # each driver alone, same draws and seed: its contribution to the spread
@@ -187,7 +249,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         with steps.step("tables and charts"):
             report = build_report(valuation, simulation, drivers=drivers, lang=args.lang, extra_sections=extra)
-        out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "report"
         written = write_report(report, out_dir, formats, step=steps.step)
     print("\n".join(str(path) for path in written))
     return 0
@@ -204,15 +265,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         with steps.step("reading the scenario and portfolio"):
             scenario, portfolio = _read(args.scenario)
         _check_support(scenario, portfolio)
-        _grid_note(scenario, args.scenario)
-        draws = scenario.montecarlo.draws if args.draws is None else args.draws
-        seed = scenario.montecarlo.seed if args.seed is None else args.seed
-        if draws <= 0:
-            raise InputError(None, "--draws", f"must be a whole number > 0, not {draws}")
         if args.chunk_size is not None and args.chunk_size <= 0:
             raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
         with steps.step("valuing"):
             valuation = value_portfolio(scenario, portfolio)
+        _check_all(valuation, args.scenario)
+        _grid_note(scenario, args.scenario)
+        draws, seed = _draws(args, scenario, valuation)
+        out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "simulation")
         log.info("simulating %s draws, seed %s", number(draws, "en"), seed)
         with steps.step(_simulating(draws)):
             simulation = simulate(
@@ -224,7 +284,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 progress=show_bars(),
                 **settings,
             )
-        out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "simulation"
         with steps.step("writing"):
             write_simulation(simulation, out_dir)
     print(format_simulation(simulation, lang=args.lang))
@@ -407,11 +466,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from grex.api import diff_scenarios
     from grex.io.diff import write_diff
 
+    if args.out:
+        _out_dir(args, lambda: Path(args.out))  # refused before the work, not after
     with Steps("diff", 2) as steps:
         with steps.step("reading and revaluing effect by effect"):
             result = diff_scenarios(args.before, args.after, order=args.order)
         before, after = result.before.scenario.name, result.after.scenario.name
-        out_dir = Path(args.out) if args.out else _default_out(f"diff-{before}-{after}")
+        out_dir = _out_dir(args, lambda: _default_out(f"diff-{before}-{after}"))
         with steps.step("writing the tables and waterfall charts"):
             write_diff(result, out_dir)
     print(format_diff(result, lang=args.lang))
@@ -586,9 +647,12 @@ def _check_batch_support(paths) -> None:
 @_command
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.io.batch import run_batch
+    from grex.limits import check_draws
 
     settings = _engine_settings()
-    out_dir = Path(args.out) if args.out else Path("out") / "batch"
+    if args.draws is not None:
+        check_draws(args.draws)
+    out_dir = _out_dir(args, lambda: Path("out") / "batch")
     _check_batch_support(args.scenarios)
     if not kernel_cache_ready():
         log.info(COMPILE_NOTE)
@@ -635,10 +699,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_support(scenario, portfolio)
-        draws = scenario.montecarlo.draws if args.draws is None else args.draws
-        seed = scenario.montecarlo.seed if args.seed is None else args.seed
-        if draws <= 1:
-            raise InputError(None, "--draws", f"must be a whole number > 1, not {draws}")
+        _check_all(valuation, args.scenario)
+        draws, seed = _draws(args, scenario, valuation)
+        out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "sensitivity")
         # the runs variance_shares needs, made here one by one so that the bar can follow them
         with steps.step(_simulating(draws)):
             runs = {"all": simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)}
@@ -647,7 +710,6 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                 runs[d] = simulate(scenario, portfolio, draws=draws, seed=seed, drivers={d}, progress=show, **settings)
         with steps.step("tornado"):
             result = sensitivity(scenario, portfolio, draws=draws, seed=seed, lang=args.lang, runs=runs, **settings)
-        out_dir = Path(args.out) if args.out else _default_out(scenario.name) / "sensitivity"
         with steps.step("writing"):
             write_sensitivity(result, out_dir)
     lang = args.lang
@@ -690,7 +752,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="grex", description="Dutch municipal land development (grondexploitatie) under the BBV."
+        prog="grex",
+        description="Dutch municipal land development (grondexploitatie) under the BBV.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"grex {__version__}")
     # -q and -v before or after the command: the command's own default leaves the main parser's value alone
@@ -814,18 +879,120 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _epilog() -> str:
+    import textwrap
+
+    lines = ["exit statuses:"]
+    for code, text in EXIT_STATUSES.items():
+        lines += textwrap.wrap(text, 96, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+    return "\n".join(lines)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that temporary folders are removed on the way out."""
+
+
+@contextlib.contextmanager
+def _on_terminate() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _os_reason(error: OSError) -> str:
+    """An OSError as ``path: reason`` (the system's words), with a hint for the common ones."""
+    path = error.filename
+    reason = error.strerror or str(error) or type(error).__name__
+    hints = {
+        errno.ENOSPC: "free some space or write elsewhere with --out",
+        errno.EROFS: "write elsewhere with --out",
+        errno.EACCES: "write elsewhere with --out",
+        errno.EPERM: "write elsewhere with --out",
+        errno.ENAMETOOLONG: "choose a shorter --out",
+        errno.EXDEV: "the output folder and its temporary folder are on different file systems; "
+        "name a folder on one file system with --out",
+        errno.ENOMEM: "run fewer --draws",
+    }
+    text = f"{path}: {reason}" if path else reason
+    if error.filename2:
+        text = f"{path} -> {error.filename2}: {reason}"
+    if error.errno in hints:
+        text += f" ({hints[error.errno]})"
+    return text
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: send what is left for stdout to /dev/null, so exiting prints nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _fail(message: str, verbose: int) -> None:
+    """The one line on stderr (a message of several lines joined), after the traceback with ``-v``."""
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError):
+        print("grex: error: " + " ".join(line.strip() for line in message.splitlines()), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``grex`` command; returns the exit status."""
+    """Run the ``grex`` command; returns the exit status (:data:`EXIT_STATUSES`)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    verbose = getattr(args, "verbose", 0) or 0
+    partial = "scenarios completed so far are kept; a rerun resumes" if args.command == "batch" else "nothing written"
     try:
-        return args.handler(args)
+        with _on_terminate():
+            _engine_settings()  # a bad GREX_ENGINE or GREX_THREADS is refused before any work
+            return args.handler(args)
     except InputError as error:
-        print(f"grex: error: {error}", file=sys.stderr)
+        _fail(str(error), verbose)
         return 2
+    except RecursionError:
+        _fail("the input is nested too deeply (a TOML table thousands of levels deep?)", verbose)
+        return 2
+    except OutputError as error:
+        _fail(str(error), verbose)
+        return 3
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except OSError as error:
+        _fail(_os_reason(error), verbose)
+        return 3
+    except MemoryError:
+        _fail("not enough memory for this run; run fewer --draws", verbose)
+        return 3
+    except KeyboardInterrupt:
+        _fail(f"interrupted, {partial}", verbose)
+        return 130
+    except _Terminated:
+        _fail(f"terminated, {partial}", verbose)
+        return 143
+    except Exception as error:  # a bug: one line, the traceback with -v
+        _fail(
+            f"internal error {type(error).__name__}: {error} (a bug in grex; run with -v for the traceback)"
+            if verbose == 0
+            else f"internal error {type(error).__name__}: {error}",
+            verbose,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,10 +1,10 @@
-"""The one error type for bad input."""
+"""The error types a user can cause: bad input, and an output that cannot be written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "OutputError"]
 
 
 class InputError(ValueError):
@@ -29,3 +29,20 @@ class InputError(ValueError):
     def __str__(self) -> str:
         parts = [p for p in (self.source, self.location) if p]
         return ": ".join([*parts, self.message])
+
+
+class OutputError(Exception):
+    """An output that cannot or may not be written: names the path and the reason.
+
+    Raised for an ``--out`` that is a file, a folder that grex did not write,
+    or a run that does not fit in the machine's memory: the environment, not
+    the input, is the problem (``grex`` exit status 3).
+    """
+
+    def __init__(self, path: str | Path | None, message: str) -> None:
+        self.path = None if path is None else str(path)
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message

@@ -31,12 +31,14 @@ import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from grex.errors import InputError
+from grex.limits import check_amounts
 
 __all__ = [
     "COST_CATEGORIES",
@@ -524,7 +526,14 @@ def check_tables(
     """
     checked = _check_projects(_as_cells(projects), projects_source)
     _check_book_value(checked, projects_source)
-    return checked, _check_flows(_as_cells(flows), flows_source, projects=checked)
+    checked_flows = _check_flows(_as_cells(flows), flows_source, projects=checked)
+    # an amount above 10^12 EUR in one row is a unit mistake (grex.limits)
+    check_amounts(
+        SimpleNamespace(
+            projects=checked, flows=checked_flows, projects_source=projects_source, flows_source=flows_source
+        )
+    )
+    return checked, checked_flows
 
 
 #: Difference between ``book_value`` and the sum of its parts that passes without a warning. [EUR]

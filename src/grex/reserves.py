@@ -120,8 +120,10 @@ def nar_grade(ratio: float | None) -> tuple[str, str] | None:
     ('B', 'ruim voldoende')
     >>> nar_grade(0.59)
     ('F', 'ruim onvoldoende')
+    >>> nar_grade(float("nan")) is None
+    True
     """
-    if ratio is None:
+    if ratio is None or ratio != ratio:  # None, or NaN: no grade (a NaN ratio compares below no bound)
         return None
     for bound, letter, label in GRADES:
         if ratio >= bound:

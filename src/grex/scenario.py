@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from grex.core import BASES, DISCOUNT_PERIODS, PRESENT_VALUE_METHODS
 from grex.drivers import MonteCarlo, Risk, parse_risks
 from grex.errors import InputError
+from grex.limits import check_scenario_amounts
 from grex.portfolio import COST_CATEGORIES
 
 __all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "canonical", "check_rate"]
@@ -33,7 +34,8 @@ def check_rate(value: Any, source: Any, key: str, *, allow_negative: bool = True
     """Check a rate or share written as a decimal and return it as a float.
 
     A number whose absolute value is 1 or more is taken for a percentage
-    (``2`` instead of ``0.02``) and refused.
+    (``2`` instead of ``0.02``) and refused, and so is a fall of half or more
+    a year (-0.5 or less), which no rate or index plausibly is.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(source, key, f"must be a number, not {value!r}")
@@ -48,6 +50,8 @@ def check_rate(value: Any, source: Any, key: str, *, allow_negative: bool = True
         )
     if not allow_negative and value < 0:
         raise InputError(source, key, f"must not be negative, not {value:g}")
+    if value <= -0.5:
+        raise InputError(source, key, f"{value:g} is a fall of half or more a year: write -0.01 for -1%")
     return value
 
 
@@ -347,6 +351,10 @@ class Scenario:
         name = data["name"]
         if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\"):
             raise InputError(source, "key name", f"must be a non-empty name without slashes, not {name!r}")
+        if not name.isprintable():
+            raise InputError(
+                source, "key name", f"must not hold control characters (a NUL, a line break), not {name!r}"
+            )
         year = data["valuation_year"]
         if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
             raise InputError(source, "key valuation_year", f"must be a year such as 2024, not {year!r}")
@@ -355,7 +363,7 @@ class Scenario:
                 raise InputError(source, f"key {key}", "must be a table")
         if "description" in data and not isinstance(data["description"], str):
             raise InputError(source, "key description", "must be a string")
-        return cls(
+        scenario = cls(
             name=name,
             portfolio=Path(data["portfolio"]),
             valuation_year=year,
@@ -368,6 +376,8 @@ class Scenario:
             sources=sources,
             data=data,
         )
+        check_scenario_amounts(scenario)  # reserves and risk impacts: above 10^12 EUR is a unit mistake
+        return scenario
 
     def _portfolio_label(self) -> str:
         """The portfolio path relative to the scenario file, as written there."""

@@ -16,7 +16,10 @@ Layout of a batch folder ``DIR``::
     DIR/comparison.xlsx
 
 ``dataset/`` holds three Parquet datasets, each partitioned by scenario in
-the Hive style (``<name>`` percent-encoded, as pyarrow decodes it), so that
+the Hive style, ``<name>`` readable as it is but for the characters that
+:func:`grex.io.paths.safe_name` percent-encodes (path separators, ``%``, control
+characters, a leading dot; pyarrow decodes them) and, past 255 bytes, cut
+with a hash suffix (:func:`read_batch` takes the name from the marker), so that
 ``pandas.read_parquet("DIR/dataset/draws")`` reads every scenario with a
 ``scenario`` column (or use :func:`read_batch`, which reads the complete
 scenarios only):
@@ -32,8 +35,9 @@ scenarios only):
 ``reserve_path``
     The general reserve per year: ``year, deterministic, p5, ..., p95`` [EUR].
 
-Each partition is written in a hidden temporary folder and renamed into
-place, so none is ever half-written; ``_complete.json`` is written last
+Each partition is written in a hidden temporary folder of grex and swapped
+into place (:func:`grex.io.paths.swap_in`), so none is ever half-written, and
+temporary folders of killed runs are removed by the next; ``_complete.json`` is written last
 (through a temporary name) and holds the completion key (input hash, draws,
 seed, grex version) and the scenario's headline figures. Files and folders
 whose names start with ``.`` or ``_`` are skipped by pyarrow's dataset reader.
@@ -47,7 +51,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
@@ -75,10 +78,12 @@ from grex.batch import (
     headline,
     pool_chosen,
 )
-from grex.errors import InputError
+from grex.errors import InputError, OutputError
+from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, write_json
 from grex.io.scenario import read_scenario_table
+from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, assemble, simulation_horizon
 from grex.progress import Steps
 from grex.scenario import Scenario
@@ -86,6 +91,7 @@ from grex.valuation import value_portfolio
 
 __all__ = [
     "MARKER",
+    "PARTITION_KEY",
     "run_batch",
     "TABLES",
     "partition_dir",
@@ -148,9 +154,29 @@ def _reason(error: InputError, path: Path) -> str:
     return str(error)
 
 
+#: The partition key of the batch datasets.
+PARTITION_KEY = "scenario="
+
+
 def partition_dir(out_dir: str | Path, table: str, name: str) -> Path:
-    """Folder of a scenario's partition of a table: ``DIR/dataset/<table>/scenario=<name>``."""
-    return Path(out_dir) / "dataset" / table / f"scenario={quote(name, safe='')}"
+    """Folder of a scenario's partition of a table: ``DIR/dataset/<table>/scenario=<name>``.
+
+    ``<name>`` is :func:`grex.io.paths.safe_name` of the scenario name:
+    ``scenario=disconto-tempo[discount_rate=0.01,market_pace.mode=0.8]``.
+    """
+    return Path(out_dir) / "dataset" / table / (PARTITION_KEY + safe_name(name, reserve=len(PARTITION_KEY)))
+
+
+def _legacy_partition_dir(out_dir: str | Path, table: str, name: str) -> Path | None:
+    """Where grex put the partition before names were readable (``<name>`` percent-encoded whole).
+
+    None where that name is no possible file name (too long), or is today's.
+    """
+    folder = f"scenario={quote(name, safe='')}"
+    legacy = Path(out_dir) / "dataset" / table / folder
+    if len(folder.encode()) > MAX_NAME_BYTES or legacy == partition_dir(out_dir, table, name):
+        return None
+    return legacy
 
 
 def read_marker(out_dir: str | Path, name: str) -> dict[str, Any] | None:
@@ -173,6 +199,9 @@ def write_partition(
     name = valuation.scenario.name
     marker = partition_dir(out_dir, "draws", name) / MARKER
     marker.unlink(missing_ok=True)
+    legacy = _legacy_partition_dir(out_dir, "draws", name)
+    if legacy is not None:
+        (legacy / MARKER).unlink(missing_ok=True)
     draws = simulation.to_frame()
     draws["draw"] = draws["draw"].astype("int32")
     per_complex = simulation.per_complex().drop(columns=["deterministic"])
@@ -182,20 +211,19 @@ def write_partition(
     staging = marker.with_name(f".{MARKER}.{uuid.uuid4().hex}.tmp")
     write_json(staging, {"scenario": name, "key": key, "tables": list(TABLES), "headline": headline})
     os.replace(staging, marker)
+    for table in TABLES:  # the same scenario under the old percent-encoded name would be read twice
+        legacy = _legacy_partition_dir(out_dir, table, name)
+        if legacy is not None and legacy.is_dir():
+            shutil.rmtree(legacy, ignore_errors=True)
 
 
 def _replace_partition(target: Path, frame: pd.DataFrame) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+    staging = make_staging(target.parent)
     try:
         frame.to_parquet(staging / "part-0.parquet", index=False)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
+        swap_in(staging, target, keep_foreign=False)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_batch(out_dir: str | Path, table: str = "draws") -> pd.DataFrame:
@@ -203,13 +231,18 @@ def read_batch(out_dir: str | Path, table: str = "draws") -> pd.DataFrame:
     if table not in TABLES:
         raise InputError(None, "table", f"must be one of {', '.join(TABLES)}, not {table!r}")
     frames = []
+    seen: set[str] = set()
     root = Path(out_dir) / "dataset" / "draws"
     for folder in sorted(root.glob("scenario=*")) if root.is_dir() else []:
         marker = folder / MARKER
         if not marker.is_file():
             continue
         name = json.loads(marker.read_text(encoding="utf-8"))["scenario"]
-        frame = pd.read_parquet(partition_dir(out_dir, table, name) / "part-0.parquet")
+        if name in seen:
+            continue
+        seen.add(name)
+        part = folder.parent.parent / table / folder.name / "part-0.parquet"
+        frame = pd.read_parquet(part)
         frame.insert(0, "scenario", name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"scenario": []})
@@ -228,6 +261,8 @@ def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not (out_dir / OUTPUT_MARKER).is_file():
+        write_marker(out_dir)
     illustrative = _illustrative(comparison)
     buffer = io.StringIO()
     comparison.to_csv(buffer, index=False, lineterminator="\n")
@@ -401,8 +436,8 @@ def run_batch(
     for name, value, low in (("draws", draws, 1), ("seed", seed, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise InputError(None, f"--{name}", f"must be a whole number ≥ {low}, not {value!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(None, "--workers", f"must be a whole number ≥ 1, not {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise InputError(None, "--workers", f"must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}")
     if chunk_draws <= 0 or chunk_draws % BLOCK:
         raise InputError(None, "chunk_draws", f"must be a positive multiple of {BLOCK}, not {chunk_draws!r}")
     if not paths:
@@ -443,11 +478,14 @@ def run_batch(
                     if on_scenario:
                         on_scenario(scenario.name, "skipped")
                     continue
+                check_draws(n_draws, "key montecarlo.draws" if draws is None else "--draws", minimum=1, source=source)
+                check_horizon(scenario, inputs=valuation.inputs)
+                check_memory(n_draws, valuation.inputs.n_complexes, "batch")
                 n_years = simulation_horizon(
                     scenario, portfolio, draws=n_draws, seed=n_seed, engine=engine, threads=threads
                 )
                 jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))
-            except InputError as error:
+            except (InputError, OutputError) as error:
                 failures.append(Failure(str(source), scenario.name, str(error)))
         preparing.close()
 

@@ -313,14 +313,14 @@ def _read_csv(path: Path, table: str = "projects") -> pd.DataFrame:
         if lines[index].lstrip().startswith("#") or not lines[index].strip():
             continue
         for sep in separators:
-            fields = next(csv.reader([lines[index]], delimiter=sep))
+            fields = _csv_rows(path, [lines[index]], sep)[0]
             candidates.append((index, [f.strip() for f in fields], sep))
     if not candidates:
         raise InputError(path, None, "has no header row")
     top, sep = _best_header(candidates, table)
     if top is None:  # nothing known anywhere: the first line is the header, as ever
         top, _, sep = candidates[0]
-    rows = list(csv.reader(lines[top:], delimiter=sep))
+    rows = _csv_rows(path, lines[top:], sep)
     header = [h.strip() for h in rows[0]]
     while header and not header[-1]:  # trailing empty header cells, as spreadsheets export them
         header.pop()
@@ -338,6 +338,13 @@ def _read_csv(path: Path, table: str = "projects") -> pd.DataFrame:
     frame = pd.DataFrame(records, columns=header, dtype=object) if records else _empty(header)
     frame.attrs.update(rows=labels, decimal="," if sep == ";" else ".")
     return frame
+
+
+def _csv_rows(path: Path, lines: list[str], sep: str) -> list[list[str]]:
+    try:
+        return list(csv.reader(lines, delimiter=sep))
+    except csv.Error as error:  # a field over the csv module's limit (131,072 characters), a NUL byte
+        raise InputError(path, None, f"cannot be read as CSV: {error}") from None
 
 
 def _stringify(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:

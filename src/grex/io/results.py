@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from grex import __version__
+from grex.io.paths import check_output, make_staging, remove_legacy, swap_in, write_marker
 from grex.reserves import reserve_figures
 from grex.valuation import Valuation
 
@@ -40,23 +39,31 @@ ILLUSTRATIVE_NOTICE = (
 
 @contextmanager
 def write_atomically(out_dir: str | Path) -> Iterator[Path]:
-    """Write the files of one output folder into a temporary folder, then move it into place.
+    """Write the files of one output folder into a temporary folder, then swap it in whole.
 
-    Yields the temporary folder. On success the folder replaces ``out_dir``
-    (files of an earlier run are replaced; other files in ``out_dir`` are kept);
-    on any error nothing is written to ``out_dir``.
+    Yields the temporary folder, a hidden sibling of ``out_dir``
+    (``.grex-tmp-<pid>-<random>``). On success it takes the place of
+    ``out_dir`` in one rename (:func:`grex.io.paths.swap_in`): the folder
+    appears complete or not at all, and the previous one is removed only
+    after the swap (files of the user's and outputs of other commands nested
+    in it, such as ``simulation/``, are kept). On any error or interruption
+    nothing is written to ``out_dir``; temporary folders of runs that were
+    killed are removed by the next run.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` is a file, or a non-empty folder that grex did not write
+        (:func:`grex.io.paths.check_output`).
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    target = check_output(out_dir)
+    staging = make_staging(target.parent)
+    remove_legacy(target)
     try:
         yield staging
-        out_dir.mkdir(exist_ok=True)
-        for item in sorted(staging.iterdir()):
-            target = out_dir / item.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(item, target)
+        write_marker(staging)
+        target = check_output(out_dir)
+        swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

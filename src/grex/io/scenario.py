@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grex.errors import InputError
+from grex.limits import MAX_EXTENDS
 from grex.scenario import Scenario
 
 __all__ = ["read_scenario", "read_scenario_table"]
@@ -35,7 +36,12 @@ def read_scenario(path: str | Path) -> Scenario:
 
 def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], tuple[Path, ...]]:
     """The merged table of a scenario file and its ``extends`` chain, unchecked."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, ValueError, RuntimeError) as error:
+        raise InputError(path, None, f"not a usable path: {error}") from None
+    if len(_seen) >= MAX_EXTENDS:
+        raise InputError(path, "key extends", f"the extends chain is longer than {MAX_EXTENDS} files")
     if resolved in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, resolved))
         raise InputError(path, "key extends", f"extends itself in a cycle: {chain}")
@@ -48,10 +54,17 @@ def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[
         raise InputError(path, None, f"TOML syntax error: {error}") from None
     except UnicodeDecodeError as error:
         raise InputError(path, None, f"not a UTF-8 text file: {error}") from None
+    except RecursionError:
+        raise InputError(path, None, "TOML tables or arrays nested too deeply") from None
+    except IsADirectoryError:
+        raise InputError(path, None, "is a folder, not a scenario file") from None
     if "portfolio" in data:
         if not isinstance(data["portfolio"], str):
             raise InputError(path, "key portfolio", "must be a path (a string)")
-        data["portfolio"] = str((path.parent / data["portfolio"]).resolve())
+        try:
+            data["portfolio"] = str((path.parent / data["portfolio"]).resolve())
+        except (OSError, ValueError, RuntimeError) as error:
+            raise InputError(path, "key portfolio", f"not a usable path: {error}") from None
     sources: tuple[Path, ...] = (path,)
     parent = data.pop("extends", None)
     if parent is not None:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from grex.drivers import DRIVERS, MonteCarlo, correlation_root
 from grex.errors import InputError
+from grex.limits import check_horizon
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
 from grex.valuation import ModelInputs, build_inputs
@@ -88,6 +89,8 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         if unknown:
             raise InputError(None, "drivers", f"unknown driver {unknown[0]!r}; expected some of {', '.join(DRIVERS)}")
     base_inputs = build_inputs(scenario, portfolio)
+    # a pace or delay past the engine's year limit is refused by key before the long tables are built
+    check_horizon(scenario, inputs=base_inputs)
     projects = list(base_inputs.projects)
     position = {p: i for i, p in enumerate(projects)}
     check_references(scenario, portfolio)
