@@ -302,6 +302,30 @@ _WORDS = {
 _NL, _EN = 0, 1
 
 
+#: Words of the simulation's console lines, (nl, en).
+_SIMULATION_WORDS = (
+    {
+        "required": "benodigde weerstandscapaciteit (risicogestuurd) bij {confidence} zekerheid: {required}"
+        " (standaardfout {se})",
+        "loss": "kans op verlies {probability}",
+        "iflo": "IFLO-norm",
+        "ratio_risk": "beschikbaar / benodigd (risicogestuurd) = {available} / {required}",
+        "ratio_policy": "volgens het beleid (norm {norm}): beschikbaar / benodigd = {available} / {required}",
+        "grade": "klasse",
+        "below_zero": "kans dat de algemene reserve binnen tien jaar onder nul komt: ",
+    },
+    {
+        "required": "required capacity (risk based) at {confidence} confidence: {required} (standard error {se})",
+        "loss": "probability of a loss {probability}",
+        "iflo": "IFLO norm",
+        "ratio_risk": "available / required (risk based) = {available} / {required}",
+        "ratio_policy": "by the policy (norm {norm}): available / required = {available} / {required}",
+        "grade": "grade",
+        "below_zero": "probability that the general reserve falls below zero within ten years: ",
+    },
+)
+
+
 def _w(key: str, lang: str) -> str:
     return _WORDS[key][_NL if lang == "nl" else _EN]
 
@@ -335,50 +359,27 @@ def format_simulation(simulation, lang: str = "nl") -> str:
         simulation.required_capacity,
     )
     available, required = simulation.available_capacity, simulation.required_capacity
-    if nl:
+    words = _SIMULATION_WORDS[_NL if nl else _EN]
+    lines.append(
+        words["required"].format(confidence=confidence, required=keur(required, lang), se=keur(se, lang))
+        + f"\nexpected shortfall {keur(simulation.expected_shortfall, lang)}; "
+        + words["loss"].format(probability=percent(simulation.probability_of_loss, lang))
+    )
+    lines.append(f"{words['iflo']} {keur(simulation.iflo_norm, lang)}")
+    if simulation.ratio is not None:
         lines.append(
-            f"benodigde weerstandscapaciteit (risicogestuurd) bij {confidence} zekerheid: {keur(required, lang)}"
-            f" (standaardfout {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
-            f" kans op verlies {percent(simulation.probability_of_loss, lang)}"
+            words["ratio_risk"].format(available=keur(available, lang), required=keur(required, lang))
+            + f" = {number(simulation.ratio, lang, 2)}, {words['grade']} {simulation.grade}"
         )
-        lines.append(f"IFLO-norm {keur(simulation.iflo_norm, lang)}")
-        if simulation.ratio is not None:
-            lines.append(
-                f"beschikbaar / benodigd (risicogestuurd) = {keur(available, lang)} / {keur(required, lang)}"
-                f" = {number(simulation.ratio, lang, 2)}, klasse {simulation.grade}"
-            )
-        if figures.get("ratio") is not None:
-            lines.append(
-                f"volgens het beleid (norm {figures['norm']}): beschikbaar / benodigd = {keur(available, lang)}"
-                f" / {keur(float(figures['required_capacity_policy']), lang)}"  # type: ignore[arg-type]
-                f" = {number(float(figures['ratio']), lang, 2)}, klasse {figures['grade']}"  # type: ignore[arg-type]
-            )
+    policy_ratio, policy_required = figures.get("ratio"), figures.get("required_capacity_policy")
+    if isinstance(policy_ratio, float) and isinstance(policy_required, float):
         lines.append(
-            "kans dat de algemene reserve binnen tien jaar onder nul komt: "
-            f"{percent(simulation.probability_reserve_below_zero, lang)}"
-        )
-    else:
-        lines.append(
-            f"required capacity (risk based) at {confidence} confidence: {keur(required, lang)}"
-            f" (standard error {keur(se, lang)})\nexpected shortfall {keur(simulation.expected_shortfall, lang)};"
-            f" probability of a loss {percent(simulation.probability_of_loss, lang)}"
-        )
-        lines.append(f"IFLO norm {keur(simulation.iflo_norm, lang)}")
-        if simulation.ratio is not None:
-            lines.append(
-                f"available / required (risk based) = {keur(available, lang)} / {keur(required, lang)}"
-                f" = {number(simulation.ratio, lang, 2)}, grade {simulation.grade}"
+            words["ratio_policy"].format(
+                norm=figures["norm"], available=keur(available, lang), required=keur(policy_required, lang)
             )
-        if figures.get("ratio") is not None:
-            lines.append(
-                f"by the policy (norm {figures['norm']}): available / required = {keur(available, lang)}"
-                f" / {keur(float(figures['required_capacity_policy']), lang)}"  # type: ignore[arg-type]
-                f" = {number(float(figures['ratio']), lang, 2)}, grade {figures['grade']}"  # type: ignore[arg-type]
-            )
-        lines.append(
-            "probability that the general reserve falls below zero within ten years: "
-            f"{percent(simulation.probability_reserve_below_zero, lang)}"
+            + f" = {number(policy_ratio, lang, 2)}, {words['grade']} {figures['grade']}"
         )
+    lines.append(words["below_zero"] + percent(simulation.probability_reserve_below_zero, lang))
     return "\n".join(lines)
 
 
