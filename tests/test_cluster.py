@@ -1,0 +1,213 @@
+"""Clusters grex starts from Dask's configuration, workers writing to a real S3 server on loopback, the
+environment check (grex.io.cluster, grex.io.storage)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from grex.cli import main
+from grex.errors import InputError
+from grex.io.batch import MARKER, read_batch, read_marker, run_batch
+from grex.io.cluster import cluster_settings, environment, make_cluster
+from grex.io.storage import location
+
+distributed = pytest.importorskip("distributed")
+dask_config = pytest.importorskip("dask.config")
+
+BATCH = ROOT / "scenarios" / "batch-2024"
+FILES = [str(BATCH / n) for n in ("base.toml", "kredietcrisis.toml", "rente-omhoog.toml")]
+DRAWS = 1500
+CHUNK = 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A real S3-compatible server (moto's server mode) on loopback; the workers find it through the environment."""
+    pytest.importorskip("s3fs")
+    server_module = pytest.importorskip("moto.server")
+    port = _free_port()
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    patch = pytest.MonkeyPatch()
+    for key, value in env.items():
+        patch.setenv(key, value)
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3fs.S3FileSystem()
+    fs.mkdir("grex-batches")
+    yield fs
+    patch.undo()
+    s3fs.S3FileSystem.clear_instance_cache()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(s3):
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    return run_batch(FILES, tmp_path_factory.mktemp("local"), draws=DRAWS, chunk_draws=CHUNK)
+
+
+# -- clusters from the configuration ------------------------------------------------
+
+
+def test_cluster_settings_from_the_dask_configuration(tmp_path):
+    (tmp_path / "grex.yaml").write_text(
+        "grex:\n  clusters:\n    hpc:\n      kind: slurm\n      workers: 20\n      cores: 1\n      queue: thin\n"
+    )
+    with dask_config.set(dask_config.collect(paths=[str(tmp_path)], env={})):
+        assert cluster_settings("hpc") == ("slurm", {"cores": 1, "queue": "thin"}, 20)
+        assert cluster_settings("local") == ("local", {}, None)  # a kind needs no entry
+        with pytest.raises(InputError, match="unknown cluster 'nowhere': name one of hpc, kubernetes, local, pbs"):
+            cluster_settings("nowhere")
+    with dask_config.set({"grex.clusters": {"odd": {"kind": "yarn"}}}), pytest.raises(InputError, match="yarn"):
+        cluster_settings("odd")
+    with (
+        dask_config.set({"grex.clusters": {"z": {"kind": "local", "workers": 0}}}),
+        pytest.raises(InputError, match="workers"),
+    ):
+        cluster_settings("z")
+
+
+def _fake(monkeypatch, module: str, name: str) -> list:
+    calls: list = []
+
+    class Fake:
+        def __init__(self, **kwargs):
+            calls.append(("init", kwargs))
+
+        def scale(self, n):
+            calls.append(("scale", n))
+
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        monkeypatch.setitem(sys.modules, ".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    setattr(sys.modules[module], name, Fake)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("kind", "module", "name"),
+    [
+        ("slurm", "dask_jobqueue", "SLURMCluster"),
+        ("pbs", "dask_jobqueue", "PBSCluster"),
+        ("kubernetes", "dask_kubernetes.operator", "KubeCluster"),
+    ],
+)
+def test_configuration_becomes_the_constructor_call(monkeypatch, kind, module, name):
+    calls = _fake(monkeypatch, module, name)
+    entry = {"kind": kind, "workers": 12, "cores": 2, "memory": "4GiB"}
+    with dask_config.set({"grex.clusters": {"big": entry}}):
+        make_cluster("big")
+    assert calls == [("init", {"cores": 2, "memory": "4GiB"}), ("scale", 12)]
+
+
+def test_missing_extra_and_unknown_name_are_one_line_exit_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", None)  # not installed
+    out = tmp_path / "out"
+    assert main(["batch", FILES[0], "--cluster", "slurm", "--draws", "100", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "grex: error: --cluster: cluster 'slurm' (slurm) needs dask_jobqueue: pip install 'grex[jobqueue]'"
+    assert main(["batch", FILES[0], "--cluster", "nowhere", "--draws", "100", "--out", str(out)]) == 2
+    assert "unknown cluster 'nowhere'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_named_local_cluster_runs_the_batch_identically(local, tmp_path, caplog):
+    with dask_config.set({"grex.clusters": {"pair": {"kind": "local", "workers": 2, "dashboard_address": None}}}):
+        with caplog.at_level(logging.INFO, logger="grex"):
+            result = run_batch(FILES, tmp_path, draws=DRAWS, chunk_draws=CHUNK, cluster="pair")
+    assert result.ok and result.rows == local.rows
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert (tmp_path / name).read_bytes() == (local.out_dir / name).read_bytes()
+    lines = [r.getMessage() for r in caplog.records if "done on worker tcp://127.0.0.1:" in r.getMessage()]
+    assert len(lines) == 3 and lines[0].startswith("scenario base: done on worker")
+
+
+# -- workers writing to S3 -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_workers_write_to_s3_and_resume_by_marker(local, cluster, s3, tmp_path):
+    url = "s3://grex-batches/run-1"
+    result = run_batch(FILES, url, draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address)
+    assert result.ok and result.rows == local.rows
+    assert s3.cat_file("grex-batches/run-1/comparison.csv") == (local.out_dir / "comparison.csv").read_bytes()
+    assert s3.cat_file("grex-batches/run-1/comparison.xlsx") == (local.out_dir / "comparison.xlsx").read_bytes()
+    place = location(url)
+    for table in ("draws", "complexes", "reserve_path"):
+        pd.testing.assert_frame_equal(read_batch(place, table), read_batch(local.out_dir, table))
+    assert read_marker(place, "base") == read_marker(local.out_dir, "base")
+    assert not [k for k in s3.find("grex-batches/run-1") if ".grex-tmp-" in k]  # no temporary key left
+    # a scenario without its marker is run again; the others are skipped
+    s3.rm(f"grex-batches/run-1/dataset/draws/scenario=kredietcrisis/{MARKER}")
+    again = run_batch(FILES, url, draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address)
+    assert again.ran == ("kredietcrisis",) and again.skipped == ("base", "rente-omhoog")
+    assert s3.cat_file("grex-batches/run-1/comparison.csv") == (local.out_dir / "comparison.csv").read_bytes()
+
+
+def test_unreachable_bucket_is_exit_2_and_nothing_written(s3, tmp_path, capsys):
+    status = main(["batch", FILES[0], "--draws", "100", "--out", "s3://no-such-bucket/x"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("grex: error")]
+    assert status == 2 and len(err) == 1 and "no-such-bucket" in err[0]
+    assert "no-such-bucket" not in s3.ls("")
+
+
+# -- the environment check ---------------------------------------------------------------
+
+
+def _other_grex() -> None:
+    import grex
+
+    grex.__version__ = "0.0-other"
+
+
+@pytest.mark.slow
+def test_worker_with_another_grex_is_refused(tmp_path, caplog):
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as running,
+        distributed.Client(running) as client,
+    ):
+        client.run(_other_grex)  # on the worker only: this process keeps its grex
+        worker = next(iter(client.scheduler_info()["workers"]))
+        with pytest.raises(InputError, match=f"worker {worker} runs grex 0.0-other, this machine grex"):
+            run_batch(FILES[:1], tmp_path / "refused", draws=100, scheduler=client)
+        assert not (tmp_path / "refused").exists()
+        with caplog.at_level(logging.WARNING, logger="grex"):
+            result = run_batch(FILES[:1], tmp_path / "allowed", draws=100, scheduler=client, allow_mismatch=True)
+        assert result.ok
+        assert any("not promised bit-identical" in r.getMessage() for r in caplog.records)
+
+
+def test_environment_names_every_package():
+    env = environment()
+    assert set(env) == {"grex", "python", "numpy", "numba", "libc"} and all(env.values())
