@@ -211,3 +211,66 @@ def test_worker_with_another_grex_is_refused(tmp_path, caplog):
 def test_environment_names_every_package():
     env = environment()
     assert set(env) == {"grex", "python", "numpy", "numba", "libc"} and all(env.values())
+
+
+def test_dashboard_link_is_logged_where_there_is_one(caplog):
+    class Client:
+        dashboard_link = "http://127.0.0.1:8787/status"
+
+        def __init__(self, services):
+            self.services = services
+
+        def scheduler_info(self):
+            return {"services": self.services}
+
+    with caplog.at_level(logging.INFO, logger="grex"):
+        from grex.io.cluster import announce_dashboard
+
+        assert announce_dashboard(Client({"dashboard": 8787})) == "http://127.0.0.1:8787/status"
+        assert announce_dashboard(Client({})) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "Dask dashboard (progress of every worker): http://127.0.0.1:8787/status"
+    ]
+
+
+# -- retries ----------------------------------------------------------------------------
+
+
+def _flaky(name: str) -> None:
+    """On a worker: the first part of scenario ``name`` this worker runs fails, later ones run."""
+    import grex.batch
+
+    original = getattr(grex.batch, "_grex_original_simulate_range", grex.batch.simulate_range)
+    grex.batch._grex_original_simulate_range = original
+    state = {"failed": False}
+
+    def flaky(scenario, *args, **kwargs):
+        if scenario.name == name and not state["failed"]:
+            state["failed"] = True
+            raise RuntimeError("worker lost its disk")
+        return original(scenario, *args, **kwargs)
+
+    grex.batch.simulate_range = flaky
+
+
+def _steady() -> None:
+    import grex.batch
+
+    grex.batch.simulate_range = getattr(grex.batch, "_grex_original_simulate_range", grex.batch.simulate_range)
+
+
+@pytest.mark.slow
+def test_failed_tasks_are_retried_and_a_scenario_that_still_fails_is_reported(local, cluster, tmp_path):
+    with distributed.Client(cluster) as client:
+        try:
+            client.run(_flaky, "kredietcrisis")
+            result = run_batch(FILES, tmp_path / "retried", draws=DRAWS, chunk_draws=CHUNK, scheduler=client)
+            assert result.ok and result.rows == local.rows  # the retried parts drew the same numbers
+            client.run(_flaky, "kredietcrisis")
+            failed = run_batch(FILES, tmp_path / "failed", draws=DRAWS, chunk_draws=CHUNK, scheduler=client, retries=0)
+        finally:
+            client.run(_steady)
+    assert [f.scenario for f in failed.failures] == ["kredietcrisis"]
+    assert "worker lost its disk" in failed.failures[0].reason
+    assert failed.ran == ("base", "rente-omhoog")
+    assert read_marker(tmp_path / "failed", "kredietcrisis") is None

@@ -80,7 +80,7 @@ from grex.batch import (
     pool_chosen,
 )
 from grex.errors import InputError, OutputError
-from grex.io.cluster import check_environment, make_cluster
+from grex.io.cluster import announce_dashboard, check_environment, make_cluster
 from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, _clean, write_json
@@ -554,9 +554,7 @@ def run_batch(
             if own_cluster is not None:
                 own_cluster.close()
             raise
-        link = getattr(client, "dashboard_link", None)
-        if link:
-            log.info("Dask dashboard: %s", link)
+        announce_dashboard(client)
 
     try:
         scenarios, failures = read_batch_scenarios(paths)

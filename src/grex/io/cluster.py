@@ -202,3 +202,15 @@ def check_environment(client: Any, *, allow_mismatch: bool = False) -> dict[str,
         for problem in problems:
             log.warning("%s: results are not promised bit-identical (--allow-mismatch)", problem)
     return there
+
+
+def announce_dashboard(client: Any) -> str | None:
+    """Log the link to the cluster's dashboard (stderr under ``grex``), where the scheduler serves one."""
+    try:
+        services = client.scheduler_info().get("services", {})
+        link = client.dashboard_link if "dashboard" in services else None
+    except Exception:  # a scheduler that does not say: no link rather than no batch
+        link = None
+    if link:
+        log.info("Dask dashboard (progress of every worker): %s", link)
+    return link
