@@ -274,3 +274,50 @@ def test_failed_tasks_are_retried_and_a_scenario_that_still_fails_is_reported(lo
     assert "worker lost its disk" in failed.failures[0].reason
     assert failed.ran == ("base", "rente-omhoog")
     assert read_marker(tmp_path / "failed", "kredietcrisis") is None
+
+
+# -- scale: many scenarios, a killed worker, an interrupted client ---------------------
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_many_scenarios_on_s3_survive_a_killed_worker_and_resume(cluster, s3, tmp_path):
+    """120 grid scenarios on 2 workers writing to S3: a worker killed midway (Dask runs its tasks again), the
+    client interrupted later (a rerun resumes by marker); the comparison is that of an uninterrupted run here."""
+    import os
+    import signal
+
+    grid = tmp_path / "grid.toml"
+    rates = ", ".join(f"{0.010 + 0.002 * i:.3f}" for i in range(10))
+    paces = ", ".join(f"{0.80 + 0.02 * i:.2f}" for i in range(12))
+    grid.write_text(
+        f'extends = "{(BATCH / "base.toml").as_posix()}"\nname = "schaal"\nillustrative = true\n[grid]\n'
+        f'"parameters.discount_rate" = [{rates}]\n"montecarlo.market_pace.mode" = [{paces}]\n'
+    )
+    url = "s3://grex-batches/scale"
+    reference = run_batch([str(grid)], tmp_path / "here", draws=200)
+    assert reference.ok and len(reference.ran) == 120
+    with distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        victim = sorted(pids)[0]
+        done = []
+
+        def after(name, status):
+            done.append(name)
+            if len(done) == 20:
+                os.kill(pids[victim], signal.SIGKILL)  # the nanny starts a new worker
+            if len(done) == 80:
+                raise _Interrupted
+
+        with pytest.raises(_Interrupted):
+            run_batch([str(grid)], url, draws=200, scheduler=client, on_scenario=after)
+        client.wait_for_workers(2)
+        resumed = run_batch([str(grid)], url, draws=200, scheduler=client)
+    assert resumed.ok
+    assert len(resumed.skipped) >= 80 and len(resumed.skipped) + len(resumed.ran) == 120
+    assert resumed.rows == reference.rows
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert s3.cat_file(f"grex-batches/scale/{name}") == (tmp_path / "here" / name).read_bytes()

@@ -78,14 +78,19 @@ class Location:
         staging = self.path(*parts[:-1], f".grex-tmp-{uuid.uuid4().hex}", parts[-1])
         self.fs.pipe_file(staging, data)
         try:
-            self.fs.mv(staging, target)
+            if self.url.startswith("file://"):
+                self.fs.mv(staging, target)  # a rename
+            else:  # object storage has no rename: a copy (whole or not at all), then the delete
+                self.fs.cp_file(staging, target)
         finally:
-            if self.fs.exists(staging):
-                self.fs.rm(staging)
+            try:  # single-file calls: names hold [ and ], which fs.rm and fs.mv read as glob patterns
+                self.fs.rm_file(staging)
+            except OSError:  # gone already (renamed): nothing is left to remove
+                pass
 
     def remove(self, *parts: str) -> None:
         try:
-            self.fs.rm(self.path(*parts))
+            self.fs.rm_file(self.path(*parts))
         except FileNotFoundError:
             pass
 
