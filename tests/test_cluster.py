@@ -321,3 +321,18 @@ def test_many_scenarios_on_s3_survive_a_killed_worker_and_resume(cluster, s3, tm
     assert resumed.rows == reference.rows
     for name in ("comparison.csv", "comparison.xlsx"):
         assert s3.cat_file(f"grex-batches/scale/{name}") == (tmp_path / "here" / name).read_bytes()
+
+
+def test_file_url_is_written_as_a_local_folder_is(tmp_path):
+    url = (tmp_path / "url").as_uri()
+    assert url.startswith("file:///")
+    by_url = run_batch(FILES[:1], url, draws=200)
+    plain = run_batch(FILES[:1], tmp_path / "plain", draws=200)
+    assert by_url.rows == plain.rows and str(by_url.out_dir) == url
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert (tmp_path / "url" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    assert read_marker(location(url), "base") == read_marker(tmp_path / "plain", "base")
+    pd.testing.assert_frame_equal(read_batch(location(url), "complexes"), read_batch(tmp_path / "plain", "complexes"))
+    assert not list((tmp_path / "url").rglob(".grex-tmp-*"))
+    again = run_batch(FILES[:1], url, draws=200)  # resumed by its marker
+    assert again.skipped == ("base",) and again.ran == ()

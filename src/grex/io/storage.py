@@ -80,6 +80,7 @@ class Location:
         try:
             if self.url.startswith("file://"):
                 self.fs.mv(staging, target)  # a rename
+                self.fs.rmdir(staging.rsplit("/", 1)[0])  # the emptied temporary folder
             else:  # object storage has no rename: a copy (whole or not at all), then the delete
                 self.fs.cp_file(staging, target)
         finally:
