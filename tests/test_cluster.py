@@ -336,3 +336,33 @@ def test_file_url_is_written_as_a_local_folder_is(tmp_path):
     assert not list((tmp_path / "url").rglob(".grex-tmp-*"))
     again = run_batch(FILES[:1], url, draws=200)  # resumed by its marker
     assert again.skipped == ("base",) and again.ran == ()
+
+
+@pytest.mark.slow
+def test_a_folder_the_workers_do_not_see_is_refused(cluster, tmp_path, monkeypatch):
+    from grex.io import cluster as cluster_module
+
+    with distributed.Client(cluster) as client:
+        cluster_module.check_shared_folder(client, tmp_path / "shared")  # the same machine: seen
+        assert not (tmp_path / "shared").exists()  # the probe and the folder it made are gone
+        client.run(_blind)
+        try:
+            with pytest.raises(InputError, match=r"worker tcp://127\.0\.0\.1:\d+ does not see the output folder"):
+                run_batch(FILES[:1], tmp_path / "out", draws=100, scheduler=client)
+        finally:
+            client.run(_sighted)
+    assert not (tmp_path / "out").exists()
+
+
+def _blind() -> None:
+    """On a worker: see no file (a worker on another machine, without the client's disk)."""
+    import grex.io.cluster
+
+    grex.io.cluster._grex_sees = grex.io.cluster._sees
+    grex.io.cluster._sees = lambda path: False
+
+
+def _sighted() -> None:
+    import grex.io.cluster
+
+    grex.io.cluster._sees = getattr(grex.io.cluster, "_grex_sees", grex.io.cluster._sees)

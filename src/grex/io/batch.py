@@ -80,7 +80,7 @@ from grex.batch import (
     pool_chosen,
 )
 from grex.errors import InputError, OutputError
-from grex.io.cluster import announce_dashboard, check_environment, make_cluster
+from grex.io.cluster import announce_dashboard, check_environment, check_shared_folder, make_cluster
 from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, _clean, write_json
@@ -548,6 +548,8 @@ def run_batch(
             if own_cluster is not None:
                 client.wait_for_workers(1)
             check_environment(client, allow_mismatch=allow_mismatch)
+            if isinstance(place, Path):
+                check_shared_folder(client, place)
         except BaseException:
             if own_client:
                 client.close()

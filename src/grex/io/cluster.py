@@ -29,6 +29,7 @@ import importlib
 import logging
 import platform
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from grex.errors import InputError
@@ -36,8 +37,10 @@ from grex.errors import InputError
 __all__ = [
     "ENVIRONMENT",
     "KINDS",
+    "announce_dashboard",
     "check_cluster",
     "check_environment",
+    "check_shared_folder",
     "cluster_settings",
     "environment",
     "make_cluster",
@@ -214,3 +217,43 @@ def announce_dashboard(client: Any) -> str | None:
     if link:
         log.info("Dask dashboard (progress of every worker): %s", link)
     return link
+
+
+def _sees(path: str) -> bool:
+    import os
+
+    return os.path.exists(path)
+
+
+def check_shared_folder(client: Any, folder: Path) -> None:
+    """Check that every worker sees the local output folder, where it will write the scenarios.
+
+    A hidden probe file is written into ``folder`` (created if missing) and
+    removed again, with the folder where this made it. A worker that does not
+    see the probe (a folder on the client's disk, not a shared one) is an
+    :class:`InputError` naming the worker: give a shared folder or a URL.
+    """
+    import uuid
+
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".grex-probe-{uuid.uuid4().hex}"
+    try:
+        probe.touch()
+        seen = client.run(_sees, str(probe.resolve()))
+    finally:
+        probe.unlink(missing_ok=True)
+        if created:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+    blind = sorted(worker for worker, yes in seen.items() if not yes)
+    if blind:
+        raise InputError(
+            None,
+            "--out",
+            f"worker {blind[0]} does not see the output folder {folder}"
+            + (f" (nor do {len(blind) - 1} more)" if len(blind) > 1 else "")
+            + ": the workers write the scenarios there; give a folder every worker shares, or a URL (s3://...)",
+        )
