@@ -3,6 +3,7 @@ environment check (grex.io.cluster, grex.io.storage)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import sys
@@ -366,3 +367,15 @@ def _sighted() -> None:
     import grex.io.cluster
 
     grex.io.cluster._sees = getattr(grex.io.cluster, "_grex_sees", grex.io.cluster._sees)
+
+
+@pytest.mark.slow
+def test_cli_starts_a_local_cluster_and_writes_to_s3(s3, local, capsys):
+    status = main(["batch", *FILES[:2], "--cluster", "local", "--draws", str(DRAWS), "--out", "s3://grex-batches/cli"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "base: done" in captured.out and "written to s3://grex-batches/cli/" in captured.out
+    assert "grex: scenario kredietcrisis: done on worker tcp://127.0.0.1:" in captured.err
+    written = pd.read_csv(io.BytesIO(s3.cat_file("grex-batches/cli/comparison.csv")), index_col="figure", dtype=str)
+    expected = pd.read_csv(local.out_dir / "comparison.csv", index_col="figure", dtype=str)
+    pd.testing.assert_frame_equal(written, expected[["base", "kredietcrisis"]])
