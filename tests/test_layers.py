@@ -44,6 +44,8 @@ LAYERS = {
     "grex.plot": 5,
     "grex.report": 5,
     "grex.io": 5,
+    "grex.io.storage": 5,  # fsspec URLs of a batch's output
+    "grex.io.cluster": 5,  # Dask clusters from the configuration, the workers' environment check
     "grex.api": 6,
     "grex.cli": 7,
 }

@@ -32,7 +32,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -438,7 +437,8 @@ class BatchResult:
 
     Attributes
     ----------
-    out_dir : Path
+    out_dir : Path or grex.io.storage.Location
+        The batch folder: a local path, or the URL it was written to.
     rows : tuple of dict
         Headline figures (:func:`headline`) of every complete scenario, in batch order.
     ran, skipped : tuple of str
@@ -446,7 +446,7 @@ class BatchResult:
     failures : tuple of Failure
     """
 
-    out_dir: Path
+    out_dir: Any
     rows: tuple[dict[str, Any], ...]
     ran: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()

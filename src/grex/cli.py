@@ -648,12 +648,19 @@ def _check_batch_support(paths) -> None:
 @_command
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.io.batch import run_batch
+    from grex.io.cluster import check_cluster
+    from grex.io.storage import Location, is_url, location
     from grex.limits import check_draws
 
     settings = _engine_settings()
     if args.draws is not None:
         check_draws(args.draws)
-    out_dir = _out_dir(args, lambda: Path("out") / "batch")
+    if args.cluster is not None:
+        check_cluster(args.cluster)
+    if args.out and is_url(args.out):
+        out_dir: Path | Location = location(args.out)  # checked before any work: its package, bucket and credentials
+    else:
+        out_dir = _out_dir(args, lambda: Path("out") / "batch")
     _check_batch_support(args.scenarios)
     if not kernel_cache_ready():
         log.info(COMPILE_NOTE)
@@ -674,6 +681,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         scheduler=args.scheduler,
+        cluster=args.cluster,
+        retries=args.retries,
+        allow_mismatch=args.allow_mismatch,
         progress=show_bars(),
         on_scenario=said,
         **settings,
@@ -856,8 +866,35 @@ def _parser() -> argparse.ArgumentParser:
         help="local processes (default 1: in this process); a batch too small to gain from them runs in this "
         "process, and grex says so",
     )
-    batch.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786); needs grex[dask]")
-    batch.add_argument("--out", help="output folder (default out/batch/)")
+    batch.add_argument(
+        "--scheduler",
+        help="address of a running Dask scheduler (tcp://host:8786); needs grex[dask]. The workers write the "
+        "scenarios to --out (a folder they share, or a URL)",
+    )
+    batch.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="start a Dask cluster for this batch: 'local', or a name under grex.clusters in Dask's configuration "
+        "(~/.config/dask/grex.yaml; kinds local, slurm, pbs, kubernetes: grex[dask], grex[jobqueue], "
+        "grex[kubernetes]; docs/cluster.md)",
+    )
+    batch.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="on a cluster: times a failed task (a lost worker too) runs again before its scenario fails (default 2)",
+    )
+    batch.add_argument(
+        "--allow-mismatch",
+        action="store_true",
+        help="run although a worker's grex, Python, numpy, numba or C library differs from this machine's "
+        "(results are then not promised bit-identical)",
+    )
+    batch.add_argument(
+        "--out",
+        help="output folder (default out/batch/), or a URL: s3://bucket/path, gcs://, abfs://, file:// "
+        "(grex[s3], grex[gcs], grex[azure])",
+    )
     batch.set_defaults(handler=_cmd_batch)
 
     sens = sub.add_parser(

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -69,8 +70,8 @@ from grex.batch import (
     Failure,
     _in_process,
     _Job,
-    _on_dask,
     _on_pool,
+    _simulate_part,
     comparison_frame,
     completion_key,
     connect,
@@ -79,10 +80,12 @@ from grex.batch import (
     pool_chosen,
 )
 from grex.errors import InputError, OutputError
+from grex.io.cluster import announce_dashboard, check_environment, check_shared_folder, make_cluster
 from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.portfolio import read_portfolio
-from grex.io.results import ILLUSTRATIVE_NOTICE, write_json
+from grex.io.results import ILLUSTRATIVE_NOTICE, _clean, write_json
 from grex.io.scenario import read_scenario_table
+from grex.io.storage import Location, is_url, location
 from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, assemble, simulation_horizon
 from grex.progress import Steps
@@ -101,6 +104,8 @@ __all__ = [
     "write_comparison",
     "write_partition",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The tables of the batch dataset.
 TABLES = ("draws", "complexes", "reserve_path")
@@ -179,8 +184,19 @@ def _legacy_partition_dir(out_dir: str | Path, table: str, name: str) -> Path | 
     return legacy
 
 
-def read_marker(out_dir: str | Path, name: str) -> dict[str, Any] | None:
+def _folder(name: str) -> str:
+    """The partition folder's name of a scenario: ``scenario=<safe name>``."""
+    return PARTITION_KEY + safe_name(name, reserve=len(PARTITION_KEY))
+
+
+def read_marker(out_dir: str | Path | Location, name: str) -> dict[str, Any] | None:
     """The completion marker of a scenario, or None where it is not complete."""
+    if isinstance(out_dir, Location):
+        data = out_dir.read_bytes("dataset", "draws", _folder(name), MARKER)
+        try:
+            return None if data is None else json.loads(data.decode("utf-8"))
+        except ValueError:
+            return None
     path = partition_dir(out_dir, "draws", name) / MARKER
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -189,7 +205,7 @@ def read_marker(out_dir: str | Path, name: str) -> dict[str, Any] | None:
 
 
 def write_partition(
-    out_dir: str | Path, valuation: Any, simulation: Any, *, key: dict[str, Any], headline: dict[str, Any]
+    out_dir: str | Path | Location, valuation: Any, simulation: Any, *, key: dict[str, Any], headline: dict[str, Any]
 ) -> None:
     """Write a scenario's partitions of the three tables, then its completion marker.
 
@@ -197,16 +213,15 @@ def write_partition(
     being rewritten is not taken for complete.
     """
     name = valuation.scenario.name
+    if isinstance(out_dir, Location):
+        _write_remote_partition(out_dir, name, _partition_frames(valuation, simulation), key, headline)
+        return
     marker = partition_dir(out_dir, "draws", name) / MARKER
     marker.unlink(missing_ok=True)
     legacy = _legacy_partition_dir(out_dir, "draws", name)
     if legacy is not None:
         (legacy / MARKER).unlink(missing_ok=True)
-    draws = simulation.to_frame()
-    draws["draw"] = draws["draw"].astype("int32")
-    per_complex = simulation.per_complex().drop(columns=["deterministic"])
-    complexes = valuation.complexes().merge(per_complex, on="project", how="left", validate="one_to_one")
-    for table, frame in (("complexes", complexes), ("reserve_path", simulation.reserve_path()), ("draws", draws)):
+    for table, frame in _partition_frames(valuation, simulation):
         _replace_partition(partition_dir(out_dir, table, name), frame)
     staging = marker.with_name(f".{MARKER}.{uuid.uuid4().hex}.tmp")
     write_json(staging, {"scenario": name, "key": key, "tables": list(TABLES), "headline": headline})
@@ -215,6 +230,30 @@ def write_partition(
         legacy = _legacy_partition_dir(out_dir, table, name)
         if legacy is not None and legacy.is_dir():
             shutil.rmtree(legacy, ignore_errors=True)
+
+
+def _partition_frames(valuation: Any, simulation: Any) -> list[tuple[str, pd.DataFrame]]:
+    """A scenario's rows of the three tables, in the order they are written (draws last)."""
+    draws = simulation.to_frame()
+    draws["draw"] = draws["draw"].astype("int32")
+    per_complex = simulation.per_complex().drop(columns=["deterministic"])
+    complexes = valuation.complexes().merge(per_complex, on="project", how="left", validate="one_to_one")
+    return [("complexes", complexes), ("reserve_path", simulation.reserve_path()), ("draws", draws)]
+
+
+def _write_remote_partition(
+    place: Location, name: str, frames: list[tuple[str, pd.DataFrame]], key: dict[str, Any], row: dict[str, Any]
+) -> None:
+    """The partitions and marker at a URL: the marker removed first, each file moved into place, the marker last."""
+    folder = _folder(name)
+    place.remove("dataset", "draws", folder, MARKER)
+    for table, frame in frames:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        place.write_bytes(("dataset", table, folder, "part-0.parquet"), buffer.getvalue())
+    marker = {"scenario": name, "key": key, "tables": list(TABLES), "headline": row}
+    text = json.dumps(_clean(marker), indent=2, ensure_ascii=False) + "\n"
+    place.write_bytes(("dataset", "draws", folder, MARKER), text.encode("utf-8"))
 
 
 def _replace_partition(target: Path, frame: pd.DataFrame) -> None:
@@ -226,12 +265,26 @@ def _replace_partition(target: Path, frame: pd.DataFrame) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def read_batch(out_dir: str | Path, table: str = "draws") -> pd.DataFrame:
+def read_batch(out_dir: str | Path | Location, table: str = "draws") -> pd.DataFrame:
     """One table of a batch's dataset, complete scenarios only, with a ``scenario`` column first."""
     if table not in TABLES:
         raise InputError(None, "table", f"must be one of {', '.join(TABLES)}, not {table!r}")
     frames = []
     seen: set[str] = set()
+    if isinstance(out_dir, Location):
+        for entry in out_dir.folders("dataset", "draws"):
+            data = out_dir.read_bytes("dataset", "draws", entry, MARKER) if entry.startswith(PARTITION_KEY) else None
+            if data is None:
+                continue
+            name = json.loads(data.decode("utf-8"))["scenario"]
+            if name in seen:
+                continue
+            seen.add(name)
+            content = out_dir.read_bytes("dataset", table, entry, "part-0.parquet")
+            frame = pd.read_parquet(io.BytesIO(content or b""))
+            frame.insert(0, "scenario", name)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"scenario": []})
     root = Path(out_dir) / "dataset" / "draws"
     for folder in sorted(root.glob("scenario=*")) if root.is_dir() else []:
         marker = folder / MARKER
@@ -248,7 +301,7 @@ def read_batch(out_dir: str | Path, table: str = "draws") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"scenario": []})
 
 
-def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
+def write_comparison(out_dir: str | Path | Location, comparison: pd.DataFrame) -> None:
     """Write ``comparison.csv`` and ``comparison.xlsx``, each through a temporary name.
 
     The CSV holds every value at full precision (floats as Python writes
@@ -259,6 +312,12 @@ def write_comparison(out_dir: str | Path, comparison: pd.DataFrame) -> None:
     notice on sheet ``toelichting``), its created and modified dates and the
     dates of its zip entries fixed, so the same batch gives the same bytes.
     """
+    if isinstance(out_dir, Location):
+        buffer = io.StringIO()
+        comparison.to_csv(buffer, index=False, lineterminator="\n")
+        out_dir.write_bytes(("comparison.csv",), buffer.getvalue().encode("utf-8"))
+        out_dir.write_bytes(("comparison.xlsx",), _workbook(comparison, _illustrative(comparison)))
+        return
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not (out_dir / OUTPUT_MARKER).is_file():
@@ -374,7 +433,7 @@ def _fix_zip(data: bytes, stamp: str) -> bytes:
 
 def run_batch(
     paths: Sequence[str | Path],
-    out_dir: str | Path,
+    out_dir: str | Path | Location,
     *,
     draws: int | None = None,
     seed: int | None = None,
@@ -387,6 +446,9 @@ def run_batch(
     engine: str | None = None,
     threads: int | None = None,
     auto: bool = True,
+    cluster: str | None = None,
+    retries: int = 2,
+    allow_mismatch: bool = False,
 ) -> BatchResult:
     """Run a batch of scenarios and write its dataset and comparison.
 
@@ -396,7 +458,9 @@ def run_batch(
         Scenario files (TOML); a file with a ``[grid]`` table stands for its
         combinations (:func:`grex.batch.expand_grid`), not for its base.
     out_dir : str or Path
-        The batch folder (:func:`write_partition` for its layout).
+        The batch folder (:func:`write_partition` for its layout): a local
+        path, or an fsspec URL (``s3://bucket/batch``, ``gcs://``, ``abfs://``,
+        ``file://``; :mod:`grex.io.storage`).
     draws, seed : int or None, keyword-only
         Draws and seed of every scenario; None takes each scenario's
         ``montecarlo.draws`` and ``montecarlo.seed``.
@@ -404,7 +468,21 @@ def run_batch(
         Local processes; 1 (default) runs in this process.
     scheduler : str or distributed.Client or None, keyword-only
         Address of a Dask scheduler (``tcp://host:8786``), or a Client; the
-        Monte Carlo parts run on its workers. Files are read and written here.
+        Monte Carlo parts run on its workers, and the worker that finishes a
+        scenario writes its partitions to ``out_dir`` (a local path must then
+        be on storage the workers share, or use a URL); only the headline
+        figures come back. Scenario files are read here.
+    cluster : str or None, keyword-only
+        Start the named cluster for this batch and close it after
+        (:func:`grex.io.cluster.make_cluster`: ``"local"``, or a name under
+        ``grex.clusters`` in Dask's configuration); not with ``scheduler``.
+    retries : int, keyword-only
+        On a Dask cluster: times a failed task (a lost worker included) is
+        run again before its scenario is reported as failed.
+    allow_mismatch : bool, keyword-only
+        On a Dask cluster: run although a worker's grex, Python, numpy, numba
+        or C library differs from this process's (a warning; the results are
+        then not promised bit-identical). False: an error before any work.
     chunk_draws : int, keyword-only
         Draws of one part, a multiple of :data:`~grex.montecarlo.BLOCK`.
     progress : bool, keyword-only
@@ -432,7 +510,11 @@ def run_batch(
         Bad arguments or an unreachable scheduler (nothing runs). A bad
         scenario is not raised: it is in ``BatchResult.failures``.
     """
-    out_dir = Path(out_dir)
+    place: Path | Location
+    if isinstance(out_dir, Location):
+        place = out_dir
+    else:
+        place = location(str(out_dir)) if is_url(out_dir) else Path(out_dir)
     for name, value, low in (("draws", draws, 1), ("seed", seed, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low):
             raise InputError(None, f"--{name}", f"must be a whole number ≥ {low}, not {value!r}")
@@ -442,16 +524,39 @@ def run_batch(
         raise InputError(None, "chunk_draws", f"must be a positive multiple of {BLOCK}, not {chunk_draws!r}")
     if not paths:
         raise InputError(None, "scenarios", "name at least one scenario file")
-    client, own_client = None, False
-    if scheduler is not None:
-        if workers > 1:
-            raise InputError(
-                None, "--workers", "runs a local pool; with --scheduler the cluster's workers run the batch"
-            )
-        if isinstance(scheduler, str):
-            client, own_client = connect(scheduler, scheduler_timeout), True
-        else:
-            client = scheduler
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InputError(None, "--retries", f"must be a whole number ≥ 0, not {retries!r}")
+    client, own_client, own_cluster = None, False, None
+    if scheduler is not None and cluster is not None:
+        raise InputError(None, "--cluster", "starts a cluster; --scheduler names a running one: give one of them")
+    if (scheduler is not None or cluster is not None) and workers > 1:
+        option = "--scheduler" if scheduler is not None else "--cluster"
+        raise InputError(None, "--workers", f"runs a local pool; with {option} the cluster's workers run the batch")
+    if cluster is not None:
+        own_cluster = make_cluster(cluster)
+        try:
+            client, own_client = connect(own_cluster, scheduler_timeout), True
+        except BaseException:
+            own_cluster.close()
+            raise
+    elif isinstance(scheduler, str):
+        client, own_client = connect(scheduler, scheduler_timeout), True
+    elif scheduler is not None:
+        client = scheduler
+    if client is not None:
+        try:
+            if own_cluster is not None:
+                client.wait_for_workers(1)
+            check_environment(client, allow_mismatch=allow_mismatch)
+            if isinstance(place, Path):
+                check_shared_folder(client, place)
+        except BaseException:
+            if own_client:
+                client.close()
+            if own_cluster is not None:
+                own_cluster.close()
+            raise
+        announce_dashboard(client)
 
     try:
         scenarios, failures = read_batch_scenarios(paths)
@@ -471,7 +576,7 @@ def run_batch(
                 n_draws = scenario.montecarlo.draws if draws is None else int(draws)
                 n_seed = scenario.montecarlo.seed if seed is None else int(seed)
                 key = completion_key(valuation, n_draws, n_seed)
-                marker = read_marker(out_dir, scenario.name)
+                marker = read_marker(place, scenario.name)
                 if marker is not None and marker.get("key") == key:
                     rows[scenario.name] = marker["headline"]
                     skipped.append(scenario.name)
@@ -489,16 +594,25 @@ def run_batch(
                 failures.append(Failure(str(source), scenario.name, str(error)))
         preparing.close()
 
+        ran: list[str]
         tasks = [(i, start, stop) for i, job in enumerate(jobs) for start, stop in job.chunks(chunk_draws)]
         remaining = {i: len(job.chunks(chunk_draws)) for i, job in enumerate(jobs)}
         if client is not None:
-            results = _on_dask(jobs, tasks, client)
+            bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
+            ran = []
+            try:
+                _run_on_cluster(jobs, chunk_draws, client, place, retries, bar, rows, ran, failures, on_scenario)
+            finally:
+                bar.close()
+            bar.set_postfix_str(f"scenarios {len(rows)}/{len(order)}")
+            results: Any = iter(())
         elif workers > 1 and tasks and (not auto or pool_chosen(jobs, workers)):
             results = _on_pool(jobs, tasks, workers)
         else:
             results = _in_process(jobs, tasks)
-        bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
-        ran: list[str] = []
+        if client is None:
+            bar = _progress(sum(job.draws for job in jobs), len(order), len(skipped), progress)
+            ran = []
         try:
             for (index, start, stop), arrays, raised in results:
                 job = jobs[index]
@@ -520,7 +634,7 @@ def run_batch(
                 job.parts.clear()
                 simulation = assemble(job.scenario, job.portfolio, seed=job.seed, n_years=job.n_years, arrays=arrays)
                 row = headline(job.valuation, simulation)
-                write_partition(out_dir, job.valuation, simulation, key=job.key, headline=row)
+                write_partition(place, job.valuation, simulation, key=job.key, headline=row)
                 rows[job.scenario.name] = row
                 ran.append(job.scenario.name)
                 bar.set_postfix_str(f"scenarios {len(rows)}/{len(order)}")
@@ -531,14 +645,136 @@ def run_batch(
             if hasattr(results, "close"):
                 results.close()
         complete = [rows[name] for name in order if name in rows]
-        write_comparison(out_dir, comparison_frame(complete))
+        write_comparison(place, comparison_frame(complete))
         failures.sort(key=lambda f: _position(f, order))
-        return BatchResult(
-            out_dir, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures)
-        )
+        return BatchResult(place, tuple(complete), tuple(n for n in order if n in ran), tuple(skipped), tuple(failures))
     finally:
         if own_client and client is not None:
             client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def _finish_scenario(
+    scenario: Scenario,
+    portfolio: Any,
+    valuation: Any,
+    seed: int,
+    n_years: int,
+    key: dict[str, Any],
+    out_dir: Path | Location,
+    *parts: dict[str, np.ndarray],
+) -> tuple[dict[str, Any], str]:
+    """On a worker: join a scenario's parts, write its partitions and marker, return its headline and the worker."""
+    arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    simulation = assemble(scenario, portfolio, seed=seed, n_years=n_years, arrays=arrays)
+    row = headline(valuation, simulation)
+    write_partition(out_dir, valuation, simulation, key=key, headline=row)
+    try:
+        from distributed import get_worker
+
+        worker = str(get_worker().address)
+    except (ImportError, ValueError):
+        worker = "this process"
+    return row, worker
+
+
+#: Priority of the task that finishes a scenario: before any further part, so that a scenario's parts
+#: leave the workers' memory as soon as they are all there.
+FINISH_PRIORITY = 1_000_000
+
+
+def _run_on_cluster(
+    jobs: list[_Job],
+    chunk_draws: int,
+    client: Any,
+    out_dir: Path | Location,
+    retries: int,
+    bar: Any,
+    rows: dict[str, dict[str, Any]],
+    ran: list[str],
+    failures: list[Failure],
+    on_scenario: Callable[[str, str], None] | None,
+) -> None:
+    """The jobs on a Dask cluster: the parts, then per scenario a task that writes it where the worker is.
+
+    Only the headline figures come back to this process; the draws go from
+    the workers that drew them to the worker that writes the scenario.
+    """
+    from distributed import as_completed
+
+    shared: dict[int, Any] = {}
+    meta: dict[str, tuple[str, int, int]] = {}
+    finishes = []
+    pending = []
+    for i, job in enumerate(jobs):
+        if id(job.portfolio) not in shared:
+            shared[id(job.portfolio)] = client.scatter(job.portfolio, broadcast=True, hash=False)
+        portfolio = shared[id(job.portfolio)]
+        scenario = client.scatter(job.scenario, broadcast=True, hash=False)
+        parts = []
+        for start, stop in job.chunks(chunk_draws):
+            part = client.submit(
+                _simulate_part,
+                scenario,
+                portfolio,
+                job.seed,
+                start,
+                stop,
+                job.n_years,
+                job.engine,
+                job.threads,
+                pure=False,
+                retries=retries,
+                priority=-i,
+            )
+            meta[part.key] = ("part", i, stop - start)
+            parts.append(part)
+        finish = client.submit(
+            _finish_scenario,
+            scenario,
+            portfolio,
+            job.valuation,
+            job.seed,
+            job.n_years,
+            job.key,
+            out_dir,
+            *parts,
+            pure=False,
+            retries=retries,
+            priority=FINISH_PRIORITY,
+        )
+        meta[finish.key] = ("finish", i, job.draws)
+        finishes.append(finish)
+        pending += parts
+        pending.append(finish)
+    drawn = [0] * len(jobs)
+    completed = as_completed(pending, loop=client.loop)
+    del pending
+    try:
+        for future in completed:
+            kind, index, draws = meta[future.key]
+            job = jobs[index]
+            if kind == "part":
+                if future.status == "finished":
+                    drawn[index] += draws
+                    bar.update(draws)
+                continue
+            name = job.scenario.name
+            if future.status != "finished":
+                failures.append(Failure(str(job.scenario.source), name, _failure_reason(future.exception())))
+                log.warning("scenario %s: failed (%s)", name, _failure_reason(future.exception()))
+                bar.update(job.draws - drawn[index])
+                continue
+            row, worker = future.result()
+            rows[name] = row
+            ran.append(name)
+            log.info("scenario %s: done on worker %s (%d/%d)", name, worker, len(ran), len(jobs))
+            bar.set_postfix_str(f"scenarios {len(rows)}/{len(jobs)}")
+            if on_scenario:
+                on_scenario(name, "ran")
+    finally:
+        client.cancel(finishes)
 
 
 def _position(failure: Failure, order: list[str]) -> tuple[int, str]:
