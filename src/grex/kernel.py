@@ -78,7 +78,9 @@ __all__ = [
     "Draws",
     "KernelPlan",
     "Outputs",
+    "add_market",
     "add_risks",
+    "allocate_market",
     "correlate",
     "end_index",
     "index_factors",
@@ -296,6 +298,13 @@ class KernelPlan(NamedTuple):
     general_reserve: float
     n_years: int
     valuation_year: int
+    # market (issue 15)
+    market_first: Any = None
+    market_complex: Any = None
+    market_lag: Any = None
+    market_units: Any = None
+    market_revenue: Any = None
+    market_cost: Any = None
 
 
 class Draws(NamedTuple):
@@ -319,6 +328,8 @@ class Draws(NamedTuple):
     price_shock: Any
     risk: Any
     interest: Any
+    # market (issue 15)
+    absorption: Any = None
 
 
 class Outputs(NamedTuple):
@@ -341,6 +352,128 @@ class Outputs(NamedTuple):
 
 
 # -- the stages, in the order a draw passes them ----------------------------------------------
+
+
+@_stage
+def allocate_market(
+    plan, absorption, left, taken, taken_cost, backlog, offer, head, market_revenues, market_linked, market_end
+):  # pragma: no cover - compiled; tested against grex.market.allocate
+    """Stage *allocate_market* (issue 15): :func:`grex.market.allocate` of one draw.
+
+    Each year each market sells the units its participants offer (planned
+    units of the year plus their backlog) up to the draw's ``absorption``
+    (M, >= n_years); above it, each sells ``offer * (absorption / total)``.
+    The units sold come from the planned years oldest first; a planned
+    year sold whole brings its revenue (and tied cost) less what earlier
+    parts took, a part its share. Writes ``market_revenues`` and
+    ``market_linked`` (n_years, C) by column and ``market_end`` (C,), one
+    past the last year that holds such a flow (0: none). ``left``,
+    ``taken``, ``taken_cost`` (P, n_years), ``backlog``, ``offer``, ``head``
+    (P,) are work space.
+    """
+    n_years = plan.n_years
+    P = plan.market_complex.shape[0]
+    for p in range(P):
+        q = plan.column[plan.market_complex[p]]
+        market_end[q] = 0
+        for t in range(n_years):
+            market_revenues[t, q] = 0.0
+            market_linked[t, q] = 0.0
+    for p in range(P):
+        for t in range(n_years):
+            left[p, t] = plan.market_units[p, t]
+            taken[p, t] = 0.0
+            taken_cost[p, t] = 0.0
+        backlog[p] = 0.0
+        head[p] = 0
+    for m in range(plan.market_first.shape[0] - 1):
+        lo = plan.market_first[m]
+        hi = plan.market_first[m + 1]
+        for t in range(n_years):
+            total = 0.0
+            for p in range(lo, hi):
+                offer[p] = backlog[p] + plan.market_units[p, t]
+                total = total + offer[p]
+            if total == 0.0:
+                continue
+            a = absorption[m, t]
+            everything = total <= a
+            share = a / (1.0 if everything else total)
+            for p in range(lo, hi):
+                q = plan.column[plan.market_complex[p]]
+                lag = plan.market_lag[p]
+                o = offer[p]
+                sold = o if everything else o * share
+                backlog[p] = 0.0 if everything else o - sold
+                rest = sold
+                for k in range(head[p], t + 1):
+                    u = left[p, k]
+                    if not u > 0.0:
+                        continue
+                    if everything or rest >= u:
+                        r = plan.market_revenue[p, k] - taken[p, k]
+                        c = plan.market_cost[p, k] - taken_cost[p, k]
+                        left[p, k] = 0.0
+                        rest = rest - u
+                    elif rest > 0.0:
+                        fraction = rest / plan.market_units[p, k]
+                        r = plan.market_revenue[p, k] * fraction
+                        c = plan.market_cost[p, k] * fraction
+                        taken[p, k] = taken[p, k] + r
+                        taken_cost[p, k] = taken_cost[p, k] + c
+                        left[p, k] = u - rest
+                        rest = 0.0
+                    else:
+                        break
+                    market_revenues[t, q] = market_revenues[t, q] + r
+                    if t + lag < n_years:
+                        market_linked[t + lag, q] = market_linked[t + lag, q] + c
+                    market_end[q] = max(market_end[q], min(t + lag, n_years - 1) + 1)
+                while head[p] <= t and not left[p, head[p]] > 0.0:
+                    head[p] += 1
+
+
+@_stage
+def add_market(
+    plan,
+    market_revenues,
+    market_linked,
+    market_end,
+    retimed_revenues,
+    retimed_linked,
+    window_lo,
+    window_hi,
+    span_end,
+    needed,
+):  # pragma: no cover - compiled; tested against the numpy engine
+    """Add the market's flows (:func:`allocate_market`) to the re-timed ones, and widen each window to hold them.
+
+    Returns the years from V the index factors must cover.
+    """
+    for p in range(plan.market_complex.shape[0]):
+        q = plan.column[plan.market_complex[p]]
+        end = market_end[q]
+        if end == 0:
+            continue
+        lo = window_lo[q]
+        hi = window_hi[q]
+        if lo >= hi:
+            lo = 0
+            hi = 0
+        new_lo = 0
+        new_hi = max(hi, end)
+        for t in range(new_lo, new_hi):
+            inside = lo <= t < hi
+            base_revenue = retimed_revenues[t, q] if inside else 0.0
+            base_linked = retimed_linked[t, q] if inside else 0.0
+            retimed_revenues[t, q] = base_revenue + market_revenues[t, q]
+            retimed_linked[t, q] = base_linked + market_linked[t, q]
+        window_lo[q] = new_lo
+        window_hi[q] = new_hi
+        market_end[q] = 0  # added once, also where a complex is in two markets
+        span_end[q] = max(span_end[q], new_hi)
+        needed = max(needed, span_end[q])
+    return needed
 
 
 @_stage
@@ -813,13 +946,32 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     provisions = np.empty(C)
     taken = np.empty(years)
     change = np.empty(years)
+    n_participants = plan.market_complex.shape[0]
+    left = np.empty((n_participants, n_years))
+    taken_revenue = np.empty((n_participants, n_years))
+    taken_cost = np.empty((n_participants, n_years))
+    backlog = np.empty(n_participants)
+    offer = np.empty(n_participants)
+    head = np.empty(n_participants, dtype=np.int64)
+    market_revenues = np.zeros((n_years, C) if n_participants > 0 else (0, C))
+    market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
+    market_end = np.zeros(C, dtype=np.int64)
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
-        # (1. market allocation of sales: to come)
+        if n_participants > 0:
+            allocate_market(
+                plan, draws.absorption[d], left, taken_revenue, taken_cost, backlog, offer, head, market_revenues,
+                market_linked, market_end,
+            )  # fmt: skip
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
         )
+        if n_participants > 0:
+            needed = add_market(
+                plan, market_revenues, market_linked, market_end, retimed_revenues, retimed_linked, window_lo,
+                window_hi, span_end, needed,
+            )  # fmt: skip
         index_factors(
             cost_factor,
             plan.cost_rates,
