@@ -37,7 +37,7 @@ from grex.drivers import Distribution, parse_distribution
 from grex.errors import InputError
 from grex.portfolio import M2_PER_HA, PROGRAMME_ROW, SEGMENT_UNITS
 
-__all__ = ["MARKET_KEYS", "Market", "MarketPlan", "allocate", "market_plan", "parse_markets", "programme_check"]
+__all__ = ["MARKET_KEYS", "Market", "MarketPlan", "allocate", "market_plan", "parse_markets", "reach"]
 
 #: Keys of a ``[market.NAME]`` table.
 MARKET_KEYS = ("segments", "unit", "absorption", "persistence", "price_correlation")
