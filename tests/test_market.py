@@ -174,3 +174,23 @@ def test_cli_bad_programme_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "programme.csv" in err and "'project'" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_run_shows_the_over_programming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 180 dwellings planned in 2024 and 2025 against a mode of 100: 80 over (80%) each year; what the mode
+    # leaves unsold carries over: 80, 160, then 60 (2026) and 0 (2027).
+    case(tmp_path, HOUSING + "absorption = { low = 90, mode = 100, high = 120 }\n")
+    assert main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out")]) == 0
+    import json
+
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out" / "programme.csv")
+    assert table["year"].tolist() == [2024, 2025, 2026, 2027]
+    assert table["planned"].tolist() == [180, 180, 0, 0]
+    assert table["over_programming"].tolist() == [80, 80, -100, -100]
+    assert table["over_programming_pct"].tolist() == [0.8, 0.8, -1.0, -1.0]
+    assert table["backlog"].tolist() == [80, 160, 60, 0]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["programme"][1]["backlog"] == 160
+    assert "housing      2025     180.00     100.00      80.00   80.0%     160.00" in capsys.readouterr().out

@@ -317,3 +317,67 @@ def allocate(plan: MarketPlan, absorption: NDArray[np.float64], n_years: int, C:
                     left[:, p, k] = np.where(whole, 0.0, np.where(part, u - rest, u))
                     rest = np.where(whole, rest - u, np.where(part, 0.0, rest))
     return revenues, costs, sold
+
+
+# -- the deterministic check of the programme (grex run) -------------------------------
+
+
+def programme_check(scenario: Any, portfolio: Any) -> Any:
+    """Planned units per market and year against the absorption's mode: the over-programming.
+
+    Returns a DataFrame (None without a market that covers a programme row)
+    with ``market``, ``unit``, ``year``, ``planned`` (units of the
+    programme in the market's segments), ``absorbable`` (the absorption's
+    mode), ``over_programming`` (planned − absorbable; negative: room left),
+    ``over_programming_pct`` (that as a share of absorbable, decimal) and
+    ``backlog`` (units still unsold at the end of the year if the market
+    took its mode every year, carried over as in the simulation).
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    markets = tuple(getattr(scenario, "markets", ()))
+    programme = portfolio.programme
+    if not markets or programme is None:
+        return None
+    rows = []
+    for market in markets:
+        mine = programme[programme["segment"].isin(market.segments)]
+        if mine.empty:
+            continue
+        units = {}
+        for row in mine.itertuples(index=False):
+            units[int(row.year)] = units.get(int(row.year), 0.0) + _in_unit(float(row.quantity), row.unit, market.unit)
+        mode = float(market.absorption.mode)
+        backlog = 0.0
+        year = min(units) - 1
+        while year < max(units) or backlog > 0.0:  # on until what the mode leaves unsold is sold
+            year += 1
+            planned = units.get(year, 0.0)
+            backlog = max(backlog + planned - mode, 0.0)
+            rows.append(
+                {
+                    "market": market.name,
+                    "unit": market.unit,
+                    "year": year,
+                    "planned": planned,
+                    "absorbable": mode,
+                    "over_programming": planned - mode,
+                    "over_programming_pct": (planned - mode) / mode,
+                    "backlog": backlog,
+                }
+            )
+    return pd.DataFrame(rows) if rows else None
+
+
+def format_programme_check(check: Any) -> str:
+    """The check of :func:`programme_check` as lines for the console."""
+    lines = ["Programme against the market (absorption's mode; over-programming = planned - absorbable):"]
+    lines.append(
+        f"  {'market':<12} {'year':>4} {'planned':>10} {'absorbable':>10} {'over':>10} {'%':>7} {'backlog':>10}"
+    )
+    for row in check.itertuples(index=False):
+        lines.append(
+            f"  {row.market:<12} {row.year:>4} {row.planned:>10.2f} {row.absorbable:>10.2f} "
+            f"{row.over_programming:>10.2f} {100 * row.over_programming_pct:>6.1f}% {row.backlog:>10.2f}"
+        )
+    return "\n".join(lines)

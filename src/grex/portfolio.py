@@ -692,7 +692,7 @@ def check_programme(
     cost_rows = pd.DataFrame(
         {
             "project": [project[i] for i in tied],
-            "year": pd.array([years[i] + lags[i] for i in tied], dtype="int64"),  # type: ignore[operator]
+            "year": np.array([int(years[i] or 0) + lags[i] for i in tied], dtype=np.int64),
             "type": "cost",
             "category": [categories[i] for i in tied],
             "amount": [quantity[i] * cost[i] for i in tied],
