@@ -305,6 +305,7 @@ class KernelPlan(NamedTuple):
     market_units: Any = None
     market_revenue: Any = None
     market_cost: Any = None
+    market_last: Any = None
 
 
 class Draws(NamedTuple):
@@ -374,18 +375,16 @@ def allocate_market(
     n_years = plan.n_years
     P = plan.market_complex.shape[0]
     for p in range(P):
-        q = plan.column[plan.market_complex[p]]
-        market_end[q] = 0
-        for t in range(n_years):
-            market_revenues[t, q] = 0.0
-            market_linked[t, q] = 0.0
-    for p in range(P):
-        for t in range(n_years):
-            left[p, t] = plan.market_units[p, t]
-            taken[p, t] = 0.0
-            taken_cost[p, t] = 0.0
-        backlog[p] = 0.0
-        head[p] = 0
+        market_end[plan.column[plan.market_complex[p]]] = 0
+    for m in range(plan.market_first.shape[0] - 1):
+        for p in range(plan.market_first[m], plan.market_first[m + 1]):
+            # (the years after the last planned one hold no units: left stays 0 there, see value_draws)
+            for t in range(min(plan.market_last[m], n_years)):
+                left[p, t] = plan.market_units[p, t]
+                taken[p, t] = 0.0
+                taken_cost[p, t] = 0.0
+            backlog[p] = 0.0
+            head[p] = 0
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
@@ -395,6 +394,8 @@ def allocate_market(
                 offer[p] = backlog[p] + plan.market_units[p, t]
                 total = total + offer[p]
             if total == 0.0:
+                if t >= plan.market_last[m]:
+                    break  # nothing planned later and nothing left: no sale in this market any more
                 continue
             a = absorption[m, t]
             everything = total <= a
@@ -448,7 +449,9 @@ def add_market(
 ):  # pragma: no cover - compiled; tested against the numpy engine
     """Add the market's flows (:func:`allocate_market`) to the re-timed ones, and widen each window to hold them.
 
-    Returns the years from V the index factors must cover.
+    Sets ``market_revenues`` and ``market_linked`` back to zero where it read
+    them (the next draw's allocation adds to zeros). Returns the years from
+    V the index factors must cover.
     """
     for p in range(plan.market_complex.shape[0]):
         q = plan.column[plan.market_complex[p]]
@@ -468,6 +471,8 @@ def add_market(
             base_linked = retimed_linked[t, q] if inside else 0.0
             retimed_revenues[t, q] = base_revenue + market_revenues[t, q]
             retimed_linked[t, q] = base_linked + market_linked[t, q]
+            market_revenues[t, q] = 0.0
+            market_linked[t, q] = 0.0
         window_lo[q] = new_lo
         window_hi[q] = new_hi
         market_end[q] = 0  # added once, also where a complex is in two markets
@@ -947,7 +952,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     taken = np.empty(years)
     change = np.empty(years)
     n_participants = plan.market_complex.shape[0]
-    left = np.empty((n_participants, n_years))
+    left = np.zeros((n_participants, n_years))
     taken_revenue = np.empty((n_participants, n_years))
     taken_cost = np.empty((n_participants, n_years))
     backlog = np.empty(n_participants)

@@ -288,6 +288,7 @@ def allocate(plan: MarketPlan, absorption: NDArray[np.float64], n_years: int, C:
                 total = total + offer[:, p]
             a = absorption[:, m, t]
             everything = total <= a
+            live = total != 0.0  # (the kernel skips a year with no offer)
             share = a / np.where(everything, 1.0, total)
             for p in range(lo, hi):
                 c = plan.complex[p]
@@ -302,7 +303,7 @@ def allocate(plan: MarketPlan, absorption: NDArray[np.float64], n_years: int, C:
                     has = u > 0.0
                     if not has.any():
                         continue
-                    whole = has & (everything | (rest >= u))
+                    whole = has & live & (everything | (rest >= u))
                     part = has & ~whole & (rest > 0.0)
                     fraction = np.where(part, rest / np.where(units[p, k] > 0, units[p, k], 1.0), 0.0)
                     r_part = plan.revenue[p, k] * fraction

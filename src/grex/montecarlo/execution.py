@@ -354,6 +354,7 @@ def _market_arrays(plan: Plan, n_years: int) -> dict[str, Any]:
             "market_units": np.zeros((P, n_years)),
             "market_revenue": np.zeros((P, n_years)),
             "market_cost": np.zeros((P, n_years)),
+            "market_last": np.zeros(0, dtype=np.int64),
         }
     market = market.widen(n_years)
     return {
@@ -363,6 +364,14 @@ def _market_arrays(plan: Plan, n_years: int) -> dict[str, Any]:
         "market_units": np.ascontiguousarray(market.units[:, :n_years]),
         "market_revenue": np.ascontiguousarray(market.revenue[:, :n_years]),
         "market_cost": np.ascontiguousarray(market.cost[:, :n_years]),
+        # one past the last year with planned units, per market
+        "market_last": np.array(
+            [
+                int(np.flatnonzero(market.units[lo:hi, :n_years].any(axis=0)).max(initial=-1)) + 1
+                for lo, hi in zip(market.first_market[:-1], market.first_market[1:], strict=True)
+            ],
+            dtype=np.int64,
+        ),
     }
 
 

@@ -96,20 +96,23 @@ def _absorption(plan: Plan, seed: int, block: int, price_normals: NDArray[np.flo
     every year takes the absorption's mode.
     """
     M, T = len(plan.markets), plan.bound_years
+    # years past the plan's market reach are never read (every unit is sold by then): they take the mode
+    reach = min(max(plan.market_reach, 1), T)
     out = np.empty((BLOCK, M, T))
-    eps = ndtri(_uniform(_generator(seed, block, 4), (BLOCK, M, T)))
+    eps = ndtri(_uniform(_generator(seed, block, 4), (BLOCK, M, reach)))
     for m, market in enumerate(plan.markets):
+        out[:, m, reach:] = market.absorption.mode
         if "pace" not in plan.active or not market.absorption.spread:
-            out[:, m, :] = market.absorption.mode
+            out[:, m, :reach] = market.absorption.mode
             continue
         rho, phi = market.price_correlation, market.persistence
-        e = rho * price_normals[:, :T] + math.sqrt(1.0 - rho * rho) * eps[:, m, :]
-        x = np.empty((BLOCK, T))
+        e = rho * price_normals[:, :reach] + math.sqrt(1.0 - rho * rho) * eps[:, m, :]
+        x = np.empty((BLOCK, reach))
         x[:, 0] = e[:, 0]
         scale = math.sqrt(1.0 - phi * phi)
-        for t in range(1, T):
+        for t in range(1, reach):
             x[:, t] = phi * x[:, t - 1] + scale * e[:, t]
-        out[:, m, :] = market.absorption.ppf(ndtr(x))
+        out[:, m, :reach] = market.absorption.ppf(ndtr(x))
     return out
 
 
