@@ -65,7 +65,7 @@ def test_hand_worked_sharing_carry_over_end_years_and_values(tmp_path: Path) -> 
     scenario, portfolio = case(tmp_path, HOUSING + "absorption = 100\n")
     plan = make_plan(scenario, portfolio, ())
     values = _block(plan, 1, 0)
-    revenues, _, sold = allocate(plan.market, values["absorption"][:1], 6, 2)
+    revenues, _, sold = allocate(plan.market, values["absorption"][:1], plan.bound_years, 2)
     third = 100 / 3
     np.testing.assert_allclose(sold[0, 0, :5], [2 * third, 2 * third, 2 * third, 40, 0], rtol=1e-12)
     np.testing.assert_allclose(sold[0, 1, :5], [third, third, third, 20, 0], rtol=1e-12)

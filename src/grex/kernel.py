@@ -357,34 +357,36 @@ class Outputs(NamedTuple):
 
 @_stage
 def allocate_market(
-    plan, absorption, left, taken, taken_cost, backlog, offer, head, market_revenues, market_linked, market_end
-):  # pragma: no cover - compiled; tested against grex.market.allocate
+    plan, absorption, head, head_left, head_taken, head_taken_cost, backlog, offer, market_revenues, market_linked,
+    market_start, market_end,
+):  # pragma: no cover - compiled; tested against grex.market.allocate  # fmt: skip
     """Stage *allocate_market* (issue 15): :func:`grex.market.allocate` of one draw.
 
     Each year each market sells the units its participants offer (planned
     units of the year plus their backlog) up to the draw's ``absorption``
     (M, >= n_years); above it, each sells ``offer * (absorption / total)``.
-    The units sold come from the planned years oldest first; a planned
-    year sold whole brings its revenue (and tied cost) less what earlier
-    parts took, a part its share. Writes ``market_revenues`` and
-    ``market_linked`` (n_years, C) by column and ``market_end`` (C,), one
-    past the last year that holds such a flow (0: none). ``left``,
-    ``taken``, ``taken_cost`` (P, n_years), ``backlog``, ``offer``, ``head``
-    (P,) are work space.
+    The units sold come from the planned years oldest first (FIFO); a
+    planned year sold whole brings its revenue (and tied cost) less what
+    earlier parts took, a part its share. Only the oldest planned year with
+    units left can be part-sold, so a participant's state is that year
+    (``head``), its units left and the revenue and cost its parts took
+    (``head_left``, ``head_taken``, ``head_taken_cost``) and its ``backlog``
+    (P,): the same numbers as the numpy version's table per planned year.
+    Adds to ``market_revenues`` and ``market_linked`` (n_years, C, zeros
+    on entry) by column and sets ``market_start``, ``market_end`` (C,): the
+    first year and one past the last that hold such a flow (end 0: none).
     """
     n_years = plan.n_years
     P = plan.market_complex.shape[0]
     for p in range(P):
-        market_end[plan.column[plan.market_complex[p]]] = 0
-    for m in range(plan.market_first.shape[0] - 1):
-        for p in range(plan.market_first[m], plan.market_first[m + 1]):
-            # (the years after the last planned one hold no units: left stays 0 there, see value_draws)
-            for t in range(min(plan.market_last[m], n_years)):
-                left[p, t] = plan.market_units[p, t]
-                taken[p, t] = 0.0
-                taken_cost[p, t] = 0.0
-            backlog[p] = 0.0
-            head[p] = 0
+        q = plan.column[plan.market_complex[p]]
+        market_start[q] = n_years
+        market_end[q] = 0
+        head[p] = 0
+        head_left[p] = plan.market_units[p, 0]
+        head_taken[p] = 0.0
+        head_taken_cost[p] = 0.0
+        backlog[p] = 0.0
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
@@ -401,52 +403,57 @@ def allocate_market(
             everything = total <= a
             share = a / (1.0 if everything else total)
             for p in range(lo, hi):
+                o = offer[p]
+                if o == 0.0:
+                    continue  # nothing to sell, nothing carried: as the numpy version, which adds zeros
                 q = plan.column[plan.market_complex[p]]
                 lag = plan.market_lag[p]
-                o = offer[p]
                 sold = o if everything else o * share
                 backlog[p] = 0.0 if everything else o - sold
                 rest = sold
-                for k in range(head[p], t + 1):
-                    u = left[p, k]
-                    if not u > 0.0:
+                k = head[p]
+                while k <= t:
+                    u = head_left[p]
+                    if not u > 0.0:  # a planned year without units (or sold): on to the next
+                        k += 1
+                        head[p] = k
+                        head_left[p] = plan.market_units[p, k] if k < n_years else 0.0
+                        head_taken[p] = 0.0
+                        head_taken_cost[p] = 0.0
                         continue
                     if everything or rest >= u:
-                        r = plan.market_revenue[p, k] - taken[p, k]
-                        c = plan.market_cost[p, k] - taken_cost[p, k]
-                        left[p, k] = 0.0
+                        r = plan.market_revenue[p, k] - head_taken[p]
+                        c = plan.market_cost[p, k] - head_taken_cost[p]
                         rest = rest - u
+                        k += 1
+                        head[p] = k
+                        head_left[p] = plan.market_units[p, k] if k < n_years else 0.0
+                        head_taken[p] = 0.0
+                        head_taken_cost[p] = 0.0
                     elif rest > 0.0:
                         fraction = rest / plan.market_units[p, k]
                         r = plan.market_revenue[p, k] * fraction
                         c = plan.market_cost[p, k] * fraction
-                        taken[p, k] = taken[p, k] + r
-                        taken_cost[p, k] = taken_cost[p, k] + c
-                        left[p, k] = u - rest
+                        head_taken[p] = head_taken[p] + r
+                        head_taken_cost[p] = head_taken_cost[p] + c
+                        head_left[p] = u - rest
                         rest = 0.0
                     else:
                         break
                     market_revenues[t, q] = market_revenues[t, q] + r
                     if t + lag < n_years:
                         market_linked[t + lag, q] = market_linked[t + lag, q] + c
+                    market_start[q] = min(market_start[q], t)
                     market_end[q] = max(market_end[q], min(t + lag, n_years - 1) + 1)
-                while head[p] <= t and not left[p, head[p]] > 0.0:
-                    head[p] += 1
+                    if rest == 0.0 and not everything:
+                        break
 
 
 @_stage
 def add_market(
-    plan,
-    market_revenues,
-    market_linked,
-    market_end,
-    retimed_revenues,
-    retimed_linked,
-    window_lo,
-    window_hi,
-    span_end,
-    needed,
-):  # pragma: no cover - compiled; tested against the numpy engine
+    plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked, window_lo,
+    window_hi, span_end, needed,
+):  # pragma: no cover - compiled; tested against the numpy engine  # fmt: skip
     """Add the market's flows (:func:`allocate_market`) to the re-timed ones, and widen each window to hold them.
 
     Sets ``market_revenues`` and ``market_linked`` back to zero where it read
@@ -461,9 +468,9 @@ def add_market(
         lo = window_lo[q]
         hi = window_hi[q]
         if lo >= hi:
-            lo = 0
-            hi = 0
-        new_lo = 0
+            lo = market_start[q]
+            hi = market_start[q]
+        new_lo = min(lo, market_start[q])
         new_hi = max(hi, end)
         for t in range(new_lo, new_hi):
             inside = lo <= t < hi
@@ -952,30 +959,31 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     taken = np.empty(years)
     change = np.empty(years)
     n_participants = plan.market_complex.shape[0]
-    left = np.zeros((n_participants, n_years))
-    taken_revenue = np.empty((n_participants, n_years))
-    taken_cost = np.empty((n_participants, n_years))
+    head_left = np.empty(n_participants)
+    head_taken = np.empty(n_participants)
+    head_taken_cost = np.empty(n_participants)
     backlog = np.empty(n_participants)
     offer = np.empty(n_participants)
     head = np.empty(n_participants, dtype=np.int64)
     market_revenues = np.zeros((n_years, C) if n_participants > 0 else (0, C))
     market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
+    market_start = np.zeros(C, dtype=np.int64)
     market_end = np.zeros(C, dtype=np.int64)
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
         if n_participants > 0:
             allocate_market(
-                plan, draws.absorption[d], left, taken_revenue, taken_cost, backlog, offer, head, market_revenues,
-                market_linked, market_end,
+                plan, draws.absorption[d], head, head_left, head_taken, head_taken_cost, backlog, offer,
+                market_revenues, market_linked, market_start, market_end,
             )  # fmt: skip
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
         )
         if n_participants > 0:
             needed = add_market(
-                plan, market_revenues, market_linked, market_end, retimed_revenues, retimed_linked, window_lo,
-                window_hi, span_end, needed,
+                plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
+                window_lo, window_hi, span_end, needed,
             )  # fmt: skip
         index_factors(
             cost_factor,

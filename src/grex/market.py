@@ -232,16 +232,30 @@ def market_plan(markets: tuple[Market, ...], portfolio: Any, valuation_year: int
 
 
 def reach(plan: MarketPlan, markets: tuple[Market, ...]) -> int:
-    """Years from V that hold every allocated sale and tied cost, at the lowest absorption of each market."""
+    """Years from V that hold every allocated sale and tied cost, at the lowest absorption of each market.
+
+    Let tau be the last year whose offer the market took whole (the backlog
+    then 0, everything planned up to tau sold), or the year before the
+    first: every later year the market binds and sells at least its lowest
+    absorption, so the last sale falls at most ``ceil((total - planned up to
+    tau) / lowest)`` years after tau. The bound is the largest of these over
+    tau up to the last planned year, plus the cost lag and a year of margin.
+    """
     most = 0
     for m, market in enumerate(markets):
         lo, hi = plan.first_market[m], plan.first_market[m + 1]
         if lo == hi:
             continue
-        planned = plan.units[lo:hi]
-        last = int(np.flatnonzero(planned.any(axis=0)).max(initial=0))
-        slowest = market.absorption.minimum
-        years = last + 2 + math.ceil(planned.sum() / slowest) + int(plan.lag[lo:hi].max())
+        yearly = plan.units[lo:hi].sum(axis=0)
+        planned = np.flatnonzero(yearly)
+        if not len(planned):
+            continue
+        last = int(planned.max())
+        total = float(yearly.sum())
+        cumulative = np.concatenate([[0.0], np.cumsum(yearly[: last + 1])])  # planned up to tau, tau = -1 ... last
+        taus = np.arange(-1, last + 1)
+        finish = taus + np.ceil((total - cumulative) / market.absorption.minimum)
+        years = int(finish.max()) + 2 + int(plan.lag[lo:hi].max())
         most = max(most, years)
     return most
 
@@ -298,12 +312,13 @@ def allocate(plan: MarketPlan, absorption: NDArray[np.float64], n_years: int, C:
                 sold[:, p, t] = s
                 backlog[:, p] = np.where(everything, 0.0, o - s)
                 rest = s.copy()
+                offered = live & (o != 0.0)  # (the kernel skips a participant with nothing to offer)
                 for k in range(t + 1):  # FIFO over the planned years
                     u = left[:, p, k].copy()
                     has = u > 0.0
                     if not has.any():
                         continue
-                    whole = has & live & (everything | (rest >= u))
+                    whole = has & offered & (everything | (rest >= u))
                     part = has & ~whole & (rest > 0.0)
                     fraction = np.where(part, rest / np.where(units[p, k] > 0, units[p, k], 1.0), 0.0)
                     r_part = plan.revenue[p, k] * fraction
