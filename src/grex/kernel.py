@@ -11,6 +11,8 @@ bit against it (``tests/test_kernel.py``):
 ==========================  ======================================================
 stage                       the rule it computes
 ==========================  ======================================================
+:func:`allocate_market`,    :func:`grex.market.allocate` (issue 15: the programme in a
+:func:`add_market`          market, sold as the draw's absorption allows)
 :func:`retime`              :func:`grex.drivers.retime`
 :func:`index_factors`       :func:`grex.core.index_factors` (shocks, :func:`grex.core.freeze_rates`)
 :func:`nominal_flows`       :func:`grex.core.nominal_flows` (:func:`nominal_flow`: indexation, margin)
@@ -24,9 +26,9 @@ stage                       the rule it computes
 :func:`reserve_path`
 ==========================  ======================================================
 
-:func:`value_draws` lists the order, and where two stages still to come enter
-(a market allocation of the sales before the re-timing, a yearly revaluation
-along each path after the roll). The stages keep the floating-point
+:func:`value_draws` lists the order, and where a stage still to come enters
+(a yearly revaluation along each path after the roll). Without a market
+the market stages do not run, so every figure is what it was before them. The stages keep the floating-point
 operations of the numpy rules in the same order, so the engines agree bit for
 bit (``assert_array_equal`` on whole simulations, too):
 
@@ -911,9 +913,10 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     Each draw passes the stages in this order (the comments mark where two
     stages still to come enter):
 
-    1. *(to come: a market allocation of the sales, a shared absorption per
-       segment, that sets each complex's pace before the re-timing)*
-    2. :func:`retime` the revenues and sales-linked costs;
+    1. :func:`allocate_market` (only with a market): the programme's units
+       sold as the draw's absorption allows, shared pro rata;
+    2. :func:`retime` the revenues and sales-linked costs, then
+       :func:`add_market` adds the market's flows;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
        draw's shocks;
     4. :func:`nominal_flows`: indexation, margin, net flows, running totals;
