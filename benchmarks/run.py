@@ -550,6 +550,8 @@ def format_results(r: dict[str, Any]) -> str:
         f"{r['deterministic']['compute_seconds'] * 1e3:.1f} ms compute, "
         f"{r['deterministic']['with_tables_seconds'] * 1e3:.1f} ms with tables",
         f"grex run (whole process): {r['grex_run']['median_seconds']:.2f} s",
+        f"market allocation on ({r['market']['draws']:,} draws): {r['market']['cells_per_second_on'] / 1e6:.0f} M cells/s, "
+        f"off {r['market']['cells_per_second_off'] / 1e6:.0f} M cells/s; ratio on/off {r['market']['ratio']:.2f}",
         f"targets met: {r['targets']}",
     ]
     return "\n".join(lines)
