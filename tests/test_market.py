@@ -194,3 +194,27 @@ def test_run_shows_the_over_programming(tmp_path: Path, capsys: pytest.CaptureFi
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["programme"][1]["backlog"] == 160
     assert "housing      2025     180.00     100.00      80.00   80.0%     160.00" in capsys.readouterr().out
+
+
+def test_programme_from_an_excel_sheet_programma(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from grex.portfolio import Portfolio
+
+    scenario, portfolio = case(tmp_path, "")
+    workbook = tmp_path / "pf.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        portfolio.projects.drop(columns="row").to_excel(writer, sheet_name="projecten", index=False)
+        plain = portfolio.flows[~portfolio.flows["row"].str.startswith("programme")]
+        plain.drop(columns="row").to_excel(writer, sheet_name="kasstromen", index=False)
+        portfolio.programme.drop(columns="row").to_excel(writer, sheet_name="Programma", index=False)
+    read = read_portfolio(workbook)
+    assert read.programme_source.endswith("[Programma]")
+    assert read.flows["amount"].tolist() == portfolio.flows["amount"].tolist()
+    # built in code: the same check and the same flows
+    built = Portfolio(
+        portfolio.projects.drop(columns="row"),
+        plain.drop(columns="row"),
+        programme=portfolio.programme.drop(columns="row"),
+    )
+    assert built.flows["amount"].tolist() == portfolio.flows["amount"].tolist()
