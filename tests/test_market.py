@@ -218,3 +218,17 @@ def test_programme_from_an_excel_sheet_programma(tmp_path: Path) -> None:
         programme=portfolio.programme.drop(columns="row"),
     )
     assert built.flows["amount"].tolist() == portfolio.flows["amount"].tolist()
+
+
+def test_report_section_programmering(tmp_path: Path) -> None:
+    from grex.report.content import build_report
+    from grex.valuation import value_portfolio
+
+    scenario, portfolio = case(tmp_path, HOUSING + "absorption = 100\n")
+    report = build_report(value_portfolio(scenario, portfolio))
+    section = next(s for s in report.sections if s.key == "programme")
+    assert section.title == "Programmering"
+    assert section.tables[0].frame["over_programming"].tolist() == [80, 80, -100, -100]
+    assert [c.key for c in section.charts] == ["programme"]
+    plain_scenario, plain_portfolio = without_market(tmp_path)
+    assert "programme" not in [s.key for s in build_report(value_portfolio(plain_scenario, plain_portfolio)).sections]
