@@ -283,6 +283,10 @@ def allocate(plan: MarketPlan, absorption: NDArray[np.float64], n_years: int, C:
     sold : ndarray, shape (D, P, n_years)
         Units sold by each participant in each year.
     """
+    plan = plan.widen(n_years)
+    if absorption.shape[2] < n_years:  # years past the drawn ones take the last year's (the mode, past the reach)
+        extra = np.repeat(absorption[:, :, -1:], n_years - absorption.shape[2], axis=2)
+        absorption = np.concatenate([absorption, extra], axis=2)
     D = absorption.shape[0]
     P = plan.market.shape[0]
     revenues = np.zeros((D, C, n_years))

@@ -138,7 +138,11 @@ def trace(
     plan = make_plan(scenario, portfolio, drivers)
     values = _draws(plan, seed, draw, draw + 1, _block)
     if n_years is None:
-        n_years = max(build_inputs(scenario, portfolio).n_years, _needed_years(plan, values["pace"], values["delay"]))
+        n_years = max(
+            build_inputs(scenario, portfolio).n_years,
+            _needed_years(plan, values["pace"], values["delay"]),
+            plan.market_reach,  # the market's sales (issue 15)
+        )
     inputs = plan.inputs
     flows = _flows(plan, values, n_years)
     G = inputs.rate_offset + n_years
@@ -216,7 +220,9 @@ def value_settings(
         raise ValueError(f"pace {pace.shape} and delay {delay.shape} must both be (settings, {C})")
     if np.any(pace <= 0) or np.any(delay < 0):
         raise ValueError("pace must be > 0 and delay >= 0")
-    n_years = max(plan.base_years, _needed_years(plan, pace, delay), int(plan.risk_index.max(initial=-1)) + 1)
+    n_years = max(
+        plan.base_years, _needed_years(plan, pace, delay), int(plan.risk_index.max(initial=-1)) + 1, plan.market_reach
+    )
     if n_years > plan.bound_years:
         inputs = build_inputs(scenario, portfolio, extra_years=n_years - plan.base_years)
         plan = replace(plan, inputs=inputs, bound_years=n_years)
