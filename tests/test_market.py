@@ -193,7 +193,9 @@ def test_run_shows_the_over_programming(tmp_path: Path, capsys: pytest.CaptureFi
     assert table["backlog"].tolist() == [80, 160, 60, 0]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["programme"][1]["backlog"] == 160
-    assert "housing      2025     180.00     100.00      80.00   80.0%     160.00" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Programmering tegenover de markt" in out
+    assert "  housing      2025      180,00      100,00       80,00       80,0%      160,00" in out
 
 
 def test_programme_from_an_excel_sheet_programma(tmp_path: Path) -> None:

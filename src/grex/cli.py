@@ -167,7 +167,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     check = programme_check(valuation.scenario, valuation.portfolio)
     if check is not None:
-        print(format_programme_check(check))
+        print(format_programme_check(check, lang=args.lang))
     log.info("written to %s/", out_dir)
     return 0
 

@@ -389,15 +389,26 @@ def programme_check(scenario: Any, portfolio: Any) -> Any:
     return pd.DataFrame(rows) if rows else None
 
 
-def format_programme_check(check: Any) -> str:
-    """The check of :func:`programme_check` as lines for the console."""
-    lines = ["Programme against the market (absorption's mode; over-programming = planned - absorbable):"]
-    lines.append(
-        f"  {'market':<12} {'year':>4} {'planned':>10} {'absorbable':>10} {'over':>10} {'%':>7} {'backlog':>10}"
-    )
+def format_programme_check(check: Any, lang: str = "nl") -> str:
+    """The check of :func:`programme_check` as lines for the console, in Dutch (``nl``) or English."""
+    from grex.formatting import format_value  # noqa: PLC0415
+
+    words = {
+        "nl": (
+            "Programmering tegenover de markt (modus van de afzet; overprogrammering = gepland - opneembaar):",
+            ("markt", "jaar", "gepland", "opneembaar", "over", "%", "achterstand"),
+        ),
+        "en": (
+            "Programme against the market (absorption's mode; over-programming = planned - absorbable):",
+            ("market", "year", "planned", "absorbable", "over", "%", "backlog"),
+        ),
+    }
+    title, heads = words.get(lang, words["en"])
+    lines = [title, f"  {heads[0]:<12} {heads[1]:>4} " + " ".join(f"{h:>11}" for h in heads[2:])]
     for row in check.itertuples(index=False):
-        lines.append(
-            f"  {row.market:<12} {row.year:>4} {row.planned:>10.2f} {row.absorbable:>10.2f} "
-            f"{row.over_programming:>10.2f} {100 * row.over_programming_pct:>6.1f}% {row.backlog:>10.2f}"
-        )
+        cells = (row.planned, row.absorbable, row.over_programming)
+        numbers = [format_value(v, "ratio", lang) for v in cells]
+        numbers.append(format_value(row.over_programming_pct, "percent", lang))
+        numbers.append(format_value(row.backlog, "ratio", lang))
+        lines.append(f"  {row.market:<12} {row.year:>4} " + " ".join(f"{n:>11}" for n in numbers))
     return "\n".join(lines)
