@@ -364,7 +364,7 @@ def programme_check(scenario: Any, portfolio: Any) -> Any:
         mine = programme[programme["segment"].isin(market.segments)]
         if mine.empty:
             continue
-        units = {}
+        units: dict[int, float] = {}
         for row in mine.itertuples(index=False):
             units[int(row.year)] = units.get(int(row.year), 0.0) + _in_unit(float(row.quantity), row.unit, market.unit)
         mode = float(market.absorption.mode)
