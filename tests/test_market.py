@@ -234,3 +234,11 @@ def test_report_section_programmering(tmp_path: Path) -> None:
     assert [c.key for c in section.charts] == ["programme"]
     plain_scenario, plain_portfolio = without_market(tmp_path)
     assert "programme" not in [s.key for s in build_report(value_portfolio(plain_scenario, plain_portfolio)).sections]
+
+
+def test_programme_row_before_the_valuation_year_names_the_programme(tmp_path: Path) -> None:
+    case(tmp_path, "")
+    (tmp_path / "pf" / "programme.csv").write_text(PROGRAMME.replace("b,2025", "b,2023"))
+    scenario = read_scenario(tmp_path / "s.toml")
+    with pytest.raises(InputError, match=r"programme\.csv: line 5, column 'year'"):
+        read_portfolio(scenario.portfolio).check_years(scenario.valuation_year)

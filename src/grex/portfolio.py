@@ -214,9 +214,12 @@ class Portfolio:
         early = self.flows[self.flows["year"] < valuation_year]
         if len(early):
             first = early.iloc[0]
+            source, row = self.flows_source, str(first["row"])
+            if row.startswith(PROGRAMME_ROW):  # a row of the programme: name its file and row
+                source, row = self.programme_source, row[len(PROGRAMME_ROW) :]
             raise InputError(
-                self.flows_source,
-                f"{first['row']}, column 'year'",
+                source,
+                f"{row}, column 'year'",
                 f"flow in {first['year']} lies before the valuation year {valuation_year}: "
                 "past flows belong in book_value, realised_costs and realised_revenues",
             )
