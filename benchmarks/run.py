@@ -122,6 +122,82 @@ def workload(n_complexes: int, n_years: int, seed: int = 1) -> tuple[Any, Any]:
     return replace(scenario, montecarlo=mc, risks=risks), portfolio
 
 
+def market_workload(n_complexes: int, n_years: int) -> tuple[Any, Any, Any]:
+    """:func:`workload` with its sales as a programme (issue 15): scenarios with and without the markets.
+
+    The ``wonen_vrij`` revenues become dwellings at EUR 60,000 and the
+    ``bedrijven`` revenues hectares at EUR 950,000; ``[market.housing]`` and
+    ``[market.business]`` absorb the average yearly plan (mode; low 80%,
+    high 120%, persistence 0.5, correlation 0.5 with the land price), so
+    the market binds in the busy years of many draws.
+    Returns the scenario with the markets, the same scenario without them
+    (the programme then re-timed by pace and delay, as any revenue) and the
+    portfolio.
+    """
+    import pandas as pd
+
+    from grex.market import parse_markets
+    from grex.portfolio import Portfolio
+
+    scenario, portfolio = workload(n_complexes, n_years)
+    flows = portfolio.flows
+    sales = (flows["type"] == "revenue") & flows["category"].isin(["wonen_vrij", "bedrijven"])
+    housing = flows["category"] == "wonen_vrij"
+    price = np.where(housing, 60_000.0, 950_000.0)
+    programme = pd.DataFrame(
+        {
+            "project": flows["project"][sales],
+            "year": flows["year"][sales],
+            "segment": flows["category"][sales],
+            "unit": np.where(housing, "dwelling", "ha")[sales],
+            "quantity": (flows["amount"] / price)[sales],
+            "price": price[sales],
+        }
+    ).reset_index(drop=True)
+    keep = flows[~sales].drop(columns="row").reset_index(drop=True)
+    with_programme = Portfolio(portfolio.projects.drop(columns="row"), keep, programme=programme)
+    per_year = programme.groupby(["segment", "year"])["quantity"].sum().groupby(level=0).mean()
+
+    def market(segment: str, unit: str) -> dict[str, Any]:
+        mode = float(per_year[segment])
+        absorption = {"low": 0.8 * mode, "mode": mode, "high": 1.2 * mode}
+        return {
+            "segments": [segment],
+            "unit": unit,
+            "absorption": absorption,
+            "persistence": 0.5,
+            "price_correlation": 0.5,
+        }
+
+    markets = parse_markets(
+        {"housing": market("wonen_vrij", "dwelling"), "business": market("bedrijven", "ha")}, "benchmark"
+    )
+    return replace(scenario, markets=markets), scenario, with_programme
+
+
+def market_throughput(size: dict[str, int], draws: int, repeat: int) -> dict[str, Any]:
+    """Cells per second with the market allocation on, against the same workload without it (issue 15)."""
+    on, off, portfolio = market_workload(size["complexes"], size["years"])
+    simulate_seconds(on, portfolio, 2 * 1024, 1)  # load the compiled kernel
+    simulate_seconds(off, portfolio, 2 * 1024, 1)
+    seconds_on, sim = simulate_seconds(on, portfolio, draws, repeat)
+    seconds_off, _ = simulate_seconds(off, portfolio, draws, repeat)
+    cells = draws * size["complexes"] * size["years"]
+    on_median, off_median = statistics.median(seconds_on), statistics.median(seconds_off)
+    return {
+        "complexes": size["complexes"],
+        "years": size["years"],
+        "draws": draws,
+        "cells": cells,
+        "simulated_years": sim.n_years,
+        "seconds_on": seconds_on,
+        "seconds_off": seconds_off,
+        "cells_per_second_on": cells / on_median,
+        "cells_per_second_off": cells / off_median,
+        "ratio": off_median / on_median,
+    }
+
+
 def streaming_pass(cells: int, repeat: int) -> float:
     """Seconds of one ``np.add(a, b, out=c)`` over float64 arrays of ``cells`` values (median).
 
@@ -378,6 +454,7 @@ TARGETS = {
     "peak_memory_bytes_at_1m_draws": 1.5e9,
     "deterministic_1000x40_seconds": 0.020,
     "grex_run_seconds": 1.5,
+    "market_ratio": 0.5,  # throughput with the market allocation on, at least half of it off (issue 15)
 }
 
 
@@ -388,11 +465,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="threads of the simulations (default: the CPUs this process may use)"
     )
+    parser.add_argument(
+        "--market-only",
+        action="store_true",
+        help="only the workload with the market allocation on and off (issue 15), and their ratio",
+    )
     args = parser.parse_args(argv)
     global THREADS
     THREADS = args.threads
     quick = args.quick
     size = QUICK if quick else STANDARD
+    if args.market_only:
+        market = market_throughput(size, size["draws"], 1 if quick else 3)
+        print(json.dumps({"machine": machine(), "quick": quick, "market": market}, indent=2))
+        return 0
 
     results: dict[str, Any] = {"machine": machine(), "quick": quick}
     with tempfile.TemporaryDirectory() as tmp:
@@ -415,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": stream_seconds / mc["median_seconds"],
     }
     results["scaling"] = scaling(size, quick)
+    results["market"] = market_throughput(size, size["draws"] // 4 if not quick else size["draws"], 1 if quick else 3)
     results["targets"] = {
         "cells_per_second": mc["cells_per_second"] >= TARGETS["cells_per_second"],
         "streaming_ratio": results["streaming_pass"]["ratio"] >= TARGETS["streaming_ratio"],
@@ -423,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         "deterministic_1000x40_seconds": results["deterministic"]["compute_seconds"]
         <= TARGETS["deterministic_1000x40_seconds"],
         "grex_run_seconds": results["grex_run"]["median_seconds"] <= TARGETS["grex_run_seconds"],
+        "market_ratio": results["market"]["ratio"] >= TARGETS["market_ratio"],
     }
     if quick:
         results["targets"] = {key: None for key in results["targets"]}  # small sizes say nothing about the targets
@@ -462,6 +550,8 @@ def format_results(r: dict[str, Any]) -> str:
         f"{r['deterministic']['compute_seconds'] * 1e3:.1f} ms compute, "
         f"{r['deterministic']['with_tables_seconds'] * 1e3:.1f} ms with tables",
         f"grex run (whole process): {r['grex_run']['median_seconds']:.2f} s",
+        f"market allocation on ({r['market']['draws']:,} draws): {r['market']['cells_per_second_on'] / 1e6:.0f} M cells/s, "
+        f"off {r['market']['cells_per_second_off'] / 1e6:.0f} M cells/s; ratio on/off {r['market']['ratio']:.2f}",
         f"targets met: {r['targets']}",
     ]
     return "\n".join(lines)

@@ -58,4 +58,7 @@ def test_quick_benchmark_reports_every_figure():
         "peak_memory_bytes_at_1m_draws",
         "deterministic_1000x40_seconds",
         "grex_run_seconds",
+        "market_ratio",
     }
+    market = results["market"]  # issue 15: the market allocation on and off, same workload
+    assert market["cells_per_second_on"] > 0 and market["cells_per_second_off"] > 0 and market["ratio"] > 0

@@ -32,6 +32,7 @@ LAYERS = {
     "grex.reserves": 1,
     "grex.portfolio": 1,
     "grex.scenario": 1,
+    "grex.market": 1,  # the markets of the scenario and the allocation's numpy twin (issue 15)
     "grex.valuation": 2,
     "grex.reference": 2,
     "grex.support": 2,
@@ -62,6 +63,7 @@ MODEL += (
     "display",
     "progress",
     "limits",
+    "market",
 )
 PRESENTATION = ("grex.io", "grex.report", "grex.plot", "grex.api", "grex.cli")
 

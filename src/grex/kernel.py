@@ -11,6 +11,8 @@ bit against it (``tests/test_kernel.py``):
 ==========================  ======================================================
 stage                       the rule it computes
 ==========================  ======================================================
+:func:`allocate_market`,    :func:`grex.market.allocate` (issue 15: the programme in a
+:func:`add_market`          market, sold as the draw's absorption allows)
 :func:`retime`              :func:`grex.drivers.retime`
 :func:`index_factors`       :func:`grex.core.index_factors` (shocks, :func:`grex.core.freeze_rates`)
 :func:`nominal_flows`       :func:`grex.core.nominal_flows` (:func:`nominal_flow`: indexation, margin)
@@ -24,9 +26,9 @@ stage                       the rule it computes
 :func:`reserve_path`
 ==========================  ======================================================
 
-:func:`value_draws` lists the order, and where two stages still to come enter
-(a market allocation of the sales before the re-timing, a yearly revaluation
-along each path after the roll). The stages keep the floating-point
+:func:`value_draws` lists the order, and where a stage still to come enters
+(a yearly revaluation along each path after the roll). Without a market
+the market stages do not run, so every figure is what it was before them. The stages keep the floating-point
 operations of the numpy rules in the same order, so the engines agree bit for
 bit (``assert_array_equal`` on whole simulations, too):
 
@@ -78,7 +80,9 @@ __all__ = [
     "Draws",
     "KernelPlan",
     "Outputs",
+    "add_market",
     "add_risks",
+    "allocate_market",
     "correlate",
     "end_index",
     "index_factors",
@@ -296,6 +300,14 @@ class KernelPlan(NamedTuple):
     general_reserve: float
     n_years: int
     valuation_year: int
+    # market (issue 15)
+    market_first: Any = None
+    market_complex: Any = None
+    market_lag: Any = None
+    market_units: Any = None
+    market_revenue: Any = None
+    market_cost: Any = None
+    market_last: Any = None
 
 
 class Draws(NamedTuple):
@@ -319,6 +331,8 @@ class Draws(NamedTuple):
     price_shock: Any
     risk: Any
     interest: Any
+    # market (issue 15)
+    absorption: Any = None
 
 
 class Outputs(NamedTuple):
@@ -341,6 +355,139 @@ class Outputs(NamedTuple):
 
 
 # -- the stages, in the order a draw passes them ----------------------------------------------
+
+
+@_stage
+def allocate_market(
+    plan, absorption, head, head_left, head_taken, head_taken_cost, backlog, offer, market_revenues, market_linked,
+    market_start, market_end,
+):  # pragma: no cover - compiled; tested against grex.market.allocate  # fmt: skip
+    """Stage *allocate_market* (issue 15): :func:`grex.market.allocate` of one draw.
+
+    Each year each market sells the units its participants offer (planned
+    units of the year plus their backlog) up to the draw's ``absorption``
+    (M, >= n_years); above it, each sells ``offer * (absorption / total)``.
+    The units sold come from the planned years oldest first (FIFO); a
+    planned year sold whole brings its revenue (and tied cost) less what
+    earlier parts took, a part its share. Only the oldest planned year with
+    units left can be part-sold, so a participant's state is that year
+    (``head``), its units left and the revenue and cost its parts took
+    (``head_left``, ``head_taken``, ``head_taken_cost``) and its ``backlog``
+    (P,): the same numbers as the numpy version's table per planned year.
+    Adds to ``market_revenues`` and ``market_linked`` (n_years, C, zeros
+    on entry) by column and sets ``market_start``, ``market_end`` (C,): the
+    first year and one past the last that hold such a flow (end 0: none).
+    """
+    n_years = plan.n_years
+    P = plan.market_complex.shape[0]
+    for p in range(P):
+        q = plan.column[plan.market_complex[p]]
+        market_start[q] = n_years
+        market_end[q] = 0
+        head[p] = 0
+        head_left[p] = plan.market_units[p, 0]
+        head_taken[p] = 0.0
+        head_taken_cost[p] = 0.0
+        backlog[p] = 0.0
+    for m in range(plan.market_first.shape[0] - 1):
+        lo = plan.market_first[m]
+        hi = plan.market_first[m + 1]
+        for t in range(n_years):
+            total = 0.0
+            for p in range(lo, hi):
+                offer[p] = backlog[p] + plan.market_units[p, t]
+                total = total + offer[p]
+            if total == 0.0:
+                if t >= plan.market_last[m]:
+                    break  # nothing planned later and nothing left: no sale in this market any more
+                continue
+            a = absorption[m, t]
+            everything = total <= a
+            share = a / (1.0 if everything else total)
+            for p in range(lo, hi):
+                o = offer[p]
+                if o == 0.0:
+                    continue  # nothing to sell, nothing carried: as the numpy version, which adds zeros
+                q = plan.column[plan.market_complex[p]]
+                lag = plan.market_lag[p]
+                sold = o if everything else o * share
+                backlog[p] = 0.0 if everything else o - sold
+                rest = sold
+                k = head[p]
+                while k <= t:
+                    u = head_left[p]
+                    if not u > 0.0:  # a planned year without units (or sold): on to the next
+                        k += 1
+                        head[p] = k
+                        head_left[p] = plan.market_units[p, k] if k < n_years else 0.0
+                        head_taken[p] = 0.0
+                        head_taken_cost[p] = 0.0
+                        continue
+                    if everything or rest >= u:
+                        r = plan.market_revenue[p, k] - head_taken[p]
+                        c = plan.market_cost[p, k] - head_taken_cost[p]
+                        rest = rest - u
+                        k += 1
+                        head[p] = k
+                        head_left[p] = plan.market_units[p, k] if k < n_years else 0.0
+                        head_taken[p] = 0.0
+                        head_taken_cost[p] = 0.0
+                    elif rest > 0.0:
+                        fraction = rest / plan.market_units[p, k]
+                        r = plan.market_revenue[p, k] * fraction
+                        c = plan.market_cost[p, k] * fraction
+                        head_taken[p] = head_taken[p] + r
+                        head_taken_cost[p] = head_taken_cost[p] + c
+                        head_left[p] = u - rest
+                        rest = 0.0
+                    else:
+                        break
+                    market_revenues[t, q] = market_revenues[t, q] + r
+                    if t + lag < n_years:
+                        market_linked[t + lag, q] = market_linked[t + lag, q] + c
+                    market_start[q] = min(market_start[q], t)
+                    market_end[q] = max(market_end[q], min(t + lag, n_years - 1) + 1)
+                    if rest == 0.0 and not everything:
+                        break
+
+
+@_stage
+def add_market(
+    plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked, window_lo,
+    window_hi, span_end, needed,
+):  # pragma: no cover - compiled; tested against the numpy engine  # fmt: skip
+    """Add the market's flows (:func:`allocate_market`) to the re-timed ones, and widen each window to hold them.
+
+    Sets ``market_revenues`` and ``market_linked`` back to zero where it read
+    them (the next draw's allocation adds to zeros). Returns the years from
+    V the index factors must cover.
+    """
+    for p in range(plan.market_complex.shape[0]):
+        q = plan.column[plan.market_complex[p]]
+        end = market_end[q]
+        if end == 0:
+            continue
+        lo = window_lo[q]
+        hi = window_hi[q]
+        if lo >= hi:
+            lo = market_start[q]
+            hi = market_start[q]
+        new_lo = min(lo, market_start[q])
+        new_hi = max(hi, end)
+        for t in range(new_lo, new_hi):
+            inside = lo <= t < hi
+            base_revenue = retimed_revenues[t, q] if inside else 0.0
+            base_linked = retimed_linked[t, q] if inside else 0.0
+            retimed_revenues[t, q] = base_revenue + market_revenues[t, q]
+            retimed_linked[t, q] = base_linked + market_linked[t, q]
+            market_revenues[t, q] = 0.0
+            market_linked[t, q] = 0.0
+        window_lo[q] = new_lo
+        window_hi[q] = new_hi
+        market_end[q] = 0  # added once, also where a complex is in two markets
+        span_end[q] = max(span_end[q], new_hi)
+        needed = max(needed, span_end[q])
+    return needed
 
 
 @_stage
@@ -766,9 +913,10 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     Each draw passes the stages in this order (the comments mark where two
     stages still to come enter):
 
-    1. *(to come: a market allocation of the sales, a shared absorption per
-       segment, that sets each complex's pace before the re-timing)*
-    2. :func:`retime` the revenues and sales-linked costs;
+    1. :func:`allocate_market` (only with a market): the programme's units
+       sold as the draw's absorption allows, shared pro rata;
+    2. :func:`retime` the revenues and sales-linked costs, then
+       :func:`add_market` adds the market's flows;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
        draw's shocks;
     4. :func:`nominal_flows`: indexation, margin, net flows, running totals;
@@ -813,13 +961,33 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     provisions = np.empty(C)
     taken = np.empty(years)
     change = np.empty(years)
+    n_participants = plan.market_complex.shape[0]
+    head_left = np.empty(n_participants)
+    head_taken = np.empty(n_participants)
+    head_taken_cost = np.empty(n_participants)
+    backlog = np.empty(n_participants)
+    offer = np.empty(n_participants)
+    head = np.empty(n_participants, dtype=np.int64)
+    market_revenues = np.zeros((n_years, C) if n_participants > 0 else (0, C))
+    market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
+    market_start = np.zeros(C, dtype=np.int64)
+    market_end = np.zeros(C, dtype=np.int64)
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
-        # (1. market allocation of sales: to come)
+        if n_participants > 0:
+            allocate_market(
+                plan, draws.absorption[d], head, head_left, head_taken, head_taken_cost, backlog, offer,
+                market_revenues, market_linked, market_start, market_end,
+            )  # fmt: skip
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
         )
+        if n_participants > 0:
+            needed = add_market(
+                plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
+                window_lo, window_hi, span_end, needed,
+            )  # fmt: skip
         index_factors(
             cost_factor,
             plan.cost_rates,

@@ -44,11 +44,14 @@ __all__ = [
     "COST_CATEGORIES",
     "FLOW_COLUMNS",
     "FLOW_TYPES",
+    "PROGRAMME_COLUMNS",
     "PROJECT_COLUMNS",
     "REVENUE_CATEGORIES",
+    "SEGMENT_UNITS",
     "STATUSES",
     "Portfolio",
     "cell_text",
+    "check_programme",
     "check_tables",
     "parse_number",
 ]
@@ -87,6 +90,24 @@ FLOW_COLUMNS = {
     "required": ("project", "year", "type", "category", "amount"),
     "optional": ("sales_linked",),
 }
+#: Columns of ``programme`` (issue 15): required, then optional (a cost tied to the units sold).
+PROGRAMME_COLUMNS = {
+    "required": ("project", "year", "segment", "unit", "quantity", "price"),
+    "optional": ("cost_per_unit", "cost_category", "cost_lag"),
+}
+#: The units a programme row of each revenue category (segment) may use.
+SEGMENT_UNITS: dict[str, tuple[str, ...]] = {
+    "wonen_sociaal": ("dwelling",),
+    "wonen_betaalbaar": ("dwelling",),
+    "wonen_vrij": ("dwelling",),
+    "bedrijven": ("m2", "ha"),
+    "maatschappelijk": ("m2", "ha"),
+    "overig": ("dwelling", "m2", "ha"),
+}
+#: Square metres in a hectare: a programme in m2 sold in a market counted in ha (and back).
+M2_PER_HA = 10_000.0
+#: The label of a flow row grex made from a programme row (``programme row 5``): the prefix.
+PROGRAMME_ROW = "programme "
 
 
 @dataclass(frozen=True)
@@ -110,12 +131,22 @@ class Portfolio:
         (``sales_linked`` filled with False), plus ``row``.
     projects_source, flows_source : str
         The files (or ``file[sheet]``) the tables came from.
+    programme : DataFrame or None
+        The sales programme (issue 15; :data:`PROGRAMME_COLUMNS`, checked,
+        plus ``row``), or None. Its revenues (quantity × price) and the
+        costs tied to it are already rows of ``flows`` (their ``row`` label
+        starts with :data:`PROGRAMME_ROW`), so every valuation reads them
+        from there; the Monte Carlo's market re-times them by units.
+    programme_source : str
     """
 
     projects: pd.DataFrame
     flows: pd.DataFrame
     projects_source: str = "projects table"
     flows_source: str = "flows table"
+    # market (issue 15)
+    programme: pd.DataFrame | None = None
+    programme_source: str = "programme table"
 
     def __post_init__(self) -> None:
         projects, flows = check_tables(
@@ -123,6 +154,12 @@ class Portfolio:
         )
         object.__setattr__(self, "projects", projects)
         object.__setattr__(self, "flows", flows)
+        if self.programme is not None:
+            programme, flows = check_programme(
+                self.programme, projects, flows, programme_source=self.programme_source, flows_source=self.flows_source
+            )
+            object.__setattr__(self, "programme", programme)
+            object.__setattr__(self, "flows", flows)
 
     @classmethod
     def from_frames(
@@ -137,7 +174,15 @@ class Portfolio:
         return cls(projects, flows, projects_source, flows_source)
 
     @classmethod
-    def checked(cls, projects: pd.DataFrame, flows: pd.DataFrame, projects_source: str, flows_source: str) -> Portfolio:
+    def checked(
+        cls,
+        projects: pd.DataFrame,
+        flows: pd.DataFrame,
+        projects_source: str,
+        flows_source: str,
+        programme: pd.DataFrame | None = None,
+        programme_source: str = "programme table",
+    ) -> Portfolio:
         """A portfolio of tables in the checked form, not checked again.
 
         For tables that :func:`check_tables` returned, or that grex derived
@@ -149,6 +194,8 @@ class Portfolio:
             ("flows", flows),
             ("projects_source", projects_source),
             ("flows_source", flows_source),
+            ("programme", programme),
+            ("programme_source", programme_source),
         ):
             object.__setattr__(portfolio, name, value)
         return portfolio
@@ -167,9 +214,12 @@ class Portfolio:
         early = self.flows[self.flows["year"] < valuation_year]
         if len(early):
             first = early.iloc[0]
+            source, row = self.flows_source, str(first["row"])
+            if row.startswith(PROGRAMME_ROW):  # a row of the programme: name its file and row
+                source, row = self.programme_source, row[len(PROGRAMME_ROW) :]
             raise InputError(
-                self.flows_source,
-                f"{first['row']}, column 'year'",
+                source,
+                f"{row}, column 'year'",
                 f"flow in {first['year']} lies before the valuation year {valuation_year}: "
                 "past flows belong in book_value, realised_costs and realised_revenues",
             )
@@ -534,6 +584,134 @@ def check_tables(
         )
     )
     return checked, checked_flows
+
+
+def _non_negative_quantity(number: float) -> str | None:
+    return f"{number:g} is negative; a quantity or price in the programme is at least 0" if number < 0 else None
+
+
+def _whole_lag(number: float) -> str | None:
+    if number < 0 or not number.is_integer() or number > 50:
+        return f"{number:g} is not a whole number of years from 0 to 50"
+    return None
+
+
+def check_programme(
+    programme: pd.DataFrame,
+    projects: pd.DataFrame,
+    flows: pd.DataFrame,
+    *,
+    programme_source: str = "programme table",
+    flows_source: str = "flows table",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check a sales programme (issue 15) against the checked projects and flows; return it and the flows with it.
+
+    The programme's revenues (``quantity * price``, category ``segment``) and
+    the costs tied to it (``quantity * cost_per_unit``, category
+    ``cost_category`` (default ``woonrijp``), in ``year + cost_lag``, sales
+    linked) are appended to ``flows`` as rows labelled ``programme <row>``.
+    Raises :class:`InputError` naming the row and column for an unknown
+    complex, a segment that is not a revenue category with units, a unit
+    that does not fit the segment, a negative or non-numeric quantity or
+    price, two cost lags for one complex, and a revenue that the flows hold
+    too for the same complex, year and category.
+    """
+    frame = _as_cells(programme)
+    _check_columns(frame, programme_source, PROGRAMME_COLUMNS)
+    cells = _Cells(frame, programme_source)
+    known = set(projects["project"])
+    project = cells.text("project")
+    for i, name in enumerate(project):
+        if name not in known:
+            raise cells.fail(i, "project", f"unknown project {name!r}: not in the projects table")
+    years = cells.year("year", required=True)
+    segments = cells.text("segment", choices=tuple(SEGMENT_UNITS))
+    units = cells.text("unit")
+    for i, (segment, unit) in enumerate(zip(segments, units, strict=True)):
+        if unit not in SEGMENT_UNITS[segment]:
+            raise cells.fail(
+                i, "unit", f"{unit!r} does not fit segment {segment!r}; expected {', '.join(SEGMENT_UNITS[segment])}"
+            )
+    quantity = cells.number("quantity", required=True, check=_non_negative_quantity)
+    price = cells.number("price", required=True, check=_non_negative_quantity)
+    cost = [
+        0.0 if math.isnan(v) else v for v in cells.number("cost_per_unit", required=False, check=_non_negative_quantity)
+    ]
+    categories = []
+    for i, raw in enumerate(cells.values("cost_category")):
+        value = raw if isinstance(raw, str) else cell_text(raw)
+        value = value or "woonrijp"
+        if value not in COST_CATEGORIES:
+            raise cells.fail(
+                i, "cost_category", f"{value!r} is not a cost category; expected {', '.join(COST_CATEGORIES)}"
+            )
+        categories.append(value)
+    lags = [0 if math.isnan(v) else int(v) for v in cells.number("cost_lag", required=False, check=_whole_lag)]
+    lag_of: dict[str, int] = {}
+    for i, (name, lag) in enumerate(zip(project, lags, strict=True)):
+        if lag_of.setdefault(name, lag) != lag:
+            raise cells.fail(
+                i,
+                "cost_lag",
+                f"{lag} differs from the lag {lag_of[name]} of an earlier row of {name!r}: one lag per complex",
+            )
+    checked = pd.DataFrame(
+        {
+            "project": project,
+            "year": pd.array(years, dtype="int64"),
+            "segment": segments,
+            "unit": units,
+            "quantity": quantity,
+            "price": price,
+            "cost_per_unit": cost,
+            "cost_category": categories,
+            "cost_lag": pd.array(lags, dtype="int64"),
+            "row": cells.rows,
+        }
+    )
+    revenues = flows[flows["type"] == "revenue"]
+    planned = set(zip(revenues["project"], revenues["year"], revenues["category"], strict=True))
+    for i, key in enumerate(zip(project, years, segments, strict=True)):
+        if key in planned:
+            raise cells.fail(
+                i,
+                "segment",
+                f"the flows ({flows_source}) hold a {key[2]} revenue of {key[0]!r} in {key[1]} too: "
+                "a revenue comes from the flows or the programme, not both",
+            )
+    rows = [f"{PROGRAMME_ROW}{r}" for r in cells.rows]
+    revenue_rows = pd.DataFrame(
+        {
+            "project": project,
+            "year": pd.array(years, dtype="int64"),
+            "type": "revenue",
+            "category": segments,
+            "amount": [q * p for q, p in zip(quantity, price, strict=True)],
+            "sales_linked": False,
+            "row": rows,
+        }
+    )
+    tied = [i for i, c in enumerate(cost) if c != 0.0]
+    cost_rows = pd.DataFrame(
+        {
+            "project": [project[i] for i in tied],
+            "year": np.array([int(years[i] or 0) + lags[i] for i in tied], dtype=np.int64),
+            "type": "cost",
+            "category": [categories[i] for i in tied],
+            "amount": [quantity[i] * cost[i] for i in tied],
+            "sales_linked": True,
+            "row": [rows[i] for i in tied],
+        }
+    )
+    merged = pd.concat([flows, revenue_rows, cost_rows], ignore_index=True)
+    merged["year"] = merged["year"].astype("int64")
+    merged["sales_linked"] = merged["sales_linked"].astype(bool)
+    check_amounts(
+        SimpleNamespace(
+            projects=projects, flows=merged, projects_source="projects table", flows_source=programme_source
+        )
+    )
+    return checked, merged
 
 
 #: Difference between ``book_value`` and the sum of its parts that passes without a warning. [EUR]

@@ -25,6 +25,7 @@ from grex.core import BASES, DISCOUNT_PERIODS, PRESENT_VALUE_METHODS
 from grex.drivers import MonteCarlo, Risk, parse_risks
 from grex.errors import InputError
 from grex.limits import check_scenario_amounts
+from grex.market import Market, parse_markets
 from grex.portfolio import COST_CATEGORIES
 
 __all__ = ["Parameters", "RatePath", "Reserves", "Scenario", "canonical", "check_rate"]
@@ -320,6 +321,8 @@ class Scenario:
     source: Path | None = None
     sources: tuple[Path, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # market (issue 15)
+    markets: tuple[Market, ...] = ()
 
     #: Fields that are not inputs of the valuation: where the files lie, and the
     #: tables as read (every value of them is in the typed fields).
@@ -337,6 +340,7 @@ class Scenario:
         "montecarlo",
         "risks",
         "grid",
+        "market",
     )
 
     @classmethod
@@ -375,6 +379,7 @@ class Scenario:
             source=None if source is None else Path(source),
             sources=sources,
             data=data,
+            markets=parse_markets(data.get("market", {}), source, tail=montecarlo.tail),
         )
         check_scenario_amounts(scenario)  # reserves and risk impacts: above 10^12 EUR is a unit mistake
         return scenario
@@ -394,7 +399,11 @@ class Scenario:
         (``dataclasses.replace``, :func:`grex.valuation.with_parameters`)
         gives other values here; the raw ``data`` is not read.
         """
-        return {f.name: canonical(getattr(self, f.name)) for f in fields(self) if f.name not in self.NOT_INPUTS}
+        return {
+            f.name: canonical(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in self.NOT_INPUTS and not (f.name == "markets" and not self.markets)  # hash as before
+        }
 
     def to_json(self) -> dict[str, Any]:
         """Every parameter as used, for ``summary.json``."""
@@ -407,6 +416,7 @@ class Scenario:
             "reserves": self.reserves.to_json(),
             "montecarlo": self.montecarlo.to_json(),
             "risks": [risk.to_json() for risk in self.risks],
+            **({"market": {m.name: m.to_json() for m in self.markets}} if self.markets else {}),
         }
 
 

@@ -19,10 +19,12 @@ from grex.portfolio import (
     COST_CATEGORIES,
     FLOW_COLUMNS,
     FLOW_TYPES,
+    PROGRAMME_COLUMNS,
     PROJECT_COLUMNS,
     REVENUE_CATEGORIES,
     STATUSES,
     Portfolio,
+    check_programme,
     check_tables,
     parse_number,
 )
@@ -39,6 +41,7 @@ TABLE_NAMES = {
     "projects": ("projects", "projecten", "complexen"),
     "flows": ("flows", "kasstromen"),
     "flows_wide": ("flows_wide", "kasstromen_breed", "flows_breed"),
+    "programme": ("programme", "programma", "program"),
 }
 
 #: Dutch (and other) column names read as the English ones, compared as :data:`TABLE_NAMES`.
@@ -67,6 +70,18 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "amount": ("bedrag",),
         "sales_linked": ("uitgiftegerelateerd", "volgt_uitgifte", "gekoppeld_aan_uitgifte"),
     },
+}
+
+COLUMN_ALIASES["programme"] = {
+    "project": COLUMN_ALIASES["flows"]["project"],
+    "year": ("jaar",),
+    "segment": ("categorie", "opbrengstsoort", "marktsegment"),
+    "unit": ("eenheid",),
+    "quantity": ("aantal", "hoeveelheid"),
+    "price": ("prijs", "prijs_per_eenheid"),
+    "cost_per_unit": ("kosten_per_eenheid",),
+    "cost_category": ("kostensoort",),
+    "cost_lag": ("kosten_vertraging",),
 }
 
 #: Values read as the English ones in the text columns (besides any case and spaces for underscores).
@@ -116,19 +131,27 @@ def read_portfolio(path: str | Path) -> Portfolio:
         formula cell without a saved value.
     """
     path = Path(path)
+    programme = None
     if path.is_dir():
         raw = {table: _read_file(path, table) for table in _TABLES}
+        programme = _read_optional(path, "programme")
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
         if not path.is_file():
             raise InputError(path, None, "portfolio workbook not found")
         raw = _read_workbook(path)
+        programme = raw.pop("programme", None)
     elif not path.exists():
         raise InputError(path, None, "portfolio not found (a folder of CSV or Parquet files, or an .xlsx workbook)")
     else:
         raise InputError(path, None, "a portfolio is a folder of CSV or Parquet files, or an .xlsx workbook")
     (projects, projects_source), (flows, flows_source) = raw["projects"], raw["flows"]
     projects, flows = check_tables(projects, flows, projects_source=projects_source, flows_source=flows_source)
-    return Portfolio.checked(projects, flows, projects_source, flows_source)
+    if programme is None:
+        return Portfolio.checked(projects, flows, projects_source, flows_source)
+    checked, flows = check_programme(
+        programme[0], projects, flows, programme_source=programme[1], flows_source=flows_source
+    )
+    return Portfolio.checked(projects, flows, projects_source, flows_source, checked, programme[1])
 
 
 def _key(name: Any) -> str:
@@ -144,6 +167,17 @@ def _names(table: str) -> list[str]:
 
 def _read_file(folder: Path, table: str) -> tuple[pd.DataFrame, str]:
     """A table of a portfolio folder: ``<name>.csv`` or ``<name>.parquet`` for a name of :data:`TABLE_NAMES`."""
+    found = _read_optional(folder, table)
+    if found is None:
+        names = _names(table)
+        raise InputError(
+            folder, None, f"portfolio folder has no {table}.csv or {table}.parquet (or {', '.join(names[1:])})"
+        )
+    return found
+
+
+def _read_optional(folder: Path, table: str) -> tuple[pd.DataFrame, str] | None:
+    """:func:`_read_file`, or None where the folder has no such table (the programme is optional)."""
     names = _names(table)
     found = sorted(
         p
@@ -154,9 +188,7 @@ def _read_file(folder: Path, table: str) -> tuple[pd.DataFrame, str]:
         listed = " and ".join(p.name for p in found)
         raise InputError(folder, None, f"holds both {listed} for the {table} table; keep one")
     if not found:
-        raise InputError(
-            folder, None, f"portfolio folder has no {table}.csv or {table}.parquet (or {', '.join(names[1:])})"
-        )
+        return None
     file = found[0]
     wide = _key(file.stem) in TABLE_NAMES["flows_wide"]
     frame = _read_csv(file, table) if file.suffix.lower() == ".csv" else _read_parquet(file)
@@ -173,8 +205,10 @@ def _read_workbook(path: Path) -> dict[str, tuple[pd.DataFrame, str]]:
     try:
         sheets = {_key(name): name for name in workbook.sheetnames}
         out = {}
-        for table in _TABLES:
+        for table in (*_TABLES, "programme"):
             matches = [sheets[n] for n in _names(table) if n in sheets]
+            if not matches and table == "programme":
+                continue
             if len(matches) > 1:
                 raise InputError(path, None, f"has the sheets {' and '.join(map(repr, matches))}; keep one")
             if not matches:
@@ -251,10 +285,14 @@ def _known(table: str) -> dict[str, str]:
     for column, aliases in COLUMN_ALIASES[table].items():
         for name in (column, *aliases):
             known[_key(name)] = column
-    spec = PROJECT_COLUMNS if table == "projects" else FLOW_COLUMNS
+    spec = _spec(table)
     for column in spec["required"] + spec["optional"]:
         known[_key(column)] = column
     return known
+
+
+def _spec(table: str) -> dict[str, tuple[str, ...]]:
+    return {"projects": PROJECT_COLUMNS, "programme": PROGRAMME_COLUMNS}.get(table, FLOW_COLUMNS)
 
 
 def _is_year(name: str) -> bool:
@@ -269,7 +307,7 @@ def _header_row(candidates: list[tuple[int, list[str]]], table: str) -> int | No
 
 def _best_header(candidates: list[tuple[int, list[str], Any]], table: str) -> tuple[int | None, Any]:
     known = _known(table)
-    spec = PROJECT_COLUMNS if table == "projects" else FLOW_COLUMNS
+    spec = _spec(table)
     best: tuple[int, int | None, Any] = (-1, None, None)
     for i, row, extra in candidates:
         columns = {known.get(_key(h)) for h in row if h}

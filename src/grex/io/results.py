@@ -125,6 +125,12 @@ def write_parquet(frame: Any, path: Path, about: dict[str, Any]) -> None:
     pq.write_table(with_provenance(table, about), path)
 
 
+def programme_check(scenario: Any, portfolio: Any) -> Any:
+    from grex.market import programme_check as check  # noqa: PLC0415
+
+    return check(scenario, portfolio)
+
+
 def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callable[[Path], None] | None = None) -> Path:
     """Write ``complexes.csv/.parquet``, ``years.csv/.parquet`` and ``summary.json``.
 
@@ -146,6 +152,10 @@ def write_valuation(valuation: Valuation, out_dir: str | Path, *, extra: Callabl
         summary = reserve_summary(valuation.summary(), figures)
         if valuation.scenario.illustrative:
             summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
+        check = programme_check(valuation.scenario, valuation.portfolio)
+        if check is not None:  # the programme against the market (issue 15)
+            write_csv(check, staging / "programme.csv", float_format="%.6g")
+            summary["programme"] = check.to_dict(orient="records")
         write_json(staging / "summary.json", summary)
         if extra is not None:
             extra(staging)

@@ -192,7 +192,7 @@ def _horizon(plan: Plan, draws: int, seed: int, engine: str, threads: int) -> in
             count = min(BLOCK, draws - block * BLOCK)
             return _needed_years(plan, timing["pace"][:count], timing["delay"][:count])
 
-    n_years = max(plan.base_years, *_map(needed, range((draws - 1) // BLOCK + 1), threads))
+    n_years = max(plan.base_years, plan.market_reach, *_map(needed, range((draws - 1) // BLOCK + 1), threads))
     return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
 
 
@@ -338,7 +338,41 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         general_reserve=float(plan.general_reserve),
         n_years=int(n_years),
         valuation_year=int(inputs.valuation_year),
+        **_market_arrays(plan, n_years),
     )
+
+
+def _market_arrays(plan: Plan, n_years: int) -> dict[str, Any]:
+    """The market fields of the kernel plan (issue 15): empty arrays without a market."""
+    market = plan.market
+    if market is None:
+        P = 0
+        return {
+            "market_first": np.zeros(1, dtype=np.int64),
+            "market_complex": np.zeros(P, dtype=np.int64),
+            "market_lag": np.zeros(P, dtype=np.int64),
+            "market_units": np.zeros((P, n_years)),
+            "market_revenue": np.zeros((P, n_years)),
+            "market_cost": np.zeros((P, n_years)),
+            "market_last": np.zeros(0, dtype=np.int64),
+        }
+    market = market.widen(n_years)
+    return {
+        "market_first": np.ascontiguousarray(market.first_market, dtype=np.int64),
+        "market_complex": np.ascontiguousarray(market.complex, dtype=np.int64),
+        "market_lag": np.ascontiguousarray(market.lag, dtype=np.int64),
+        "market_units": np.ascontiguousarray(market.units[:, :n_years]),
+        "market_revenue": np.ascontiguousarray(market.revenue[:, :n_years]),
+        "market_cost": np.ascontiguousarray(market.cost[:, :n_years]),
+        # one past the last year with planned units, per market
+        "market_last": np.array(
+            [
+                int(np.flatnonzero(market.units[lo:hi, :n_years].any(axis=0)).max(initial=-1)) + 1
+                for lo, hi in zip(market.first_market[:-1], market.first_market[1:], strict=True)
+            ],
+            dtype=np.int64,
+        ),
+    }
 
 
 #: Outputs of at least this many bytes get memory of their own (:func:`_output`).
@@ -396,6 +430,7 @@ def _simulate_range(
         fixed = kernel_plan(plan, n_years)
 
         scratch = _per_thread(lambda: _Scratch(plan))
+        no_market = np.zeros((BLOCK, 0, 1))
 
     def work(start: int) -> int:
         stop = min(last, start + chunk_size)
@@ -414,6 +449,7 @@ def _simulate_range(
                         values["price_shock"][draws_of_block],
                         np.ascontiguousarray(values["risk"][draws_of_block]),
                         values["interest"][draws_of_block],
+                        values["absorption"][draws_of_block] if plan.market is not None else no_market,
                     ),
                     fixed,
                     Outputs(end_year[rows], end_value[rows], present_value[rows], reserve[rows]),

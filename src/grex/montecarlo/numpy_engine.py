@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from grex.core import discount_factor, end_index, freeze_rates, index_factors, nominal_flows, roll_book_value
 from grex.drivers import retime
+from grex.market import allocate
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import reserve_path
 from grex.montecarlo.streams import _block, _draws, _needed_years
@@ -40,6 +41,15 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
     pace, delay = values["pace"], values["delay"]
     revenues = retime(inputs.revenues, plan.anchor, pace, delay, n_years)
     costs = retime(inputs.linked_costs, plan.anchor, pace, delay, n_years)
+    if plan.market is not None:
+        # allocate_market (issue 15): the programme in a market, sold as the draw's absorption allows
+        absorption = values.get("absorption")
+        if absorption is None:  # fixed driver settings: the absorption's mode
+            modes = np.array([m.absorption.mode for m in plan.markets])
+            absorption = np.broadcast_to(modes[None, :, None], (len(pace), len(modes), n_years))
+        sold_revenues, sold_costs, _ = allocate(plan.market, absorption, n_years, inputs.n_complexes)
+        revenues = revenues + sold_revenues
+        costs = costs + sold_costs
     costs += inputs.costs[:, :n_years]
     G = inputs.rate_offset + n_years
     if "costs" in plan.active:
@@ -67,8 +77,7 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
     to come enter where the comments say).
     """
     inputs = plan.inputs
-    # (market allocation of the sales: to come, before the re-timing)
-    # retime and index_factors
+    # allocate_market (issue 15), retime and index_factors
     flows = _flows(plan, values, n_years)
     costs, revenues = flows["costs"], flows["revenues"]
     cost_factor, revenue_factor = flows["cost_factor"], flows["revenue_factor"]
@@ -129,7 +138,11 @@ def trace(
     plan = make_plan(scenario, portfolio, drivers)
     values = _draws(plan, seed, draw, draw + 1, _block)
     if n_years is None:
-        n_years = max(build_inputs(scenario, portfolio).n_years, _needed_years(plan, values["pace"], values["delay"]))
+        n_years = max(
+            build_inputs(scenario, portfolio).n_years,
+            _needed_years(plan, values["pace"], values["delay"]),
+            plan.market_reach,  # the market's sales (issue 15)
+        )
     inputs = plan.inputs
     flows = _flows(plan, values, n_years)
     G = inputs.rate_offset + n_years
@@ -207,7 +220,9 @@ def value_settings(
         raise ValueError(f"pace {pace.shape} and delay {delay.shape} must both be (settings, {C})")
     if np.any(pace <= 0) or np.any(delay < 0):
         raise ValueError("pace must be > 0 and delay >= 0")
-    n_years = max(plan.base_years, _needed_years(plan, pace, delay), int(plan.risk_index.max(initial=-1)) + 1)
+    n_years = max(
+        plan.base_years, _needed_years(plan, pace, delay), int(plan.risk_index.max(initial=-1)) + 1, plan.market_reach
+    )
     if n_years > plan.bound_years:
         inputs = build_inputs(scenario, portfolio, extra_years=n_years - plan.base_years)
         plan = replace(plan, inputs=inputs, bound_years=n_years)

@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 from grex.drivers import DRIVERS, MonteCarlo, correlation_root
 from grex.errors import InputError
 from grex.limits import check_horizon
+from grex.market import market_plan, market_rows
+from grex.market import reach as market_reach
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
 from grex.valuation import ModelInputs, build_inputs
@@ -53,6 +55,10 @@ class Plan:
     revenue_freeze: int | None
     general_reserve: float
     base_years: int
+    # market (issue 15)
+    markets: tuple[Any, ...] = ()
+    market: Any = None  # grex.market.MarketPlan, or None without a market that covers a programme row
+    market_reach: int = 0
 
 
 def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
@@ -88,6 +94,14 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         unknown = sorted(active - set(DRIVERS))
         if unknown:
             raise InputError(None, "drivers", f"unknown driver {unknown[0]!r}; expected some of {', '.join(DRIVERS)}")
+    markets = tuple(getattr(scenario, "markets", ()))
+    in_market = market_rows(markets, portfolio)
+    full_portfolio = portfolio
+    if in_market.any():
+        # the programme rows in a market are sold by the market allocation, not re-timed by pace and delay
+        portfolio = Portfolio.checked(
+            portfolio.projects, portfolio.flows[~in_market], portfolio.projects_source, portfolio.flows_source
+        )
     base_inputs = build_inputs(scenario, portfolio)
     # a pace or delay past the engine's year limit is refused by key before the long tables are built
     check_horizon(scenario, inputs=base_inputs)
@@ -117,7 +131,15 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
     slowest = mc.market_pace.minimum * pace[0]
     needed = np.where(has_sales, np.ceil(anchor + delay[2] + (sales_end - anchor) / slowest), 0)
     risk_years = [r.year - V + 1 for r in scenario.risks]
-    bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years]))
+    market = None
+    reach_years = 0
+    if in_market.any():
+        last = int(full_portfolio.flows["year"].max()) - V + 1
+        market = market_plan(markets, full_portfolio, V, max(last, T0))
+        reach_years = market_reach(market, markets)
+    bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years, reach_years]))
+    if market is not None:
+        market = market.widen(bound_years)
     inputs = build_inputs(scenario, portfolio, extra_years=bound_years - T0)
 
     correlation = np.array(mc.correlation)
@@ -146,4 +168,7 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         else inputs.rate_offset + params.max_duration - 1,
         general_reserve=0.0 if scenario.reserves.general_reserve is None else scenario.reserves.general_reserve,
         base_years=T0,
+        markets=markets if market is not None else (),
+        market=market,
+        market_reach=reach_years,
     )

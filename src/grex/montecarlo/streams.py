@@ -83,6 +83,36 @@ def _block(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
     out["price_shock"] = ar1(innovations[..., 1], mc.price_shock.persistence, price_sd)
     out["risk"] = _risks(plan, seed, block)
     out["interest"] = _interest(plan, seed, block)
+    if plan.market is not None:
+        out["absorption"] = _absorption(plan, seed, block, innovations[..., 1])
+    return out
+
+
+def _absorption(plan: Plan, seed: int, block: int, price_normals: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Stream 4 of a block (issue 15): the units each market takes in each year, shape (BLOCK, M, T).
+
+    ``price_normals`` (BLOCK, T) are the normal innovations of the land-price
+    shock (the same numbers in both engines). With the driver ``pace`` off,
+    every year takes the absorption's mode.
+    """
+    M, T = len(plan.markets), plan.bound_years
+    # years past the plan's market reach are never read (every unit is sold by then): they take the mode
+    reach = min(max(plan.market_reach, 1), T)
+    out = np.empty((BLOCK, M, T))
+    eps = ndtri(_uniform(_generator(seed, block, 4), (BLOCK, M, reach)))
+    for m, market in enumerate(plan.markets):
+        out[:, m, reach:] = market.absorption.mode
+        if "pace" not in plan.active or not market.absorption.spread:
+            out[:, m, :reach] = market.absorption.mode
+            continue
+        rho, phi = market.price_correlation, market.persistence
+        e = rho * price_normals[:, :reach] + math.sqrt(1.0 - rho * rho) * eps[:, m, :]
+        x = np.empty((BLOCK, reach))
+        x[:, 0] = e[:, 0]
+        scale = math.sqrt(1.0 - phi * phi)
+        for t in range(1, reach):
+            x[:, t] = phi * x[:, t - 1] + scale * e[:, t]
+        out[:, m, :reach] = market.absorption.ppf(ndtr(x))
     return out
 
 
@@ -190,8 +220,9 @@ def _block_compiled(
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
     price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
+    first = out.pop("innovation0")
     index_shocks(
-        out.pop("innovation0"),
+        first,
         later,
         float(mc.cost_shock.persistence),
         float(cost_sd),
@@ -204,6 +235,9 @@ def _block_compiled(
     out["price_shock"] = w.price_shock
     out["risk"] = _risks(plan, seed, block)
     out["interest"] = _interest(plan, seed, block)
+    if plan.market is not None:
+        price_normals = np.concatenate([first[:, 2:3], later[..., 1]], axis=1)
+        out["absorption"] = _absorption(plan, seed, block, price_normals)
     return out
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "costs_and_revenues",
     "driver_contributions",
     "present_value_by_complex",
+    "programme_against_market",
     "present_value_distribution",
     "reserve_path",
 ]
@@ -268,6 +269,30 @@ def costs_and_revenues(years: pd.DataFrame, labels, *, fig: Any = None):
     ax.set_xlabel(labels["axis_year"])
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper right")
+    return fig
+
+
+def programme_against_market(check: pd.DataFrame, labels, *, fig: Any = None):
+    """Planned units per year against the market's absorbable units (its mode), one panel per market (issue 15).
+
+    Parameters
+    ----------
+    check : DataFrame
+        :func:`grex.market.programme_check`: ``market, unit, year, planned, absorbable``.
+    """
+    markets = list(dict.fromkeys(check["market"]))
+    fig = new_figure((7.0, 3.6)) if fig is None else fig
+    axes = fig.subplots(1, len(markets), squeeze=False)[0]
+    for ax, market in zip(axes, markets, strict=True):
+        rows = check[check["market"] == market]
+        ax.bar(rows["year"], rows["planned"], color="0.45", edgecolor=INK, linewidth=0.5, label=labels["leg_planned"])
+        ax.plot(
+            rows["year"], rows["absorbable"], color=INK, linestyle="--", linewidth=1.0, label=labels["leg_absorbable"]
+        )
+        ax.set_title(f"{market} ({rows['unit'].iloc[0]})")
+        ax.set_xlabel(labels["axis_year"])
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(loc="upper right")
     return fig
 
 

@@ -353,6 +353,9 @@ def build_report(
         sections.append(_risk_section(valuation, simulation, drivers, labels))
     sections.append(_charts_section(valuation, simulation, drivers, labels))
     sections.append(_years_section(valuation, labels))
+    programme = _programme_section(valuation, labels)
+    if programme is not None:
+        sections.append(programme)
     extra = extra_sections(labels) if callable(extra_sections) else extra_sections
     sections.extend(extra)
     sections.append(
@@ -1039,6 +1042,40 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
             )
         )
     return Section("charts", labels["sec_charts"], charts=tuple(items))
+
+
+def _programme_section(valuation: Valuation, labels: Labels) -> Section | None:
+    """Programmering (issue 15): the programme per market and year against the absorption's mode; None without one."""
+    from grex.market import programme_check  # noqa: PLC0415
+
+    check = programme_check(valuation.scenario, valuation.portfolio)
+    if check is None:
+        return None
+    table = Table(
+        "programme",
+        labels["tab_programme"],
+        labels["sheet_programme"],
+        check,
+        (
+            Column("market", labels["col_market"]),
+            Column("unit", labels["col_unit"]),
+            Column("year", labels["col_year"], "year"),
+            Column("planned", labels["col_planned"], "ratio"),
+            Column("absorbable", labels["col_absorbable"], "ratio"),
+            Column("over_programming", labels["col_over_programming"], "ratio"),
+            Column("over_programming_pct", labels["col_over_programming_pct"], "percent"),
+            Column("backlog", labels["col_backlog"], "ratio"),
+        ),
+    )
+    chart = Chart(
+        "programme",
+        labels["fig_programme"],
+        lambda fig: charts.programme_against_market(check, labels, fig=fig),
+        caption=labels["cap_programme"],
+    )
+    return Section(
+        "programme", labels["sec_programme"], paragraphs=(labels["par_programme"],), tables=(table,), charts=(chart,)
+    )
 
 
 def _years_section(valuation: Valuation, labels: Labels) -> Section:

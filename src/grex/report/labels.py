@@ -182,6 +182,32 @@ _WORDS: dict[str, tuple[str, str]] = {
     "sec_risk": ("Risicoanalyse (Monte Carlo)", "Risk analysis (Monte Carlo)"),
     "sec_charts": ("Grafieken", "Charts"),
     "sec_years": ("Verloop per jaar", "Per year"),
+    # the sales programme against the market (issue 15)
+    "sec_programme": ("Programmering", "Sales programme"),
+    "par_programme": (
+        "Geplande eenheden per markt en jaar tegenover wat de markt opneemt (de modus van de afzet), de "
+        "overprogrammering (gepland min opneembaar) en de achterstand als de markt elk jaar de modus opneemt. "
+        "De waardering rekent met het plan; de Monte Carlo verkoopt de eenheden zoals de markt ze opneemt.",
+        "Planned units per market and year against what the market absorbs (the mode of its absorption), the "
+        "over-programming (planned minus absorbable) and the backlog if the market takes its mode every year. "
+        "The valuation uses the plan; the Monte Carlo sells the units as the market absorbs them.",
+    ),
+    "tab_programme": ("Programmering tegenover de markt", "Programme against the market"),
+    "sheet_programme": ("Programmering", "Programme"),
+    "col_market": ("Markt", "Market"),
+    "col_unit": ("Eenheid", "Unit"),
+    "col_planned": ("Gepland", "Planned"),
+    "col_absorbable": ("Opneembaar", "Absorbable"),
+    "col_over_programming": ("Overprogrammering", "Over-programming"),
+    "col_over_programming_pct": ("Overprogrammering %", "Over-programming %"),
+    "col_backlog": ("Achterstand", "Backlog"),
+    "fig_programme": ("Geplande en opneembare eenheden per jaar", "Planned and absorbable units per year"),
+    "cap_programme": (
+        "Staven: geplande eenheden; lijn: wat de markt per jaar opneemt (modus).",
+        "Bars: planned units; line: what the market absorbs a year (mode).",
+    ),
+    "leg_planned": ("gepland", "planned"),
+    "leg_absorbable": ("opneembaar", "absorbable"),
     # parameters table
     "tab_parameters": ("Uitgangspunten van de berekening", "Assumptions of the calculation"),
     "sheet_parameters": ("Uitgangspunten", "Assumptions"),

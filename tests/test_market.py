@@ -1,0 +1,244 @@
+"""Sales programme in units and a shared market (issue 15): hand-worked allocation, identity, conservation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EURO
+from grex.cli import main
+from grex.errors import InputError
+from grex.io import read_portfolio
+from grex.io.scenario import read_scenario
+from grex.market import allocate
+from grex.montecarlo import simulate
+from grex.montecarlo.plan import make_plan
+from grex.montecarlo.streams import _block
+
+PROJECTS = """project,name,status,book_value,realised_costs,realised_revenues,profit_taken
+a,A,vastgesteld,0,0,0,0
+b,B,vastgesteld,0,0,0,0
+"""
+FLOWS = """project,year,type,category,amount
+a,2024,cost,bouwrijp,1000000
+b,2024,cost,bouwrijp,500000
+"""
+PROGRAMME = """project,year,segment,unit,quantity,price
+a,2024,wonen_vrij,dwelling,120,10000
+a,2025,wonen_vrij,dwelling,120,10000
+b,2024,wonen_vrij,dwelling,60,20000
+b,2025,wonen_vrij,dwelling,60,20000
+"""
+SCENARIO = """name = "case"
+portfolio = "pf"
+valuation_year = 2024
+[parameters]
+interest_rate = 0.05
+discount_rate = 0.0
+uncertainty_margin = 0.0
+cost_index = 0.0
+revenue_index = 0.0
+"""
+
+
+def case(tmp_path: Path, market: str, *, programme: str = PROGRAMME, flows: str = FLOWS) -> tuple:
+    pf = tmp_path / "pf"
+    pf.mkdir(exist_ok=True)
+    (pf / "projects.csv").write_text(PROJECTS)
+    (pf / "flows.csv").write_text(flows)
+    (pf / "programme.csv").write_text(programme)
+    (tmp_path / "s.toml").write_text(SCENARIO + market)
+    scenario = read_scenario(tmp_path / "s.toml")
+    return scenario, read_portfolio(scenario.portfolio)
+
+
+HOUSING = '[market.housing]\nsegments = ["wonen_vrij"]\nunit = "dwelling"\n'
+
+
+def test_hand_worked_sharing_carry_over_end_years_and_values(tmp_path: Path) -> None:
+    # A offers 120 and B 60 dwellings in 2024 and 2025; the market takes 100 a year. Pro rata:
+    # 2024 offers 120 + 60 = 180 > 100: A sells 100 * 120/180 = 66.67, B 33.33; backlog 53.33 and 26.67.
+    # 2025 offers 173.33 + 86.67 = 260: A 66.67, B 33.33; 2026 offers 106.67 + 53.33 = 160: again;
+    # 2027 offers 40 + 20 = 60 <= 100: everything. Both end in 2027.
+    scenario, portfolio = case(tmp_path, HOUSING + "absorption = 100\n")
+    plan = make_plan(scenario, portfolio, ())
+    values = _block(plan, 1, 0)
+    revenues, _, sold = allocate(plan.market, values["absorption"][:1], plan.bound_years, 2)
+    third = 100 / 3
+    np.testing.assert_allclose(sold[0, 0, :5], [2 * third, 2 * third, 2 * third, 40, 0], rtol=1e-12)
+    np.testing.assert_allclose(sold[0, 1, :5], [third, third, third, 20, 0], rtol=1e-12)
+    # revenue: A at 10,000 and B at 20,000 a dwelling; 2025: the rest of 2024's (53.33) and 13.33 of 2025's
+    np.testing.assert_allclose(revenues[0, 0, :4], [666_666.67, 666_666.67, 666_666.67, 400_000.0], atol=EURO)
+    np.testing.assert_allclose(revenues[0, 1, :4], [666_666.67, 666_666.67, 666_666.67, 400_000.0], atol=EURO)
+    for engine in ("numpy", "numba"):
+        result = simulate(scenario, portfolio, draws=2, seed=1, drivers=(), engine=engine)
+        assert result.end_year.tolist() == [[2027, 2027], [2027, 2027]]
+        # rekenrente 5%, B_{t+1} = 1.05 B_t + net_t from 0: A: 333,333.33; -316,666.67; -999,166.67; -1,449,125.00
+        # B: -166,666.67; -841,666.67; -1,550,416.67; -2,027,937.50
+        np.testing.assert_allclose(result.end_value[0], [1_449_125.00, 2_027_937.50], atol=EURO)
+
+
+def without_market(tmp_path: Path) -> tuple:
+    other = tmp_path / "plain"
+    other.mkdir()
+    return case(other, "")
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_market_above_plan_reproduces_todays_valuation(tmp_path: Path, engine: str) -> None:
+    scenario, portfolio = case(tmp_path, HOUSING + "absorption = { low = 500, mode = 600, high = 700 }\n")
+    plain_scenario, plain_portfolio = without_market(tmp_path)
+    from grex.valuation import value_portfolio
+
+    run = value_portfolio(scenario, portfolio)
+    plain_run = value_portfolio(plain_scenario, plain_portfolio)
+    assert run.result.end_value.tolist() == plain_run.result.end_value.tolist()
+    drivers = ("costs", "prices", "interest", "risks")
+    with_market = simulate(scenario, portfolio, draws=300, seed=7, drivers=drivers, engine=engine)
+    today = simulate(plain_scenario, plain_portfolio, draws=300, seed=7, drivers=drivers, engine=engine)
+    np.testing.assert_array_equal(with_market.end_value, today.end_value)
+    np.testing.assert_array_equal(with_market.present_value, today.present_value)
+    np.testing.assert_array_equal(with_market.end_year, today.end_year)
+
+
+def test_conservation_every_draw_sells_the_plan(tmp_path: Path) -> None:
+    scenario, portfolio = case(
+        tmp_path, HOUSING + "absorption = { low = 40, mode = 100, high = 200 }\npersistence = 0.5\n"
+    )
+    plan = make_plan(scenario, portfolio, None)
+    values = _block(plan, 3, 0)
+    n = plan.bound_years
+    revenues, _, sold = allocate(plan.market, values["absorption"][:200], n, 2)
+    assert np.ptp(values["absorption"][:200, 0, :]) > 50  # the absorption does vary
+    np.testing.assert_allclose(sold.sum(axis=2), np.broadcast_to([240.0, 120.0], (200, 2)), rtol=1e-12)
+    np.testing.assert_allclose(revenues.sum(axis=2), 2_400_000.0, atol=1e-6)
+
+
+def test_engines_and_chunk_sizes_bit_identical(tmp_path: Path) -> None:
+    scenario, portfolio = case(
+        tmp_path, HOUSING + "absorption = { low = 60, mode = 100, high = 150 }\nprice_correlation = 0.5\n"
+    )
+    runs = [
+        simulate(scenario, portfolio, draws=700, seed=5, engine="numpy"),
+        simulate(scenario, portfolio, draws=700, seed=5, engine="numba"),
+        simulate(scenario, portfolio, draws=700, seed=5, engine="numba", chunk_size=64),
+        simulate(scenario, portfolio, draws=700, seed=5, engine="numpy", chunk_size=300),
+    ]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0].end_value, other.end_value)
+        np.testing.assert_array_equal(runs[0].end_year, other.end_year)
+        np.testing.assert_array_equal(runs[0].reserve, other.reserve)
+    assert len(set(runs[0].end_year[:, 0].tolist())) > 1  # the market re-times
+
+
+@pytest.mark.parametrize(
+    ("market", "key"),
+    [
+        ('[market.housing]\nsegments = []\nunit = "dwelling"\nabsorption = 100\n', "market.housing.segments"),
+        (HOUSING + "absorption = 0\n", "market.housing.absorption"),
+        (HOUSING + "absorption = 100\n" + HOUSING.replace("housing", "other") + "absorption = 5\n", "market.other"),
+        (HOUSING + "absorption = 100\nspeed = 1\n", "market.housing.speed"),
+    ],
+)
+def test_bad_markets(tmp_path: Path, market: str, key: str) -> None:
+    with pytest.raises(InputError, match=key):
+        case(tmp_path, market)
+
+
+@pytest.mark.parametrize(
+    ("programme", "column"),
+    [
+        (PROGRAMME.replace("a,2024,wonen_vrij,dwelling", "a,2024,wonen_vrij,ha"), "unit"),
+        (PROGRAMME.replace("120,10000", "-1,10000", 1), "quantity"),
+        (PROGRAMME.replace("b,2025", "x,2025"), "project"),
+        (PROGRAMME.replace("60,20000", "sixty,20000", 1), "quantity"),
+    ],
+)
+def test_bad_programme(tmp_path: Path, programme: str, column: str) -> None:
+    with pytest.raises(InputError, match=f"column '{column}'"):
+        case(tmp_path, "", programme=programme)
+
+
+def test_revenue_in_flows_and_programme_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not both"):
+        case(tmp_path, "", flows=FLOWS + "a,2025,revenue,wonen_vrij,5\n")
+
+
+def test_cli_bad_programme_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case(tmp_path, "")
+    (tmp_path / "pf" / "programme.csv").write_text(PROGRAMME.replace("b,2025", "x,2025"))
+    assert main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "programme.csv" in err and "'project'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_shows_the_over_programming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 180 dwellings planned in 2024 and 2025 against a mode of 100: 80 over (80%) each year; what the mode
+    # leaves unsold carries over: 80, 160, then 60 (2026) and 0 (2027).
+    case(tmp_path, HOUSING + "absorption = { low = 90, mode = 100, high = 120 }\n")
+    assert main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out")]) == 0
+    import json
+
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out" / "programme.csv")
+    assert table["year"].tolist() == [2024, 2025, 2026, 2027]
+    assert table["planned"].tolist() == [180, 180, 0, 0]
+    assert table["over_programming"].tolist() == [80, 80, -100, -100]
+    assert table["over_programming_pct"].tolist() == [0.8, 0.8, -1.0, -1.0]
+    assert table["backlog"].tolist() == [80, 160, 60, 0]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["programme"][1]["backlog"] == 160
+    out = capsys.readouterr().out
+    assert "Programmering tegenover de markt" in out
+    assert "  housing      2025      180,00      100,00       80,00       80,0%      160,00" in out
+
+
+def test_programme_from_an_excel_sheet_programma(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from grex.portfolio import Portfolio
+
+    scenario, portfolio = case(tmp_path, "")
+    workbook = tmp_path / "pf.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        portfolio.projects.drop(columns="row").to_excel(writer, sheet_name="projecten", index=False)
+        plain = portfolio.flows[~portfolio.flows["row"].str.startswith("programme")]
+        plain.drop(columns="row").to_excel(writer, sheet_name="kasstromen", index=False)
+        portfolio.programme.drop(columns="row").to_excel(writer, sheet_name="Programma", index=False)
+    read = read_portfolio(workbook)
+    assert read.programme_source.endswith("[Programma]")
+    assert read.flows["amount"].tolist() == portfolio.flows["amount"].tolist()
+    # built in code: the same check and the same flows
+    built = Portfolio(
+        portfolio.projects.drop(columns="row"),
+        plain.drop(columns="row"),
+        programme=portfolio.programme.drop(columns="row"),
+    )
+    assert built.flows["amount"].tolist() == portfolio.flows["amount"].tolist()
+
+
+def test_report_section_programmering(tmp_path: Path) -> None:
+    from grex.report.content import build_report
+    from grex.valuation import value_portfolio
+
+    scenario, portfolio = case(tmp_path, HOUSING + "absorption = 100\n")
+    report = build_report(value_portfolio(scenario, portfolio))
+    section = next(s for s in report.sections if s.key == "programme")
+    assert section.title == "Programmering"
+    assert section.tables[0].frame["over_programming"].tolist() == [80, 80, -100, -100]
+    assert [c.key for c in section.charts] == ["programme"]
+    plain_scenario, plain_portfolio = without_market(tmp_path)
+    assert "programme" not in [s.key for s in build_report(value_portfolio(plain_scenario, plain_portfolio)).sections]
+
+
+def test_programme_row_before_the_valuation_year_names_the_programme(tmp_path: Path) -> None:
+    case(tmp_path, "")
+    (tmp_path / "pf" / "programme.csv").write_text(PROGRAMME.replace("b,2025", "b,2023"))
+    scenario = read_scenario(tmp_path / "s.toml")
+    with pytest.raises(InputError, match=r"programme\.csv: line 5, column 'year'"):
+        read_portfolio(scenario.portfolio).check_years(scenario.valuation_year)
