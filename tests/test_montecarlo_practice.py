@@ -98,7 +98,8 @@ def test_kernel_equals_numpy_with_every_convention_and_some_drivers(drivers):
     parameters = {k: v for option in OPTIONS.values() for k, v in option[0].items()}
     scenario = read_scenario(EXAMPLE)
     scenario = with_parameters(scenario, **parameters)
-    assert_identical(*both_engines(scenario, read_portfolio(read_scenario(EXAMPLE).portfolio), draws=300, seed=4))
+    portfolio = read_portfolio(read_scenario(EXAMPLE).portfolio)
+    assert_identical(*both_engines(scenario, portfolio, draws=300, seed=4, drivers=drivers))
 
 
 def test_kernel_equals_numpy_with_category_indices_over_several_index_groups():
