@@ -286,3 +286,32 @@ def test_risks_follow_cost_index_with_a_table_per_kostensoort():
     assert plan_table.inputs.category_rates is not None
     np.testing.assert_array_equal(plan_table.inputs.category_rates[-1], plan.inputs.cost_rates)
     np.testing.assert_array_equal(plan_table.inputs.cost_rates, plan.inputs.cost_rates)
+
+
+def test_corrections_that_cancel_at_price_level_are_valued_by_their_own_indices(case):
+    """+100 bouwrijp and -100 verwerving in 2027, after the last other flow: no flow at price level,
+    so the end year stays 2025, but indexed by different indices they leave a nominal cost in 2027.
+    The roll and the present value stop at the end year (docs/rules.md: after E the balance stands
+    still), on either engine as in grex run: book value 50, rekenrente 1%, 110 (with the margin)
+    in 2024, revenue 300 in 2025: B = 50 + 0.5 + 110 = 160.5; 160.5 + 1.605 - 300 = -137.895, the
+    end value 137.895; the present value -50 - 110 / 1.02 + 300 / 1.02 ** 2 = 130.5075. The
+    remainder counts in the remaining costs (the reserve path's POC totals) on both engines."""
+    scenario, portfolio = one_complex(
+        case,
+        [{"project": "a", "book_value": 50, "realised_costs": 50}],
+        [
+            {"project": "a", "year": 2024, "amount": 100},
+            {"project": "a", "year": 2025, "type": "revenue", "amount": 300},
+            {"project": "a", "year": 2027, "category": "bouwrijp", "amount": 100},
+            {"project": "a", "year": 2027, "category": "verwerving", "amount": -100},
+        ],
+        {"cost_index_by_category": {"bouwrijp": 0.05}, "present_value_method": "cash_flows"},
+    )
+    expected = value_portfolio(scenario, portfolio).result
+    assert expected.end_index[0] == 1
+    assert expected.end_value[0] == pytest.approx(137.895, abs=1e-9)
+    assert expected.present_value[0] == pytest.approx(130.5075, abs=0.00005)
+    numpy_arrays, kernel_arrays = both_engines(scenario, portfolio, draws=20, seed=5)
+    assert_identical(numpy_arrays, kernel_arrays)
+    np.testing.assert_allclose(kernel_arrays["present_value"][:, 0], expected.present_value[0], rtol=0, atol=0.005)
+    np.testing.assert_allclose(kernel_arrays["end_value"][:, 0], expected.end_value[0], rtol=0, atol=0.005)

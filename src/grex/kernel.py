@@ -839,20 +839,18 @@ def roll_book_value_by_year(balance, shift, rates, net, last_index):  # pragma: 
 
 
 @_stage
-def present_value_of_flows(plan, c, q, last, span_end, net, terms):  # pragma: no cover - compiled
+def present_value_of_flows(plan, c, q, last, net, terms):  # pragma: no cover - compiled
     """Stage *present_value_of_flows*: :func:`grex.core.present_value_of_flows` of complex ``c`` (column ``q``).
 
     ``-book_value + sum_t (revenues_t - costs_t) * discount[t]`` over the
     draw's nominal flows (``-net``: margin and risks included, interest left
-    out) of every year of the horizon, summed in numpy's pairwise order
-    (:func:`pairwise_sum`); the years after the end year and the span hold
-    no flow (``-0.0``, as the numpy engine's ``-net`` there). ``terms``
-    (n_years,) is work space.
+    out) of the years V ... E, the later years of the horizon as zeros
+    (as :func:`grex.core.valuate`), summed in numpy's pairwise order
+    (:func:`pairwise_sum`). ``terms`` (n_years,) is work space.
     """
-    fresh = max(last + 1, span_end)
     n = terms.shape[0]
     for t in range(n):
-        flow = -net[t, q] if t < fresh else -0.0
+        flow = -net[t, q] if t <= last else 0.0
         terms[t] = flow * plan.discount[t]
     return pairwise_sum(terms, 0, n) - plan.book_value[c]
 
@@ -1097,7 +1095,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             last = last_index[q]
             ev = -balance[q]
             if plan.present_value_of_flows:
-                pv = present_value_of_flows(plan, c, q, last, span_end[q], net, terms)
+                pv = present_value_of_flows(plan, c, q, last, net, terms)
             else:
                 pv = ev * plan.discount[last]
             out.end_year[d, c] = plan.valuation_year + last

@@ -136,7 +136,7 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         # present_value_of_flows: the draw's net flows (risks included), interest left out
         present_value = present_value_of_flows(
             inputs.book_value,
-            -net,
+            np.where(np.arange(n_years) <= last[..., None], -net, 0.0),  # V ... E, as grex.core.valuate
             inputs.discount_rate,
             valuation_year=inputs.valuation_year,
             periods=inputs.discount_periods,
