@@ -298,7 +298,7 @@ def test_corrections_that_cancel_at_price_level_are_valued_by_their_own_indices(
     remainder counts in the remaining costs (the reserve path's POC totals) on both engines."""
     scenario, portfolio = one_complex(
         case,
-        [{"project": "a", "book_value": 50, "realised_costs": 50}],
+        [{"project": "a", "book_value": 50, "realised_costs": 150, "realised_revenues": 100}],
         [
             {"project": "a", "year": 2024, "amount": 100},
             {"project": "a", "year": 2025, "type": "revenue", "amount": 300},
