@@ -289,8 +289,8 @@ def test_risks_follow_cost_index_with_a_table_per_kostensoort():
 
 
 def test_corrections_that_cancel_at_price_level_are_valued_by_their_own_indices(case):
-    """+100 bouwrijp and -100 verwerving in 2027, after the last other flow: no flow at price level,
-    so the end year stays 2025, but indexed by different indices they leave a nominal cost in 2027.
+    """+100 bouwrijp and -100 verwerving in 2029, after the last other flow: no flow at price level,
+    so the end year stays 2025, but indexed by different indices they leave a nominal cost in 2029.
     The roll and the present value stop at the end year (docs/rules.md: after E the balance stands
     still), on either engine as in grex run: book value 50, rekenrente 1%, 110 (with the margin)
     in 2024, revenue 300 in 2025: B = 50 + 0.5 + 110 = 160.5; 160.5 + 1.605 - 300 = -137.895, the
@@ -302,8 +302,8 @@ def test_corrections_that_cancel_at_price_level_are_valued_by_their_own_indices(
         [
             {"project": "a", "year": 2024, "amount": 100},
             {"project": "a", "year": 2025, "type": "revenue", "amount": 300},
-            {"project": "a", "year": 2027, "category": "bouwrijp", "amount": 100},
-            {"project": "a", "year": 2027, "category": "verwerving", "amount": -100},
+            {"project": "a", "year": 2029, "category": "bouwrijp", "amount": 100},
+            {"project": "a", "year": 2029, "category": "verwerving", "amount": -100},
         ],
         {"cost_index_by_category": {"bouwrijp": 0.05}, "present_value_method": "cash_flows"},
     )
