@@ -14,10 +14,16 @@ stage                       the rule it computes
 :func:`retime`              :func:`grex.drivers.retime`
 :func:`index_factors`       :func:`grex.core.index_factors` (shocks, :func:`grex.core.freeze_rates`)
 :func:`nominal_flows`       :func:`grex.core.nominal_flows` (:func:`nominal_flow`: indexation, margin)
+:func:`retime_categories`,  the same with a cost index per kostensoort
+:func:`nominal_flows_by_    (``indexed_costs``, :meth:`grex.valuation.ModelInputs.indexed_costs`)
+category`
 :func:`end_index`           :func:`grex.core.end_index`
 :func:`add_risks`           the risk register (as :mod:`grex.montecarlo.numpy_engine`)
-:func:`roll_book_value`     :func:`grex.core.roll_book_value`
-(discounting)               the table of :func:`grex.core.discount_factor`
+:func:`roll_book_value`     :func:`grex.core.roll_book_value` (:func:`roll_book_value_by_year`:
+                            a rekenrente per year, ``rate_by_year``)
+(discounting)               the table of :func:`grex.core.discount_factor` (whole years or the day count)
+:func:`present_value_of_    :func:`grex.core.present_value_of_flows` (``present_value_method =
+flows`                      "cash_flows"``)
 :func:`provision`           :func:`grex.core.provision`
 :func:`poc_profit`          :func:`grex.core.poc_profit`
 :func:`reserve_entries`,    :func:`grex.montecarlo.reserve.reserve_path`
@@ -967,12 +973,15 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     2. :func:`retime` the revenues and sales-linked costs;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
        draw's shocks;
-    4. :func:`nominal_flows`: indexation, margin, net flows, running totals;
+    4. :func:`nominal_flows`: indexation, margin, net flows, running totals
+       (with a cost index per kostensoort :func:`retime_categories` and
+       :func:`nominal_flows_by_category`);
     5. :func:`end_index`, then :func:`add_risks` (which can move it);
-    6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente;
+    6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente
+       (:func:`roll_book_value_by_year` with a rate per year);
     7. *(to come: a yearly revaluation along the path, after the roll)*
     8. end value and present value (discounting by the table of
-       :func:`grex.core.discount_factor`);
+       :func:`grex.core.discount_factor`, or :func:`present_value_of_flows`);
     9. :func:`reserve_entries` of each complex (:func:`provision`,
        :func:`poc_profit`) and the :func:`reserve_path`.
 

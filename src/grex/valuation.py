@@ -176,9 +176,9 @@ class ModelInputs:
     def core_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`grex.core.valuate` other than the flows and factors.
 
-        The conventions that only the deterministic engine supports yet
-        (:mod:`grex.support`) are passed only where they differ from the
-        default, so that the arguments of a default scenario stay as they were.
+        The conventions of municipal practice (docs/municipal-practice.md)
+        are passed only where they differ from the default, so that the
+        arguments of a default scenario stay as they were.
         """
         extra: dict[str, Any] = {}
         if self.interest_rates is not None:

@@ -3,7 +3,9 @@
 :func:`_value_chunk` re-times every complex's revenues and sales-linked costs
 along its planned sales curve (:func:`grex.drivers.retime`) and values the
 draws with the rules of :mod:`grex.core` (``index_factors``,
-``nominal_flows``, ``end_index``, ``roll_book_value``, ``discount_factor``)
+``nominal_flows``, ``end_index``, ``roll_book_value``, ``discount_factor``,
+``present_value_of_flows``; the conventions of docs/municipal-practice.md as
+``grex run`` applies them)
 and the reserve path of :mod:`grex.montecarlo.reserve`; the loops in Python
 run over years and risks, never over draws or complexes. The compiled
 engine (:mod:`grex.kernel`) gives the same numbers bit for bit.
@@ -64,9 +66,14 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
         revenue_factor = index_factors(rates, inputs.price_level_offset, n_years)
     else:
         revenue_factor = index_factors(inputs.revenue_rates[:, :G], inputs.price_level_offset, n_years)
-    out = {"costs": costs, "revenues": revenues, "cost_factor": cost_factor, "revenue_factor": revenue_factor}
-    out["indexed_costs"] = _indexed_costs(plan, values, n_years) if inputs.category_rates is not None else None
-    return out
+    indexed_costs = _indexed_costs(plan, values, n_years) if inputs.category_rates is not None else None
+    return {
+        "costs": costs,
+        "revenues": revenues,
+        "cost_factor": cost_factor,
+        "revenue_factor": revenue_factor,
+        "indexed_costs": indexed_costs,
+    }
 
 
 def _indexed_costs(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> NDArray[np.float64]:
