@@ -315,3 +315,17 @@ def test_corrections_that_cancel_at_price_level_are_valued_by_their_own_indices(
     assert_identical(numpy_arrays, kernel_arrays)
     np.testing.assert_allclose(kernel_arrays["present_value"][:, 0], expected.present_value[0], rtol=0, atol=0.005)
     np.testing.assert_allclose(kernel_arrays["end_value"][:, 0], expected.end_value[0], rtol=0, atol=0.005)
+
+
+def test_sensitivity_shifts_a_rekenrente_per_year_in_every_year(tmp_path):
+    # The tornado moves every year's rate by the step and states it as a shift (not one rate).
+    path = tmp_path / "variant.toml"
+    path.write_text(
+        f'extends = "{EXAMPLE}"\nname = "variant"\n[parameters]\n{OPTIONS["interest_by_year"][1]}\n', encoding="utf-8"
+    )
+    out = tmp_path / "sensitivity"
+    assert main(["sensitivity", str(path), "--draws", "200", "--seed", "1", "--out", str(out)]) == 0
+    tornado = pd.read_csv(out / "tornado.csv").set_index("driver")
+    assert tornado.loc["interest", "low_setting"] == "−1,0% elk jaar"
+    assert tornado.loc["interest", "high_setting"] == "+1,0% elk jaar"
+    assert tornado.loc["interest", "present_value_high"] < tornado.loc["interest", "present_value_low"]
