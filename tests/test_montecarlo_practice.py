@@ -329,3 +329,18 @@ def test_sensitivity_shifts_a_rekenrente_per_year_in_every_year(tmp_path):
     assert tornado.loc["interest", "low_setting"] == "−1,0% elk jaar"
     assert tornado.loc["interest", "high_setting"] == "+1,0% elk jaar"
     assert tornado.loc["interest", "present_value_high"] < tornado.loc["interest", "present_value_low"]
+
+
+@pytest.mark.parametrize(
+    ("n_complexes", "n_years", "drivers", "horizon"),
+    [(3, 3, (), 3), (3, 3, None, 8), (6, 9, None, 20), (4, 100, None, 177)],
+)
+def test_kernel_sums_the_cash_flows_in_numpys_order_on_any_horizon(n_complexes, n_years, drivers, horizon):
+    # numpy's pairwise sum: sequential below 8 years, eight partial sums up to 128, halves beyond
+    from grex.montecarlo import execution
+
+    scenario, portfolio = synthetic(n_complexes, n_years, seed=n_years, n_risks=2)
+    scenario = with_parameters(scenario, present_value_method="cash_flows")
+    plan = make_plan(scenario, portfolio, drivers)
+    assert execution._horizon(plan, 150, 8, "numba", 1) == horizon
+    assert_identical(*both_engines(scenario, portfolio, draws=150, seed=8, drivers=drivers))

@@ -845,20 +845,59 @@ def roll_book_value_by_year(balance, shift, rates, net, last_index):  # pragma: 
 
 
 @_stage
-def present_value_of_flows(plan, c, q, last, net, terms):  # pragma: no cover - compiled
-    """Stage *present_value_of_flows*: :func:`grex.core.present_value_of_flows` of complex ``c`` (column ``q``).
+def present_value_of_flows(plan, net, last_index, terms, partial, out):  # pragma: no cover - compiled
+    """Stage *present_value_of_flows*: :func:`grex.core.present_value_of_flows` of every complex, by column.
 
-    ``-book_value + sum_t (revenues_t - costs_t) * discount[t]`` over the
-    draw's nominal flows (``-net``: margin and risks included, interest left
-    out) of the years V ... E, the later years of the horizon as zeros
-    (as :func:`grex.core.valuate`), summed in numpy's pairwise order
-    (:func:`pairwise_sum`). ``terms`` (n_years,) is work space.
+    ``out[q] = -book_value + sum_t (revenues_t - costs_t) * discount[t]``
+    over the draw's nominal flows (``-net``: margin and risks included,
+    interest left out) of the years V ... E, the later years of the horizon
+    as zeros (as :func:`grex.core.valuate`), summed over the years in
+    numpy's pairwise order (:func:`pairwise_sum`), the complexes side by side:
+    up to 128 years as eight interleaved partial sums (numpy's block), longer
+    horizons column by column through :func:`pairwise_sum`. ``terms``
+    (n_years, C), ``partial`` (8, C) are work space.
     """
     n = terms.shape[0]
+    C = terms.shape[1]
     for t in range(n):
-        flow = -net[t, q] if t <= last else 0.0
-        terms[t] = flow * plan.discount[t]
-    return pairwise_sum(terms, 0, n) - plan.book_value[c]
+        f = plan.discount[t]
+        for q in range(C):
+            value = -net[t, q] * f
+            terms[t, q] = value if t <= last_index[q] else 0.0
+    if n > _PW_BLOCKSIZE:
+        column = np.empty(n)
+        for q in range(C):
+            for t in range(n):
+                column[t] = terms[t, q]
+            out[q] = pairwise_sum(column, 0, n)
+    elif n < 8:
+        for q in range(C):
+            out[q] = -0.0
+        for t in range(n):
+            for q in range(C):
+                out[q] = out[q] + terms[t, q]
+    else:
+        for k in range(8):
+            for q in range(C):
+                partial[k, q] = terms[k, q]
+        i = 8
+        stop = n - (n % 8)
+        while i < stop:
+            for k in range(8):
+                for q in range(C):
+                    partial[k, q] = partial[k, q] + terms[i + k, q]
+            i += 8
+        for q in range(C):
+            out[q] = ((partial[0, q] + partial[1, q]) + (partial[2, q] + partial[3, q])) + (
+                (partial[4, q] + partial[5, q]) + (partial[6, q] + partial[7, q])
+            )
+        while i < n:
+            for q in range(C):
+                out[q] = out[q] + terms[i, q]
+            i += 1
+    for c in range(C):
+        q = plan.column[c]
+        out[q] = out[q] - plan.book_value[c]
 
 
 @_stage
@@ -1006,7 +1045,9 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     retimed_linked = np.zeros((n_years, C))
     retimed_category = np.zeros((plan.category_count, n_years, C))
     indexed = np.empty(C)
-    terms = np.empty(n_years)
+    terms = np.empty((n_years if plan.present_value_of_flows else 0, C))
+    partial = np.empty((8, C))
+    flows_value = np.empty(C)
     cum_costs = np.empty((years, C))
     cum_revenues = np.empty((years, C))
     window_lo = np.empty(C, dtype=np.int64)
@@ -1099,12 +1140,14 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
         else:
             roll_book_value(balance, draws.interest[d], net, last_index)
         # (7. yearly revaluation along the path: to come)
+        if plan.present_value_of_flows:
+            present_value_of_flows(plan, net, last_index, terms, partial, flows_value)
         for c in range(C):
             q = plan.column[c]
             last = last_index[q]
             ev = -balance[q]
             if plan.present_value_of_flows:
-                pv = present_value_of_flows(plan, c, q, last, net, terms)
+                pv = flows_value[q]
             else:
                 pv = ev * plan.discount[last]
             out.end_year[d, c] = plan.valuation_year + last
