@@ -290,6 +290,9 @@ class KernelPlan(NamedTuple):
         ``fixed_costs`` per group of kostensoorten, by column. [EUR, price level]
     category_linked_costs : ndarray, shape (K, C, pad + T0 + pad)
         ``linked_costs`` per group of kostensoorten, padded. [EUR, price level]
+    category_has_linked : ndarray of bool, shape (K, C)
+        Whether a group of kostensoorten of a complex has sales-linked costs
+        (only those are re-timed; the others' re-timed costs stay 0).
     """
 
     revenues: Any
@@ -337,6 +340,7 @@ class KernelPlan(NamedTuple):
     category_groups: Any
     category_fixed_costs: Any
     category_linked_costs: Any
+    category_has_linked: Any
 
 
 class Draws(NamedTuple):
@@ -516,8 +520,19 @@ def retime_categories(plan, pace, delay, window_lo, window_hi, retimed_category)
         k_lo = window_lo[q]
         k_hi = window_hi[q]
         if k_lo < k_hi:
-            for k in range(0, K, 2):
-                k2 = min(k + 1, K - 1)
+            # the groups with sales-linked costs of this complex, two at a time (the others stay 0)
+            k = -1
+            while True:
+                k = k + 1
+                while k < K and not plan.category_has_linked[k, c]:
+                    k = k + 1
+                if k >= K:
+                    break
+                k2 = k + 1
+                while k2 < K and not plan.category_has_linked[k2, c]:
+                    k2 = k2 + 1
+                if k2 >= K:
+                    k2 = k
                 retime_complex(
                     plan.category_linked_costs[k],
                     plan.category_linked_costs[k2],
@@ -532,6 +547,7 @@ def retime_categories(plan, pace, delay, window_lo, window_hi, retimed_category)
                     retimed_category[k2],
                     q,
                 )
+                k = k2
 
 
 @_stage

@@ -387,6 +387,7 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         category_groups=category_groups,
         category_fixed_costs=category_fixed,
         category_linked_costs=category_linked,
+        category_has_linked=np.ascontiguousarray((category_linked != 0).any(axis=-1), dtype=np.bool_),
     )
 
 
