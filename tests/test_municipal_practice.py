@@ -398,10 +398,6 @@ def test_bad_conventions_are_refused(case, tmp_path, capsys, parameters, expecte
 @pytest.mark.parametrize(
     ("parameters", "project", "key"),
     [
-        ({"present_value_method": "cash_flows"}, {}, "key parameters.present_value_method"),
-        ({"discount_periods": "days"}, {}, "key parameters.discount_periods"),
-        ({"interest_rate": {"2025": 0.02, "default": 0.01}}, {}, "key parameters.interest_rate"),
-        ({"cost_index_by_category": {"bouwrijp": 0.03}}, {}, "key parameters.cost_index_by_category"),
         ({}, {"provision_balance": 10}, "line 2, column 'provision_balance'"),
     ],
 )
@@ -419,18 +415,23 @@ def test_monte_carlo_commands_refuse_what_they_do_not_simulate(
     assert not out.exists()
 
 
-def test_defaults_are_supported_by_the_monte_carlo():
+def test_the_conventions_are_supported_by_the_monte_carlo():
+    # the Monte Carlo simulates every convention of [parameters] (tests/test_montecarlo_practice.py)
     from grex.support import unsupported
 
     scenario, portfolio = random_case(2)
     assert unsupported(scenario, portfolio) == []
-    table = {"2024": 0.01, "default": 0.01}
-    pathed = Scenario.from_dict(
-        {"name": "x", "portfolio": "p", "valuation_year": 2024, "parameters": {"interest_rate": table}}
-    )
-    assert unsupported(pathed)[0][0] == "key parameters.interest_rate"
-    no_years = replace(pathed, parameters=replace(pathed.parameters, interest_rate=RatePath(0.01)))
-    assert unsupported(no_years) == []
+    parameters = {
+        "interest_rate": {"2024": 0.01, "default": 0.02},
+        "discount_periods": "days",
+        "present_value_method": "cash_flows",
+        "cost_index_by_category": {"bouwrijp": 0.03},
+    }
+    practice = Scenario.from_dict({"name": "x", "portfolio": "p", "valuation_year": 2024, "parameters": parameters})
+    assert unsupported(practice, portfolio) == []
+    balances = [5.0] + [0.0] * (len(portfolio.projects) - 1)
+    held = replace(portfolio, projects=portfolio.projects.assign(provision_balance=balances))
+    assert unsupported(practice, held)[0][0].endswith("column 'provision_balance'")
 
 
 # -- internal rate of return -------------------------------------------------------------------

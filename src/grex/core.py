@@ -276,7 +276,9 @@ def roll_book_value(
         interest[last < t] = 0.0
         interest_total += interest
         balance += interest
-        balance += net[..., t]
+        # after the end year the balance stands still, also where indexed corrections of different
+        # kostensoorten leave a nominal flow in a year without a flow at price level
+        balance += np.where(last < t, 0.0, net[..., t])
         if balance_path is not None and interest_path is not None:  # keep_path
             balance_path[..., t] = balance
             interest_path[..., t] = interest
@@ -591,9 +593,10 @@ def valuate(
     assert balance_path is not None and interest_path is not None  # kept: keep_path=True
     end_value = -balance
     if present_value_method == "cash_flows":
+        # the flows of V ... E (after E only a nominal remainder of corrections that cancel at price level)
         present_value = present_value_of_flows(
             book_value,
-            nominal_revenues - nominal_costs,
+            np.where(np.arange(costs.shape[-1]) <= last[..., None], nominal_revenues - nominal_costs, 0.0),
             discount_rate,
             valuation_year=valuation_year,
             periods=discount_periods,

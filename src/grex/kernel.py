@@ -16,10 +16,16 @@ stage                       the rule it computes
 :func:`retime`              :func:`grex.drivers.retime`
 :func:`index_factors`       :func:`grex.core.index_factors` (shocks, :func:`grex.core.freeze_rates`)
 :func:`nominal_flows`       :func:`grex.core.nominal_flows` (:func:`nominal_flow`: indexation, margin)
+:func:`retime_categories`,  the same with a cost index per kostensoort
+:func:`nominal_flows_by_    (``indexed_costs``, :meth:`grex.valuation.ModelInputs.indexed_costs`)
+category`
 :func:`end_index`           :func:`grex.core.end_index`
 :func:`add_risks`           the risk register (as :mod:`grex.montecarlo.numpy_engine`)
-:func:`roll_book_value`     :func:`grex.core.roll_book_value`
-(discounting)               the table of :func:`grex.core.discount_factor`
+:func:`roll_book_value`     :func:`grex.core.roll_book_value` (:func:`roll_book_value_by_year`:
+                            a rekenrente per year, ``rate_by_year``)
+(discounting)               the table of :func:`grex.core.discount_factor` (whole years or the day count)
+:func:`present_value_of_    :func:`grex.core.present_value_of_flows` (``present_value_method =
+flows`                      "cash_flows"``)
 :func:`provision`           :func:`grex.core.provision`
 :func:`poc_profit`          :func:`grex.core.poc_profit`
 :func:`reserve_entries`,    :func:`grex.montecarlo.reserve.reserve_path`
@@ -91,14 +97,18 @@ __all__ = [
     "needed_years",
     "nominal_flow",
     "nominal_flows",
+    "nominal_flows_by_category",
     "normals",
     "pairwise_sum",
     "poc_profit",
+    "present_value_of_flows",
     "provision",
     "reserve_entries",
     "reserve_path",
     "retime",
+    "retime_categories",
     "roll_book_value",
+    "roll_book_value_by_year",
     "timing_values",
     "value_draws",
 ]
@@ -261,6 +271,32 @@ class KernelPlan(NamedTuple):
     n_years : int
     valuation_year : int
         V.
+    present_value_of_flows : bool
+        ``present_value_method = "cash_flows"``: the present value is
+        :func:`present_value_of_flows` (``discount`` then holds the factor of
+        a flow at the end of each year); else the end value times ``discount``.
+    interest_by_year : bool
+        The rekenrente is a table of rates per year (:func:`roll_book_value_by_year`).
+    interest_rates : ndarray, shape (n_years,)
+        The rekenrente of each year where ``interest_by_year`` (the draw's
+        ``interest`` is then a shift added to each); zeros else. [decimal per year]
+    category_count : int
+        K groups of kostensoorten with their own cost index
+        (``cost_index_by_category``); 0: every cost follows ``cost_rates``
+        through ``cost_group`` (then the three tables below are empty). With
+        groups, ``cost_rates`` holds the distinct rate rows of all of them,
+        ``cost_group`` is each complex's group of the costs not named (for
+        the risks), and the pairs of ``first_of_pair`` are of a combination of
+        K cost groups (a row of ``category_groups``) and a revenue group.
+    category_groups : ndarray of int, shape (combinations, K)
+        The row of ``cost_rates`` of each group of kostensoorten, per combination.
+    category_fixed_costs : ndarray, shape (K, n_years, C)
+        ``fixed_costs`` per group of kostensoorten, by column. [EUR, price level]
+    category_linked_costs : ndarray, shape (K, C, pad + T0 + pad)
+        ``linked_costs`` per group of kostensoorten, padded. [EUR, price level]
+    category_has_linked : ndarray of bool, shape (K, C)
+        Whether a group of kostensoorten of a complex has sales-linked costs
+        (only those are re-timed; the others' re-timed costs stay 0).
     """
 
     revenues: Any
@@ -300,6 +336,15 @@ class KernelPlan(NamedTuple):
     general_reserve: float
     n_years: int
     valuation_year: int
+    # municipal practice (issue 14)
+    present_value_of_flows: bool
+    interest_by_year: bool
+    interest_rates: Any
+    category_count: int
+    category_groups: Any
+    category_fixed_costs: Any
+    category_linked_costs: Any
+    category_has_linked: Any
     # market (issue 15)
     market_first: Any = None
     market_complex: Any = None
@@ -322,7 +367,8 @@ class Draws(NamedTuple):
     risk : ndarray, shape (D, R)
         Amount of each risk event (0 where it does not happen). [EUR, price level]
     interest : ndarray, shape (D,)
-        Rekenrente of each draw. [decimal per year]
+        Rekenrente of each draw; where the plan has a rate per year
+        (``KernelPlan.interest_by_year``), the draw's shift of it. [decimal per year]
     """
 
     pace: Any
@@ -605,6 +651,53 @@ def retime(
 
 
 @_stage
+def retime_categories(plan, pace, delay, window_lo, window_hi, retimed_category):  # pragma: no cover - compiled
+    """Stage *retime_categories*: :func:`retime` of the sales-linked costs of each group of kostensoorten.
+
+    Only with a cost index per kostensoort (``plan.category_count``): the
+    same re-timing as :func:`retime`, over the same windows (``window_lo``,
+    ``window_hi`` by column, from :func:`retime`), two groups at a time,
+    into ``retimed_category`` (K, n_years, C), written inside the windows only.
+    """
+    K = plan.category_count
+    if K == 0:
+        return
+    for c in range(pace.shape[0]):
+        q = plan.column[c]
+        k_lo = window_lo[q]
+        k_hi = window_hi[q]
+        if k_lo < k_hi:
+            # the groups with sales-linked costs of this complex, two at a time (the others stay 0)
+            k = -1
+            while True:
+                k = k + 1
+                while k < K and not plan.category_has_linked[k, c]:
+                    k = k + 1
+                if k >= K:
+                    break
+                k2 = k + 1
+                while k2 < K and not plan.category_has_linked[k2, c]:
+                    k2 = k2 + 1
+                if k2 >= K:
+                    k2 = k
+                retime_complex(
+                    plan.category_linked_costs[k],
+                    plan.category_linked_costs[k2],
+                    c,
+                    plan.pad,
+                    float(plan.anchor[c]),
+                    delay[c],
+                    pace[c],
+                    k_lo,
+                    k_hi,
+                    retimed_category[k],
+                    retimed_category[k2],
+                    q,
+                )
+                k = k2
+
+
+@_stage
 def index_factors(
     out, rates, base, rate_offset, n_years, shock, use_shock, freeze, cum
 ):  # pragma: no cover - compiled; tested against grex.core.index_factors
@@ -733,6 +826,95 @@ def nominal_flows(
 
 
 @_stage
+def nominal_flows_by_category(
+    plan,
+    needed,
+    cost_factor,
+    revenue_factor,
+    retimed_revenues,
+    retimed_linked,
+    retimed_category,
+    window_lo,
+    window_hi,
+    span_end,
+    net,
+    total_costs,
+    total_revenues,
+    cum_costs,
+    cum_revenues,
+    first_index,
+    last_flow,
+    indexed,
+):  # pragma: no cover - compiled; tested against the numpy engine
+    """Stage *nominal_flows* with a cost index per kostensoort (:func:`grex.core.nominal_flows` with ``indexed_costs``).
+
+    As :func:`nominal_flows`, with the indexed cost of each complex and year
+    the sum, group by group from zero, of the group's costs (its re-timed
+    sales-linked part plus its fixed part) times the index factor of the
+    group's rate row (:meth:`grex.valuation.ModelInputs.indexed_costs`); the
+    margin on that sum. The years with a flow still count the costs at
+    price level of all groups together. ``indexed`` (C,) is work space.
+    """
+    C = net.shape[1]
+    K = plan.category_count
+    years = cum_costs.shape[0]
+    n_revenue_groups = plan.revenue_rates.shape[0]
+    pairs = plan.first_of_pair.shape[0] - 1
+    for q in range(C):
+        total_costs[q] = 0.0
+        total_revenues[q] = 0.0
+        last_flow[q] = -1
+        first_index[q] = -1
+    for k in range(pairs):
+        lo = plan.first_of_pair[k]
+        hi = plan.first_of_pair[k + 1]
+        if lo == hi:
+            continue
+        groups = plan.category_groups[k // n_revenue_groups]
+        revenue_row = revenue_factor[k % n_revenue_groups]
+        for t in range(needed):
+            f_revenue = revenue_row[t]
+            for q in range(np.uint64(lo), np.uint64(hi)):
+                indexed[q] = 0.0
+            for j in range(K):
+                f_cost = cost_factor[groups[j], t]
+                for q in range(np.uint64(lo), np.uint64(hi)):
+                    inside = (window_lo[q] <= t) & (t < window_hi[q])
+                    linked = retimed_category[j, t, q]
+                    linked = linked if inside else 0.0
+                    indexed[q] = indexed[q] + (linked + plan.category_fixed_costs[j, t, q]) * f_cost
+            for q in range(np.uint64(lo), np.uint64(hi)):
+                live = t < span_end[q]
+                inside = (window_lo[q] <= t) & (t < window_hi[q])
+                revenue = retimed_revenues[t, q]
+                linked = retimed_linked[t, q]
+                revenue = revenue if inside else 0.0
+                linked = linked if inside else 0.0
+                cost = linked + plan.fixed_costs[t, q]
+                flow = (cost != 0.0) | (revenue != 0.0)
+                last_flow[q] = t if (live & flow) else last_flow[q]
+                indexed_cost = indexed[q]
+                nominal_cost = indexed_cost + indexed_cost * plan.column_margin[q]
+                nominal_revenue = revenue * f_revenue
+                value = nominal_cost - nominal_revenue
+                net[t, q] = value if live else 0.0
+                nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
+                first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
+                more_costs = total_costs[q] + nominal_cost
+                more_revenues = total_revenues[q] + nominal_revenue
+                total_costs[q] = more_costs if live else total_costs[q]
+                total_revenues[q] = more_revenues if live else total_revenues[q]
+            if t < years:
+                for q in range(np.uint64(lo), np.uint64(hi)):
+                    cum_costs[t, q] = total_costs[q]
+                    cum_revenues[t, q] = total_revenues[q]
+    for t in range(needed, years):
+        for q in range(C):
+            cum_costs[t, q] = total_costs[q]
+            cum_revenues[t, q] = total_revenues[q]
+
+
+@_stage
 def end_index(plan, last_flow, last_index):  # pragma: no cover - compiled; tested against grex.core.end_index
     """Stage *end_index*: :func:`grex.core.end_index` by column.
 
@@ -804,6 +986,81 @@ def roll_book_value(balance, rate, net, last_index):  # pragma: no cover - compi
             b = balance[q]
             rolled = (b + rate * b) + net[t, q]
             balance[q] = rolled if t <= last_index[q] else b
+
+
+@_stage
+def roll_book_value_by_year(balance, shift, rates, net, last_index):  # pragma: no cover - compiled
+    """Stage *roll_book_value* with a rekenrente per year (:func:`grex.core.roll_book_value`, ``rate_by_year``).
+
+    As :func:`roll_book_value`, with the rate of year t ``rates[t] + shift``
+    (the draw's shift of ``montecarlo.interest`` added to every year's rate).
+    """
+    C = balance.shape[0]
+    roll_years = 0
+    for q in range(C):
+        roll_years = max(roll_years, last_index[q] + 1)
+    for t in range(roll_years):
+        rate = rates[t] + shift
+        for q in range(C):
+            b = balance[q]
+            rolled = (b + rate * b) + net[t, q]
+            balance[q] = rolled if t <= last_index[q] else b
+
+
+@_stage
+def present_value_of_flows(plan, net, last_index, terms, partial, out):  # pragma: no cover - compiled
+    """Stage *present_value_of_flows*: :func:`grex.core.present_value_of_flows` of every complex, by column.
+
+    ``out[q] = -book_value + sum_t (revenues_t - costs_t) * discount[t]``
+    over the draw's nominal flows (``-net``: margin and risks included,
+    interest left out) of the years V ... E, the later years of the horizon
+    as zeros (as :func:`grex.core.valuate`), summed over the years in
+    numpy's pairwise order (:func:`pairwise_sum`), the complexes side by side:
+    up to 128 years as eight interleaved partial sums (numpy's block), longer
+    horizons column by column through :func:`pairwise_sum`. ``terms``
+    (n_years, C), ``partial`` (8, C) are work space.
+    """
+    n = terms.shape[0]
+    C = terms.shape[1]
+    for t in range(n):
+        f = plan.discount[t]
+        for q in range(C):
+            value = -net[t, q] * f
+            terms[t, q] = value if t <= last_index[q] else 0.0
+    if n > _PW_BLOCKSIZE:
+        column = np.empty(n)
+        for q in range(C):
+            for t in range(n):
+                column[t] = terms[t, q]
+            out[q] = pairwise_sum(column, 0, n)
+    elif n < 8:
+        for q in range(C):
+            out[q] = -0.0
+        for t in range(n):
+            for q in range(C):
+                out[q] = out[q] + terms[t, q]
+    else:
+        for k in range(8):
+            for q in range(C):
+                partial[k, q] = terms[k, q]
+        i = 8
+        stop = n - (n % 8)
+        while i < stop:
+            for k in range(8):
+                for q in range(C):
+                    partial[k, q] = partial[k, q] + terms[i + k, q]
+            i += 8
+        for q in range(C):
+            out[q] = ((partial[0, q] + partial[1, q]) + (partial[2, q] + partial[3, q])) + (
+                (partial[4, q] + partial[5, q]) + (partial[6, q] + partial[7, q])
+            )
+        while i < n:
+            for q in range(C):
+                out[q] = out[q] + terms[i, q]
+            i += 1
+    for c in range(C):
+        q = plan.column[c]
+        out[q] = out[q] - plan.book_value[c]
 
 
 @_stage
@@ -919,12 +1176,15 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
        :func:`add_market` adds the market's flows;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
        draw's shocks;
-    4. :func:`nominal_flows`: indexation, margin, net flows, running totals;
+    4. :func:`nominal_flows`: indexation, margin, net flows, running totals
+       (with a cost index per kostensoort :func:`retime_categories` and
+       :func:`nominal_flows_by_category`);
     5. :func:`end_index`, then :func:`add_risks` (which can move it);
-    6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente;
+    6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente
+       (:func:`roll_book_value_by_year` with a rate per year);
     7. *(to come: a yearly revaluation along the path, after the roll)*
     8. end value and present value (discounting by the table of
-       :func:`grex.core.discount_factor`);
+       :func:`grex.core.discount_factor`, or :func:`present_value_of_flows`);
     9. :func:`reserve_entries` of each complex (:func:`provision`,
        :func:`poc_profit`) and the :func:`reserve_path`.
 
@@ -947,6 +1207,11 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     net = np.zeros((n_years, C))
     retimed_revenues = np.zeros((n_years, C))
     retimed_linked = np.zeros((n_years, C))
+    retimed_category = np.zeros((plan.category_count, n_years, C))
+    indexed = np.empty(C)
+    terms = np.empty((n_years if plan.present_value_of_flows else 0, C))
+    partial = np.empty((8, C))
+    flows_value = np.empty(C)
     cum_costs = np.empty((years, C))
     cum_revenues = np.empty((years, C))
     window_lo = np.empty(C, dtype=np.int64)
@@ -1010,34 +1275,65 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             plan.revenue_freeze,
             cum,
         )
-        nominal_flows(
-            plan,
-            needed,
-            cost_factor,
-            revenue_factor,
-            retimed_revenues,
-            retimed_linked,
-            window_lo,
-            window_hi,
-            span_end,
-            net,
-            total_costs,
-            total_revenues,
-            cum_costs,
-            cum_revenues,
-            first_index,
-            last_flow,
-        )
+        if plan.category_count == 0:
+            nominal_flows(
+                plan,
+                needed,
+                cost_factor,
+                revenue_factor,
+                retimed_revenues,
+                retimed_linked,
+                window_lo,
+                window_hi,
+                span_end,
+                net,
+                total_costs,
+                total_revenues,
+                cum_costs,
+                cum_revenues,
+                first_index,
+                last_flow,
+            )
+        else:  # a cost index per kostensoort
+            retime_categories(plan, draws.pace[d], draws.delay[d], window_lo, window_hi, retimed_category)
+            nominal_flows_by_category(
+                plan,
+                needed,
+                cost_factor,
+                revenue_factor,
+                retimed_revenues,
+                retimed_linked,
+                retimed_category,
+                window_lo,
+                window_hi,
+                span_end,
+                net,
+                total_costs,
+                total_revenues,
+                cum_costs,
+                cum_revenues,
+                first_index,
+                last_flow,
+                indexed,
+            )
         end_index(plan, last_flow, last_index)
         add_risks(plan, draws.risk[d], cost_factor, revenue_factor, net, last_index)
         close_spans(plan, span_end, last_index, net, balance)
-        roll_book_value(balance, draws.interest[d], net, last_index)
+        if plan.interest_by_year:
+            roll_book_value_by_year(balance, draws.interest[d], plan.interest_rates, net, last_index)
+        else:
+            roll_book_value(balance, draws.interest[d], net, last_index)
         # (7. yearly revaluation along the path: to come)
+        if plan.present_value_of_flows:
+            present_value_of_flows(plan, net, last_index, terms, partial, flows_value)
         for c in range(C):
             q = plan.column[c]
             last = last_index[q]
             ev = -balance[q]
-            pv = ev * plan.discount[last]
+            if plan.present_value_of_flows:
+                pv = flows_value[q]
+            else:
+                pv = ev * plan.discount[last]
             out.end_year[d, c] = plan.valuation_year + last
             out.end_value[d, c] = ev
             out.present_value[d, c] = pv

@@ -114,6 +114,14 @@ def _shifted(rate: float | RatePath, step: float) -> float | RatePath:
     return rate + step
 
 
+def _rate_text(rate: float | RatePath, step: float, lang: str) -> str:
+    """A rate of the tornado as text; a rate per year as its shift (``+1.0% every year``, issue 14)."""
+    if not isinstance(rate, RatePath):
+        return format_value(rate, "percent", lang)
+    sign = "+" if step >= 0 else "−"
+    return f"{sign}{format_value(abs(step), 'percent', lang)} {'elk jaar' if lang == 'nl' else 'every year'}"
+
+
 def shock_band(sd: float, persistence: float, years: int) -> NDArray[np.float64]:
     """The 95% point of the AR(1) index shock in each year from V on. [decimal per year]
 
@@ -201,7 +209,7 @@ def tornado(scenario: Scenario, portfolio: Portfolio, *, lang: str = "nl") -> pd
     }
     formats.update(
         {
-            k: {"low": format_value(lo, "percent", lang), "high": format_value(hi, "percent", lang)}
+            k: {"low": _rate_text(lo, -RATE_STEP, lang), "high": _rate_text(hi, RATE_STEP, lang)}
             for k, (lo, hi) in rates.items()
         }
     )

@@ -1,11 +1,14 @@
 """What the Monte Carlo engines support: conventions of the deterministic engine not simulated yet.
 
 The deterministic valuation (:mod:`grex.valuation`) knows conventions of
-municipal practice (docs/municipal-practice.md) that the Monte Carlo engines
-(:mod:`grex.montecarlo`, :mod:`grex.kernel`) do not apply yet. Rather than
-simulate a scenario under other conventions than ``grex run`` values it by,
-the commands that simulate (``simulate``, ``report``, ``batch``,
-``sensitivity``) refuse it with one line naming the key:
+municipal practice (docs/municipal-practice.md). The Monte Carlo engines
+(:mod:`grex.montecarlo`, :mod:`grex.kernel`) simulate the day count, the
+present value from the cash flows, a rekenrente per year and a cost index
+per kostensoort; they do not apply a provision already formed
+(``provision_balance``) on the reserve path yet. Rather than simulate a
+portfolio under other conventions than ``grex run`` values it by, the
+commands that simulate (``simulate``, ``report``, ``batch``,
+``sensitivity``) refuse it with one line naming the column:
 :func:`check_monte_carlo_support`.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 from grex.errors import InputError
 from grex.portfolio import Portfolio
-from grex.scenario import RatePath, Scenario
+from grex.scenario import Scenario
 
 __all__ = ["check_monte_carlo_support", "unsupported"]
 
@@ -26,20 +29,12 @@ def unsupported(scenario: Scenario, portfolio: Portfolio | None = None) -> list[
     Returns
     -------
     list of (where, what)
-        ``where`` the key (``"key parameters.discount_periods"``) or the
-        column; ``what`` the value as written. Empty where the Monte Carlo can
+        ``where`` the column (``"projects.csv: line 2, column
+        'provision_balance'"``) or a scenario key (``"key ..."``); ``what``
+        the value as written. Empty where the Monte Carlo can
         simulate the scenario as ``grex run`` values it.
     """
-    params = scenario.parameters
     out: list[tuple[str, str]] = []
-    if params.discount_periods != "years":
-        out.append(("key parameters.discount_periods", f"= {params.discount_periods!r}"))
-    if params.present_value_method != "end_value":
-        out.append(("key parameters.present_value_method", f"= {params.present_value_method!r}"))
-    if isinstance(params.interest_rate, RatePath) and params.interest_rate.by_year:
-        out.append(("key parameters.interest_rate", "as a table of rates per year"))
-    if params.cost_index_by_category:
-        out.append(("key parameters.cost_index_by_category", "(a cost index per kostensoort)"))
     if portfolio is not None and "provision_balance" in portfolio.projects.columns:
         held = portfolio.projects[portfolio.projects["provision_balance"].fillna(0.0) != 0]
         if len(held):
@@ -59,10 +54,11 @@ def check_monte_carlo_support(scenario: Scenario, portfolio: Portfolio | None = 
     Raises
     ------
     InputError
-        One line naming the scenario file and the first unsupported key (or
-        the portfolio file, row and column), e.g. ``scenario.toml: key
-        parameters.present_value_method: = 'cash_flows' is not supported by
-        the Monte Carlo yet (grex run values it)``.
+        One line naming the portfolio file, row and column of the first
+        unsupported value (or the scenario file and key), e.g.
+        ``projects.csv: line 2, column 'provision_balance': a provision
+        already formed (10 for 'a') is not supported by the Monte Carlo yet
+        (grex run values it)``.
     """
     found = unsupported(scenario, portfolio)
     if found:

@@ -107,6 +107,11 @@ class ModelInputs:
         follows ``cost_rates``. [EUR, price level]
     category_rates : ndarray, shape (K, C, G), or None
         The index rates of each group, per-complex overrides applied.
+    category_fixed_costs, category_linked_costs : ndarray, shape (K, C, T), or None
+        ``category_costs`` split as ``costs`` and ``linked_costs``: the costs
+        that keep their timing and those that follow plot sales
+        (``sales_linked``), for the Monte Carlo, which re-times the latter.
+        [EUR, price level]
     """
 
     valuation_year: int
@@ -139,6 +144,9 @@ class ModelInputs:
     provision_balance: NDArray[np.float64] | None = None
     category_costs: NDArray[np.float64] | None = None
     category_rates: NDArray[np.float64] | None = None
+    # municipal practice (issue 14)
+    category_fixed_costs: NDArray[np.float64] | None = None
+    category_linked_costs: NDArray[np.float64] | None = None
 
     @property
     def n_complexes(self) -> int:
@@ -168,9 +176,9 @@ class ModelInputs:
     def core_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`grex.core.valuate` other than the flows and factors.
 
-        The conventions that only the deterministic engine supports yet
-        (:mod:`grex.support`) are passed only where they differ from the
-        default, so that the arguments of a default scenario stay as they were.
+        The conventions of municipal practice (docs/municipal-practice.md)
+        are passed only where they differ from the default, so that the
+        arguments of a default scenario stay as they were.
         """
         extra: dict[str, Any] = {}
         if self.interest_rates is not None:
@@ -262,12 +270,15 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
         return table
 
     # kostenstijging per kostensoort: one group per category named in the table, one for the rest
-    category_costs = category_rates = None
+    category_costs = category_rates = category_fixed_costs = category_linked_costs = None
     if params.cost_index_by_category:
         named = list(params.cost_index_by_category)
         group = flows["category"].map({c: k for k, c in enumerate(named)}).fillna(len(named)).to_numpy(dtype=np.intp)
         category_costs = np.zeros((len(named) + 1, n, n_years))
         np.add.at(category_costs, (group[is_cost], rows[is_cost], columns[is_cost]), amounts[is_cost])
+        category_fixed_costs, category_linked_costs = np.zeros((2, len(named) + 1, n, n_years))
+        for table, mask in ((category_fixed_costs, is_cost & ~linked), (category_linked_costs, is_cost & linked)):
+            np.add.at(table, (group[mask], rows[mask], columns[mask]), amounts[mask])
         category_rates = np.stack(
             [rates(params.cost_index_by_category[c], "cost_index") for c in named]
             + [rates(params.cost_index, "cost_index")]
@@ -320,6 +331,8 @@ def build_inputs(scenario: Scenario, portfolio: Portfolio, *, extra_years: int =
         provision_balance=provision_balance,
         category_costs=category_costs,
         category_rates=category_rates,
+        category_fixed_costs=category_fixed_costs,
+        category_linked_costs=category_linked_costs,
     )
 
 

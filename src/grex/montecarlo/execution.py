@@ -278,17 +278,43 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
 
     cost_group, cost_rates, cost_base = groups(inputs.cost_rates)
     revenue_group, revenue_rates, revenue_base = groups(inputs.revenue_rates)
+    # municipal practice (issue 14): with a cost index per kostensoort, the cost groups are the distinct
+    # rate rows (and price levels) of all groups of kostensoorten, and a complex pairs its combination of
+    # them (a row of category_groups) with its revenue group.
+    pair_cost, pair_costs = cost_group, len(cost_rates)
+    category_count = 0
+    category_groups = np.zeros((len(cost_rates), 0), dtype=np.int64)
+    if inputs.category_rates is not None:
+        category_count = len(inputs.category_rates)
+        keys = np.concatenate(
+            [
+                inputs.category_rates[:, :, :G].reshape(category_count * C, G),
+                np.tile(inputs.price_level_offset.astype(np.float64), category_count)[:, None],
+            ],
+            axis=1,
+        )
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        by_category = inverse.reshape(category_count, C).astype(np.int64)
+        cost_rates = np.ascontiguousarray(unique[:, :G])
+        cost_base = np.ascontiguousarray(unique[:, G], dtype=np.int64)
+        cost_group = np.ascontiguousarray(by_category[-1])  # the costs not named follow cost_index (risks too)
+        combinations, pair_cost = np.unique(by_category.T, axis=0, return_inverse=True)
+        pair_cost = pair_cost.reshape(-1).astype(np.int64)
+        pair_costs = len(combinations)
+        category_groups = np.ascontiguousarray(combinations, dtype=np.int64)
     # The columns of the kernel's work arrays: the complexes ordered (stably) by their pair of groups.
-    pair = cost_group * len(revenue_rates) + revenue_group
+    pair = pair_cost * len(revenue_rates) + revenue_group
     column = np.empty(C, dtype=np.int64)
     column[np.argsort(pair, kind="stable")] = np.arange(C)
-    first_of_pair = np.zeros(len(cost_rates) * len(revenue_rates) + 1, dtype=np.int64)
+    first_of_pair = np.zeros(pair_costs * len(revenue_rates) + 1, dtype=np.int64)
     np.cumsum(np.bincount(pair, minlength=len(first_of_pair) - 1), out=first_of_pair[1:])
     fixed_costs = np.empty((n_years, C))
     fixed_costs[:, column] = inputs.costs[:, :n_years].T
     column_margin = np.empty(C)
     column_margin[column] = inputs.uncertainty_margin
     static = inputs.costs[:, :n_years] != 0
+    if inputs.category_fixed_costs is not None:  # a kostensoort's cost can be nonzero where the costs add to 0
+        static = static | (inputs.category_fixed_costs[:, :, :n_years] != 0).any(axis=0)
     static_end = np.where(static.any(axis=1), n_years - np.argmax(static[:, ::-1], axis=1), 0)
     freeze = plan.revenue_freeze
     as_int = np.int64
@@ -299,6 +325,12 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
 
     def padded(table: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.pad(table, ((0, 0), (pad, pad)))
+
+    category_fixed = np.zeros((category_count, n_years, C))
+    category_linked = np.zeros((category_count, C, inputs.revenues.shape[1] + 2 * pad))
+    if inputs.category_fixed_costs is not None and inputs.category_linked_costs is not None:
+        category_fixed[:, :, column] = inputs.category_fixed_costs[:, :, :n_years].transpose(0, 2, 1)
+        category_linked[...] = np.pad(inputs.category_linked_costs, ((0, 0), (0, 0), (pad, pad)))
 
     return KernelPlan(
         revenues=padded(inputs.revenues),
@@ -323,7 +355,14 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         shock_prices="prices" in plan.active,
         revenue_freeze=-1 if freeze is None or freeze >= G else max(int(freeze), 0),
         book_value=np.ascontiguousarray(inputs.book_value, dtype=np.float64),
-        discount=np.ascontiguousarray(discount_factor(inputs.discount_rate, np.arange(n_years))),
+        discount=np.ascontiguousarray(
+            discount_factor(
+                inputs.discount_rate,
+                np.arange(n_years),
+                valuation_year=inputs.valuation_year,
+                periods=inputs.discount_periods,
+            )
+        ),
         given_end_index=inputs.given_end_index.astype(as_int),
         risk_complex=plan.risk_complex.astype(as_int),
         risk_index=plan.risk_index.astype(as_int),
@@ -338,6 +377,17 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         general_reserve=float(plan.general_reserve),
         n_years=int(n_years),
         valuation_year=int(inputs.valuation_year),
+        # municipal practice (issue 14)
+        present_value_of_flows=inputs.present_value_method == "cash_flows",
+        interest_by_year=inputs.interest_rates is not None,
+        interest_rates=np.ascontiguousarray(
+            np.zeros(n_years) if inputs.interest_rates is None else inputs.interest_rates[:n_years], dtype=np.float64
+        ),
+        category_count=category_count,
+        category_groups=category_groups,
+        category_fixed_costs=category_fixed,
+        category_linked_costs=category_linked,
+        category_has_linked=np.ascontiguousarray((category_linked != 0).any(axis=-1), dtype=np.bool_),
         **_market_arrays(plan, n_years),
     )
 

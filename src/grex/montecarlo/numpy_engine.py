@@ -3,7 +3,9 @@
 :func:`_value_chunk` re-times every complex's revenues and sales-linked costs
 along its planned sales curve (:func:`grex.drivers.retime`) and values the
 draws with the rules of :mod:`grex.core` (``index_factors``,
-``nominal_flows``, ``end_index``, ``roll_book_value``, ``discount_factor``)
+``nominal_flows``, ``end_index``, ``roll_book_value``, ``discount_factor``,
+``present_value_of_flows``; the conventions of docs/municipal-practice.md as
+``grex run`` applies them)
 and the reserve path of :mod:`grex.montecarlo.reserve`; the loops in Python
 run over years and risks, never over draws or complexes. The compiled
 engine (:mod:`grex.kernel`) gives the same numbers bit for bit.
@@ -20,7 +22,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from grex.core import discount_factor, end_index, freeze_rates, index_factors, nominal_flows, roll_book_value
+from grex.core import (
+    discount_factor,
+    end_index,
+    freeze_rates,
+    index_factors,
+    nominal_flows,
+    present_value_of_flows,
+    roll_book_value,
+)
 from grex.drivers import retime
 from grex.market import allocate
 from grex.montecarlo.plan import Plan, make_plan
@@ -66,7 +76,43 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
         revenue_factor = index_factors(rates, inputs.price_level_offset, n_years)
     else:
         revenue_factor = index_factors(inputs.revenue_rates[:, :G], inputs.price_level_offset, n_years)
-    return {"costs": costs, "revenues": revenues, "cost_factor": cost_factor, "revenue_factor": revenue_factor}
+    indexed_costs = _indexed_costs(plan, values, n_years) if inputs.category_rates is not None else None
+    return {
+        "costs": costs,
+        "revenues": revenues,
+        "cost_factor": cost_factor,
+        "revenue_factor": revenue_factor,
+        "indexed_costs": indexed_costs,
+    }
+
+
+def _indexed_costs(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> NDArray[np.float64]:
+    """Costs indexed per group of kostensoorten (``cost_index_by_category``), summed: (D, C, n_years).
+
+    As :meth:`grex.valuation.ModelInputs.indexed_costs` for each draw: every
+    group's costs (its sales-linked part re-timed) times the index factors of
+    its own rates, the draw's cost shocks added to them as to ``cost_index``,
+    added group by group from zero.
+    """
+    inputs = plan.inputs
+    assert inputs.category_rates is not None and inputs.category_fixed_costs is not None
+    assert inputs.category_linked_costs is not None
+    pace, delay = values["pace"], values["delay"]
+    G = inputs.rate_offset + n_years
+    indexed = np.zeros((len(pace), inputs.n_complexes, n_years))
+    for fixed, linked, group_rates in zip(
+        inputs.category_fixed_costs, inputs.category_linked_costs, inputs.category_rates, strict=True
+    ):
+        costs = retime(linked, plan.anchor, pace, delay, n_years)
+        costs += fixed[:, :n_years]
+        if "costs" in plan.active:
+            rates = np.broadcast_to(group_rates[:, :G], (len(pace),) + (inputs.n_complexes, G)).copy()
+            rates[..., inputs.rate_offset :] += values["cost_shock"][:, None, :n_years]
+            factor = index_factors(rates, inputs.price_level_offset, n_years)
+        else:
+            factor = index_factors(group_rates[:, :G], inputs.price_level_offset, n_years)
+        indexed += costs * factor
+    return indexed
 
 
 def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> dict[str, NDArray[Any]]:
@@ -83,7 +129,7 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
     cost_factor, revenue_factor = flows["cost_factor"], flows["revenue_factor"]
     # nominal_flows: the rule of grex.core.valuate, so that no spread gives its figures bit for bit.
     nominal_costs, nominal_revenues = nominal_flows(
-        costs, revenues, cost_factor, revenue_factor, inputs.uncertainty_margin
+        costs, revenues, cost_factor, revenue_factor, inputs.uncertainty_margin, flows["indexed_costs"]
     )[:2]  # (the margin part is not kept: one array less per chunk)
     net = nominal_costs - nominal_revenues
     last = end_index(costs, revenues, inputs.given_end_index)
@@ -95,11 +141,27 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         factor = cost_factor if plan.risk_is_cost[r] else revenue_factor
         net[:, c, t] += risk[:, r] * factor[..., c, t]
         last[:, c] = np.where(risk[:, r] != 0, np.maximum(last[:, c], t), last[:, c])
-    balance, _, _, _ = roll_book_value(inputs.book_value, net, values["interest"][:, None], last)
-    del net
+    if inputs.interest_rates is None:
+        balance, _, _, _ = roll_book_value(inputs.book_value, net, values["interest"][:, None], last)
+    else:  # a rekenrente per year: the draw's shift added to each year's rate
+        rates = inputs.interest_rates[:n_years] + values["interest"][:, None]
+        balance, _, _, _ = roll_book_value(inputs.book_value, net, rates[:, None, :], last, rate_by_year=True)
     # (yearly revaluation along the path: to come, after the roll)
     end_value = -balance
-    present_value = end_value * discount_factor(inputs.discount_rate, last)
+    if inputs.present_value_method == "cash_flows":
+        # present_value_of_flows: the draw's net flows (risks included), interest left out
+        present_value = present_value_of_flows(
+            inputs.book_value,
+            np.where(np.arange(n_years) <= last[..., None], -net, 0.0),  # V ... E, as grex.core.valuate
+            inputs.discount_rate,
+            valuation_year=inputs.valuation_year,
+            periods=inputs.discount_periods,
+        )
+    else:
+        present_value = end_value * discount_factor(
+            inputs.discount_rate, last, valuation_year=inputs.valuation_year, periods=inputs.discount_periods
+        )
+    del net
     # provision, poc_profit and the reserve entries
     reserve = reserve_path(
         general_reserve=plan.general_reserve,
@@ -133,7 +195,9 @@ def trace(
         ``revenue_rates`` (C, G) with the shocks (the revenue freeze
         applied) and ``grid_years`` (G,), ``pace``, ``delay`` (C,), ``risk`` (R,)
         amounts of the events [EUR, price level], ``interest_rate`` the
-        draw's rekenrente [decimal].
+        draw's rekenrente [decimal] (where the scenario gives a rate per year,
+        ``{year: rate, "default": rate}`` with the draw's shift added, as
+        :func:`grex.reference.value_complex` takes it).
     """
     plan = make_plan(scenario, portfolio, drivers)
     values = _draws(plan, seed, draw, draw + 1, _block)
@@ -165,8 +229,19 @@ def trace(
         "pace": values["pace"][0],
         "delay": values["delay"][0],
         "risk": values["risk"][0],
-        "interest_rate": float(values["interest"][0]),
+        "interest_rate": _traced_interest(plan, float(values["interest"][0]), n_years),
     }
+
+
+def _traced_interest(plan: Plan, drawn: float, n_years: int) -> float | dict[Any, float]:
+    """The draw's rekenrente: a number, or with a rate per year ``{year: rate, "default": rate}`` (shift added)."""
+    inputs = plan.inputs
+    if inputs.interest_rates is None:
+        return drawn
+    rates = inputs.interest_rates[:n_years] + drawn
+    table: dict[Any, float] = {int(y): float(r) for y, r in zip(inputs.years[:n_years], rates, strict=True)}
+    table["default"] = float(inputs.interest_rate + drawn)
+    return table
 
 
 # -- fixed driver settings (sensitivity analysis) ---------------------------------
@@ -241,7 +316,8 @@ def value_settings(
         "cost_shock": path(cost_shock),
         "price_shock": path(price_shock),
         "risk": risk,
-        "interest": np.full(len(pace), float(plan.inputs.interest_rate)),
+        # the rekenrente, or with a rate per year the shift added to every year's rate (none)
+        "interest": np.full(len(pace), 0.0 if plan.inputs.interest_rates is not None else plan.inputs.interest_rate),
     }
     out = _value_chunk(plan, values, n_years)
     return {

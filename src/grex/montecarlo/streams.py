@@ -129,8 +129,12 @@ def _risks(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
 
 
 def _interest(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
-    """Stream 3 of a block: the rekenrente of each draw (the scenario's rate plus the draw's shift)."""
-    rate = float(plan.inputs.interest_rate)
+    """Stream 3 of a block: the rekenrente of each draw (the scenario's rate plus the draw's shift).
+
+    Where the rekenrente is a table of rates per year (``inputs.interest_rates``)
+    this is the draw's shift alone: the engines add it to every year's rate.
+    """
+    rate = 0.0 if plan.inputs.interest_rates is not None else float(plan.inputs.interest_rate)
     shift = plan.mc.interest
     if "interest" not in plan.active:
         return np.full(BLOCK, rate)
