@@ -402,7 +402,6 @@ def test_bad_conventions_are_refused(case, tmp_path, capsys, parameters, expecte
         ({"discount_periods": "days"}, {}, "key parameters.discount_periods"),
         ({"interest_rate": {"2025": 0.02, "default": 0.01}}, {}, "key parameters.interest_rate"),
         ({"cost_index_by_category": {"bouwrijp": 0.03}}, {}, "key parameters.cost_index_by_category"),
-        ({}, {"provision_balance": 10}, "line 2, column 'provision_balance'"),
     ],
 )
 def test_monte_carlo_commands_refuse_what_they_do_not_simulate(

@@ -257,6 +257,8 @@ class KernelPlan(NamedTuple):
     n_years : int
     valuation_year : int
         V.
+    provision_balance : ndarray, shape (C,)
+        Provision (voorziening) already formed at 31-12-(V - 1). [EUR]
     """
 
     revenues: Any
@@ -296,6 +298,8 @@ class KernelPlan(NamedTuple):
     general_reserve: float
     n_years: int
     valuation_year: int
+    # yearly revaluation (issue 16)
+    provision_balance: Any = None
 
 
 class Draws(NamedTuple):
@@ -698,7 +702,8 @@ def reserve_entries(
     """Stage *reserve_entries*: the entries of complex ``c`` in the general reserve path, added to ``change``.
 
     The conventions of :func:`grex.montecarlo.reserve.reserve_path`: the
-    provision formed (returned; charged in year V by :func:`reserve_path`),
+    dotation, the provision formed less the balance at 31-12-(V - 1)
+    (returned; charged in year V by :func:`reserve_path`),
     the interim profit (POC) of each year before the end year, the expected
     loss of a complex in preparation in its start year, the settlement in the
     end year. ``change`` (years,) is set by complex 0 and added to by the
@@ -741,14 +746,14 @@ def reserve_entries(
             change[y] = entry
         else:
             change[y] += entry
-    return provision_formed
+    return provision_formed - plan.provision_balance[c]
 
 
 @_stage
 def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover - compiled
     """Stage *reserve_path*: the reserve at 1-1-V, then at 31 December of each year.
 
-    The provisions (``provisions`` (C,), summed in numpy's pairwise order)
+    The dotations (``provisions`` (C,), summed in numpy's pairwise order)
     are charged in year V; ``out`` (years + 1,) is written.
     """
     change[0] -= pairwise_sum(provisions, 0, provisions.shape[0])

@@ -40,16 +40,8 @@ def unsupported(scenario: Scenario, portfolio: Portfolio | None = None) -> list[
         out.append(("key parameters.interest_rate", "as a table of rates per year"))
     if params.cost_index_by_category:
         out.append(("key parameters.cost_index_by_category", "(a cost index per kostensoort)"))
-    if portfolio is not None and "provision_balance" in portfolio.projects.columns:
-        held = portfolio.projects[portfolio.projects["provision_balance"].fillna(0.0) != 0]
-        if len(held):
-            first = held.iloc[0]
-            out.append(
-                (
-                    f"{portfolio.projects_source}: {first['row']}, column 'provision_balance'",
-                    f"a provision already formed ({first['provision_balance']:g} for {first['project']!r})",
-                )
-            )
+    # (a provision already formed, the column provision_balance, is simulated: the reserve path
+    # charges the dotation; issue 16)
     return out
 
 

@@ -338,6 +338,10 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         general_reserve=float(plan.general_reserve),
         n_years=int(n_years),
         valuation_year=int(inputs.valuation_year),
+        # yearly revaluation (issue 16)
+        provision_balance=np.zeros(C)
+        if inputs.provision_balance is None
+        else np.ascontiguousarray(inputs.provision_balance, dtype=np.float64),
     )
 
 
