@@ -22,6 +22,7 @@ stage                       the rule it computes
 :func:`poc_profit`          :func:`grex.core.poc_profit`
 :func:`reserve_entries`,    :func:`grex.montecarlo.reserve.reserve_path`
 :func:`reserve_path`
+:func:`revalue_yearly`      :func:`grex.montecarlo.revaluation.revalue_yearly`
 ==========================  ======================================================
 
 :func:`value_draws` lists the order, and where two stages still to come enter
@@ -94,6 +95,7 @@ __all__ = [
     "reserve_entries",
     "reserve_path",
     "retime",
+    "revalue_yearly",
     "roll_book_value",
     "timing_values",
     "value_draws",
@@ -106,6 +108,8 @@ _compiled = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _stage = njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
 #: Block size of numpy's pairwise summation (``PW_BLOCKSIZE`` in numpy's loops).
 _PW_BLOCKSIZE = 128
+#: grex.montecarlo.revaluation.MIN_PACE: the slowest pace a remaining sales curve is expected at.
+_MIN_PACE = 0.1
 
 
 @_compiled
@@ -259,6 +263,13 @@ class KernelPlan(NamedTuple):
         V.
     provision_balance : ndarray, shape (C,)
         Provision (voorziening) already formed at 31-12-(V - 1). [EUR]
+    foresight, learning_rate, revaluation_years
+        The expectation rule of the yearly revaluation
+        (:data:`grex.montecarlo.revaluation.FORESIGHT` code, 0: perfect), its
+        weight and horizon.
+    plan_revenues, plan_linked, plan_cum_revenues, plan_cum_linked, plan_fixed_costs, plan_cost_factor, \
+plan_revenue_factor : ndarray
+        :class:`grex.montecarlo.revaluation.RevaluationTables`, by complex.
     """
 
     revenues: Any
@@ -300,6 +311,16 @@ class KernelPlan(NamedTuple):
     valuation_year: int
     # yearly revaluation (issue 16)
     provision_balance: Any = None
+    foresight: int = 0
+    learning_rate: float = 0.0
+    revaluation_years: int = 10
+    plan_revenues: Any = None
+    plan_linked: Any = None
+    plan_cum_revenues: Any = None
+    plan_cum_linked: Any = None
+    plan_fixed_costs: Any = None
+    plan_cost_factor: Any = None
+    plan_revenue_factor: Any = None
 
 
 class Draws(NamedTuple):
@@ -335,13 +356,23 @@ class Outputs(NamedTuple):
     end_value, present_value : ndarray, shape (D, C)
         [EUR, positive = profit]
     reserve : ndarray, shape (D, years + 1)
-        The general reserve path, :func:`grex.montecarlo.reserve.reserve_path`. [EUR]
+        The general reserve path, :func:`grex.montecarlo.reserve.reserve_path`,
+        or with a yearly revaluation (``plan.foresight`` > 0) ``revalued``. [EUR]
+    revalued : ndarray, shape (D, years + 1)
+        The path of :func:`revalue_yearly` under the plan's rule. [EUR]
+    provision, estimate : ndarray, shape (D, years)
+        Provisions held at 31 December of each year and the portfolio's
+        present value as each year's revaluation estimates it. [EUR]
     """
 
     end_year: Any
     end_value: Any
     present_value: Any
     reserve: Any
+    # yearly revaluation (issue 16)
+    revalued: Any = None
+    provision: Any = None
+    estimate: Any = None
 
 
 # -- the stages, in the order a draw passes them ----------------------------------------------
@@ -764,6 +795,187 @@ def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover 
         out[y + 1] = general_reserve + running
 
 
+@_stage
+def _planned_curve(cum, table, c, x):  # pragma: no cover - compiled
+    # grex.montecarlo.revaluation._curve for one value: the planned curve summed from plan time 0 to x.
+    P = table.shape[1]
+    if x >= P:
+        return cum[c, P]
+    if x <= 0.0:
+        return 0.0
+    j = min(max(int(math.floor(x)), 0), P - 1)
+    return cum[c, j] + (x - float(j)) * table[c, j]
+
+
+@_stage
+def revalue_yearly(
+    plan,
+    d,
+    interest,
+    pace,
+    delay,
+    cost_shock,
+    price_shock,
+    net,
+    cum_costs,
+    cum_revenues,
+    total_costs,
+    total_revenues,
+    first_index,
+    last_index,
+    cost_factor,
+    revenue_factor,
+    cum,
+    expected_net,
+    change,
+    out,
+):  # pragma: no cover - compiled; tested against grex.montecarlo.revaluation.revalue_yearly
+    """Stage *revalue_yearly*: the yearly revaluation of one draw (issue 16), after the roll.
+
+    :func:`grex.montecarlo.revaluation.revalue_yearly` for draw ``d``, the
+    same operations in the same order: at the end of each year of the path
+    the portfolio is valued again (realised flows and book value through the
+    year as the draw made them, the remaining flows as then expected under
+    ``plan.foresight``); the provisions are formed or released, the interim
+    profit taken on that estimate, a complex in preparation charged in its
+    start year, each complex settled in its end year. Writes
+    ``out.revalued[d]``, ``out.provision[d]`` and ``out.estimate[d]``
+    (``out.end_value`` and ``out.present_value`` of the draw must be
+    written). ``cost_factor``, ``revenue_factor`` (groups, n_years),
+    ``cum``, ``expected_net`` (n_years,) and ``change`` (years,) are work space.
+    """
+    T = plan.n_years
+    C = plan.column.shape[0]
+    years = change.shape[0]
+    rule = plan.foresight
+    horizon = plan.revaluation_years
+    weight = plan.learning_rate
+    if rule > 0:
+        # the draw's index factors over the whole horizon (the roll needed them only as far as its flows)
+        index_factors(
+            cost_factor, plan.cost_rates, plan.cost_base, plan.rate_offset, T, cost_shock, plan.shock_costs, -1, cum
+        )
+        index_factors(
+            revenue_factor,
+            plan.revenue_rates,
+            plan.revenue_base,
+            plan.rate_offset,
+            T,
+            price_shock,
+            plan.shock_prices,
+            plan.revenue_freeze,
+            cum,
+        )
+    held = out.provision[d]
+    estimate = out.estimate[d]
+    for i in range(years):
+        change[i] = 0.0
+        held[i] = 0.0
+        estimate[i] = 0.0
+    for c in range(C):
+        q = plan.column[c]
+        E = last_index[q]
+        start = max(first_index[q], 0)
+        end_value = out.end_value[d, c]
+        present_value = out.present_value[d, c]
+        actual = plan.book_value[c]
+        pt = plan.profit_taken[c]
+        adopted = plan.adopted[c]
+        previous_provision = plan.provision_balance[c]
+        previous_taken = pt
+        charged = 0.0
+        anchor = float(plan.anchor[c])
+        margin = plan.column_margin[q]
+        for i in range(years):
+            t_i = min(i, T - 1)
+            cc = cum_costs[i, q]
+            cr = cum_revenues[i, q]
+            rolled = (actual + interest * actual) + (net[t_i, q] if i < T else 0.0)
+            actual = rolled if i <= E else actual
+            if rule == 0 or i >= horizon:
+                ev = end_value
+                pv = present_value
+                remaining_costs = total_costs[q] - cc
+                remaining_revenues = total_revenues[q] - cr
+            else:
+                s = i + 1
+                x = float(s)
+                speed = 1.0
+                if plan.has_sales[c]:
+                    observed = 1.0
+                    if s > anchor:
+                        begun = (s - anchor) - delay[c]
+                        x = anchor + max(begun, 0.0) * pace[c]
+                        observed = (x - anchor) / begun if begun > 0.0 else 1.0
+                    if rule != 1:
+                        speed = max((1.0 - weight) + weight * observed, _MIN_PACE)
+                cost_level = 1.0
+                revenue_level = 1.0
+                if rule != 1:
+                    cost_level = (1.0 - weight) + weight * (
+                        cost_factor[plan.cost_group[c], t_i] / plan.plan_cost_factor[c, t_i]
+                    )
+                    revenue_level = (1.0 - weight) + weight * (
+                        revenue_factor[plan.revenue_group[c], t_i] / plan.plan_revenue_factor[c, t_i]
+                    )
+                expected = actual
+                remaining_costs = 0.0
+                remaining_revenues = 0.0
+                last = max(s, plan.given_end_index[c])
+                for t in range(s, T):
+                    revenue = 0.0
+                    linked = 0.0
+                    if plan.has_sales[c]:
+                        lo = x + (t - s) * speed
+                        hi = x + (t - s + 1) * speed if t < T - 1 else np.inf
+                        revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, hi) - _planned_curve(
+                            plan.plan_cum_revenues, plan.plan_revenues, c, lo
+                        )
+                        linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, hi) - _planned_curve(
+                            plan.plan_cum_linked, plan.plan_linked, c, lo
+                        )
+                    cost = linked + plan.plan_fixed_costs[c, t]
+                    last = max(last, t) if ((cost != 0.0) | (revenue != 0.0)) else last
+                    indexed = cost * (plan.plan_cost_factor[c, t] * cost_level)
+                    nominal_cost = indexed + indexed * margin
+                    nominal_revenue = revenue * (plan.plan_revenue_factor[c, t] * revenue_level)
+                    remaining_costs = remaining_costs + nominal_cost
+                    remaining_revenues = remaining_revenues + nominal_revenue
+                    expected_net[t] = nominal_cost - nominal_revenue
+                last = min(last, T - 1)
+                for t in range(s, T):
+                    rolled = (expected + interest * expected) + expected_net[t]
+                    expected = rolled if t <= last else expected
+                ev = -expected
+                pv = ev * plan.discount[last]
+            basis = pv if plan.provision_on_present_value else ev
+            required = provision(basis, adopted)
+            result = pv if plan.poc_on_present_value else ev
+            taken = pt + poc_profit(
+                result, plan.realised_costs[c] + cc, remaining_costs, plan.realised_revenues[c] + cr,
+                remaining_revenues, pt, adopted,
+            )  # fmt: skip
+            loss = max(-basis, 0.0) if plan.in_preparation[c] else 0.0
+            open_ = i < E
+            first = open_ and i == start
+            entry = -(required - previous_provision) + (taken - previous_taken)
+            entry = entry - (loss if first else 0.0)
+            settlement = end_value + previous_provision + charged - previous_taken
+            entry = entry if open_ else (settlement if i == E else 0.0)
+            change[i] = change[i] + entry
+            held[i] = held[i] + (required if open_ else 0.0)
+            estimate[i] = estimate[i] + (pv if open_ else present_value)
+            charged = loss if first else charged
+            previous_provision = required if open_ else previous_provision
+            previous_taken = taken if open_ else previous_taken
+    path = out.revalued[d]
+    path[0] = plan.general_reserve
+    running = 0.0
+    for i in range(years):
+        running = change[i] if i == 0 else running + change[i]
+        path[i + 1] = plan.general_reserve + running
+
+
 @_compiled
 def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested against the numpy engine
     """Value a set of draws: end year, end value, present value and reserve path of each.
@@ -779,11 +991,14 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     4. :func:`nominal_flows`: indexation, margin, net flows, running totals;
     5. :func:`end_index`, then :func:`add_risks` (which can move it);
     6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente;
-    7. *(to come: a yearly revaluation along the path, after the roll)*
+    7. *(the yearly revaluation along the path comes after 9)*
     8. end value and present value (discounting by the table of
        :func:`grex.core.discount_factor`);
     9. :func:`reserve_entries` of each complex (:func:`provision`,
-       :func:`poc_profit`) and the :func:`reserve_path`.
+       :func:`poc_profit`) and the :func:`reserve_path`;
+    10. :func:`revalue_yearly` (issue 16): the path with a revaluation at the
+        end of each year; it replaces the reserve path where
+        ``plan.foresight`` is not perfect.
 
     Parameters
     ----------
@@ -818,6 +1033,9 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     provisions = np.empty(C)
     taken = np.empty(years)
     change = np.empty(years)
+    # yearly revaluation (issue 16)
+    expected_net = np.empty(n_years)
+    revalue_change = np.empty(years)
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
@@ -869,7 +1087,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
         add_risks(plan, draws.risk[d], cost_factor, revenue_factor, net, last_index)
         close_spans(plan, span_end, last_index, net, balance)
         roll_book_value(balance, draws.interest[d], net, last_index)
-        # (7. yearly revaluation along the path: to come)
+        # (7. yearly revaluation along the path: after the reserve path, stage revalue_yearly)
         for c in range(C):
             q = plan.column[c]
             last = last_index[q]
@@ -894,6 +1112,32 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
                 change,
             )
         reserve_path(plan.general_reserve, change, provisions, out.reserve[d])
+        # 7. yearly revaluation along the path (issue 16)
+        revalue_yearly(
+            plan,
+            d,
+            draws.interest[d],
+            draws.pace[d],
+            draws.delay[d],
+            draws.cost_shock[d],
+            draws.price_shock[d],
+            net,
+            cum_costs,
+            cum_revenues,
+            total_costs,
+            total_revenues,
+            first_index,
+            last_index,
+            cost_factor,
+            revenue_factor,
+            cum,
+            expected_net,
+            revalue_change,
+            out,
+        )
+        if plan.foresight > 0:
+            for y in range(years + 1):
+                out.reserve[d, y] = out.revalued[d, y]
 
 
 # -- the random-number transforms (the numpy versions are in grex.montecarlo.streams and grex.drivers) --

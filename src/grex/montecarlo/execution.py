@@ -30,6 +30,7 @@ from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import RESERVE_YEARS
 from grex.montecarlo.result import Simulation, assemble
+from grex.montecarlo.revaluation import revaluation_tables
 from grex.montecarlo.streams import (
     BLOCK,
     _block,
@@ -300,6 +301,10 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
     def padded(table: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.pad(table, ((0, 0), (pad, pad)))
 
+    tables = revaluation_tables(
+        inputs, plan.anchor, plan.has_sales, n_years, plan.expected_revenue_rates
+    )  # yearly revaluation (issue 16)
+
     return KernelPlan(
         revenues=padded(inputs.revenues),
         linked_costs=padded(inputs.linked_costs),
@@ -339,9 +344,17 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         n_years=int(n_years),
         valuation_year=int(inputs.valuation_year),
         # yearly revaluation (issue 16)
-        provision_balance=np.zeros(C)
-        if inputs.provision_balance is None
-        else np.ascontiguousarray(inputs.provision_balance, dtype=np.float64),
+        provision_balance=tables.balance,
+        foresight=int(plan.foresight),
+        learning_rate=float(plan.learning_rate),
+        revaluation_years=int(plan.revaluation_years),
+        plan_revenues=tables.revenues,
+        plan_linked=tables.linked_costs,
+        plan_cum_revenues=tables.cum_revenues,
+        plan_cum_linked=tables.cum_linked,
+        plan_fixed_costs=tables.fixed_costs,
+        plan_cost_factor=tables.cost_factor,
+        plan_revenue_factor=tables.revenue_factor,
     )
 
 
@@ -393,6 +406,10 @@ def _simulate_range(
     end_value = _output((draws, C))
     present_value = _output((draws, C))
     reserve = _output((draws, RESERVE_YEARS + 1))
+    # yearly revaluation (issue 16)
+    revalued = _output((draws, RESERVE_YEARS + 1))
+    provision = _output((draws, RESERVE_YEARS))
+    estimate = _output((draws, RESERVE_YEARS))
     starts = range(first, last, chunk_size)
     if engine == "numba":
         from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
@@ -420,7 +437,15 @@ def _simulate_range(
                         values["interest"][draws_of_block],
                     ),
                     fixed,
-                    Outputs(end_year[rows], end_value[rows], present_value[rows], reserve[rows]),
+                    Outputs(
+                        end_year[rows],
+                        end_value[rows],
+                        present_value[rows],
+                        reserve[rows],
+                        revalued[rows],
+                        provision[rows],
+                        estimate[rows],
+                    ),
                 )
         else:
             values = _draws(plan, seed, start, stop, _block)
@@ -430,6 +455,9 @@ def _simulate_range(
             end_value[rows] = out["end_value"]
             present_value[rows] = out["present_value"]
             reserve[rows] = out["reserve"]
+            revalued[rows] = out["revalued"]
+            provision[rows] = out["provision"]
+            estimate[rows] = out["estimate"]
         return stop - start
 
     bar = _progress(draws, progress)
@@ -444,7 +472,15 @@ def _simulate_range(
                 bar.update(work(start))
     finally:
         bar.close()
-    return {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    return {
+        "end_year": end_year,
+        "end_value": end_value,
+        "present_value": present_value,
+        "reserve": reserve,
+        "revalued": revalued,
+        "provision": provision,
+        "estimate": estimate,
+    }
 
 
 class _NoBar:

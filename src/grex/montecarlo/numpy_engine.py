@@ -24,6 +24,7 @@ from grex.core import discount_factor, end_index, freeze_rates, index_factors, n
 from grex.drivers import retime
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import reserve_path
+from grex.montecarlo.revaluation import revaluation_tables, revalue_yearly
 from grex.montecarlo.streams import _block, _draws, _needed_years
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
@@ -87,8 +88,7 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         net[:, c, t] += risk[:, r] * factor[..., c, t]
         last[:, c] = np.where(risk[:, r] != 0, np.maximum(last[:, c], t), last[:, c])
     balance, _, _, _ = roll_book_value(inputs.book_value, net, values["interest"][:, None], last)
-    del net
-    # (yearly revaluation along the path: to come, after the roll)
+    # (yearly revaluation along the path: after the reserve path, below)
     end_value = -balance
     present_value = end_value * discount_factor(inputs.discount_rate, last)
     # provision, poc_profit and the reserve entries
@@ -102,7 +102,38 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         inputs=inputs,
         in_preparation=plan.in_preparation,
     )
-    return {"end_index": last, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    # revalue_yearly (issue 16): the path with a revaluation at the end of each year
+    revalued = revalue_yearly(
+        rule=plan.foresight,
+        learning_rate=plan.learning_rate,
+        horizon=plan.revaluation_years,
+        general_reserve=plan.general_reserve,
+        tables=revaluation_tables(inputs, plan.anchor, plan.has_sales, n_years, plan.expected_revenue_rates),
+        inputs=inputs,
+        in_preparation=plan.in_preparation,
+        interest=values["interest"],
+        net=net,
+        nominal_costs=nominal_costs,
+        nominal_revenues=nominal_revenues,
+        end_index=last,
+        end_value=end_value,
+        present_value=present_value,
+        pace=values["pace"],
+        delay=values["delay"],
+        cost_factor=cost_factor,
+        revenue_factor=revenue_factor,
+    )
+    if plan.foresight > 0:
+        reserve = revalued["reserve"]
+    return {
+        "end_index": last,
+        "end_value": end_value,
+        "present_value": present_value,
+        "reserve": reserve,
+        "revalued": revalued["reserve"],
+        "provision": revalued["provision"],
+        "estimate": revalued["estimate"],
+    }
 
 
 def trace(

@@ -9,7 +9,7 @@ a :class:`Plan` that both engines value draws against.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from grex.drivers import DRIVERS, MonteCarlo, correlation_root
 from grex.errors import InputError
 from grex.limits import check_horizon
+from grex.montecarlo.revaluation import FORESIGHT
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
 from grex.valuation import ModelInputs, build_inputs
@@ -53,6 +54,11 @@ class Plan:
     revenue_freeze: int | None
     general_reserve: float
     base_years: int
+    # yearly revaluation (issue 16)
+    foresight: int = 0  # grex.montecarlo.revaluation.FORESIGHT code (0: perfect)
+    learning_rate: float = 0.5
+    revaluation_years: int = 10
+    expected_revenue_rates: NDArray[np.float64] | None = None  # the revenue rates the revaluations expect
 
 
 def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
@@ -146,4 +152,15 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         else inputs.rate_offset + params.max_duration - 1,
         general_reserve=0.0 if scenario.reserves.general_reserve is None else scenario.reserves.general_reserve,
         base_years=T0,
+        # yearly revaluation (issue 16)
+        foresight=FORESIGHT[mc.foresight],
+        learning_rate=float(mc.learning_rate),
+        revaluation_years=int(mc.revaluation_years),
+        expected_revenue_rates=None
+        if mc.expected_revenue_index is None
+        else build_inputs(
+            replace(scenario, parameters=replace(params, revenue_index=mc.expected_revenue_index)),
+            portfolio,
+            extra_years=bound_years - T0,
+        ).revenue_rates,
     )
