@@ -225,7 +225,9 @@ def value_settings(
     -------
     dict
         ``end_year`` (S, C), ``end_value`` (S, C), ``present_value`` (S, C)
-        [EUR, positive = profit] and ``reserve`` (S, RESERVE_YEARS + 1) [EUR].
+        [EUR, positive = profit], ``reserve`` (S, RESERVE_YEARS + 1) and
+        ``provision`` (S, RESERVE_YEARS), the provisions held at 31 December
+        of each year [EUR].
     """
     from dataclasses import replace
 
@@ -265,4 +267,5 @@ def value_settings(
         "end_value": out["end_value"],
         "present_value": out["present_value"],
         "reserve": out["reserve"],
+        "provision": out["provision"],
     }
