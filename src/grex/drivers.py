@@ -685,7 +685,7 @@ class MonteCarlo:
     revaluation_years : int
         Years of the path (1 ... 10) with a revaluation under the rule; later
         years recognise the draw's own future. [10]
-    expected_revenue_index : RatePath or None
+    expected_revenue_index : grex.scenario.RatePath or None
         The land price index the revaluations expect (``plan`` and the plan
         part of ``adaptive``), as ``parameters.revenue_index`` is written;
         None: ``parameters.revenue_index``. [None]
@@ -811,9 +811,7 @@ class MonteCarlo:
                     raise InputError(source, where, f"must be a whole number of years from 1 to 10, not {value!r}")
                 values[key] = value
             elif key == "expected_revenue_index":
-                from grex.scenario import RatePath  # noqa: PLC0415 - grex.scenario imports this module
-
-                values[key] = RatePath.parse(value, source, where)
+                values[key] = value  # read as a RatePath by grex.scenario (which imports this module)
             else:  # complex
                 overrides = _check_table(value, list(value) if isinstance(value, Mapping) else [], source, where)
                 parsed = {}
