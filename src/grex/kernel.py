@@ -892,7 +892,7 @@ def revalue_yearly(
             cr = cum_revenues[i, q]
             rolled = (actual + interest * actual) + (net[t_i, q] if i < T else 0.0)
             actual = rolled if i <= E else actual
-            if rule == 0 or i >= horizon:
+            if rule == 0 or i >= horizon or i >= E:  # (a settled complex needs no estimate)
                 ev = end_value
                 pv = present_value
                 remaining_costs = total_costs[q] - cc
@@ -918,22 +918,41 @@ def revalue_yearly(
                     revenue_level = (1.0 - weight) + weight * (
                         revenue_factor[plan.revenue_group[c], t_i] / plan.plan_revenue_factor[c, t_i]
                     )
+                # One pass over the expected years: the planned curve read once at each year boundary
+                # (the upper bound of year t is the lower bound of year t + 1: the same number), the
+                # balance rolled year by year and kept at the end year; it stops once nothing more
+                # can flow (past the plan's last sales year, no fixed cost left, the end year
+                # passed): the numpy version adds exact zeros for those years and keeps the balance.
                 expected = actual
+                at_last = actual
                 remaining_costs = 0.0
                 remaining_revenues = 0.0
-                last = max(s, plan.given_end_index[c])
+                last = min(max(s, plan.given_end_index[c]), T - 1)
+                sales_end = plan.sales_end[c]
+                fixed_end = plan.static_end[c]
+                sales = plan.has_sales[c]
+                lo_revenue = 0.0
+                lo_linked = 0.0
+                if sales:
+                    lo = x + (s - s) * speed
+                    lo_revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, lo)
+                    lo_linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, lo)
                 for t in range(s, T):
+                    if t >= fixed_end and t > last:
+                        if not sales:
+                            break
+                        if x + (t - s) * speed >= sales_end:
+                            break
                     revenue = 0.0
                     linked = 0.0
-                    if plan.has_sales[c]:
-                        lo = x + (t - s) * speed
+                    if sales:
                         hi = x + (t - s + 1) * speed if t < T - 1 else np.inf
-                        revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, hi) - _planned_curve(
-                            plan.plan_cum_revenues, plan.plan_revenues, c, lo
-                        )
-                        linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, hi) - _planned_curve(
-                            plan.plan_cum_linked, plan.plan_linked, c, lo
-                        )
+                        hi_revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, hi)
+                        hi_linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, hi)
+                        revenue = hi_revenue - lo_revenue
+                        linked = hi_linked - lo_linked
+                        lo_revenue = hi_revenue
+                        lo_linked = hi_linked
                     cost = linked + plan.plan_fixed_costs[c, t]
                     last = max(last, t) if ((cost != 0.0) | (revenue != 0.0)) else last
                     indexed = cost * (plan.plan_cost_factor[c, t] * cost_level)
@@ -941,11 +960,9 @@ def revalue_yearly(
                     nominal_revenue = revenue * (plan.plan_revenue_factor[c, t] * revenue_level)
                     remaining_costs = remaining_costs + nominal_cost
                     remaining_revenues = remaining_revenues + nominal_revenue
-                    expected_net[t] = nominal_cost - nominal_revenue
-                last = min(last, T - 1)
-                for t in range(s, T):
-                    rolled = (expected + interest * expected) + expected_net[t]
-                    expected = rolled if t <= last else expected
+                    expected = (expected + interest * expected) + (nominal_cost - nominal_revenue)
+                    at_last = expected if t <= last else at_last
+                expected = at_last
                 ev = -expected
                 pv = ev * plan.discount[last]
             basis = pv if plan.provision_on_present_value else ev
