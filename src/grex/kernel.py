@@ -359,7 +359,9 @@ class Outputs(NamedTuple):
         The general reserve path, :func:`grex.montecarlo.reserve.reserve_path`,
         or with a yearly revaluation (``plan.foresight`` > 0) ``revalued``. [EUR]
     revalued : ndarray, shape (D, years + 1)
-        The path of :func:`revalue_yearly` under the plan's rule. [EUR]
+        The other reading: under perfect foresight the path of
+        :func:`revalue_yearly` (the reserve path to the cent), else the
+        perfect-foresight path of :func:`reserve_path`. [EUR]
     provision, estimate : ndarray, shape (D, years)
         Provisions held at 31 December of each year and the portfolio's
         present value as each year's revaluation estimates it. [EUR]
@@ -1152,9 +1154,11 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             revalue_change,
             out,
         )
-        if plan.foresight > 0:
+        if plan.foresight > 0:  # the rule's path becomes the reserve path; today's reading is kept beside it
             for y in range(years + 1):
+                perfect = out.reserve[d, y]
                 out.reserve[d, y] = out.revalued[d, y]
+                out.revalued[d, y] = perfect
 
 
 # -- the random-number transforms (the numpy versions are in grex.montecarlo.streams and grex.drivers) --

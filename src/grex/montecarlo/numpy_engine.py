@@ -123,14 +123,15 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         cost_factor=cost_factor,
         revenue_factor=revenue_factor,
     )
-    if plan.foresight > 0:
-        reserve = revalued["reserve"]
+    other = revalued["reserve"]
+    if plan.foresight > 0:  # the rule's path becomes the reserve path; today's reading is kept beside it
+        reserve, other = other, reserve
     return {
         "end_index": last,
         "end_value": end_value,
         "present_value": present_value,
         "reserve": reserve,
-        "revalued": revalued["reserve"],
+        "revalued": other,
         "provision": revalued["provision"],
         "estimate": revalued["estimate"],
     }

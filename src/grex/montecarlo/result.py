@@ -97,10 +97,12 @@ class Simulation:
         NAR grade letter of the ratio.
     n_years : int
         Years of the simulated horizon from V.
-    revalued_reserve : ndarray, shape (D, RESERVE_YEARS + 1), or None
-        The reserve path of each draw with a yearly revaluation under the
-        scenario's rule (:mod:`grex.montecarlo.revaluation`; under
-        ``perfect`` the same as ``reserve`` to the cent). [EUR]
+    alternative_reserve : ndarray, shape (D, RESERVE_YEARS + 1), or None
+        The other reading of each draw's reserve path: under ``foresight =
+        "perfect"`` the path of the yearly revaluation machinery
+        (:mod:`grex.montecarlo.revaluation`; the same as ``reserve`` to the
+        cent), under ``plan`` or ``adaptive`` the perfect-foresight path
+        (``reserve`` is then the rule's). [EUR]
     provision_held : ndarray, shape (D, RESERVE_YEARS), or None
         Provisions held at 31 December of V ... V + 9 per draw. [EUR]
     estimate : ndarray, shape (D, RESERVE_YEARS), or None
@@ -133,7 +135,7 @@ class Simulation:
     grade: str | None
     n_years: int
     # yearly revaluation (issue 16)
-    revalued_reserve: NDArray[np.float64] | None = field(default=None, repr=False)
+    alternative_reserve: NDArray[np.float64] | None = field(default=None, repr=False)
     provision_held: NDArray[np.float64] | None = field(default=None, repr=False)
     estimate: NDArray[np.float64] | None = field(default=None, repr=False)
 
@@ -359,7 +361,7 @@ def assemble(
         ratio=ratio,
         grade=None if grade is None else grade[0],
         n_years=n_years,
-        revalued_reserve=arrays.get("revalued"),
+        alternative_reserve=arrays.get("revalued"),
         provision_held=arrays.get("provision"),
         estimate=arrays.get("estimate"),
     )
