@@ -306,3 +306,25 @@ def test_engines_agree_on_a_synthetic_portfolio(foresight):
     b = simulate(scenario, portfolio, draws=200, seed=3, engine="numpy")
     for name in ("reserve", "provision_held", "estimate"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+# -- 5. the report --------------------------------------------------------------------------------
+
+
+def test_report_shows_the_recognition_delay_only_under_a_rule():
+    """The section "Herkenning van verliezen" with the herkenningsvertraging per year: the rule's median
+    reserve less the perfect-foresight median; absent under perfect foresight."""
+    from grex.report.content import _revaluation_section
+    from grex.report.labels import Labels
+
+    scenario, portfolio = load(REPLAY)
+    labels = Labels("nl")
+    sim = simulate(scenario, portfolio, draws=300, seed=2)
+    section = _revaluation_section(sim, labels)
+    assert section is not None and "adaptief" in section.paragraphs[0] and "90%" in section.paragraphs[0]
+    frame = section.tables[0].frame
+    np.testing.assert_allclose(
+        frame["delay"], np.median(sim.reserve[:, 1:], axis=0) - np.median(sim.alternative_reserve[:, 1:], axis=0)
+    )
+    assert frame["delay"].iloc[0] > 0  # the rule recognises later than perfect foresight
+    assert _revaluation_section(simulate(with_rule(scenario, "perfect"), portfolio, draws=300, seed=2), labels) is None
