@@ -828,7 +828,6 @@ def revalue_yearly(
     cost_factor,
     revenue_factor,
     cum,
-    expected_net,
     change,
     out,
 ):  # pragma: no cover - compiled; tested against grex.montecarlo.revaluation.revalue_yearly
@@ -844,7 +843,7 @@ def revalue_yearly(
     ``out.revalued[d]``, ``out.provision[d]`` and ``out.estimate[d]``
     (``out.end_value`` and ``out.present_value`` of the draw must be
     written). ``cost_factor``, ``revenue_factor`` (groups, n_years),
-    ``cum``, ``expected_net`` (n_years,) and ``change`` (years,) are work space.
+    ``cum`` and ``change`` (years,) are work space.
     """
     T = plan.n_years
     C = plan.column.shape[0]
@@ -1053,7 +1052,6 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     taken = np.empty(years)
     change = np.empty(years)
     # yearly revaluation (issue 16)
-    expected_net = np.empty(n_years)
     revalue_change = np.empty(years)
     for d in range(D):
         for y in range(years):
@@ -1150,7 +1148,6 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             cost_factor,
             revenue_factor,
             cum,
-            expected_net,
             revalue_change,
             out,
         )
