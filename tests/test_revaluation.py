@@ -117,8 +117,9 @@ def test_perfect_foresight_revalued_is_todays_path_to_the_cent(path):
     the reserve path of today's reading of each draw, to the cent; and the
     default ``perfect`` leaves the reserve path as it was (bit for bit)."""
     scenario, portfolio = load(path)
-    sim = simulate(scenario, portfolio, draws=400, seed=11)
+    sim = simulate(scenario, portfolio, draws=400, seed=11, yearly=True)
     assert sim.parameters.foresight == "perfect"
+    assert simulate(scenario, portfolio, draws=5, seed=11).alternative_reserve is None  # not by default (memory)
     np.testing.assert_allclose(sim.alternative_reserve, sim.reserve, rtol=0, atol=0.005)
 
 
@@ -139,9 +140,9 @@ def test_engines_and_chunks_agree_bit_for_bit(foresight):
     scenario, portfolio = load(CRISIS)
     scenario = with_rule(scenario, foresight, learning_rate=0.6, revaluation_years=7)
     runs = [
-        simulate(scenario, portfolio, draws=300, seed=5, engine="numba", chunk_size=300),
-        simulate(scenario, portfolio, draws=300, seed=5, engine="numba", chunk_size=37, threads=2),
-        simulate(scenario, portfolio, draws=300, seed=5, engine="numpy", chunk_size=120),
+        simulate(scenario, portfolio, draws=300, seed=5, engine="numba", chunk_size=300, yearly=True),
+        simulate(scenario, portfolio, draws=300, seed=5, engine="numba", chunk_size=37, threads=2, yearly=True),
+        simulate(scenario, portfolio, draws=300, seed=5, engine="numpy", chunk_size=120, yearly=True),
     ]
     for other in runs[1:]:
         for name in ("reserve", "alternative_reserve", "provision_held", "estimate"):

@@ -270,6 +270,9 @@ class KernelPlan(NamedTuple):
     plan_revenues, plan_linked, plan_cum_revenues, plan_cum_linked, plan_fixed_costs, plan_cost_factor, \
 plan_revenue_factor : ndarray
         :class:`grex.montecarlo.revaluation.RevaluationTables`, by complex.
+    yearly : bool
+        Run :func:`revalue_yearly` (the outputs ``revalued``, ``provision``,
+        ``estimate`` then have a row per draw).
     """
 
     revenues: Any
@@ -321,6 +324,7 @@ plan_revenue_factor : ndarray
     plan_fixed_costs: Any = None
     plan_cost_factor: Any = None
     plan_revenue_factor: Any = None
+    yearly: bool = False
 
 
 class Draws(NamedTuple):
@@ -1130,6 +1134,8 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             )
         reserve_path(plan.general_reserve, change, provisions, out.reserve[d])
         # 7. yearly revaluation along the path (issue 16)
+        if not plan.yearly:
+            continue
         revalue_yearly(
             plan,
             d,

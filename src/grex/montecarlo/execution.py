@@ -18,6 +18,7 @@ import os
 import threading
 import warnings
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
@@ -65,6 +66,7 @@ def simulate(
     drivers: Collection[str] | None = None,
     engine: str | None = None,
     threads: int | None = None,
+    yearly: bool = False,
 ) -> Simulation:
     """Monte Carlo valuation of a portfolio under a scenario.
 
@@ -95,6 +97,11 @@ def simulate(
     threads : int or None, keyword-only
         Threads for the chunks of draws (kernel only; the result does not
         depend on it). None: the CPUs this process may use.
+    yearly : bool, keyword-only
+        Run the yearly revaluation (issue 16) also under ``foresight =
+        "perfect"`` (it always runs under ``plan`` and ``adaptive``): the
+        result then has ``alternative_reserve``, ``provision_held`` and
+        ``estimate``.
 
     Raises
     ------
@@ -118,6 +125,8 @@ def simulate(
     engine = _engine(engine)
     threads = _threads(threads)
     plan = make_plan(scenario, portfolio, drivers)
+    if yearly:
+        plan = replace(plan, yearly=True)
     n_years = _horizon(plan, draws, seed, engine, threads)
     arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads)
     return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
@@ -355,6 +364,7 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         plan_fixed_costs=tables.fixed_costs,
         plan_cost_factor=tables.cost_factor,
         plan_revenue_factor=tables.revenue_factor,
+        yearly=bool(plan.yearly),
     )
 
 
@@ -406,10 +416,11 @@ def _simulate_range(
     end_value = _output((draws, C))
     present_value = _output((draws, C))
     reserve = _output((draws, RESERVE_YEARS + 1))
-    # yearly revaluation (issue 16)
-    revalued = _output((draws, RESERVE_YEARS + 1))
-    provision = _output((draws, RESERVE_YEARS))
-    estimate = _output((draws, RESERVE_YEARS))
+    # yearly revaluation (issue 16): one row per draw only where it runs (memory)
+    rows_kept = draws if plan.yearly else 1
+    revalued = _output((rows_kept, RESERVE_YEARS + 1))
+    provision = _output((rows_kept, RESERVE_YEARS))
+    estimate = _output((rows_kept, RESERVE_YEARS))
     starts = range(first, last, chunk_size)
     if engine == "numba":
         from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
@@ -442,9 +453,9 @@ def _simulate_range(
                         end_value[rows],
                         present_value[rows],
                         reserve[rows],
-                        revalued[rows],
-                        provision[rows],
-                        estimate[rows],
+                        revalued[rows] if plan.yearly else revalued,
+                        provision[rows] if plan.yearly else provision,
+                        estimate[rows] if plan.yearly else estimate,
                     ),
                 )
         else:
@@ -455,9 +466,10 @@ def _simulate_range(
             end_value[rows] = out["end_value"]
             present_value[rows] = out["present_value"]
             reserve[rows] = out["reserve"]
-            revalued[rows] = out["revalued"]
-            provision[rows] = out["provision"]
-            estimate[rows] = out["estimate"]
+            if plan.yearly:
+                revalued[rows] = out["revalued"]
+                provision[rows] = out["provision"]
+                estimate[rows] = out["estimate"]
         return stop - start
 
     bar = _progress(draws, progress)
@@ -472,15 +484,10 @@ def _simulate_range(
                 bar.update(work(start))
     finally:
         bar.close()
-    return {
-        "end_year": end_year,
-        "end_value": end_value,
-        "present_value": present_value,
-        "reserve": reserve,
-        "revalued": revalued,
-        "provision": provision,
-        "estimate": estimate,
-    }
+    arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    if plan.yearly:
+        arrays.update(revalued=revalued, provision=provision, estimate=estimate)
+    return arrays
 
 
 class _NoBar:

@@ -102,6 +102,9 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         inputs=inputs,
         in_preparation=plan.in_preparation,
     )
+    out = {"end_index": last, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    if not plan.yearly:
+        return out
     # revalue_yearly (issue 16): the path with a revaluation at the end of each year
     revalued = revalue_yearly(
         rule=plan.foresight,
@@ -126,15 +129,8 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
     other = revalued["reserve"]
     if plan.foresight > 0:  # the rule's path becomes the reserve path; today's reading is kept beside it
         reserve, other = other, reserve
-    return {
-        "end_index": last,
-        "end_value": end_value,
-        "present_value": present_value,
-        "reserve": reserve,
-        "revalued": other,
-        "provision": revalued["provision"],
-        "estimate": revalued["estimate"],
-    }
+    out.update(reserve=reserve, revalued=other, provision=revalued["provision"], estimate=revalued["estimate"])
+    return out
 
 
 def trace(
@@ -226,7 +222,8 @@ def value_settings(
     -------
     dict
         ``end_year`` (S, C), ``end_value`` (S, C), ``present_value`` (S, C)
-        [EUR, positive = profit], ``reserve`` (S, RESERVE_YEARS + 1) and
+        [EUR, positive = profit], ``reserve`` (S, RESERVE_YEARS + 1) and,
+        with a yearly revaluation (``foresight`` plan or adaptive),
         ``provision`` (S, RESERVE_YEARS), the provisions held at 31 December
         of each year [EUR].
     """
@@ -268,5 +265,5 @@ def value_settings(
         "end_value": out["end_value"],
         "present_value": out["present_value"],
         "reserve": out["reserve"],
-        "provision": out["provision"],
+        **({"provision": out["provision"]} if "provision" in out else {}),
     }

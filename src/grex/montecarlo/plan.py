@@ -59,6 +59,7 @@ class Plan:
     learning_rate: float = 0.5
     revaluation_years: int = 10
     expected_revenue_rates: NDArray[np.float64] | None = None  # the revenue rates the revaluations expect
+    yearly: bool = False  # run the yearly revaluation (always under plan or adaptive; on request under perfect)
 
 
 def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
@@ -156,6 +157,7 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         foresight=FORESIGHT[mc.foresight],
         learning_rate=float(mc.learning_rate),
         revaluation_years=int(mc.revaluation_years),
+        yearly=FORESIGHT[mc.foresight] > 0,
         expected_revenue_rates=None
         if mc.expected_revenue_index is None
         else build_inputs(
