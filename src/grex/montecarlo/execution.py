@@ -18,8 +18,8 @@ import os
 import threading
 import warnings
 from collections.abc import Collection, Iterable
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
