@@ -985,7 +985,7 @@ def _revaluation_section(simulation, labels: Labels) -> Section | None:
     mc = getattr(simulation, "parameters", None)
     foresight = getattr(mc, "foresight", "perfect")
     other = getattr(simulation, "alternative_reserve", None)
-    if foresight == "perfect" or other is None or getattr(simulation, "provision_held", None) is None:
+    if mc is None or foresight == "perfect" or other is None or getattr(simulation, "provision_held", None) is None:
         return None
     rule = (
         labels["revaluation_plan"]
