@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -251,6 +251,24 @@ def montecarlo_throughput(size: dict[str, int], repeat: int) -> dict[str, Any]:
     }
 
 
+def revaluation_cost(size: dict[str, int], draws: int, repeat: int) -> dict[str, Any]:
+    """Seconds of a simulation with ten yearly revaluations per draw (``foresight = "adaptive"``, issue 16)
+    against the same simulation without them (``"perfect"``), medians, and their ratio (target at most 5)."""
+    scenario, portfolio = workload(size["complexes"], size["years"])
+    adaptive = replace(scenario, montecarlo=replace(scenario.montecarlo, foresight="adaptive"))
+    simulate_seconds(adaptive, portfolio, 2 * 1024, 1)  # load the compiled kernel
+    perfect_times, _ = simulate_seconds(scenario, portfolio, draws, repeat)
+    adaptive_times, _ = simulate_seconds(adaptive, portfolio, draws, repeat)
+    perfect, revalued = statistics.median(perfect_times), statistics.median(adaptive_times)
+    return {
+        **size,
+        "draws": draws,
+        "perfect_seconds": perfect_times,
+        "adaptive_seconds": adaptive_times,
+        "ratio": revalued / perfect,
+    }
+
+
 def numpy_twin(size: dict[str, int], draws: int) -> dict[str, Any]:
     """Cells per second of the vectorised numpy implementation (the one before the kernel)."""
     scenario, portfolio = workload(size["complexes"], size["years"])
@@ -470,6 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the workload with the market allocation on and off (issue 15), and their ratio",
     )
+    parser.add_argument(
+        "--revaluation",
+        action="store_true",
+        help="only the cost of the yearly revaluation (issue 16): adaptive against perfect foresight",
+    )
     args = parser.parse_args(argv)
     global THREADS
     THREADS = args.threads
@@ -478,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.market_only:
         market = market_throughput(size, size["draws"], 1 if quick else 3)
         print(json.dumps({"machine": machine(), "quick": quick, "market": market}, indent=2))
+        return 0
+    if args.revaluation:
+        cost = revaluation_cost(size, size["draws"] if quick else 20_000, 3)
+        print(json.dumps(cost, indent=2) if args.json else f"yearly revaluation: {cost['ratio']:.2f}x ({cost})")
         return 0
 
     results: dict[str, Any] = {"machine": machine(), "quick": quick}

@@ -512,6 +512,8 @@ def test_reserve_entries_stage_is_reserve_path():
         "realised_costs": rng.uniform(0, 2e6, C),
         "realised_revenues": rng.uniform(0, 3e6, C) * (rng.uniform(size=C) < 0.8),
         "profit_taken": rng.uniform(0, 2e5, C) * (rng.uniform(size=C) < 0.5),
+        # a provision already formed at 31-12-(V - 1): only the dotation moves the reserve in year V
+        "provision_balance": rng.uniform(0, 2e6, C) * (rng.uniform(size=C) < 0.5),
     }
     for provision_basis, poc_basis in (("present_value", "present_value"), ("end_value", "end_value")):
         inputs = replace(plan.inputs, provision_basis=provision_basis, poc_basis=poc_basis, **realised)

@@ -35,7 +35,6 @@ LAYERS = {
     "grex.market": 1,  # the markets of the scenario and the allocation's numpy twin (issue 15)
     "grex.valuation": 2,
     "grex.reference": 2,
-    "grex.support": 2,
     "grex.synthetic": 2,
     "grex.kernel": 3,
     "grex.montecarlo": 3,
@@ -59,7 +58,6 @@ MODEL += (
     "synthetic",
     "errors",
     "formatting",
-    "support",
     "display",
     "progress",
     "limits",

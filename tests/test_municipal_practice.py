@@ -391,47 +391,29 @@ def test_bad_conventions_are_refused(case, tmp_path, capsys, parameters, expecte
     assert not out.exists()
 
 
-# -- the Monte Carlo refuses what it does not simulate yet ------------------------------------
+# -- the Monte Carlo simulates every convention ----------------------------------------------
 
 
 @pytest.mark.parametrize("command", ["simulate", "sensitivity", "report", "batch"])
-@pytest.mark.parametrize(
-    ("parameters", "project", "key"),
-    [
-        ({}, {"provision_balance": 10}, "line 2, column 'provision_balance'"),
-    ],
-)
-def test_monte_carlo_commands_refuse_what_they_do_not_simulate(
-    case, tmp_path, capsys, command, parameters, project, key
-):
-    scenario = case(
-        [{"project": "a", **project}], [{"project": "a", "year": 2025, "amount": 10}], parameters=parameters
-    )
-    out = tmp_path / "out"
-    assert main([command, str(scenario), "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    assert key in err and "not supported by the Monte Carlo yet" in err
-    assert not out.exists()
-
-
-def test_the_conventions_are_supported_by_the_monte_carlo():
-    # the Monte Carlo simulates every convention of [parameters] (tests/test_montecarlo_practice.py)
-    from grex.support import unsupported
-
-    scenario, portfolio = random_case(2)
-    assert unsupported(scenario, portfolio) == []
+def test_monte_carlo_commands_take_every_convention(case, tmp_path, capsys, command):
+    """Every convention of municipal practice and a provision already formed, at once: each Monte
+    Carlo command runs it (tests/test_montecarlo_practice.py and tests/test_revaluation.py hold
+    the figures)."""
     parameters = {
-        "interest_rate": {"2024": 0.01, "default": 0.02},
+        "interest_rate": {"2025": 0.02, "default": 0.01},
         "discount_periods": "days",
         "present_value_method": "cash_flows",
         "cost_index_by_category": {"bouwrijp": 0.03},
     }
-    practice = Scenario.from_dict({"name": "x", "portfolio": "p", "valuation_year": 2024, "parameters": parameters})
-    assert unsupported(practice, portfolio) == []
-    balances = [5.0] + [0.0] * (len(portfolio.projects) - 1)
-    held = replace(portfolio, projects=portfolio.projects.assign(provision_balance=balances))
-    assert unsupported(practice, held)[0][0].endswith("column 'provision_balance'")
+    scenario = case(
+        [{"project": "a", "provision_balance": 10}],
+        [{"project": "a", "year": 2025, "amount": 10}],
+        parameters=parameters,
+    )
+    out = tmp_path / "out"
+    extra = ["--format", "xlsx"] if command == "report" else []
+    assert main([command, str(scenario), "--draws", "100", *extra, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert out.is_dir()
 
 
 # -- internal rate of return -------------------------------------------------------------------

@@ -217,7 +217,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with steps.step("reading and valuing"):
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
-        _check_support(scenario, portfolio)
         _check_all(valuation, args.scenario)
         # the scenario's own draws and seed, as grex simulate: both print the same required capacity
         draws, seed = _draws(args, scenario, valuation)
@@ -269,7 +268,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     with Steps("simulate", 4) as steps:
         with steps.step("reading the scenario and portfolio"):
             scenario, portfolio = _read(args.scenario)
-        _check_support(scenario, portfolio)
         if args.chunk_size is not None and args.chunk_size <= 0:
             raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
         with steps.step("valuing"):
@@ -624,32 +622,6 @@ def _grid_note(scenario, path: str) -> None:
         )
 
 
-def _check_support(scenario, portfolio) -> None:
-    """Refuse what the Monte Carlo does not simulate yet (:mod:`grex.support`)."""
-    from grex.support import check_monte_carlo_support
-
-    check_monte_carlo_support(scenario, portfolio)
-
-
-def _check_batch_support(paths) -> None:
-    """Every scenario of a batch (its grid expanded) must be one the Monte Carlo supports.
-
-    Scenarios that cannot be read are left to the batch, which reports them
-    as failures.
-    """
-    from grex.io import read_portfolio
-    from grex.io.batch import read_batch_scenarios
-
-    portfolios: dict = {}
-    for scenario, _ in read_batch_scenarios(paths)[0]:
-        try:
-            if scenario.portfolio not in portfolios:
-                portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
-        except InputError:
-            continue
-        _check_support(scenario, portfolios[scenario.portfolio])
-
-
 @_command
 def _cmd_batch(args: argparse.Namespace) -> int:
     from grex.io.batch import run_batch
@@ -666,7 +638,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         out_dir: Path | Location = location(args.out)  # checked before any work: its package, bucket and credentials
     else:
         out_dir = _out_dir(args, lambda: Path("out") / "batch")
-    _check_batch_support(args.scenarios)
     if not kernel_cache_ready():
         log.info(COMPILE_NOTE)
 
@@ -714,7 +685,6 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         with steps.step("reading and valuing"):
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
-        _check_support(scenario, portfolio)
         _check_all(valuation, args.scenario)
         draws, seed = _draws(args, scenario, valuation)
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "sensitivity")

@@ -676,6 +676,19 @@ class MonteCarlo:
         What ``low`` and ``high`` of every distribution (the risk register's
         impacts included) are: the 5% and 95% points (docs/montecarlo.md section 2,
         the default) or the extremes. ["p5_p95"]
+    foresight : {"perfect", "plan", "adaptive"}
+        What each year's revaluation along a path expects of the remaining
+        flows (docs/reserves.md section 6). ["perfect": the draw's own future]
+    learning_rate : float
+        Weight in [0, 1] of the observed pace and price level in the
+        ``adaptive`` rule (0: the plan, 1: what was observed). [0.5]
+    revaluation_years : int
+        Years of the path (1 ... 10) with a revaluation under the rule; later
+        years recognise the draw's own future. [10]
+    expected_revenue_index : grex.scenario.RatePath or None
+        The land price index the revaluations expect (``plan`` and the plan
+        part of ``adaptive``), as ``parameters.revenue_index`` is written;
+        None: ``parameters.revenue_index``. [None]
     """
 
     draws: int = 10_000
@@ -689,6 +702,11 @@ class MonteCarlo:
     correlation: tuple[tuple[float, ...], ...] = field(default_factory=_default_correlation)
     complexes: Mapping[str, Mapping[str, Distribution]] = field(default_factory=dict)
     bounds: str = "p5_p95"
+    # yearly revaluation (issue 16)
+    foresight: str = "perfect"
+    learning_rate: float = 0.5
+    revaluation_years: int = 10
+    expected_revenue_index: Any = None
 
     #: Keys of ``[montecarlo]``; ``complex`` holds the per-complex overrides.
     KEYS = (
@@ -703,6 +721,10 @@ class MonteCarlo:
         "interest",
         "correlation",
         "complex",
+        "foresight",
+        "learning_rate",
+        "revaluation_years",
+        "expected_revenue_index",
     )
 
     @property
@@ -730,6 +752,19 @@ class MonteCarlo:
             "correlation": [list(row) for row in self.correlation],
             "correlation_order": list(CORRELATION_ORDER),
             "complex": {p: {k: t.to_json() for k, t in v.items()} for p, v in self.complexes.items()},
+            # the yearly revaluation only where it is used (results and hashes of perfect foresight stay as they were)
+            **(
+                {}
+                if self.foresight == "perfect"
+                else {
+                    "foresight": self.foresight,
+                    "learning_rate": self.learning_rate,
+                    "revaluation_years": self.revaluation_years,
+                    "expected_revenue_index": None
+                    if self.expected_revenue_index is None
+                    else self.expected_revenue_index.to_json(),
+                }
+            ),
         }
 
     @classmethod
@@ -763,6 +798,20 @@ class MonteCarlo:
                 values[key] = _parse_interest(value, source, where, tail)
             elif key == "correlation":
                 values[key] = _parse_correlation(value, source, where)
+            elif key == "foresight":
+                if value not in ("perfect", "plan", "adaptive"):
+                    raise InputError(source, where, f"must be one of perfect, plan, adaptive, not {value!r}")
+                values[key] = value
+            elif key == "learning_rate":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                    raise InputError(source, where, f"must be a number from 0 to 1, not {value!r}")
+                values[key] = float(value)
+            elif key == "revaluation_years":
+                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+                    raise InputError(source, where, f"must be a whole number of years from 1 to 10, not {value!r}")
+                values[key] = value
+            elif key == "expected_revenue_index":
+                values[key] = value  # read as a RatePath by grex.scenario (which imports this module)
             else:  # complex
                 overrides = _check_table(value, list(value) if isinstance(value, Mapping) else [], source, where)
                 parsed = {}

@@ -30,6 +30,7 @@ flows`                      "cash_flows"``)
 :func:`poc_profit`          :func:`grex.core.poc_profit`
 :func:`reserve_entries`,    :func:`grex.montecarlo.reserve.reserve_path`
 :func:`reserve_path`
+:func:`revalue_yearly`      :func:`grex.montecarlo.revaluation.revalue_yearly`
 ==========================  ======================================================
 
 :func:`value_draws` lists the order, and where a stage still to come enters
@@ -107,6 +108,7 @@ __all__ = [
     "reserve_path",
     "retime",
     "retime_categories",
+    "revalue_yearly",
     "roll_book_value",
     "roll_book_value_by_year",
     "timing_values",
@@ -120,6 +122,8 @@ _compiled = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _stage = njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
 #: Block size of numpy's pairwise summation (``PW_BLOCKSIZE`` in numpy's loops).
 _PW_BLOCKSIZE = 128
+#: grex.montecarlo.revaluation.MIN_PACE: the slowest pace a remaining sales curve is expected at.
+_MIN_PACE = 0.1
 
 
 @_compiled
@@ -297,6 +301,18 @@ class KernelPlan(NamedTuple):
     category_has_linked : ndarray of bool, shape (K, C)
         Whether a group of kostensoorten of a complex has sales-linked costs
         (only those are re-timed; the others' re-timed costs stay 0).
+    provision_balance : ndarray, shape (C,)
+        Provision (voorziening) already formed at 31-12-(V - 1). [EUR]
+    foresight, learning_rate, revaluation_years
+        The expectation rule of the yearly revaluation
+        (:data:`grex.montecarlo.revaluation.FORESIGHT` code, 0: perfect), its
+        weight and horizon.
+    plan_revenues, plan_linked, plan_cum_revenues, plan_cum_linked, plan_fixed_costs, plan_cost_factor, \
+plan_revenue_factor : ndarray
+        :class:`grex.montecarlo.revaluation.RevaluationTables`, by complex.
+    yearly : bool
+        Run :func:`revalue_yearly` (the outputs ``revalued``, ``provision``,
+        ``estimate`` then have a row per draw).
     """
 
     revenues: Any
@@ -353,6 +369,19 @@ class KernelPlan(NamedTuple):
     market_revenue: Any = None
     market_cost: Any = None
     market_last: Any = None
+    # yearly revaluation (issue 16)
+    provision_balance: Any = None
+    foresight: int = 0
+    learning_rate: float = 0.0
+    revaluation_years: int = 10
+    plan_revenues: Any = None
+    plan_linked: Any = None
+    plan_cum_revenues: Any = None
+    plan_cum_linked: Any = None
+    plan_fixed_costs: Any = None
+    plan_cost_factor: Any = None
+    plan_revenue_factor: Any = None
+    yearly: bool = False
 
 
 class Draws(NamedTuple):
@@ -391,13 +420,25 @@ class Outputs(NamedTuple):
     end_value, present_value : ndarray, shape (D, C)
         [EUR, positive = profit]
     reserve : ndarray, shape (D, years + 1)
-        The general reserve path, :func:`grex.montecarlo.reserve.reserve_path`. [EUR]
+        The general reserve path, :func:`grex.montecarlo.reserve.reserve_path`,
+        or with a yearly revaluation (``plan.foresight`` > 0) ``revalued``. [EUR]
+    revalued : ndarray, shape (D, years + 1)
+        The other reading: under perfect foresight the path of
+        :func:`revalue_yearly` (the reserve path to the cent), else the
+        perfect-foresight path of :func:`reserve_path`. [EUR]
+    provision, estimate : ndarray, shape (D, years)
+        Provisions held at 31 December of each year and the portfolio's
+        present value as each year's revaluation estimates it. [EUR]
     """
 
     end_year: Any
     end_value: Any
     present_value: Any
     reserve: Any
+    # yearly revaluation (issue 16)
+    revalued: Any = None
+    provision: Any = None
+    estimate: Any = None
 
 
 # -- the stages, in the order a draw passes them ----------------------------------------------
@@ -1102,7 +1143,8 @@ def reserve_entries(
     """Stage *reserve_entries*: the entries of complex ``c`` in the general reserve path, added to ``change``.
 
     The conventions of :func:`grex.montecarlo.reserve.reserve_path`: the
-    provision formed (returned; charged in year V by :func:`reserve_path`),
+    dotation, the provision formed less the balance at 31-12-(V - 1)
+    (returned; charged in year V by :func:`reserve_path`),
     the interim profit (POC) of each year before the end year, the expected
     loss of a complex in preparation in its start year, the settlement in the
     end year. ``change`` (years,) is set by complex 0 and added to by the
@@ -1145,14 +1187,14 @@ def reserve_entries(
             change[y] = entry
         else:
             change[y] += entry
-    return provision_formed
+    return provision_formed - plan.provision_balance[c]
 
 
 @_stage
 def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover - compiled
     """Stage *reserve_path*: the reserve at 1-1-V, then at 31 December of each year.
 
-    The provisions (``provisions`` (C,), summed in numpy's pairwise order)
+    The dotations (``provisions`` (C,), summed in numpy's pairwise order)
     are charged in year V; ``out`` (years + 1,) is written.
     """
     change[0] -= pairwise_sum(provisions, 0, provisions.shape[0])
@@ -1161,6 +1203,203 @@ def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover 
     for y in range(change.shape[0]):
         running = change[y] if y == 0 else running + change[y]
         out[y + 1] = general_reserve + running
+
+
+@_stage
+def _planned_curve(cum, table, c, x):  # pragma: no cover - compiled
+    # grex.montecarlo.revaluation._curve for one value: the planned curve summed from plan time 0 to x.
+    P = table.shape[1]
+    if x >= P:
+        return cum[c, P]
+    if x <= 0.0:
+        return 0.0
+    j = min(max(int(math.floor(x)), 0), P - 1)
+    return cum[c, j] + (x - float(j)) * table[c, j]
+
+
+@_stage
+def revalue_yearly(
+    plan,
+    d,
+    interest,
+    pace,
+    delay,
+    cost_shock,
+    price_shock,
+    net,
+    cum_costs,
+    cum_revenues,
+    total_costs,
+    total_revenues,
+    first_index,
+    last_index,
+    cost_factor,
+    revenue_factor,
+    cum,
+    change,
+    out,
+):  # pragma: no cover - compiled; tested against grex.montecarlo.revaluation.revalue_yearly
+    """Stage *revalue_yearly*: the yearly revaluation of one draw (issue 16), after the roll.
+
+    :func:`grex.montecarlo.revaluation.revalue_yearly` for draw ``d``, the
+    same operations in the same order: at the end of each year of the path
+    the portfolio is valued again (realised flows and book value through the
+    year as the draw made them, the remaining flows as then expected under
+    ``plan.foresight``); the provisions are formed or released, the interim
+    profit taken on that estimate, a complex in preparation charged in its
+    start year, each complex settled in its end year. Writes
+    ``out.revalued[d]``, ``out.provision[d]`` and ``out.estimate[d]``
+    (``out.end_value`` and ``out.present_value`` of the draw must be
+    written). ``cost_factor``, ``revenue_factor`` (groups, n_years),
+    ``cum`` and ``change`` (years,) are work space.
+    """
+    T = plan.n_years
+    C = plan.column.shape[0]
+    years = change.shape[0]
+    rule = plan.foresight
+    horizon = plan.revaluation_years
+    weight = plan.learning_rate
+    if rule > 0:
+        # the draw's index factors over the whole horizon (the roll needed them only as far as its flows)
+        index_factors(
+            cost_factor, plan.cost_rates, plan.cost_base, plan.rate_offset, T, cost_shock, plan.shock_costs, -1, cum
+        )
+        index_factors(
+            revenue_factor,
+            plan.revenue_rates,
+            plan.revenue_base,
+            plan.rate_offset,
+            T,
+            price_shock,
+            plan.shock_prices,
+            plan.revenue_freeze,
+            cum,
+        )
+    held = out.provision[d]
+    estimate = out.estimate[d]
+    for i in range(years):
+        change[i] = 0.0
+        held[i] = 0.0
+        estimate[i] = 0.0
+    for c in range(C):
+        q = plan.column[c]
+        E = last_index[q]
+        start = max(first_index[q], 0)
+        end_value = out.end_value[d, c]
+        present_value = out.present_value[d, c]
+        actual = plan.book_value[c]
+        pt = plan.profit_taken[c]
+        adopted = plan.adopted[c]
+        previous_provision = plan.provision_balance[c]
+        previous_taken = pt
+        charged = 0.0
+        anchor = float(plan.anchor[c])
+        margin = plan.column_margin[q]
+        for i in range(years):
+            t_i = min(i, T - 1)
+            cc = cum_costs[i, q]
+            cr = cum_revenues[i, q]
+            rolled = (actual + interest * actual) + (net[t_i, q] if i < T else 0.0)
+            actual = rolled if i <= E else actual
+            if rule == 0 or i >= horizon or i >= E:  # (a settled complex needs no estimate)
+                ev = end_value
+                pv = present_value
+                remaining_costs = total_costs[q] - cc
+                remaining_revenues = total_revenues[q] - cr
+            else:
+                s = i + 1
+                x = float(s)
+                speed = 1.0
+                if plan.has_sales[c]:
+                    observed = 1.0
+                    if s > anchor:
+                        begun = (s - anchor) - delay[c]
+                        x = anchor + max(begun, 0.0) * pace[c]
+                        observed = (x - anchor) / begun if begun > 0.0 else 1.0
+                    if rule != 1:
+                        speed = max((1.0 - weight) + weight * observed, _MIN_PACE)
+                cost_level = 1.0
+                revenue_level = 1.0
+                if rule != 1:
+                    cost_level = (1.0 - weight) + weight * (
+                        cost_factor[plan.cost_group[c], t_i] / plan.plan_cost_factor[c, t_i]
+                    )
+                    revenue_level = (1.0 - weight) + weight * (
+                        revenue_factor[plan.revenue_group[c], t_i] / plan.plan_revenue_factor[c, t_i]
+                    )
+                # One pass over the expected years: the planned curve read once at each year boundary
+                # (the upper bound of year t is the lower bound of year t + 1: the same number), the
+                # balance rolled year by year and kept at the end year; it stops once nothing more
+                # can flow (past the plan's last sales year, no fixed cost left, the end year
+                # passed): the numpy version adds exact zeros for those years and keeps the balance.
+                expected = actual
+                at_last = actual
+                remaining_costs = 0.0
+                remaining_revenues = 0.0
+                last = min(max(s, plan.given_end_index[c]), T - 1)
+                sales_end = plan.sales_end[c]
+                fixed_end = plan.static_end[c]
+                sales = plan.has_sales[c]
+                lo_revenue = 0.0
+                lo_linked = 0.0
+                if sales:
+                    lo = x + (s - s) * speed
+                    lo_revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, lo)
+                    lo_linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, lo)
+                for t in range(s, T):
+                    if t >= fixed_end and t > last:
+                        if not sales:
+                            break
+                        if x + (t - s) * speed >= sales_end:
+                            break
+                    revenue = 0.0
+                    linked = 0.0
+                    if sales:
+                        hi = x + (t - s + 1) * speed if t < T - 1 else np.inf
+                        hi_revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, hi)
+                        hi_linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, hi)
+                        revenue = hi_revenue - lo_revenue
+                        linked = hi_linked - lo_linked
+                        lo_revenue = hi_revenue
+                        lo_linked = hi_linked
+                    cost = linked + plan.plan_fixed_costs[c, t]
+                    last = max(last, t) if ((cost != 0.0) | (revenue != 0.0)) else last
+                    indexed = cost * (plan.plan_cost_factor[c, t] * cost_level)
+                    nominal_cost = indexed + indexed * margin
+                    nominal_revenue = revenue * (plan.plan_revenue_factor[c, t] * revenue_level)
+                    remaining_costs = remaining_costs + nominal_cost
+                    remaining_revenues = remaining_revenues + nominal_revenue
+                    expected = (expected + interest * expected) + (nominal_cost - nominal_revenue)
+                    at_last = expected if t <= last else at_last
+                expected = at_last
+                ev = -expected
+                pv = ev * plan.discount[last]
+            basis = pv if plan.provision_on_present_value else ev
+            required = provision(basis, adopted)
+            result = pv if plan.poc_on_present_value else ev
+            taken = pt + poc_profit(
+                result, plan.realised_costs[c] + cc, remaining_costs, plan.realised_revenues[c] + cr,
+                remaining_revenues, pt, adopted,
+            )  # fmt: skip
+            loss = max(-basis, 0.0) if plan.in_preparation[c] else 0.0
+            open_ = i < E
+            first = open_ and i == start
+            entry = -(required - previous_provision) + (taken - previous_taken)
+            entry = entry - (loss if first else 0.0)
+            settlement = end_value + previous_provision + charged - previous_taken
+            entry = entry if open_ else (settlement if i == E else 0.0)
+            change[i] = change[i] + entry
+            held[i] = held[i] + (required if open_ else 0.0)
+            estimate[i] = estimate[i] + (pv if open_ else present_value)
+            charged = loss if first else charged
+            previous_provision = required if open_ else previous_provision
+            previous_taken = taken if open_ else previous_taken
+    path = out.revalued[d]
+    path[0] = plan.general_reserve
+    running = 0.0
+    for i in range(years):
+        running = change[i] if i == 0 else running + change[i]
+        path[i + 1] = plan.general_reserve + running
 
 
 @_compiled
@@ -1182,11 +1421,14 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     5. :func:`end_index`, then :func:`add_risks` (which can move it);
     6. :func:`close_spans` and :func:`roll_book_value` with the draw's rekenrente
        (:func:`roll_book_value_by_year` with a rate per year);
-    7. *(to come: a yearly revaluation along the path, after the roll)*
+    7. *(the yearly revaluation along the path comes after 9)*
     8. end value and present value (discounting by the table of
        :func:`grex.core.discount_factor`, or :func:`present_value_of_flows`);
     9. :func:`reserve_entries` of each complex (:func:`provision`,
-       :func:`poc_profit`) and the :func:`reserve_path`.
+       :func:`poc_profit`) and the :func:`reserve_path`;
+    10. :func:`revalue_yearly` (issue 16): the path with a revaluation at the
+        end of each year; it replaces the reserve path where
+        ``plan.foresight`` is not perfect.
 
     Parameters
     ----------
@@ -1237,6 +1479,8 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
     market_start = np.zeros(C, dtype=np.int64)
     market_end = np.zeros(C, dtype=np.int64)
+    # yearly revaluation (issue 16)
+    revalue_change = np.empty(years)
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
@@ -1323,7 +1567,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             roll_book_value_by_year(balance, draws.interest[d], plan.interest_rates, net, last_index)
         else:
             roll_book_value(balance, draws.interest[d], net, last_index)
-        # (7. yearly revaluation along the path: to come)
+        # (7. yearly revaluation along the path: after the reserve path, stage revalue_yearly)
         if plan.present_value_of_flows:
             present_value_of_flows(plan, net, last_index, terms, partial, flows_value)
         for c in range(C):
@@ -1353,6 +1597,35 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
                 change,
             )
         reserve_path(plan.general_reserve, change, provisions, out.reserve[d])
+        # 7. yearly revaluation along the path (issue 16)
+        if not plan.yearly:
+            continue
+        revalue_yearly(
+            plan,
+            d,
+            draws.interest[d],
+            draws.pace[d],
+            draws.delay[d],
+            draws.cost_shock[d],
+            draws.price_shock[d],
+            net,
+            cum_costs,
+            cum_revenues,
+            total_costs,
+            total_revenues,
+            first_index,
+            last_index,
+            cost_factor,
+            revenue_factor,
+            cum,
+            revalue_change,
+            out,
+        )
+        if plan.foresight > 0:  # the rule's path becomes the reserve path; today's reading is kept beside it
+            for y in range(years + 1):
+                perfect = out.reserve[d, y]
+                out.reserve[d, y] = out.revalued[d, y]
+                out.revalued[d, y] = perfect
 
 
 # -- the random-number transforms (the numpy versions are in grex.montecarlo.streams and grex.drivers) --

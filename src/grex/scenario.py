@@ -278,6 +278,18 @@ class Reserves:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def _expected_index(montecarlo: MonteCarlo, source: Any) -> MonteCarlo:
+    """``[montecarlo] expected_revenue_index`` read as a :class:`RatePath` (yearly revaluation, issue 16)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    raw = montecarlo.expected_revenue_index
+    if raw is None or isinstance(raw, RatePath):
+        return montecarlo
+    return replace(
+        montecarlo, expected_revenue_index=RatePath.parse(raw, source, "key montecarlo.expected_revenue_index")
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A checked scenario: the portfolio, the valuation year and the parameters.
@@ -374,7 +386,7 @@ class Scenario:
             illustrative=_check_bool(data.get("illustrative", False), source, "key illustrative"),
             parameters=Parameters.parse(data.get("parameters", {}), source),
             reserves=Reserves.parse(data.get("reserves", {}), source),
-            montecarlo=(montecarlo := MonteCarlo.parse(data.get("montecarlo", {}), source)),
+            montecarlo=(montecarlo := _expected_index(MonteCarlo.parse(data.get("montecarlo", {}), source), source)),
             risks=parse_risks(data.get("risks", []), source, tail=montecarlo.tail),
             source=None if source is None else Path(source),
             sources=sources,

@@ -58,6 +58,8 @@ GREX_OUTPUT_NAMES = frozenset(
         "summary.json",
         "draws.parquet",
         "reserve_path.csv",
+        "provision_path.csv",
+        "reserve_years.parquet",
         "report.html",
         "report.pdf",
         "report.xlsx",

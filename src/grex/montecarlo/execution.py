@@ -19,6 +19,7 @@ import threading
 import warnings
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
@@ -30,6 +31,7 @@ from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import RESERVE_YEARS
 from grex.montecarlo.result import Simulation, assemble
+from grex.montecarlo.revaluation import revaluation_tables
 from grex.montecarlo.streams import (
     BLOCK,
     _block,
@@ -64,6 +66,7 @@ def simulate(
     drivers: Collection[str] | None = None,
     engine: str | None = None,
     threads: int | None = None,
+    yearly: bool = False,
 ) -> Simulation:
     """Monte Carlo valuation of a portfolio under a scenario.
 
@@ -94,6 +97,11 @@ def simulate(
     threads : int or None, keyword-only
         Threads for the chunks of draws (kernel only; the result does not
         depend on it). None: the CPUs this process may use.
+    yearly : bool, keyword-only
+        Run the yearly revaluation (issue 16) also under ``foresight =
+        "perfect"`` (it always runs under ``plan`` and ``adaptive``): the
+        result then has ``alternative_reserve``, ``provision_held`` and
+        ``estimate``.
 
     Raises
     ------
@@ -117,6 +125,8 @@ def simulate(
     engine = _engine(engine)
     threads = _threads(threads)
     plan = make_plan(scenario, portfolio, drivers)
+    if yearly:
+        plan = replace(plan, yearly=True)
     n_years = _horizon(plan, draws, seed, engine, threads)
     arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads)
     return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
@@ -331,6 +341,9 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
     if inputs.category_fixed_costs is not None and inputs.category_linked_costs is not None:
         category_fixed[:, :, column] = inputs.category_fixed_costs[:, :, :n_years].transpose(0, 2, 1)
         category_linked[...] = np.pad(inputs.category_linked_costs, ((0, 0), (0, 0), (pad, pad)))
+    tables = revaluation_tables(
+        inputs, plan.anchor, plan.has_sales, n_years, plan.expected_revenue_rates
+    )  # yearly revaluation (issue 16)
 
     return KernelPlan(
         revenues=padded(inputs.revenues),
@@ -389,6 +402,19 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         category_linked_costs=category_linked,
         category_has_linked=np.ascontiguousarray((category_linked != 0).any(axis=-1), dtype=np.bool_),
         **_market_arrays(plan, n_years),
+        # yearly revaluation (issue 16)
+        provision_balance=tables.balance,
+        foresight=int(plan.foresight),
+        learning_rate=float(plan.learning_rate),
+        revaluation_years=int(plan.revaluation_years),
+        plan_revenues=tables.revenues,
+        plan_linked=tables.linked_costs,
+        plan_cum_revenues=tables.cum_revenues,
+        plan_cum_linked=tables.cum_linked,
+        plan_fixed_costs=tables.fixed_costs,
+        plan_cost_factor=tables.cost_factor,
+        plan_revenue_factor=tables.revenue_factor,
+        yearly=bool(plan.yearly),
     )
 
 
@@ -473,6 +499,11 @@ def _simulate_range(
     end_value = _output((draws, C))
     present_value = _output((draws, C))
     reserve = _output((draws, RESERVE_YEARS + 1))
+    # yearly revaluation (issue 16): one row per draw only where it runs (memory)
+    rows_kept = draws if plan.yearly else 1
+    revalued = _output((rows_kept, RESERVE_YEARS + 1))
+    provision = _output((rows_kept, RESERVE_YEARS))
+    estimate = _output((rows_kept, RESERVE_YEARS))
     starts = range(first, last, chunk_size)
     if engine == "numba":
         from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
@@ -502,7 +533,15 @@ def _simulate_range(
                         values["absorption"][draws_of_block] if plan.market is not None else no_market,
                     ),
                     fixed,
-                    Outputs(end_year[rows], end_value[rows], present_value[rows], reserve[rows]),
+                    Outputs(
+                        end_year[rows],
+                        end_value[rows],
+                        present_value[rows],
+                        reserve[rows],
+                        revalued[rows] if plan.yearly else revalued,
+                        provision[rows] if plan.yearly else provision,
+                        estimate[rows] if plan.yearly else estimate,
+                    ),
                 )
         else:
             values = _draws(plan, seed, start, stop, _block)
@@ -512,6 +551,10 @@ def _simulate_range(
             end_value[rows] = out["end_value"]
             present_value[rows] = out["present_value"]
             reserve[rows] = out["reserve"]
+            if plan.yearly:
+                revalued[rows] = out["revalued"]
+                provision[rows] = out["provision"]
+                estimate[rows] = out["estimate"]
         return stop - start
 
     bar = _progress(draws, progress)
@@ -526,7 +569,10 @@ def _simulate_range(
                 bar.update(work(start))
     finally:
         bar.close()
-    return {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    if plan.yearly:
+        arrays.update(revalued=revalued, provision=provision, estimate=estimate)
+    return arrays
 
 
 class _NoBar:

@@ -35,6 +35,7 @@ from grex.drivers import retime
 from grex.market import allocate
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import reserve_path
+from grex.montecarlo.revaluation import revaluation_tables, revalue_yearly
 from grex.montecarlo.streams import _block, _draws, _needed_years
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
@@ -146,7 +147,7 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
     else:  # a rekenrente per year: the draw's shift added to each year's rate
         rates = inputs.interest_rates[:n_years] + values["interest"][:, None]
         balance, _, _, _ = roll_book_value(inputs.book_value, net, rates[:, None, :], last, rate_by_year=True)
-    # (yearly revaluation along the path: to come, after the roll)
+    # (yearly revaluation along the path: after the reserve path, below)
     end_value = -balance
     if inputs.present_value_method == "cash_flows":
         # present_value_of_flows: the draw's net flows (risks included), interest left out
@@ -161,7 +162,6 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         present_value = end_value * discount_factor(
             inputs.discount_rate, last, valuation_year=inputs.valuation_year, periods=inputs.discount_periods
         )
-    del net
     # provision, poc_profit and the reserve entries
     reserve = reserve_path(
         general_reserve=plan.general_reserve,
@@ -173,7 +173,35 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         inputs=inputs,
         in_preparation=plan.in_preparation,
     )
-    return {"end_index": last, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    out = {"end_index": last, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    if not plan.yearly:
+        return out
+    # revalue_yearly (issue 16): the path with a revaluation at the end of each year
+    revalued = revalue_yearly(
+        rule=plan.foresight,
+        learning_rate=plan.learning_rate,
+        horizon=plan.revaluation_years,
+        general_reserve=plan.general_reserve,
+        tables=revaluation_tables(inputs, plan.anchor, plan.has_sales, n_years, plan.expected_revenue_rates),
+        inputs=inputs,
+        in_preparation=plan.in_preparation,
+        interest=values["interest"],
+        net=net,
+        nominal_costs=nominal_costs,
+        nominal_revenues=nominal_revenues,
+        end_index=last,
+        end_value=end_value,
+        present_value=present_value,
+        pace=values["pace"],
+        delay=values["delay"],
+        cost_factor=cost_factor,
+        revenue_factor=revenue_factor,
+    )
+    other = revalued["reserve"]
+    if plan.foresight > 0:  # the rule's path becomes the reserve path; today's reading is kept beside it
+        reserve, other = other, reserve
+    out.update(reserve=reserve, revalued=other, provision=revalued["provision"], estimate=revalued["estimate"])
+    return out
 
 
 def trace(
@@ -282,7 +310,10 @@ def value_settings(
     -------
     dict
         ``end_year`` (S, C), ``end_value`` (S, C), ``present_value`` (S, C)
-        [EUR, positive = profit] and ``reserve`` (S, RESERVE_YEARS + 1) [EUR].
+        [EUR, positive = profit], ``reserve`` (S, RESERVE_YEARS + 1) and,
+        with a yearly revaluation (``foresight`` plan or adaptive),
+        ``provision`` (S, RESERVE_YEARS), the provisions held at 31 December
+        of each year [EUR].
     """
     from dataclasses import replace
 
@@ -325,4 +356,5 @@ def value_settings(
         "end_value": out["end_value"],
         "present_value": out["present_value"],
         "reserve": out["reserve"],
+        **({"provision": out["provision"]} if "provision" in out else {}),
     }

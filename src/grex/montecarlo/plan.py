@@ -9,7 +9,7 @@ a :class:`Plan` that both engines value draws against.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from grex.errors import InputError
 from grex.limits import check_horizon
 from grex.market import market_plan, market_rows
 from grex.market import reach as market_reach
+from grex.montecarlo.revaluation import FORESIGHT
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
 from grex.valuation import ModelInputs, build_inputs
@@ -59,6 +60,12 @@ class Plan:
     markets: tuple[Any, ...] = ()
     market: Any = None  # grex.market.MarketPlan, or None without a market that covers a programme row
     market_reach: int = 0
+    # yearly revaluation (issue 16)
+    foresight: int = 0  # grex.montecarlo.revaluation.FORESIGHT code (0: perfect)
+    learning_rate: float = 0.5
+    revaluation_years: int = 10
+    expected_revenue_rates: NDArray[np.float64] | None = None  # the revenue rates the revaluations expect
+    yearly: bool = False  # run the yearly revaluation (always under plan or adaptive; on request under perfect)
 
 
 def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
@@ -171,4 +178,16 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         markets=markets if market is not None else (),
         market=market,
         market_reach=reach_years,
+        # yearly revaluation (issue 16)
+        foresight=FORESIGHT[mc.foresight],
+        learning_rate=float(mc.learning_rate),
+        revaluation_years=int(mc.revaluation_years),
+        yearly=FORESIGHT[mc.foresight] > 0,
+        expected_revenue_rates=None
+        if mc.expected_revenue_index is None
+        else build_inputs(
+            replace(scenario, parameters=replace(params, revenue_index=mc.expected_revenue_index)),
+            portfolio,
+            extra_years=bound_years - T0,
+        ).revenue_rates,
     )

@@ -21,6 +21,13 @@ RESERVE_YEARS = 10
 # -- the general reserve path ---------------------------------------------------
 
 
+def _balance(inputs: ModelInputs) -> NDArray[np.float64]:
+    """The provision balance (voorziening) of each complex at 31-12-(V - 1), 0 where none is given."""
+    if inputs.provision_balance is None:
+        return np.zeros(inputs.n_complexes)
+    return np.asarray(inputs.provision_balance, dtype=np.float64)
+
+
 def reserve_path(
     *,
     general_reserve: float,
@@ -64,7 +71,11 @@ def reserve_path(
     (and the deterministic path as the valuation itself):
 
     - **Provisions** (verliesvoorziening) of the adopted complexes, on the
-      scenario's provision basis, are charged in year V.
+      scenario's provision basis: year V is charged the dotation, the
+      provision required less the balance already formed at 31-12-(V - 1)
+      (``inputs.provision_balance``; a negative dotation is a release,
+      vrijval, credited). A balance on a complex that needs no provision is
+      released in year V.
     - **Interim profit** (POC) of an adopted complex in year Y < E is the
       increase of the profit taken: ``taken(Y) - taken(Y-1)``, with
       ``taken(V-1) = profit_taken`` and ``taken(Y) = profit_taken +
@@ -78,8 +89,9 @@ def reserve_path(
       plus the provision formed, plus the expected loss charged for a complex in
       preparation, minus the profit taken through E - 1 (profit taken before V
       included, as it was credited before the valuation date). Over the life
-      of a complex the reserve thus receives ``end_value - profit_taken``:
-      the result not yet credited.
+      of a complex the reserve thus receives ``end_value - profit_taken +
+      provision_balance``: the result not yet credited (the balance was
+      charged before the valuation date).
     - Strategic land gets no provision and no POC: its end value is settled
       in its end year.
     """
@@ -123,7 +135,8 @@ def reserve_path(
     settlement = end_value + provision_formed + expected_loss - taken_before_end
     entries += np.where(year == last, settlement[..., None], 0.0)
     change = entries.sum(axis=-2)
-    change[..., 0] -= provision_formed.sum(axis=-1)
+    # Year V: the dotation (the provision required less the balance at 31-12-(V - 1); negative: vrijval).
+    change[..., 0] -= (provision_formed - _balance(inputs)).sum(axis=-1)
     out = np.empty(shape + (years + 1,))
     out[..., 0] = general_reserve
     out[..., 1:] = general_reserve + np.cumsum(change, axis=-1)

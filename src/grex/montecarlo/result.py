@@ -97,6 +97,17 @@ class Simulation:
         NAR grade letter of the ratio.
     n_years : int
         Years of the simulated horizon from V.
+    alternative_reserve : ndarray, shape (D, RESERVE_YEARS + 1), or None
+        The other reading of each draw's reserve path: under ``foresight =
+        "perfect"`` the path of the yearly revaluation machinery
+        (:mod:`grex.montecarlo.revaluation`; the same as ``reserve`` to the
+        cent), under ``plan`` or ``adaptive`` the perfect-foresight path
+        (``reserve`` is then the rule's). [EUR]
+    provision_held : ndarray, shape (D, RESERVE_YEARS), or None
+        Provisions held at 31 December of V ... V + 9 per draw. [EUR]
+    estimate : ndarray, shape (D, RESERVE_YEARS), or None
+        The portfolio's present value (at 1-1-V) as each year's revaluation
+        estimates it, per draw. [EUR]
     """
 
     draws: int
@@ -123,6 +134,10 @@ class Simulation:
     ratio: float | None
     grade: str | None
     n_years: int
+    # yearly revaluation (issue 16)
+    alternative_reserve: NDArray[np.float64] | None = field(default=None, repr=False)
+    provision_held: NDArray[np.float64] | None = field(default=None, repr=False)
+    estimate: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         from grex.display import simulation_repr
@@ -175,6 +190,57 @@ class Simulation:
             table[f"p{p}"] = row
         return pd.DataFrame(table)
 
+    def provision_path(self) -> pd.DataFrame:
+        """Per year V ... V + 9 the provisions held and what each year's MPG would report.
+
+        Columns: ``year``; ``provision_p5`` ... ``provision_p95`` the
+        percentiles over the draws of the provisions held at 31 December
+        (after that year's revaluation) [EUR]; ``probability_reserve_below_zero``
+        the share of draws whose general reserve is below zero at 31 December
+        [decimal]; ``required_capacity`` the ``confidence``-quantile (inverse
+        empirical CDF, at least 0) of the loss that year's revaluation has
+        recognised: the deterministic present value less the portfolio
+        present value as then estimated [EUR].
+        """
+        if self.provision_held is None or self.estimate is None:
+            raise ValueError("this simulation holds no yearly revaluation")
+        V = int(self.reserve_years[0]) + 1
+        table: dict[str, Any] = {"year": np.arange(V, V + RESERVE_YEARS)}
+        values = np.percentile(self.provision_held, PATH_PERCENTILES, axis=0)
+        for p, row in zip(PATH_PERCENTILES, values, strict=True):
+            table[f"provision_p{p}"] = row
+        table["probability_reserve_below_zero"] = np.mean(self.reserve[:, 1:] < 0, axis=0)
+        base = float(self.base.result.present_value.sum())
+        table["required_capacity"] = [
+            max(_quantile(base - self.estimate[:, i], self.confidence), 0.0) for i in range(RESERVE_YEARS)
+        ]
+        return pd.DataFrame(table)
+
+    def first_year_below_zero(self) -> dict[str, float]:
+        """The share of draws whose general reserve first falls below zero in each year (``never`` too)."""
+        below = self.reserve[:, 1:] < 0
+        first = np.where(below.any(axis=1), np.argmax(below, axis=1), -1)
+        V = int(self.reserve_years[0]) + 1
+        out = {str(V + i): float(np.mean(first == i)) for i in range(RESERVE_YEARS)}
+        out["never"] = float(np.mean(first < 0))
+        return out
+
+    def revaluation_frame(self) -> pd.DataFrame:
+        """One row per draw and year: ``draw, year, reserve, provision, estimate`` (the draw-level yearly figures)."""
+        if self.provision_held is None or self.estimate is None:
+            raise ValueError("this simulation holds no yearly revaluation")
+        D = len(self.reserve)
+        V = int(self.reserve_years[0]) + 1
+        return pd.DataFrame(
+            {
+                "draw": np.repeat(np.arange(D), RESERVE_YEARS),
+                "year": np.tile(np.arange(V, V + RESERVE_YEARS), D),
+                "reserve": self.reserve[:, 1:].ravel(),
+                "provision": self.provision_held.ravel(),
+                "estimate": self.estimate.ravel(),
+            }
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """One row per draw and complex: ``draw, project, end_year, end_value, present_value``."""
         D, C = self.present_value.shape
@@ -217,6 +283,15 @@ class Simulation:
             "general_reserve": scenario.reserves.general_reserve,
             "probability_reserve_below_zero": self.probability_reserve_below_zero,
             "parameters": scenario.to_json(),
+            # yearly revaluation (issue 16)
+            **(
+                {}
+                if self.provision_held is None
+                else {
+                    "foresight": self.parameters.foresight,
+                    "first_year_reserve_below_zero": self.first_year_below_zero(),
+                }
+            ),
         }
 
 
@@ -286,4 +361,7 @@ def assemble(
         ratio=ratio,
         grade=None if grade is None else grade[0],
         n_years=n_years,
+        alternative_reserve=arrays.get("revalued"),
+        provision_held=arrays.get("provision"),
+        estimate=arrays.get("estimate"),
     )

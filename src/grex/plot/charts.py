@@ -25,6 +25,7 @@ __all__ = [
     "present_value_by_complex",
     "programme_against_market",
     "present_value_distribution",
+    "recognition_delay",
     "reserve_path",
 ]
 
@@ -314,4 +315,28 @@ def driver_contributions(spread: pd.DataFrame, labels, *, fig: Any = None):
     ax.grid(axis="y", visible=False)
     _euro_axis(ax, labels, "x")
     ax.set_xlabel(f"{labels['leg_width']}, {labels['axis_meur']}")
+    return fig
+
+
+def recognition_delay(frame: pd.DataFrame, labels, *, fig: Any = None):
+    """Herkenningsvertraging: the median reserve under the scenario's rule against perfect foresight (issue 16).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Columns ``year, rule, perfect, provision`` (medians per year). [EUR]
+    """
+    fig, ax = _axes(fig)
+    years = frame["year"].to_numpy()
+    ax.fill_between(
+        years, frame["perfect"], frame["rule"], facecolor="0.85", edgecolor="0.6", hatch="////", linewidth=0.4
+    )
+    ax.plot(years, frame["rule"], color=INK, linewidth=1.8, marker="o", markersize=2.5, label=labels["leg_rule"])
+    ax.plot(years, frame["perfect"], color=INK, linestyle="--", linewidth=1.0, label=labels["leg_perfect"])
+    ax.plot(years, frame["provision"], color=INK, linestyle=":", linewidth=1.2, label=labels["leg_provisions"])
+    ax.axhline(0, color=INK, linewidth=0.8, linestyle=":")
+    _euro_axis(ax, labels)
+    ax.set_xlabel(labels["axis_year_end"])
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="upper right", ncols=2)
     return fig

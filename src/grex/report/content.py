@@ -351,6 +351,9 @@ def build_report(
     ]
     if simulation is not None:
         sections.append(_risk_section(valuation, simulation, drivers, labels))
+        revaluation = _revaluation_section(simulation, labels)
+        if revaluation is not None:
+            sections.append(revaluation)
     sections.append(_charts_section(valuation, simulation, drivers, labels))
     sections.append(_years_section(valuation, labels))
     programme = _programme_section(valuation, labels)
@@ -976,6 +979,65 @@ def _risk_section(valuation: Valuation, simulation, drivers, labels: Labels) -> 
             )
         )
     return Section("risk", labels["sec_risk"], tables=tuple(tables))
+
+
+def _revaluation_section(simulation, labels: Labels) -> Section | None:
+    """The yearly revaluation (issue 16): the rule in plain words, the reserve, provisions and risk per year, and
+    the herkenningsvertraging against perfect foresight; None where the scenario reads each draw with perfect
+    foresight."""
+    mc = getattr(simulation, "parameters", None)
+    foresight = getattr(mc, "foresight", "perfect")
+    other = getattr(simulation, "alternative_reserve", None)
+    if mc is None or foresight == "perfect" or other is None or getattr(simulation, "provision_held", None) is None:
+        return None
+    rule = (
+        labels["revaluation_plan"]
+        if foresight == "plan"
+        else labels("revaluation_adaptive", weight=labels.percent(mc.learning_rate, 0))
+    )
+    yearly = simulation.provision_path()
+    rule_median = np.median(simulation.reserve[:, 1:], axis=0)
+    perfect_median = np.median(other[:, 1:], axis=0)
+    frame = pd.DataFrame(
+        {
+            "year": yearly["year"],
+            "rule": rule_median,
+            "perfect": perfect_median,
+            "delay": rule_median - perfect_median,
+            "provision": yearly["provision_p50"],
+            "below_zero": yearly["probability_reserve_below_zero"],
+            "required": yearly["required_capacity"],
+        }
+    )
+    table = Table(
+        "revaluation",
+        labels["tab_revaluation"],
+        labels["sheet_revaluation"],
+        frame,
+        (
+            Column("year", labels["col_year"], "year"),
+            Column("rule", labels["col_reserve_rule"], "keur"),
+            Column("perfect", labels["col_reserve_perfect"], "keur"),
+            Column("delay", labels["col_recognition_delay"], "keur"),
+            Column("provision", labels["col_provision_p50"], "keur"),
+            Column("below_zero", labels["col_below_zero"], "percent"),
+            Column("required", labels["col_required_year"], "keur"),
+        ),
+        notes=(labels["note_mc_rounding"],),
+    )
+    chart = Chart(
+        "recognition_delay",
+        labels["fig_recognition"],
+        lambda fig: charts.recognition_delay(frame, labels, fig=fig),
+        caption=labels["cap_recognition"],
+    )
+    return Section(
+        "revaluation",
+        labels["sec_revaluation"],
+        paragraphs=(labels["revaluation_perfect"] + rule, labels["revaluation_delay"]),
+        tables=(table,),
+        charts=(chart,),
+    )
 
 
 def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -> Section:

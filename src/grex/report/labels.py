@@ -446,6 +446,56 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Monte Carlo figures rounded to what their standard error supports (at least € 10,000).",
     ),
     "sheet_reserve_path": ("Reserveverloop", "Reserve path"),
+    # yearly revaluation (issue 16)
+    "sec_revaluation": (
+        "Herkenning van verliezen: de jaarlijkse herziening",
+        "Recognising losses: the yearly revaluation",
+    ),
+    "revaluation_perfect": (
+        "In elke trekking wordt de portefeuille aan het eind van ieder jaar opnieuw gewaardeerd, zoals de controller "
+        "dat dan zou doen. ",
+        "In every draw the portfolio is valued again at the end of each year, as the controller would then. ",
+    ),
+    "revaluation_plan": (
+        "Regel 'plan': wat nog niet verkocht is schuift door naar de volgende jaren, in het tempo van het plan; "
+        "prijzen volgen de indexreeks van het plan, niet de werkelijke schokken. Verliezen worden pas genomen als "
+        "ze zich voordoen.",
+        "Rule 'plan': what has not been sold moves to the following years, at the planned pace; prices follow the "
+        "plan's index path, not the realised shocks. Losses are taken only as they occur.",
+    ),
+    "revaluation_adaptive": (
+        "Regel 'adaptief': de resterende verkopen worden verwacht in een tempo dat voor {weight} het tot nu toe "
+        "waargenomen tempo volgt en voor de rest het plan; prijzen en kosten liggen voor {weight} op het bereikte "
+        "niveau en voor de rest op het plan.",
+        "Rule 'adaptive': the remaining sales are expected at a pace that follows the pace observed so far for "
+        "{weight} and the plan for the rest; prices and costs sit at the level reached for {weight} and at the "
+        "plan for the rest.",
+    ),
+    "revaluation_delay": (
+        "De herkenningsvertraging is het verschil tussen de mediaan van de reserve onder deze regel en die bij "
+        "volmaakte voorkennis (alle verliezen direct genomen): het verlies dat eind van het jaar nog niet in de "
+        "boeken staat.",
+        "The recognition delay is the difference between the median reserve under this rule and with perfect "
+        "foresight (every loss taken at once): the loss not yet in the books at the end of the year.",
+    ),
+    "tab_revaluation": ("Reserve, voorzieningen en risico per jaar", "Reserve, provisions and risk per year"),
+    "sheet_revaluation": ("Jaarlijkse herziening", "Yearly revaluation"),
+    "col_reserve_rule": ("Reserve P50 (regel)", "Reserve P50 (rule)"),
+    "col_reserve_perfect": ("Reserve P50 (voorkennis)", "Reserve P50 (foresight)"),
+    "col_recognition_delay": ("Herkenningsvertraging", "Recognition delay"),
+    "col_provision_p50": ("Voorzieningen P50", "Provisions P50"),
+    "col_below_zero": ("Kans reserve < 0", "Probability reserve < 0"),
+    "col_required_year": ("Benodigd (MPG van dat jaar)", "Required (that year's MPG)"),
+    "fig_recognition": ("Herkenningsvertraging", "Recognition delay"),
+    "cap_recognition": (
+        "Mediaan van de algemene reserve onder de regel van het scenario en bij volmaakte voorkennis; het vlak "
+        "ertussen is het verlies dat nog niet herkend is, de stippellijn de mediaan van de voorzieningen.",
+        "Median general reserve under the scenario's rule and with perfect foresight; the area between is the "
+        "loss not yet recognised, the dotted line the median of the provisions.",
+    ),
+    "leg_rule": ("Mediaan, regel", "Median, rule"),
+    "leg_perfect": ("Mediaan, volmaakte voorkennis", "Median, perfect foresight"),
+    "leg_provisions": ("Voorzieningen (mediaan)", "Provisions (median)"),
     "col_year": ("Jaar", "Year"),
     "tab_drivers": ("Spreiding per risicofactor", "Spread per driver"),
     "sheet_drivers": ("Risicofactoren", "Drivers"),
