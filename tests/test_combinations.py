@@ -223,3 +223,68 @@ def test_cli_refuses_foresight_with_a_market_exit_2(tmp_path: Path, capsys: pyte
     assert "montecarlo.foresight" in err and "market" in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if "error" in line]) == 1
     assert not out.exists()
+
+
+HAND_PROGRAMME = """project,year,segment,unit,quantity,price,cost_per_unit,cost_lag,cost_category
+a,2024,wonen_vrij,dwelling,120,10000,1000,0,woonrijp
+a,2025,wonen_vrij,dwelling,120,10000,1000,0,woonrijp
+b,2024,wonen_vrij,dwelling,60,20000,0,0,woonrijp
+b,2025,wonen_vrij,dwelling,60,20000,0,0,woonrijp
+"""
+HAND_SCENARIO = """name = "hand"
+portfolio = "pf"
+valuation_year = 2024
+[parameters]
+interest_rate = 0.05
+discount_rate = 0.0
+uncertainty_margin = 0.0
+cost_index = 0.0
+revenue_index = 0.0
+[parameters.cost_index_by_category]
+woonrijp = 0.10
+[market.housing]
+segments = ["wonen_vrij"]
+unit = "dwelling"
+absorption = 100
+"""
+
+
+def hand_case(folder: Path, programme: str = HAND_PROGRAMME):
+    pf = folder / "pf"
+    pf.mkdir(parents=True, exist_ok=True)
+    (pf / "projects.csv").write_text(
+        "project,name,status,book_value,realised_costs,realised_revenues,profit_taken\n"
+        "a,A,vastgesteld,0,0,0,0\nb,B,vastgesteld,0,0,0,0\n"
+    )
+    (pf / "flows.csv").write_text(
+        "project,year,type,category,amount\na,2024,cost,bouwrijp,1000000\nb,2024,cost,bouwrijp,500000\n"
+    )
+    (pf / "programme.csv").write_text(programme)
+    (folder / "s.toml").write_text(HAND_SCENARIO)
+    scenario = read_scenario(folder / "s.toml")
+    return scenario, read_portfolio(scenario.portfolio)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_hand_worked_market_tied_costs_follow_their_category_index(tmp_path: Path, engine: str) -> None:
+    """tests/test_market.py's case (A sells 66.67, 66.67, 66.67, 40 dwellings in 2024-2027 at 10,000)
+    with 1,000 of woonrijp tied to each of A's dwellings, woonrijp indexed at 10% a year, nothing else:
+    tied costs 66,666.67 x 1; x 1.1 = 73,333.33; x 1.21 = 80,666.67; 40,000 x 1.331 = 53,240.00.
+    Net A: 1,000,000 + 66,666.67 - 666,666.67 = 400,000; 73,333.33 - 666,666.67 = -593,333.33;
+    80,666.67 - 666,666.67 = -586,000; 53,240 - 400,000 = -346,760. At 5% from 0: 400,000;
+    -173,333.33; -768,000.00; -1,153,160.00: end value 1,153,160.00 (without the tied costs 1,449,125.00)."""
+    from grex.montecarlo import simulate
+
+    scenario, portfolio = hand_case(tmp_path)
+    result = simulate(scenario, portfolio, draws=2, seed=1, drivers=(), engine=engine)
+    np.testing.assert_allclose(result.end_value[:, 0], 1_153_160.00, rtol=0, atol=0.005)
+    np.testing.assert_allclose(result.end_value[:, 1], 2_027_937.50, rtol=0, atol=0.005)
+
+
+def test_market_tied_costs_in_two_index_groups_are_refused(tmp_path: Path) -> None:
+    programme = HAND_PROGRAMME.replace(
+        "a,2025,wonen_vrij,dwelling,120,10000,1000,0,woonrijp", "a,2025,wonen_vrij,dwelling,120,10000,1000,0,bouwrijp"
+    )
+    scenario, portfolio = hand_case(tmp_path, programme)
+    with pytest.raises(InputError, match=r"key parameters\.cost_index_by_category: complex 'a' .* more than one"):
+        make_plan(scenario, portfolio, None)
