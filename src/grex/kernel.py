@@ -369,6 +369,7 @@ plan_revenue_factor : ndarray
     market_revenue: Any = None
     market_cost: Any = None
     market_last: Any = None
+    market_group: Any = None
     # yearly revaluation (issue 16)
     provision_balance: Any = None
     foresight: int = 0
@@ -886,6 +887,7 @@ def nominal_flows_by_category(
     first_index,
     last_flow,
     indexed,
+    market_tied,
 ):  # pragma: no cover - compiled; tested against the numpy engine
     """Stage *nominal_flows* with a cost index per kostensoort (:func:`grex.core.nominal_flows` with ``indexed_costs``).
 
@@ -895,7 +897,11 @@ def nominal_flows_by_category(
     group's rate row (:meth:`grex.valuation.ModelInputs.indexed_costs`); the
     margin on that sum. The years with a flow still count the costs at
     price level of all groups together. ``indexed`` (C,) is work space.
+    ``market_tied`` (n_years, C; no rows without a market): the costs tied to
+    the units a market sold (:func:`allocate_market`), added to the group
+    ``plan.market_group`` of their column as :func:`grex.montecarlo.numpy_engine._indexed_costs` adds them.
     """
+    with_market = market_tied.shape[0] > 0
     C = net.shape[1]
     K = plan.category_count
     years = cum_costs.shape[0]
@@ -923,7 +929,10 @@ def nominal_flows_by_category(
                     inside = (window_lo[q] <= t) & (t < window_hi[q])
                     linked = retimed_category[j, t, q]
                     linked = linked if inside else 0.0
-                    indexed[q] = indexed[q] + (linked + plan.category_fixed_costs[j, t, q]) * f_cost
+                    group_cost = linked + plan.category_fixed_costs[j, t, q]
+                    if with_market:  # the market's tied costs of this group (issue 15 with 14b)
+                        group_cost = group_cost + (market_tied[t, q] if plan.market_group[q] == j else 0.0)
+                    indexed[q] = indexed[q] + group_cost * f_cost
             for q in range(np.uint64(lo), np.uint64(hi)):
                 live = t < span_end[q]
                 inside = (window_lo[q] <= t) & (t < window_hi[q])
@@ -1299,7 +1308,8 @@ def revalue_yearly(
             t_i = min(i, T - 1)
             cc = cum_costs[i, q]
             cr = cum_revenues[i, q]
-            rolled = (actual + interest * actual) + (net[t_i, q] if i < T else 0.0)
+            rate = plan.interest_rates[t_i] + interest if plan.interest_by_year else interest
+            rolled = (actual + rate * actual) + (net[t_i, q] if i < T else 0.0)
             actual = rolled if i <= E else actual
             if rule == 0 or i >= horizon or i >= E:  # (a settled complex needs no estimate)
                 ev = end_value
@@ -1369,7 +1379,8 @@ def revalue_yearly(
                     nominal_revenue = revenue * (plan.plan_revenue_factor[c, t] * revenue_level)
                     remaining_costs = remaining_costs + nominal_cost
                     remaining_revenues = remaining_revenues + nominal_revenue
-                    expected = (expected + interest * expected) + (nominal_cost - nominal_revenue)
+                    rate = plan.interest_rates[t] + interest if plan.interest_by_year else interest
+                    expected = (expected + rate * expected) + (nominal_cost - nominal_revenue)
                     at_last = expected if t <= last else at_last
                 expected = at_last
                 ev = -expected
@@ -1479,6 +1490,8 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
     market_start = np.zeros(C, dtype=np.int64)
     market_end = np.zeros(C, dtype=np.int64)
+    with_market_tied = n_participants > 0 and plan.category_count > 0
+    market_tied = np.zeros((n_years, C) if with_market_tied else (0, C))
     # yearly revaluation (issue 16)
     revalue_change = np.empty(years)
     for d in range(D):
@@ -1492,6 +1505,10 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
         )
+        if with_market_tied:  # the market's tied costs kept apart for their group of kostensoorten
+            for t in range(n_years):
+                for q in range(C):
+                    market_tied[t, q] = market_linked[t, q]
         if n_participants > 0:
             needed = add_market(
                 plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
@@ -1559,6 +1576,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
                 first_index,
                 last_flow,
                 indexed,
+                market_tied,
             )
         end_index(plan, last_flow, last_index)
         add_risks(plan, draws.risk[d], cost_factor, revenue_factor, net, last_index)

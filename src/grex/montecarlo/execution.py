@@ -402,6 +402,8 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         category_linked_costs=category_linked,
         category_has_linked=np.ascontiguousarray((category_linked != 0).any(axis=-1), dtype=np.bool_),
         **_market_arrays(plan, n_years),
+        # the cost group of each column's market-sold tied costs (-1: none, or no cost index per kostensoort)
+        market_group=_market_group(plan, column),
         # yearly revaluation (issue 16)
         provision_balance=tables.balance,
         foresight=int(plan.foresight),
@@ -416,6 +418,14 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         plan_revenue_factor=tables.revenue_factor,
         yearly=bool(plan.yearly),
     )
+
+
+def _market_group(plan: Plan, column: Any) -> Any:
+    """``plan.market_group`` by column of the kernel's work arrays; -1 everywhere without it."""
+    out = np.full(len(column), -1, dtype=np.int64)
+    if plan.market_group is not None:
+        out[column] = plan.market_group
+    return out
 
 
 def _market_arrays(plan: Plan, n_years: int) -> dict[str, Any]:

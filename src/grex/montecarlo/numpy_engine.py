@@ -52,6 +52,7 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
     pace, delay = values["pace"], values["delay"]
     revenues = retime(inputs.revenues, plan.anchor, pace, delay, n_years)
     costs = retime(inputs.linked_costs, plan.anchor, pace, delay, n_years)
+    sold_costs = None
     if plan.market is not None:
         # allocate_market (issue 15): the programme in a market, sold as the draw's absorption allows
         absorption = values.get("absorption")
@@ -77,7 +78,7 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
         revenue_factor = index_factors(rates, inputs.price_level_offset, n_years)
     else:
         revenue_factor = index_factors(inputs.revenue_rates[:, :G], inputs.price_level_offset, n_years)
-    indexed_costs = _indexed_costs(plan, values, n_years) if inputs.category_rates is not None else None
+    indexed_costs = _indexed_costs(plan, values, n_years, sold_costs) if inputs.category_rates is not None else None
     return {
         "costs": costs,
         "revenues": revenues,
@@ -87,13 +88,17 @@ def _flows(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> 
     }
 
 
-def _indexed_costs(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int) -> NDArray[np.float64]:
+def _indexed_costs(
+    plan: Plan, values: dict[str, NDArray[np.float64]], n_years: int, sold_costs: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """Costs indexed per group of kostensoorten (``cost_index_by_category``), summed: (D, C, n_years).
 
     As :meth:`grex.valuation.ModelInputs.indexed_costs` for each draw: every
     group's costs (its sales-linked part re-timed) times the index factors of
     its own rates, the draw's cost shocks added to them as to ``cost_index``,
-    added group by group from zero.
+    added group by group from zero. ``sold_costs`` (D, C, n_years): the costs
+    tied to the units a market sold (:func:`grex.market.allocate`), added to
+    the group of their ``cost_category`` (``plan.market_group``).
     """
     inputs = plan.inputs
     assert inputs.category_rates is not None and inputs.category_fixed_costs is not None
@@ -101,11 +106,13 @@ def _indexed_costs(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: 
     pace, delay = values["pace"], values["delay"]
     G = inputs.rate_offset + n_years
     indexed = np.zeros((len(pace), inputs.n_complexes, n_years))
-    for fixed, linked, group_rates in zip(
-        inputs.category_fixed_costs, inputs.category_linked_costs, inputs.category_rates, strict=True
+    for k, (fixed, linked, group_rates) in enumerate(
+        zip(inputs.category_fixed_costs, inputs.category_linked_costs, inputs.category_rates, strict=True)
     ):
         costs = retime(linked, plan.anchor, pace, delay, n_years)
         costs += fixed[:, :n_years]
+        if sold_costs is not None and plan.market_group is not None:  # the market's tied costs of this group
+            costs += np.where((plan.market_group == k)[:, None], sold_costs, 0.0)
         if "costs" in plan.active:
             rates = np.broadcast_to(group_rates[:, :G], (len(pace),) + (inputs.n_complexes, G)).copy()
             rates[..., inputs.rate_offset :] += values["cost_shock"][:, None, :n_years]
@@ -196,6 +203,7 @@ def _value_chunk(plan: Plan, values: dict[str, NDArray[np.float64]], n_years: in
         delay=values["delay"],
         cost_factor=cost_factor,
         revenue_factor=revenue_factor,
+        interest_rates=inputs.interest_rates,  # a rekenrente per year: the draw's interest is its shift
     )
     other = revalued["reserve"]
     if plan.foresight > 0:  # the rule's path becomes the reserve path; today's reading is kept beside it

@@ -60,6 +60,8 @@ class Plan:
     markets: tuple[Any, ...] = ()
     market: Any = None  # grex.market.MarketPlan, or None without a market that covers a programme row
     market_reach: int = 0
+    # the group of cost_index_by_category the market's tied costs of each complex follow (C,), or None
+    market_group: NDArray[np.intp] | None = None
     # yearly revaluation (issue 16)
     foresight: int = 0  # grex.montecarlo.revaluation.FORESIGHT code (0: perfect)
     learning_rate: float = 0.5
@@ -147,6 +149,32 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
     bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years, reach_years]))
     if market is not None:
         market = market.widen(bound_years)
+        if FORESIGHT[mc.foresight] > 0:
+            # the revaluations expect the re-timed sales curve only: the market's sales are not in it
+            raise InputError(
+                scenario.source,
+                "key montecarlo.foresight",
+                f"{mc.foresight!r} cannot be combined with a [market] that sells programme rows; "
+                'use foresight = "perfect" or leave the market out',
+            )
+    params = scenario.parameters
+    if FORESIGHT[mc.foresight] > 0:
+        # the revaluations expect every cost at cost_index and value the end value discounted
+        for key, refused in (
+            ("cost_index_by_category", bool(params.cost_index_by_category)),
+            ("present_value_method", params.present_value_method == "cash_flows"),
+        ):
+            if refused:
+                raise InputError(
+                    scenario.source,
+                    "key montecarlo.foresight",
+                    f"{mc.foresight!r} cannot be combined with parameters.{key} "
+                    f"({'a cost index per kostensoort' if key == 'cost_index_by_category' else 'cash_flows'}); "
+                    'use foresight = "perfect"',
+                )
+    market_group = None
+    if market is not None and scenario.parameters.cost_index_by_category:
+        market_group = _market_groups(scenario, full_portfolio, in_market, list(base_inputs.projects))
     inputs = build_inputs(scenario, portfolio, extra_years=bound_years - T0)
 
     correlation = np.array(mc.correlation)
@@ -178,6 +206,7 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         markets=markets if market is not None else (),
         market=market,
         market_reach=reach_years,
+        market_group=market_group,
         # yearly revaluation (issue 16)
         foresight=FORESIGHT[mc.foresight],
         learning_rate=float(mc.learning_rate),
@@ -191,3 +220,29 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
             extra_years=bound_years - T0,
         ).revenue_rates,
     )
+
+
+def _market_groups(scenario: Scenario, portfolio: Portfolio, in_market: NDArray[np.bool_], projects: list[Any]) -> Any:
+    """The group of ``cost_index_by_category`` of each complex's market-sold tied costs (C,).
+
+    The groups are numbered as :func:`grex.valuation.build_inputs` numbers
+    them: the named categories in order, then one for the rest. A complex
+    whose tied costs in a market fall in two groups is refused (the market
+    sells them together).
+    """
+    named = list(scenario.parameters.cost_index_by_category)
+    flows = portfolio.flows[in_market]
+    flows = flows[flows["type"] == "cost"]
+    group = np.full(len(projects), len(named), dtype=np.intp)
+    seen: dict[Any, int] = {}
+    for project, category in zip(flows["project"], flows["category"], strict=True):
+        g = named.index(category) if category in named else len(named)
+        if seen.setdefault(project, g) != g:
+            raise InputError(
+                scenario.source,
+                "key parameters.cost_index_by_category",
+                f"complex {project!r} sells programme rows in a market whose cost_category falls in more than one "
+                "index group; give them one cost_category",
+            )
+        group[projects.index(project)] = g
+    return group

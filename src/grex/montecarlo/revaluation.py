@@ -53,7 +53,8 @@ class RevaluationTables:
     has_sales : ndarray of bool, shape (C,)
     given_end_index : ndarray of int, shape (C,)
     discount : ndarray, shape (T,)
-        :func:`grex.core.discount_factor` of each end index (to 1-1-V).
+        :func:`grex.core.discount_factor` of each end index (to 1-1-V), in the
+        scenario's ``discount_periods`` (years or days).
     balance : ndarray, shape (C,)
         Provision balance at 31-12-(V - 1). [EUR]
     """
@@ -117,7 +118,14 @@ def revaluation_tables(
         anchor=np.ascontiguousarray(anchor, dtype=np.int64),
         has_sales=np.ascontiguousarray(has_sales, dtype=np.bool_),
         given_end_index=np.ascontiguousarray(inputs.given_end_index, dtype=np.int64),
-        discount=np.ascontiguousarray(discount_factor(inputs.discount_rate, np.arange(n_years))),
+        discount=np.ascontiguousarray(
+            discount_factor(
+                inputs.discount_rate,
+                np.arange(n_years),
+                valuation_year=inputs.valuation_year,
+                periods=inputs.discount_periods,
+            )
+        ),
         balance=np.ascontiguousarray(balance, dtype=np.float64),
     )
 
@@ -152,6 +160,7 @@ def revalue_yearly(
     cost_factor: NDArray[np.float64],
     revenue_factor: NDArray[np.float64],
     years: int = 10,
+    interest_rates: NDArray[np.float64] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
     """The general reserve path of each draw with a revaluation at the end of every year.
 
@@ -170,6 +179,10 @@ def revalue_yearly(
     pace, delay : ndarray, shape (D, C)
     cost_factor, revenue_factor : ndarray, broadcastable to (D, C, T)
         The draw's index factors.
+    interest_rates : ndarray, shape (>= T,), optional
+        The rekenrente of each year (``interest_rate`` as a year table): the
+        rate of year t is then ``interest_rates[t] + interest`` (``interest``
+        the draw's shift), as in the roll of the book value. [decimal per year]
 
     Returns
     -------
@@ -185,7 +198,10 @@ def revalue_yearly(
     change = np.zeros((D, years))
     held = np.zeros((D, years))
     estimate = np.zeros((D, years))
-    rate = interest
+
+    def rate(t: int) -> Any:  # the rekenrente of year t (a year table: its rate plus the draw's shift)
+        return interest if interest_rates is None else interest_rates[t] + interest
+
     weight = float(learning_rate)
     provision_on_pv = inputs.provision_basis == "present_value"
     poc_on_pv = inputs.poc_basis == "present_value"
@@ -211,7 +227,7 @@ def revalue_yearly(
             t_i = min(i, T - 1)
             cum_costs = cum_costs + (nominal_costs[:, c, t_i] if i < T else 0.0)
             cum_revenues = cum_revenues + (nominal_revenues[:, c, t_i] if i < T else 0.0)
-            rolled = (actual + rate * actual) + (net[:, c, t_i] if i < T else 0.0)
+            rolled = (actual + rate(t_i) * actual) + (net[:, c, t_i] if i < T else 0.0)
             actual = np.where(i <= E, rolled, actual)
             if rule == 0 or i >= horizon:
                 ev = end_value[:, c]
@@ -268,7 +284,7 @@ def revalue_yearly(
                     nets[:, t] = nominal_cost - nominal_revenue
                 last = np.minimum(last, T - 1)
                 for t in range(s, T):
-                    rolled = (expected + rate * expected) + nets[:, t]
+                    rolled = (expected + rate(t) * expected) + nets[:, t]
                     expected = np.where(t <= last, rolled, expected)
                 ev = -expected
                 pv = ev * tables.discount[last]
