@@ -288,3 +288,24 @@ def test_market_tied_costs_in_two_index_groups_are_refused(tmp_path: Path) -> No
     scenario, portfolio = hand_case(tmp_path, programme)
     with pytest.raises(InputError, match=r"key parameters\.cost_index_by_category: complex 'a' .* more than one"):
         make_plan(scenario, portfolio, None)
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_validate_and_run_refuse_what_the_yearly_revaluation_cannot_value(tmp_path, capsys, command):
+    """``grex validate`` checks what ``simulate`` would, and ``run`` refuses what ``validate`` refuses:
+    a refused combination of foresight is one line naming montecarlo.foresight, exit 2, nothing written."""
+    from conftest import EXAMPLE
+
+    from grex.cli import main
+
+    path = tmp_path / "combined.toml"
+    path.write_text(
+        f'extends = "{EXAMPLE.as_posix()}"\nname = "combined"\n'
+        '[parameters]\npresent_value_method = "cash_flows"\n[montecarlo]\nforesight = "adaptive"\n'
+    )
+    out = tmp_path / "out"
+    argv = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "montecarlo.foresight" in err and "cash_flows" in err, err
+    assert not out.exists()

@@ -120,12 +120,14 @@ def _check_all(valuation, path: str) -> None:
     """What ``validate`` checks beyond reading: the grid, the Monte Carlo references and horizon."""
     from grex.batch import check_grid
     from grex.limits import check_horizon
+    from grex.market import check_foresight
     from grex.montecarlo import check_references
 
     scenario = valuation.scenario
     check_grid(scenario.data, scenario.source or path)
     check_references(scenario, valuation.portfolio)
     check_horizon(scenario, inputs=valuation.inputs)
+    check_foresight(scenario, valuation.portfolio)
 
 
 def _draws(args: argparse.Namespace, scenario, valuation, command: str = "simulate") -> tuple[int, int]:

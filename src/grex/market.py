@@ -190,6 +190,41 @@ def market_rows(markets: tuple[Market, ...], portfolio: Any) -> NDArray[np.bool_
     return portfolio.flows["row"].isin(rows).to_numpy(dtype=bool)
 
 
+def check_foresight(scenario: Any, portfolio: Any) -> None:
+    """Refuse what the yearly revaluation (``foresight = "plan"`` or ``"adaptive"``) cannot value yet.
+
+    The revaluations expect the re-timed sales curve only, every cost at
+    ``cost_index`` and the end value discounted: a ``[market]`` that sells
+    programme rows, ``parameters.cost_index_by_category`` and
+    ``present_value_method = "cash_flows"`` are refused with one line naming
+    ``montecarlo.foresight`` (docs/montecarlo.md section 7b). ``grex
+    validate``, ``run`` and the Monte Carlo (:func:`grex.montecarlo.plan.make_plan`)
+    run it; ``foresight = "perfect"`` takes them all.
+    """
+    mc = scenario.montecarlo
+    if mc.foresight == "perfect":
+        return
+    markets = tuple(getattr(scenario, "markets", ()))
+    if markets and market_rows(markets, portfolio).any():
+        raise InputError(
+            scenario.source,
+            "key montecarlo.foresight",
+            f"{mc.foresight!r} cannot be combined with a [market] that sells programme rows; "
+            'use foresight = "perfect" or leave the market out',
+        )
+    params = scenario.parameters
+    for key, refused, what in (
+        ("cost_index_by_category", bool(params.cost_index_by_category), "a cost index per kostensoort"),
+        ("present_value_method", params.present_value_method == "cash_flows", "cash_flows"),
+    ):
+        if refused:
+            raise InputError(
+                scenario.source,
+                "key montecarlo.foresight",
+                f'{mc.foresight!r} cannot be combined with parameters.{key} ({what}); use foresight = "perfect"',
+            )
+
+
 def market_plan(markets: tuple[Market, ...], portfolio: Any, valuation_year: int, n_years: int) -> MarketPlan:
     """The :class:`MarketPlan` of the programme rows whose segment a market covers."""
     programme = portfolio.programme

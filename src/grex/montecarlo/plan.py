@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from grex.drivers import DRIVERS, MonteCarlo, correlation_root
 from grex.errors import InputError
 from grex.limits import check_horizon
-from grex.market import market_plan, market_rows
+from grex.market import check_foresight, market_plan, market_rows
 from grex.market import reach as market_reach
 from grex.montecarlo.revaluation import FORESIGHT
 from grex.portfolio import Portfolio
@@ -117,6 +117,7 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
     projects = list(base_inputs.projects)
     position = {p: i for i, p in enumerate(projects)}
     check_references(scenario, portfolio)
+    check_foresight(scenario, full_portfolio)  # what the yearly revaluation cannot value yet, by key
     V = scenario.valuation_year
 
     sales = (base_inputs.revenues != 0) | (base_inputs.linked_costs != 0)
@@ -149,29 +150,6 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
     bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years, reach_years]))
     if market is not None:
         market = market.widen(bound_years)
-        if FORESIGHT[mc.foresight] > 0:
-            # the revaluations expect the re-timed sales curve only: the market's sales are not in it
-            raise InputError(
-                scenario.source,
-                "key montecarlo.foresight",
-                f"{mc.foresight!r} cannot be combined with a [market] that sells programme rows; "
-                'use foresight = "perfect" or leave the market out',
-            )
-    params = scenario.parameters
-    if FORESIGHT[mc.foresight] > 0:
-        # the revaluations expect every cost at cost_index and value the end value discounted
-        for key, refused in (
-            ("cost_index_by_category", bool(params.cost_index_by_category)),
-            ("present_value_method", params.present_value_method == "cash_flows"),
-        ):
-            if refused:
-                raise InputError(
-                    scenario.source,
-                    "key montecarlo.foresight",
-                    f"{mc.foresight!r} cannot be combined with parameters.{key} "
-                    f"({'a cost index per kostensoort' if key == 'cost_index_by_category' else 'cash_flows'}); "
-                    'use foresight = "perfect"',
-                )
     market_group = None
     if market is not None and scenario.parameters.cost_index_by_category:
         market_group = _market_groups(scenario, full_portfolio, in_market, list(base_inputs.projects))
