@@ -12,10 +12,12 @@ The engine and the number of threads are arguments (``engine="numba"`` or
 
 from __future__ import annotations
 
+import logging
 import math
 import mmap
 import os
 import threading
+import time
 import warnings
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +48,8 @@ from grex.portfolio import Portfolio
 from grex.scenario import Scenario
 
 __all__ = ["ENGINES", "simulate", "simulate_range", "simulation_horizon"]
+
+log = logging.getLogger("grex")
 
 #: The two engines: the compiled kernel of :mod:`grex.kernel` and the numpy twin.
 ENGINES = ("numba", "numpy")
@@ -127,9 +131,21 @@ def simulate(
     plan = make_plan(scenario, portfolio, drivers)
     if yearly:
         plan = replace(plan, yearly=True)
+    clock = time.perf_counter()
     n_years = _horizon(plan, draws, seed, engine, threads)
+    clock = _took("the horizon pass", clock, f"{n_years} years")
     arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads)
-    return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
+    clock = _took("the draws", clock, f"{engine}, {threads} threads")
+    simulation = assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
+    _took("assembling the result", clock)
+    return simulation
+
+
+def _took(step: str, since: float, note: str = "") -> float:
+    """Log (DEBUG, ``grex -v``) the seconds of a step of :func:`simulate` since ``since``; the time now."""
+    now = time.perf_counter()
+    log.debug("simulate: %s: %.2f s%s", step, now - since, f" ({note})" if note else "")
+    return now
 
 
 def simulation_horizon(
