@@ -19,7 +19,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, cast
@@ -71,6 +71,7 @@ def simulate(
     engine: str | None = None,
     threads: int | None = None,
     yearly: bool = False,
+    on_draws: Callable[[Mapping[str, NDArray[Any]], int], None] | None = None,
 ) -> Simulation:
     """Monte Carlo valuation of a portfolio under a scenario.
 
@@ -106,6 +107,13 @@ def simulate(
         "perfect"`` (it always runs under ``plan`` and ``adaptive``): the
         result then has ``alternative_reserve``, ``provision_held`` and
         ``estimate``.
+    on_draws : callable or None, keyword-only
+        Called in this thread, in draw order, each time a chunk of draws is
+        valued: ``on_draws(arrays, done)``, ``arrays`` the per-draw output
+        arrays (``end_year``, ``end_value``, ``present_value``, ``reserve``)
+        of which rows ``0 ... done - 1`` are final. Writing them there
+        (:func:`grex.io.simulation.simulate_to`) runs beside the threads that
+        value the next chunks. The last call has ``done == draws``.
 
     Raises
     ------
@@ -134,7 +142,7 @@ def simulate(
     clock = time.perf_counter()
     n_years = _horizon(plan, draws, seed, engine, threads)
     clock = _took("the horizon pass", clock, f"{n_years} years")
-    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads)
+    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads, on_draws)
     clock = _took("the draws", clock, f"{engine}, {threads} threads")
     simulation = assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
     _took("assembling the result", clock)
@@ -505,6 +513,7 @@ def _simulate_range(
     progress: bool,
     engine: str,
     threads: int,
+    on_draws: Callable[[Mapping[str, NDArray[Any]], int], None] | None = None,
 ) -> dict[str, NDArray[Any]]:
     inputs = plan.inputs
     C = inputs.n_complexes
@@ -573,19 +582,30 @@ def _simulate_range(
                 estimate[rows] = out["estimate"]
         return stop - start
 
+    arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    done = 0
+
+    def finished(count: int) -> None:
+        # In this thread and in draw order (pool.map yields in order): the caller may write rows 0 ... done - 1
+        # while the pool values the next chunks.
+        nonlocal done
+        done += count
+        bar.update(count)
+        if on_draws is not None:
+            on_draws(arrays, done)
+
     bar = _progress(draws, progress)
     try:
         if engine == "numba" and len(starts) > 1 and threads > 1:
             # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
             with ThreadPoolExecutor(threads) as pool:
                 for count in pool.map(work, starts):
-                    bar.update(count)
+                    finished(count)
         else:
             for start in starts:
-                bar.update(work(start))
+                finished(work(start))
     finally:
         bar.close()
-    arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
     if plan.yearly:
         arrays.update(revalued=revalued, provision=provision, estimate=estimate)
     return arrays
