@@ -596,8 +596,9 @@ def _simulate_range(
 
     bar = _progress(draws, progress)
     try:
-        if engine == "numba" and len(starts) > 1 and threads > 1:
+        if engine == "numba" and len(starts) > 1 and (threads > 1 or on_draws is not None):
             # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
+            # With on_draws, even one thread: this thread then writes while the pool values.
             with ThreadPoolExecutor(threads) as pool:
                 for count in pool.map(work, starts):
                     finished(count)
