@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -20,7 +20,10 @@ Measures, in one process and one run (issue 4):
 - the compile time of the kernel (first call with an empty numba cache, and
   with the cache filled);
 - the deterministic valuation of 1,000 complexes x 40 years, and the whole
-  ``grex run`` process on the example scenario, import time included.
+  ``grex run`` process on the example scenario, import time included;
+- with ``--user-path`` only (issue 17): the whole ``grex simulate`` process on
+  the example at 100,000 and 1,000,000 draws, its peak memory, its cells per
+  second against a streaming pass of the same run, and where its time goes.
 
 Timings depend on the machine; the output names it. ``--quick`` runs small
 sizes as a smoke test (its figures are not the headline ones).
