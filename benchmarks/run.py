@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -20,7 +20,10 @@ Measures, in one process and one run (issue 4):
 - the compile time of the kernel (first call with an empty numba cache, and
   with the cache filled);
 - the deterministic valuation of 1,000 complexes x 40 years, and the whole
-  ``grex run`` process on the example scenario, import time included.
+  ``grex run`` process on the example scenario, import time included;
+- with ``--user-path`` only (issue 17): the whole ``grex simulate`` process on
+  the example at 100,000 and 1,000,000 draws, its peak memory, its cells per
+  second against a streaming pass of the same run, and where its time goes.
 
 Timings depend on the machine; the output names it. ``--quick`` runs small
 sizes as a smoke test (its figures are not the headline ones).
@@ -32,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -465,6 +469,118 @@ def grex_run_process(repeat: int, tmp: Path) -> dict[str, Any]:
     return {"seconds": times, "median_seconds": statistics.median(times)}
 
 
+_USER_PATH_CODE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_bytes": usage.ru_maxrss * 1024,
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime, "stderr": done.stderr}))
+"""
+
+#: ``grex -v`` logs the seconds of each step as ``grex: simulate: <step>: <seconds> s``.
+_STEP = re.compile(r"^grex: simulate: (?P<step>.+?): (?P<seconds>[0-9.]+) s(?: \((?P<note>.*)\))?$")
+
+_IN_ALL = re.compile(r"^grex: simulate: (?P<seconds>[0-9.]+) s in all$")
+
+
+def _process(command: list[str]) -> dict[str, Any]:
+    """Run ``command`` as a process of a fresh interpreter: wall seconds, its peak resident memory, its stderr.
+
+    The interpreter in between runs nothing but the command, so its
+    ``RUSAGE_CHILDREN`` peak is the command's own.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", _USER_PATH_CODE, *command], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise RuntimeError(f"{command} failed: {result['stderr'][-2000:]}")
+    return result
+
+
+def user_path(draw_counts: list[int], stream_cells: int, tmp: Path) -> dict[str, Any]:
+    """Issue 17: the whole ``grex -v simulate`` process on the example, as a user waits for it.
+
+    For each number of draws: the wall seconds of the process (interpreter,
+    imports, reading, valuing, simulating, writing ``draws.parquet``), its peak
+    resident memory, useful cells (draws x complexes x planned years of the
+    deterministic valuation) per second, their ratio to one streaming
+    ``np.add`` pass measured in this run, and where the time goes: the steps
+    ``grex -v`` logs, the rest of the wall time being the interpreter's start,
+    the imports and the console output. The streaming pass runs over
+    ``stream_cells`` cells (its rate in cells per second does not depend on
+    the size once the arrays are far beyond the caches), so it needs little
+    memory whatever the number of draws. The kernel's numba cache is filled
+    by a first small run that is not reported.
+    """
+    from grex.io import read_portfolio, read_scenario
+    from grex.valuation import build_inputs
+
+    scenario = read_scenario(EXAMPLE)
+    inputs = build_inputs(scenario, read_portfolio(scenario.portfolio))
+    complexes, years = inputs.n_complexes, inputs.n_years
+    grex = [sys.executable, "-m", "grex.cli", "-v", "simulate", str(EXAMPLE)]
+    _process([*grex, "--draws", "1024", "--out", str(tmp / "warm")])  # the compiled kernel in numba's cache
+    stream_seconds = streaming_pass(stream_cells, 5)
+    stream_rate = stream_cells / stream_seconds
+    runs = []
+    for draws in draw_counts:
+        out = tmp / f"simulate-{draws}"
+        result = _process([*grex, "--draws", str(draws), "--out", str(out)])
+        steps: dict[str, float] = {}
+        in_all = float("nan")
+        notes: dict[str, str] = {}
+        for line in result["stderr"].splitlines():
+            match = _STEP.match(line)
+            if match:
+                steps[match["step"]] = float(match["seconds"])
+                if match["note"]:
+                    notes[match["step"]] = match["note"]
+            match = _IN_ALL.match(line)
+            if match:
+                in_all = float(match["seconds"])
+        cells = draws * complexes * years
+        runs.append(
+            {
+                "draws": draws,
+                "cells": cells,
+                "seconds": result["seconds"],
+                "cpu_seconds": result["cpu_seconds"],
+                "peak_bytes": result["peak_bytes"],
+                "draws_parquet_bytes": (out / "draws.parquet").stat().st_size,
+                "cells_per_second": cells / result["seconds"],
+                "ratio_to_stream": cells / result["seconds"] / stream_rate,
+                "steps": {**steps, "start, imports and console (the rest)": result["seconds"] - in_all},
+                "notes": notes,
+            }
+        )
+    return {
+        "scenario": str(EXAMPLE.relative_to(ROOT)),
+        "complexes": complexes,
+        "planned_years": years,
+        "streaming_pass": {"cells": stream_cells, "seconds": stream_seconds, "cells_per_second": stream_rate},
+        "runs": runs,
+    }
+
+
+def format_user_path(r: dict[str, Any]) -> str:
+    """The user's path as a short text report."""
+    lines = [
+        f"grex -v simulate {r['scenario']} ({r['complexes']} complexes x {r['planned_years']} planned years); "
+        f"streaming np.add: {r['streaming_pass']['cells_per_second'] / 1e6:.0f} M cells/s"
+    ]
+    for run in r["runs"]:
+        lines.append(
+            f"  {run['draws']:>9,} draws: {run['seconds']:.2f} s wall ({run['cpu_seconds']:.2f} s CPU), "
+            f"peak {run['peak_bytes'] / 1e9:.2f} GB, {run['cells_per_second'] / 1e6:.0f} M cells/s, "
+            f"ratio to stream {run['ratio_to_stream']:.3f}"
+        )
+        lines.append("      " + "; ".join(f"{step} {seconds:.2f} s" for step, seconds in run["steps"].items()))
+    return "\n".join(lines)
+
+
 TARGETS = {
     "cells_per_second": 100e6,
     "streaming_ratio": 0.15,
@@ -493,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the cost of the yearly revaluation (issue 16): adaptive against perfect foresight",
     )
+    parser.add_argument(
+        "--user-path",
+        action="store_true",
+        help="only the whole `grex simulate` process on the example at 100,000 and 1,000,000 draws (issue 17)",
+    )
     args = parser.parse_args(argv)
     global THREADS
     THREADS = args.threads
@@ -501,6 +622,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.market_only:
         market = market_throughput(size, size["draws"], 1 if quick else 3)
         print(json.dumps({"machine": machine(), "quick": quick, "market": market}, indent=2))
+        return 0
+    if args.user_path:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = user_path(
+                [4096, 20_000] if quick else [100_000, 1_000_000], 4_000_000 if quick else 40_000_000, Path(tmp)
+            )
+        path["targets"] = {
+            "ratio_to_stream_at_1m_draws": None if quick else path["runs"][-1]["ratio_to_stream"] >= 0.10,
+            "peak_memory_bytes_at_1m_draws": None if quick else path["runs"][-1]["peak_bytes"] <= 1.5e9,
+        }
+        print(
+            json.dumps({"machine": machine(), "quick": quick, "user_path": path}, indent=2)
+            if args.json
+            else format_user_path(path)
+        )
         return 0
     if args.revaluation:
         cost = revaluation_cost(size, size["draws"] if quick else 20_000, 3)

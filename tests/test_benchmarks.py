@@ -62,3 +62,23 @@ def test_quick_benchmark_reports_every_figure():
     }
     market = results["market"]  # issue 15: the market allocation on and off, same workload
     assert market["cells_per_second_on"] > 0 and market["cells_per_second_off"] > 0 and market["ratio"] > 0
+
+
+@pytest.mark.slow
+def test_user_path_reports_the_whole_process_and_where_its_time_goes():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--user-path", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    path = json.loads(out.stdout)["user_path"]
+    assert path["complexes"] == 19 and path["planned_years"] == 19  # the example
+    assert [run["draws"] for run in path["runs"]] == [4096, 20_000]
+    for run in path["runs"]:
+        assert run["cells"] == run["draws"] * 19 * 19
+        assert run["peak_bytes"] > 0 and run["cells_per_second"] > 0 and run["ratio_to_stream"] > 0
+        # the steps grex -v logs, and the rest of the wall time (interpreter, imports, console)
+        assert {"the horizon pass", "the draws", "writing draws.parquet beside the draws"} <= set(run["steps"])
+        assert 0 < run["steps"]["start, imports and console (the rest)"] < run["seconds"]

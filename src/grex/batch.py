@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +40,13 @@ import pandas as pd
 from grex import __version__
 from grex.drivers import MonteCarlo
 from grex.errors import InputError
-from grex.montecarlo import BLOCK, Simulation, simulate_range
+from grex.montecarlo import BLOCK
 from grex.reserves import reserve_figures
 from grex.scenario import Scenario
 from grex.valuation import Valuation
+
+if TYPE_CHECKING:  # the engines (and scipy, numba) are imported where a part runs, not by grex run's grid check
+    from grex.montecarlo import Simulation
 
 __all__ = [
     "CHUNK_DRAWS",
@@ -477,6 +480,13 @@ class _Job:
 
     def chunks(self, size: int) -> list[tuple[int, int]]:
         return [(start, min(self.draws, start + size)) for start in range(0, self.draws, size)]
+
+
+def simulate_range(*args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+    """:func:`grex.montecarlo.simulate_range`, its engines imported on first use (not by ``grex run``)."""
+    from grex.montecarlo import simulate_range as run  # noqa: PLC0415
+
+    return run(*args, **kwargs)
 
 
 def _simulate_part(

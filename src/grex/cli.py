@@ -262,12 +262,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 @_command
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from grex.io.simulation import write_simulation
-    from grex.montecarlo import simulate
+    from grex.io.simulation import simulate_to
     from grex.valuation import value_portfolio
 
     settings = _engine_settings()
-    with Steps("simulate", 4) as steps:
+    with Steps("simulate", 3) as steps:
         with steps.step("reading the scenario and portfolio"):
             scenario, portfolio = _read(args.scenario)
         if args.chunk_size is not None and args.chunk_size <= 0:
@@ -279,18 +278,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         draws, seed = _draws(args, scenario, valuation)
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "simulation")
         log.info("simulating %s draws, seed %s", number(draws, "en"), seed)
-        with steps.step(_simulating(draws)):
-            simulation = simulate(
-                scenario,
-                valuation.portfolio,
+        # draws.parquet is written as the draws are valued (issue 17), the rest after: one step
+        with steps.step(_simulating(draws) + " and writing"):
+            simulation = simulate_to(
+                valuation,
+                out_dir,
                 draws=draws,
                 seed=seed,
                 chunk_size=args.chunk_size,
                 progress=show_bars(),
                 **settings,
             )
-        with steps.step("writing"):
-            write_simulation(simulation, out_dir)
     print(format_simulation(simulation, lang=args.lang))
     log.info("written to %s/", out_dir)
     return 0

@@ -10,7 +10,6 @@ from typing import Any
 from zipfile import BadZipFile
 
 import pandas as pd
-from openpyxl.utils.exceptions import InvalidFileException
 from pyarrow import ArrowException
 
 from grex.errors import InputError
@@ -196,6 +195,8 @@ def _read_optional(folder: Path, table: str) -> tuple[pd.DataFrame, str] | None:
 
 
 def _read_workbook(path: Path) -> dict[str, tuple[pd.DataFrame, str]]:
+    from openpyxl.utils.exceptions import InvalidFileException  # openpyxl only for a workbook (start-up)
+
     try:
         from openpyxl import load_workbook
 

@@ -27,13 +27,44 @@ The package is laid out in the order the work flows:
 Draws are processed in chunks, so memory stays bounded whatever their number.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from grex.errors import InputError
-from grex.montecarlo.execution import CHUNK_CELLS, ENGINES, simulate, simulate_range, simulation_horizon
-from grex.montecarlo.numpy_engine import trace, value_settings
-from grex.montecarlo.plan import Plan, check_references, make_plan
-from grex.montecarlo.reserve import RESERVE_YEARS, reserve_path
-from grex.montecarlo.result import BATCHES, PATH_PERCENTILES, PERCENTILES, Simulation, assemble
-from grex.montecarlo.streams import BLOCK
+
+if TYPE_CHECKING:
+    from grex.montecarlo.execution import CHUNK_CELLS, ENGINES, simulate, simulate_range, simulation_horizon
+    from grex.montecarlo.numpy_engine import trace, value_settings
+    from grex.montecarlo.plan import Plan, check_references, make_plan
+    from grex.montecarlo.reserve import RESERVE_YEARS, reserve_path
+    from grex.montecarlo.result import BATCHES, PATH_PERCENTILES, PERCENTILES, Simulation, assemble
+    from grex.montecarlo.streams import BLOCK
+
+#: Name -> module of the names of this package, imported on first use: ``grex run`` checks the Monte Carlo
+#: references of a scenario (:func:`check_references`, in :mod:`~grex.montecarlo.plan`) without importing the
+#: engines, scipy or numba.
+_EXPORTS = {
+    **dict.fromkeys(("CHUNK_CELLS", "ENGINES", "simulate", "simulate_range", "simulation_horizon"), "execution"),
+    **dict.fromkeys(("trace", "value_settings"), "numpy_engine"),
+    **dict.fromkeys(("Plan", "check_references", "make_plan"), "plan"),
+    **dict.fromkeys(("RESERVE_YEARS", "reserve_path"), "reserve"),
+    **dict.fromkeys(("BATCHES", "PATH_PERCENTILES", "PERCENTILES", "Simulation", "assemble"), "result"),
+    "BLOCK": "streams",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grex.montecarlo' has no attribute {name!r}")
+    value = getattr(import_module(f"grex.montecarlo.{module}"), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "BATCHES",

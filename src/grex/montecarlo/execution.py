@@ -12,12 +12,14 @@ The engine and the number of threads are arguments (``engine="numba"`` or
 
 from __future__ import annotations
 
+import logging
 import math
 import mmap
 import os
 import threading
+import time
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, cast
@@ -47,6 +49,8 @@ from grex.scenario import Scenario
 
 __all__ = ["ENGINES", "simulate", "simulate_range", "simulation_horizon"]
 
+log = logging.getLogger("grex")
+
 #: The two engines: the compiled kernel of :mod:`grex.kernel` and the numpy twin.
 ENGINES = ("numba", "numpy")
 #: Cells (draws x complexes x years) of one chunk when no chunk size is given.
@@ -67,6 +71,7 @@ def simulate(
     engine: str | None = None,
     threads: int | None = None,
     yearly: bool = False,
+    on_draws: Callable[[Mapping[str, NDArray[Any]], int], None] | None = None,
 ) -> Simulation:
     """Monte Carlo valuation of a portfolio under a scenario.
 
@@ -102,6 +107,13 @@ def simulate(
         "perfect"`` (it always runs under ``plan`` and ``adaptive``): the
         result then has ``alternative_reserve``, ``provision_held`` and
         ``estimate``.
+    on_draws : callable or None, keyword-only
+        Called in this thread, in draw order, each time a chunk of draws is
+        valued: ``on_draws(arrays, done)``, ``arrays`` the per-draw output
+        arrays (``end_year``, ``end_value``, ``present_value``, ``reserve``)
+        of which rows ``0 ... done - 1`` are final. Writing them there
+        (:func:`grex.io.simulation.simulate_to`) runs beside the threads that
+        value the next chunks. The last call has ``done == draws``.
 
     Raises
     ------
@@ -127,9 +139,21 @@ def simulate(
     plan = make_plan(scenario, portfolio, drivers)
     if yearly:
         plan = replace(plan, yearly=True)
+    clock = time.perf_counter()
     n_years = _horizon(plan, draws, seed, engine, threads)
-    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads)
-    return assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
+    clock = _took("the horizon pass", clock, f"{n_years} years")
+    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads, on_draws)
+    clock = _took("the draws", clock, f"{engine}, {threads} threads")
+    simulation = assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
+    _took("assembling the result", clock)
+    return simulation
+
+
+def _took(step: str, since: float, note: str = "") -> float:
+    """Log (DEBUG, ``grex -v``) the seconds of a step of :func:`simulate` since ``since``; the time now."""
+    now = time.perf_counter()
+    log.debug("simulate: %s: %.2f s%s", step, now - since, f" ({note})" if note else "")
+    return now
 
 
 def simulation_horizon(
@@ -499,6 +523,7 @@ def _simulate_range(
     progress: bool,
     engine: str,
     threads: int,
+    on_draws: Callable[[Mapping[str, NDArray[Any]], int], None] | None = None,
 ) -> dict[str, NDArray[Any]]:
     inputs = plan.inputs
     C = inputs.n_complexes
@@ -567,19 +592,31 @@ def _simulate_range(
                 estimate[rows] = out["estimate"]
         return stop - start
 
+    arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
+    done = 0
+
+    def finished(count: int) -> None:
+        # In this thread and in draw order (pool.map yields in order): the caller may write rows 0 ... done - 1
+        # while the pool values the next chunks.
+        nonlocal done
+        done += count
+        bar.update(count)
+        if on_draws is not None:
+            on_draws(arrays, done)
+
     bar = _progress(draws, progress)
     try:
-        if engine == "numba" and len(starts) > 1 and threads > 1:
+        if engine == "numba" and len(starts) > 1 and (threads > 1 or on_draws is not None):
             # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
+            # With on_draws, even one thread: this thread then writes while the pool values.
             with ThreadPoolExecutor(threads) as pool:
                 for count in pool.map(work, starts):
-                    bar.update(count)
+                    finished(count)
         else:
             for start in starts:
-                bar.update(work(start))
+                finished(work(start))
     finally:
         bar.close()
-    arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
     if plan.yearly:
         arrays.update(revalued=revalued, provision=provision, estimate=estimate)
     return arrays

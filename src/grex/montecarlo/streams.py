@@ -28,10 +28,24 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, ndtri  # type: ignore[import-untyped]
 
 from grex.drivers import ar1, correlate, distribution_ppf
 from grex.montecarlo.plan import Plan
+
+
+def ndtr(x: Any) -> Any:
+    """:func:`scipy.special.ndtr`, scipy imported on first use (``grex run`` imports this module, not scipy)."""
+    from scipy.special import ndtr as scipy_ndtr  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return scipy_ndtr(x)
+
+
+def ndtri(x: Any) -> Any:
+    """:func:`scipy.special.ndtri`, scipy imported on first use."""
+    from scipy.special import ndtri as scipy_ndtri  # noqa: PLC0415
+
+    return scipy_ndtri(x)
+
 
 __all__ = ["BLOCK"]
 
