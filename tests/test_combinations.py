@@ -295,7 +295,6 @@ def test_validate_and_run_refuse_what_the_yearly_revaluation_cannot_value(tmp_pa
     """``grex validate`` checks what ``simulate`` would, and ``run`` refuses what ``validate`` refuses:
     a refused combination of foresight is one line naming montecarlo.foresight, exit 2, nothing written."""
     from conftest import EXAMPLE
-
     from grex.cli import main
 
     path = tmp_path / "combined.toml"
