@@ -218,6 +218,7 @@ def test_toml_nested_3000_deep(tmp_path, capsys):
     one_line(capsys.readouterr().err, str(path))
 
 
+@pytest.mark.slow
 def test_extends_chain_of_1500_files(tmp_path, capsys):
     make_case(tmp_path)
     (tmp_path / "s0.toml").write_text(scenario_text())
@@ -551,6 +552,7 @@ def grex_process(args: list[str], cwd: Path, **kwargs) -> subprocess.Popen:
 @pytest.mark.parametrize(
     ("sig", "status", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
 )
+@pytest.mark.slow
 def test_interrupt_during_simulate(tmp_path, sig, status, word):
     path = make_case(tmp_path)
     out = tmp_path / "out"
@@ -583,6 +585,7 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.slow
 def test_pool_workers_die_with_their_parent(tmp_path):
     path = make_case(tmp_path)
     script = textwrap.dedent(

@@ -136,6 +136,7 @@ def test_no_spread_every_rule_gives_the_deterministic_path(path, foresight):
 
 
 @pytest.mark.parametrize("foresight", ["perfect", "plan", "adaptive"])
+@pytest.mark.slow
 def test_engines_and_chunks_agree_bit_for_bit(foresight):
     scenario, portfolio = load(CRISIS)
     scenario = with_rule(scenario, foresight, learning_rate=0.6, revaluation_years=7)
