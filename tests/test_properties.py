@@ -95,6 +95,7 @@ def scaled(portfolio, k: float):
 
 @FAST
 @given(k=st.floats(0.01, 100.0))
+@pytest.mark.slow
 def test_scaling_every_amount_by_k_scales_every_figure_by_k(example, k):
     """Book values, realised amounts, profit taken and every flow times k (margin and
     indices unchanged): every amount of every complex times k, end years and durations
@@ -110,6 +111,7 @@ def test_scaling_every_amount_by_k_scales_every_figure_by_k(example, k):
 
 @settings(max_examples=20, deadline=None, derandomize=True)
 @given(st.permutations(range(19)), st.booleans())
+@pytest.mark.slow
 def test_the_order_of_the_complexes_changes_no_figure(example, order, shuffle_flows):
     """The complexes in another order (and their flows too, or not): each complex's row
     is the same, bit for bit, and the portfolio totals the same up to the order of the sum."""

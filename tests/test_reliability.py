@@ -828,6 +828,7 @@ def _private_mounts() -> bool:
 @pytest.mark.parametrize(
     ("fault", "words"), [("full", "No space left on device"), ("read-only", "Read-only file system")]
 )
+@pytest.mark.slow
 def test_full_or_read_only_file_system(tmp_path, fault, words):
     path = make_case(tmp_path)
     mount = tmp_path / "disk"

@@ -401,6 +401,7 @@ def test_cli_report(fake_montecarlo, tmp_path, capsys):
     assert load_workbook(out / f"{REPORT}.xlsx").sheetnames[0] == "Key figures"
 
 
+@pytest.mark.slow
 def test_cli_report_draws_default_to_the_scenario(fake_montecarlo, tmp_path):
     """Without --draws and --seed the report runs the scenario's montecarlo.draws and seed, as grex simulate."""
     out = tmp_path / "r"
@@ -643,6 +644,7 @@ def test_every_figure_printed_twice_is_the_same_number(html, files):
     assert not re.search(r"\d{1,3}\.\d{3}\.\d{3}(?![.\d])", text)
 
 
+@pytest.mark.slow
 def test_driver_standard_deviations_agree_with_the_sensitivity_section(valuation):
     """The standard deviation of each driver appears in the risk analysis and in the sensitivity analysis:
     the same runs, the same rule of rounding, the same printed number."""

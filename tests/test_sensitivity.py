@@ -129,6 +129,7 @@ def test_report_section(example):
     assert "Gevoeligheidsanalyse" in html and "Grondprijsstijging" in html
 
 
+@pytest.mark.slow
 def test_cli_report_with_sensitivity(tmp_path):
     out = tmp_path / "report"
     assert main(["report", str(EXAMPLE), "--draws", "200", "--format", "html", "--sensitivity", "--out", str(out)]) == 0
