@@ -442,8 +442,9 @@ def format_programme_check(check: Any, lang: str = "nl") -> str:
     lines = [title, f"  {heads[0]:<12} {heads[1]:>4} " + " ".join(f"{h:>11}" for h in heads[2:])]
     for row in check.itertuples(index=False):
         cells = (row.planned, row.absorbable, row.over_programming)
-        numbers = [format_value(v, "ratio", lang) for v in cells]
+        kind = "number" if row.unit == "dwelling" else "ratio"  # whole dwellings, hectares to two decimals
+        numbers = [format_value(v, kind, lang) for v in cells]
         numbers.append(format_value(row.over_programming_pct, "percent", lang))
-        numbers.append(format_value(row.backlog, "ratio", lang))
+        numbers.append(format_value(row.backlog, kind, lang))
         lines.append(f"  {row.market:<12} {row.year:>4} " + " ".join(f"{n:>11}" for n in numbers))
     return "\n".join(lines)

@@ -1113,11 +1113,20 @@ def _programme_section(valuation: Valuation, labels: Labels) -> Section | None:
     check = programme_check(valuation.scenario, valuation.portfolio)
     if check is None:
         return None
+    shown = check.copy()
+    # dwellings are whole units, hectares and square metres to two decimals; the unit in the report's language
+    whole = shown["unit"] == "dwelling"
+    for column in ("planned", "absorbable", "over_programming", "backlog"):
+        shown[f"kind:{column}"] = ["number" if w else "ratio" for w in whole]
+    if labels.lang == "nl":
+        shown["unit"] = shown["unit"].map({"dwelling": "woningen", "ha": "ha", "m2": "m²"}).fillna(shown["unit"])
+    else:
+        shown["unit"] = shown["unit"].map({"dwelling": "dwellings", "m2": "m²"}).fillna(shown["unit"])
     table = Table(
         "programme",
         labels["tab_programme"],
         labels["sheet_programme"],
-        check,
+        shown,
         (
             Column("market", labels["col_market"]),
             Column("unit", labels["col_unit"]),
