@@ -63,9 +63,9 @@ def test_run_table_in_dutch_format_under_dutch_headers(valuation):
     row = next(line for line in text.splitlines() if line.strip().startswith("Kloosterakker"))
     # Kloosterakker: book value 3,650,000 EUR, remaining costs 6,805 k€ (the example's figures)
     assert re.search(r"\b3\.650\b", row) and re.search(r"\b6\.805\b", row)
-    assert "boek-" in text and "contante" in text and "totaal" in text and "ratio 1,05" in text
+    assert "boek-" in text and "contante" in text and "totaal" in text and "ratio beschikbaar / IFLO-norm 1,05" in text
     english = format_valuation(valuation, lang="en")
-    assert re.search(r"\b3,650\b", english) and "book" in english and "ratio 1.05" in english
+    assert re.search(r"\b3,650\b", english) and "book" in english and "ratio available / IFLO norm 1.05" in english
     assert max(len(line) for line in text.splitlines()) <= 100
 
 

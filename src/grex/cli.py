@@ -458,7 +458,8 @@ def format_valuation(valuation, lang: str = "nl") -> str:
         letter, label = nar_grade(ratio)
         reserve += (
             f"; {'beschikbaar' if k == _NL else 'available'} {euro} "
-            f"{number(scenario.reserves.resistance_reserve, lang)}\nratio {number(ratio, lang, 2)}, "
+            f"{number(scenario.reserves.resistance_reserve, lang)}\n"
+            f"{'ratio beschikbaar / IFLO-norm' if k == _NL else 'ratio available / IFLO norm'} {number(ratio, lang, 2)}, "
             f"{'klasse' if k == _NL else 'grade'} {letter} ({label})"
         )
     lines.append(reserve)
