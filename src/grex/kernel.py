@@ -788,6 +788,65 @@ def nominal_flow(cost, revenue, cost_factor, revenue_factor, margin):  # pragma:
 
 
 @_stage
+def _start_totals(total_costs, total_revenues, first_index, last_flow):  # pragma: no cover - compiled
+    # The running totals of the nominal_flows stages start at zero, with no first or last flow (-1).
+    for q in range(total_costs.shape[0]):
+        total_costs[q] = 0.0
+        total_revenues[q] = 0.0
+        last_flow[q] = -1
+        first_index[q] = -1
+
+
+@_stage
+def _flows_at_price_level(
+    plan, t, q, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
+):  # pragma: no cover
+    # A column's flows of year t at price level: (live, cost, revenue); the re-timed ones only inside its window.
+    live = t < span_end[q]
+    inside = (window_lo[q] <= t) & (t < window_hi[q])
+    revenue = retimed_revenues[t, q]
+    linked = retimed_linked[t, q]
+    revenue = revenue if inside else 0.0
+    linked = linked if inside else 0.0
+    return live, linked + plan.fixed_costs[t, q], revenue
+
+
+@_stage
+def _book_year(
+    t, q, live, cost, revenue, nominal_cost, nominal_revenue, net, total_costs, total_revenues, first_index, last_flow
+):  # pragma: no cover - compiled
+    # One column's year in the nominal_flows stages: the net flow, the first and last flow, the running totals.
+    flow = (cost != 0.0) | (revenue != 0.0)
+    last_flow[q] = t if (live & flow) else last_flow[q]
+    value = nominal_cost - nominal_revenue
+    net[t, q] = value if live else 0.0
+    nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
+    first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
+    more_costs = total_costs[q] + nominal_cost
+    more_revenues = total_revenues[q] + nominal_revenue
+    total_costs[q] = more_costs if live else total_costs[q]
+    total_revenues[q] = more_revenues if live else total_revenues[q]
+
+
+@_stage
+def _carry_totals(t, lo, hi, total_costs, total_revenues, cum_costs, cum_revenues):  # pragma: no cover - compiled
+    # The running totals after year t, kept for the reserve path's years.
+    if t < cum_costs.shape[0]:
+        for q in range(np.uint64(lo), np.uint64(hi)):
+            cum_costs[t, q] = total_costs[q]
+            cum_revenues[t, q] = total_revenues[q]
+
+
+@_stage
+def _carry_totals_on(needed, total_costs, total_revenues, cum_costs, cum_revenues):  # pragma: no cover - compiled
+    # The years of the reserve path after the last simulated flow keep the final totals.
+    for t in range(needed, cum_costs.shape[0]):
+        for q in range(cum_costs.shape[1]):
+            cum_costs[t, q] = total_costs[q]
+            cum_revenues[t, q] = total_revenues[q]
+
+
+@_stage
 def nominal_flows(
     plan,
     needed,
@@ -818,15 +877,9 @@ def nominal_flows(
     a non-zero nominal flow (-1: none) and ``last_flow`` the last year with a
     non-zero flow at price level (-1: none), for :func:`grex.core.end_index`.
     """
-    C = net.shape[1]
-    years = cum_costs.shape[0]
     n_revenue_groups = plan.revenue_rates.shape[0]
     pairs = plan.first_of_pair.shape[0] - 1
-    for q in range(C):
-        total_costs[q] = 0.0
-        total_revenues[q] = 0.0
-        last_flow[q] = -1
-        first_index[q] = -1
+    _start_totals(total_costs, total_revenues, first_index, last_flow)
     for k in range(pairs):
         lo = plan.first_of_pair[k]
         hi = plan.first_of_pair[k + 1]
@@ -839,32 +892,26 @@ def nominal_flows(
             f_revenue = revenue_row[t]
             # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
             for q in range(np.uint64(lo), np.uint64(hi)):
-                live = t < span_end[q]
-                inside = (window_lo[q] <= t) & (t < window_hi[q])
-                revenue = retimed_revenues[t, q]
-                linked = retimed_linked[t, q]
-                revenue = revenue if inside else 0.0
-                linked = linked if inside else 0.0
-                cost = linked + plan.fixed_costs[t, q]
-                flow = (cost != 0.0) | (revenue != 0.0)
-                last_flow[q] = t if (live & flow) else last_flow[q]
+                live, cost, revenue = _flows_at_price_level(
+                    plan, t, q, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
+                )
                 nominal_cost, nominal_revenue = nominal_flow(cost, revenue, f_cost, f_revenue, plan.column_margin[q])
-                value = nominal_cost - nominal_revenue
-                net[t, q] = value if live else 0.0
-                nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
-                first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
-                more_costs = total_costs[q] + nominal_cost
-                more_revenues = total_revenues[q] + nominal_revenue
-                total_costs[q] = more_costs if live else total_costs[q]
-                total_revenues[q] = more_revenues if live else total_revenues[q]
-            if t < years:
-                for q in range(np.uint64(lo), np.uint64(hi)):
-                    cum_costs[t, q] = total_costs[q]
-                    cum_revenues[t, q] = total_revenues[q]
-    for t in range(needed, years):
-        for q in range(C):
-            cum_costs[t, q] = total_costs[q]
-            cum_revenues[t, q] = total_revenues[q]
+                _book_year(
+                    t,
+                    q,
+                    live,
+                    cost,
+                    revenue,
+                    nominal_cost,
+                    nominal_revenue,
+                    net,
+                    total_costs,
+                    total_revenues,
+                    first_index,
+                    last_flow,
+                )
+            _carry_totals(t, lo, hi, total_costs, total_revenues, cum_costs, cum_revenues)
+    _carry_totals_on(needed, total_costs, total_revenues, cum_costs, cum_revenues)
 
 
 @_stage
@@ -902,16 +949,10 @@ def nominal_flows_by_category(
     ``plan.market_group`` of their column as :func:`grex.montecarlo.numpy_engine._indexed_costs` adds them.
     """
     with_market = market_tied.shape[0] > 0
-    C = net.shape[1]
     K = plan.category_count
-    years = cum_costs.shape[0]
     n_revenue_groups = plan.revenue_rates.shape[0]
     pairs = plan.first_of_pair.shape[0] - 1
-    for q in range(C):
-        total_costs[q] = 0.0
-        total_revenues[q] = 0.0
-        last_flow[q] = -1
-        first_index[q] = -1
+    _start_totals(total_costs, total_revenues, first_index, last_flow)
     for k in range(pairs):
         lo = plan.first_of_pair[k]
         hi = plan.first_of_pair[k + 1]
@@ -934,34 +975,28 @@ def nominal_flows_by_category(
                         group_cost = group_cost + (market_tied[t, q] if plan.market_group[q] == j else 0.0)
                     indexed[q] = indexed[q] + group_cost * f_cost
             for q in range(np.uint64(lo), np.uint64(hi)):
-                live = t < span_end[q]
-                inside = (window_lo[q] <= t) & (t < window_hi[q])
-                revenue = retimed_revenues[t, q]
-                linked = retimed_linked[t, q]
-                revenue = revenue if inside else 0.0
-                linked = linked if inside else 0.0
-                cost = linked + plan.fixed_costs[t, q]
-                flow = (cost != 0.0) | (revenue != 0.0)
-                last_flow[q] = t if (live & flow) else last_flow[q]
+                live, cost, revenue = _flows_at_price_level(
+                    plan, t, q, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
+                )
                 indexed_cost = indexed[q]
                 nominal_cost = indexed_cost + indexed_cost * plan.column_margin[q]
                 nominal_revenue = revenue * f_revenue
-                value = nominal_cost - nominal_revenue
-                net[t, q] = value if live else 0.0
-                nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
-                first_index[q] = t if (live & (first_index[q] < 0) & nonzero) else first_index[q]
-                more_costs = total_costs[q] + nominal_cost
-                more_revenues = total_revenues[q] + nominal_revenue
-                total_costs[q] = more_costs if live else total_costs[q]
-                total_revenues[q] = more_revenues if live else total_revenues[q]
-            if t < years:
-                for q in range(np.uint64(lo), np.uint64(hi)):
-                    cum_costs[t, q] = total_costs[q]
-                    cum_revenues[t, q] = total_revenues[q]
-    for t in range(needed, years):
-        for q in range(C):
-            cum_costs[t, q] = total_costs[q]
-            cum_revenues[t, q] = total_revenues[q]
+                _book_year(
+                    t,
+                    q,
+                    live,
+                    cost,
+                    revenue,
+                    nominal_cost,
+                    nominal_revenue,
+                    net,
+                    total_costs,
+                    total_revenues,
+                    first_index,
+                    last_flow,
+                )
+            _carry_totals(t, lo, hi, total_costs, total_revenues, cum_costs, cum_revenues)
+    _carry_totals_on(needed, total_costs, total_revenues, cum_costs, cum_revenues)
 
 
 @_stage
