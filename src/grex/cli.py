@@ -195,7 +195,7 @@ def _simulating(draws: int, lang: str = "en") -> str:
     label = f"simulating {number(draws, lang)} draws"
     if not kernel_cache_ready():
         log.info(COMPILE_NOTE)
-        label += " (compiling first, about 5 s)"
+        label += " (compiling first, up to half a minute)"
     return label
 
 

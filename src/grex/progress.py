@@ -29,7 +29,7 @@ from typing import Any
 __all__ = ["COMPILE_NOTE", "Steps", "configure_logging", "kernel_cache_ready", "log", "show_bars"]
 
 #: The note before a simulation whose kernel is not in numba's cache yet.
-COMPILE_NOTE = "compiling the Monte Carlo kernel (first run after an install, about 5 s; cached afterwards)"
+COMPILE_NOTE = "compiling the Monte Carlo kernel (first run after an install, up to half a minute; cached afterwards)"
 
 log = logging.getLogger("grex")
 
