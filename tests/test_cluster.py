@@ -381,3 +381,44 @@ def test_cli_starts_a_local_cluster_and_writes_to_s3(s3, local, capsys):
     written = pd.read_csv(io.BytesIO(s3.cat_file("grex-batches/cli/comparison.csv")), index_col="figure", dtype=str)
     expected = pd.read_csv(local.out_dir / "comparison.csv", index_col="figure", dtype=str)
     pd.testing.assert_frame_equal(written, expected[["base", "kredietcrisis"]])
+
+
+# -- the yearly revaluation's tables, written by the workers ---------------------------------
+
+
+@pytest.mark.slow
+def test_workers_write_the_yearly_revaluation_to_s3(cluster, s3, tmp_path):
+    """A perfect and an adaptive scenario on the cluster, to S3: the five tables as a run here writes them, the
+    revaluation tables for the adaptive scenario only; resumed by marker; removed when the rule becomes perfect."""
+    from grex.io.batch import REVALUATION_TABLES, TABLES
+
+    adaptive = tmp_path / "jaarlijks.toml"
+    text = f'extends = "{(ROOT / "scenarios" / "kredietcrisis-2008-jaarlijks.toml").as_posix()}"\nname = "jaarlijks"\n'
+    adaptive.write_text(text)
+    files = [FILES[1], str(adaptive)]
+    here = run_batch(files, tmp_path / "here", draws=DRAWS, chunk_draws=CHUNK)
+    url = "s3://grex-batches/reval"
+    result = run_batch(files, url, draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address)
+    assert result.ok and result.rows == here.rows
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert s3.cat_file(f"grex-batches/reval/{name}") == (tmp_path / "here" / name).read_bytes()
+    place = location(url)
+    for table in (*TABLES, *REVALUATION_TABLES):
+        pd.testing.assert_frame_equal(read_batch(place, table), read_batch(tmp_path / "here", table), check_exact=True)
+    for table in REVALUATION_TABLES:
+        assert read_batch(place, table)["scenario"].unique().tolist() == ["jaarlijks"]
+        assert not s3.exists(f"grex-batches/reval/dataset/{table}/scenario=kredietcrisis")
+    assert read_marker(place, "jaarlijks") == read_marker(tmp_path / "here", "jaarlijks")
+    # resumed by marker
+    s3.rm(f"grex-batches/reval/dataset/draws/scenario=jaarlijks/{MARKER}")
+    again = run_batch(files, url, draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address)
+    assert again.ran == ("jaarlijks",) and again.skipped == ("kredietcrisis",)
+    pd.testing.assert_frame_equal(read_batch(place, "reserve_years"), read_batch(tmp_path / "here", "reserve_years"))
+    # the same scenario with perfect foresight: its revaluation partitions go
+    adaptive.write_text(text + '[montecarlo]\nforesight = "perfect"\n')
+    perfect = run_batch(files, url, draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address)
+    assert perfect.ran == ("jaarlijks",)
+    for table in REVALUATION_TABLES:
+        assert not s3.exists(f"grex-batches/reval/dataset/{table}/scenario=jaarlijks/part-0.parquet")
+        assert read_batch(place, table).empty
+    assert read_marker(place, "jaarlijks")["tables"] == list(TABLES)

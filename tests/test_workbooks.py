@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
-from grex.batch import COMPARISON_FIGURES, FIGURE_LABELS, comparison_frame
+from grex.batch import COMPARISON_FIGURES, FIGURE_LABELS, REVALUATION_FIGURES, comparison_frame
 from grex.io.batch import write_comparison
 
 
@@ -29,13 +29,17 @@ def _row(name: str, present_value: float) -> dict:
 
 
 def test_comparison_workbook_is_typed_and_dutch(tmp_path):
-    frame = comparison_frame([_row("basis", -16_884_702.456), _row("crisis", -30_000_000.5)])
+    crisis = {**_row("crisis", -30_000_000.5), "foresight": "adaptive", "first_year_reserve_below_zero_p50": 2027}
+    frame = comparison_frame([_row("basis", -16_884_702.456), crisis])
     write_comparison(tmp_path, frame)
     first = (tmp_path / "comparison.xlsx").read_bytes()
     sheet = load_workbook(tmp_path / "comparison.xlsx")["vergelijking"]
     assert [c.value for c in sheet[1]] == ["figuur", "omschrijving", "basis", "crisis"]
     rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
-    assert set(rows) == set(COMPARISON_FIGURES)
+    assert set(rows) == set(COMPARISON_FIGURES + REVALUATION_FIGURES)  # a scenario has a yearly revaluation
+    assert rows["first_year_reserve_below_zero_p50"][3].value == 2027
+    assert rows["first_year_reserve_below_zero_p50"][3].number_format == "0"
+    assert rows["first_year_reserve_below_zero_p50"][2].value is None and rows["foresight"][3].value == "adaptive"
     for key, (label, _kind) in FIGURE_LABELS.items():
         assert rows[key][1].value == label
     pv = rows["present_value"][2]

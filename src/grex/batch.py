@@ -52,6 +52,7 @@ __all__ = [
     "CHUNK_DRAWS",
     "COMPARISON_FIGURES",
     "GRID_TABLES",
+    "REVALUATION_FIGURES",
     "BatchResult",
     "Failure",
     "comparison_frame",
@@ -119,6 +120,13 @@ COMPARISON_FIGURES = (
     "lowest_general_reserve_p5",
     "probability_reserve_below_zero",
 )
+#: Rows added to the comparison table where a scenario of the batch has a yearly revaluation
+#: (``[montecarlo] foresight = "plan"`` or ``"adaptive"``), after :data:`COMPARISON_FIGURES`; a batch
+#: without one gives the table it gave before these rows existed (see :func:`headline`).
+REVALUATION_FIGURES = (
+    "foresight",
+    "first_year_reserve_below_zero_p50",
+)
 
 #: Per figure of the comparison: its Dutch label and its kind (``amount`` [EUR], ``share`` [decimal],
 #: ``ratio``, ``count``, ``year``, ``text``, ``flag``), for the workbook's labels and number formats.
@@ -158,6 +166,11 @@ FIGURE_LABELS: dict[str, tuple[str, str]] = {
     "lowest_general_reserve": ("Laagste algemene reserve in tien jaar (deterministisch)", "amount"),
     "lowest_general_reserve_p5": ("Laagste algemene reserve in tien jaar (P5)", "amount"),
     "probability_reserve_below_zero": ("Kans algemene reserve binnen tien jaar onder nul", "share"),
+    "foresight": ("Verwachtingsregel jaarlijkse herwaardering (perfect, plan of adaptive)", "text"),
+    "first_year_reserve_below_zero_p50": (
+        "Mediaan eerste jaar algemene reserve onder nul (trekkingen waarin zij onder nul komt)",
+        "year",
+    ),
 }
 
 
@@ -353,6 +366,16 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
     path and ``lowest_general_reserve_p5`` of its P5 path over the next ten
     years, and ``probability_reserve_below_zero``. Amounts [EUR]; shares as
     decimals. No timings and no paths: the same inputs give the same figures.
+
+    The reserve figures follow the scenario's ``[montecarlo] foresight``:
+    under ``plan`` or ``adaptive`` the reserve path is that of the yearly
+    revaluation (:meth:`grex.montecarlo.Simulation.reserve_path`). The keys of
+    :data:`REVALUATION_FIGURES`: ``foresight`` the rule, and
+    ``first_year_reserve_below_zero_p50`` the median (inverse empirical CDF:
+    the lower middle value where the count is even) of the first year in
+    which the general reserve ends below zero, over the draws in which it does
+    so within the ten years (:func:`first_year_below_zero_p50`); None where
+    no draw does. Both are given for every scenario, perfect foresight too.
     """
     scenario = valuation.scenario
     totals = valuation.totals()["total"]
@@ -387,25 +410,73 @@ def headline(valuation: Valuation, simulation: Simulation) -> dict[str, Any]:
         "lowest_general_reserve": float(path["deterministic"].iloc[1:].min()),
         "lowest_general_reserve_p5": float(path["p5"].iloc[1:].min()),
         "probability_reserve_below_zero": simulation.probability_reserve_below_zero,
+        # the yearly revaluation (issue 16): shown in the comparison where a scenario of the batch has one
+        "foresight": simulation.parameters.foresight,
+        "first_year_reserve_below_zero_p50": first_year_below_zero_p50(
+            simulation.reserve, int(simulation.reserve_years[0]) + 1
+        ),
     }
     return {k: _number(v) for k, v in row.items()}
+
+
+def first_year_below_zero_p50(reserve: np.ndarray, first_year: int) -> int | None:
+    """The median first year in which the general reserve ends below zero, over the draws in which it does.
+
+    ``reserve`` has shape (draws, 1 + years): the reserve at the valuation
+    date, then at 31 December of ``first_year``, ``first_year + 1``, ...
+    (:attr:`grex.montecarlo.Simulation.reserve`). The median is the inverse
+    empirical CDF at one half (an even count gives the lower middle year);
+    None where no draw's reserve ends a year below zero.
+
+    Examples
+    --------
+    >>> reserve = np.array([[5, 1, -1, -2], [5, 4, 3, 2], [5, -1, 2, 3], [5, 4, 3, -1]])
+    >>> first_year_below_zero_p50(reserve, 2024)  # first below zero: 2025, never, 2024, 2026
+    2025
+    """
+    below = np.asarray(reserve)[:, 1:] < 0
+    hit = below.any(axis=1)
+    if not hit.any():
+        return None
+    first = np.argmax(below[hit], axis=1)
+    return first_year + int(np.quantile(first, 0.5, method="inverted_cdf"))
 
 
 def comparison_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The comparison table: a row per figure (:data:`COMPARISON_FIGURES`), a column per scenario.
 
     The first column, ``figure``, names the row; then one column per
-    scenario in batch order, holding the values of :func:`headline`.
+    scenario in batch order, holding the values of :func:`headline`. The rows
+    of :data:`REVALUATION_FIGURES` follow where a scenario has a yearly
+    revaluation (``foresight`` plan or adaptive), so a batch without one gives
+    the table it gave before they existed.
     """
-    table: dict[str, list[Any]] = {"figure": list(COMPARISON_FIGURES)}
+    figures: tuple[str, ...] = COMPARISON_FIGURES
+    if any(row.get("foresight") not in (None, "perfect") for row in rows):  # the yearly revaluation's rows
+        figures += REVALUATION_FIGURES
+    table: dict[str, list[Any]] = {"figure": list(figures)}
     for row in rows:
-        table[row["scenario"]] = [row.get(figure) for figure in COMPARISON_FIGURES]
+        table[row["scenario"]] = [row.get(figure) for figure in figures]
     return pd.DataFrame(table, dtype=object)
 
 
 def completion_key(valuation: Valuation, draws: int, seed: int) -> dict[str, Any]:
-    """What makes a scenario's partition complete: same inputs, draws, seed and grex version."""
-    return {"input_hash": valuation.input_hash, "draws": int(draws), "seed": int(seed), "grex_version": __version__}
+    """What makes a scenario's partition complete: same inputs, draws, seed and grex version.
+
+    A scenario with a yearly revaluation (``foresight`` plan or adaptive) adds
+    ``"yearly_revaluation": True``: its partition holds the revaluation's
+    tables, so a marker written by a grex whose batches did not carry them
+    does not match and the scenario runs again.
+    """
+    key: dict[str, Any] = {
+        "input_hash": valuation.input_hash,
+        "draws": int(draws),
+        "seed": int(seed),
+        "grex_version": __version__,
+    }
+    if valuation.scenario.montecarlo.foresight != "perfect":
+        key["yearly_revaluation"] = True
+    return key
 
 
 # -- running ---------------------------------------------------------------------

@@ -12,10 +12,13 @@ Layout of a batch folder ``DIR``::
     DIR/dataset/draws/scenario=<name>/_complete.json
     DIR/dataset/complexes/scenario=<name>/part-0.parquet
     DIR/dataset/reserve_path/scenario=<name>/part-0.parquet
+    DIR/dataset/provision_path/scenario=<name>/part-0.parquet    (yearly revaluation only)
+    DIR/dataset/reserve_years/scenario=<name>/part-0.parquet     (yearly revaluation only)
     DIR/comparison.csv
     DIR/comparison.xlsx
 
-``dataset/`` holds three Parquet datasets, each partitioned by scenario in
+``dataset/`` holds three Parquet datasets, and two more where a scenario has a
+yearly revaluation (``[montecarlo] foresight = "plan"`` or ``"adaptive"``), each partitioned by scenario in
 the Hive style, ``<name>`` readable as it is but for the characters that
 :func:`grex.io.paths.safe_name` percent-encodes (path separators, ``%``, control
 characters, a leading dot; pyarrow decodes them) and, past 255 bytes, cut
@@ -33,13 +36,27 @@ scenarios only):
     ``p5, p50, p95`` of the present value, ``probability_of_loss`` and
     ``required_capacity`` [EUR].
 ``reserve_path``
-    The general reserve per year: ``year, deterministic, p5, ..., p95`` [EUR].
+    The general reserve per year: ``year, deterministic, p5, ..., p95`` [EUR]
+    (as ``reserve_path.csv``): under ``plan`` or ``adaptive`` the path of the
+    yearly revaluation, under ``perfect`` (the default) the path it always was.
+``provision_path``
+    Yearly revaluation only: per year ``year, provision_p5, ..., provision_p95,
+    probability_reserve_below_zero, required_capacity`` (as
+    ``provision_path.csv``, at full precision) [EUR, decimal].
+``reserve_years``
+    Yearly revaluation only: one row per draw and year, ``draw, year, reserve,
+    provision, estimate`` [EUR] (as ``reserve_years.parquet``).
+
+A perfect-foresight scenario has no partition of the last two (its
+provisions are those of ``grex run`` and its reserve path is ``reserve_path``),
+so a batch without a yearly revaluation is written as before they existed.
 
 Each partition is written in a hidden temporary folder of grex and swapped
 into place (:func:`grex.io.paths.swap_in`), so none is ever half-written, and
 temporary folders of killed runs are removed by the next; ``_complete.json`` is written last
 (through a temporary name) and holds the completion key (input hash, draws,
-seed, grex version) and the scenario's headline figures. Files and folders
+seed, grex version; ``yearly_revaluation`` for a scenario with one), the
+tables written and the scenario's headline figures. Files and folders
 whose names start with ``.`` or ``_`` are skipped by pyarrow's dataset reader.
 """
 
@@ -95,6 +112,7 @@ from grex.valuation import value_portfolio
 __all__ = [
     "MARKER",
     "PARTITION_KEY",
+    "REVALUATION_TABLES",
     "run_batch",
     "TABLES",
     "partition_dir",
@@ -107,8 +125,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The tables of the batch dataset.
+#: The tables of the batch dataset every scenario has.
 TABLES = ("draws", "complexes", "reserve_path")
+#: The tables only a scenario with a yearly revaluation has (``[montecarlo] foresight`` plan or adaptive).
+REVALUATION_TABLES = ("provision_path", "reserve_years")
 #: Name of the completion marker in a scenario's ``draws`` partition.
 MARKER = "_complete.json"
 #: Timestamp written into the workbook (created and modified) and its zip entries,
@@ -207,24 +227,33 @@ def read_marker(out_dir: str | Path | Location, name: str) -> dict[str, Any] | N
 def write_partition(
     out_dir: str | Path | Location, valuation: Any, simulation: Any, *, key: dict[str, Any], headline: dict[str, Any]
 ) -> None:
-    """Write a scenario's partitions of the three tables, then its completion marker.
+    """Write a scenario's partitions of its tables, then its completion marker.
 
-    An earlier marker is removed first, so a scenario interrupted while
-    being rewritten is not taken for complete.
+    The tables are :data:`TABLES`, and :data:`REVALUATION_TABLES` for a
+    scenario with a yearly revaluation; the marker's ``tables`` lists those
+    written. An earlier marker is removed first, so a scenario interrupted
+    while being rewritten is not taken for complete, and so are partitions of
+    revaluation tables the scenario no longer has (rewritten with ``foresight
+    = "perfect"``), so that the dataset read whole holds none of them.
     """
     name = valuation.scenario.name
+    frames = _partition_frames(valuation, simulation)
     if isinstance(out_dir, Location):
-        _write_remote_partition(out_dir, name, _partition_frames(valuation, simulation), key, headline)
+        _write_remote_partition(out_dir, name, frames, key, headline)
         return
     marker = partition_dir(out_dir, "draws", name) / MARKER
     marker.unlink(missing_ok=True)
     legacy = _legacy_partition_dir(out_dir, "draws", name)
     if legacy is not None:
         (legacy / MARKER).unlink(missing_ok=True)
-    for table, frame in _partition_frames(valuation, simulation):
+    written = [table for table, _ in frames]
+    for table in REVALUATION_TABLES:
+        if table not in written:
+            shutil.rmtree(partition_dir(out_dir, table, name), ignore_errors=True)
+    for table, frame in frames:
         _replace_partition(partition_dir(out_dir, table, name), frame)
     staging = marker.with_name(f".{MARKER}.{uuid.uuid4().hex}.tmp")
-    write_json(staging, {"scenario": name, "key": key, "tables": list(TABLES), "headline": headline})
+    write_json(staging, {"scenario": name, "key": key, "tables": _tables(written), "headline": headline})
     os.replace(staging, marker)
     for table in TABLES:  # the same scenario under the old percent-encoded name would be read twice
         legacy = _legacy_partition_dir(out_dir, table, name)
@@ -233,12 +262,28 @@ def write_partition(
 
 
 def _partition_frames(valuation: Any, simulation: Any) -> list[tuple[str, pd.DataFrame]]:
-    """A scenario's rows of the three tables, in the order they are written (draws last)."""
+    """A scenario's rows of its tables, in the order they are written (draws last).
+
+    With a yearly revaluation (``simulation.provision_held`` set) also
+    ``provision_path`` (:meth:`~grex.montecarlo.Simulation.provision_path`, as
+    ``provision_path.csv`` at full precision) and ``reserve_years``
+    (:meth:`~grex.montecarlo.Simulation.revaluation_frame`, as
+    ``reserve_years.parquet``, ``draw`` as int32 as in ``draws``, ``year`` as int16).
+    """
     draws = simulation.to_frame()
     draws["draw"] = draws["draw"].astype("int32")
     per_complex = simulation.per_complex().drop(columns=["deterministic"])
     complexes = valuation.complexes().merge(per_complex, on="project", how="left", validate="one_to_one")
-    return [("complexes", complexes), ("reserve_path", simulation.reserve_path()), ("draws", draws)]
+    frames = [("complexes", complexes), ("reserve_path", simulation.reserve_path())]
+    if simulation.provision_held is not None:  # the yearly revaluation (issue 16)
+        years = simulation.revaluation_frame().astype({"draw": "int32", "year": "int16"})
+        frames += [("provision_path", simulation.provision_path()), ("reserve_years", years)]
+    return [*frames, ("draws", draws)]
+
+
+def _tables(written: Sequence[str]) -> list[str]:
+    """The marker's ``tables``: those written, in the order of :data:`TABLES` then :data:`REVALUATION_TABLES`."""
+    return [table for table in (*TABLES, *REVALUATION_TABLES) if table in written]
 
 
 def _write_remote_partition(
@@ -247,11 +292,15 @@ def _write_remote_partition(
     """The partitions and marker at a URL: the marker removed first, each file moved into place, the marker last."""
     folder = _folder(name)
     place.remove("dataset", "draws", folder, MARKER)
+    written = [table for table, _ in frames]
+    for table in REVALUATION_TABLES:
+        if table not in written:  # a scenario rewritten without its yearly revaluation
+            place.remove("dataset", table, folder, "part-0.parquet")
     for table, frame in frames:
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         place.write_bytes(("dataset", table, folder, "part-0.parquet"), buffer.getvalue())
-    marker = {"scenario": name, "key": key, "tables": list(TABLES), "headline": row}
+    marker = {"scenario": name, "key": key, "tables": _tables(written), "headline": row}
     text = json.dumps(_clean(marker), indent=2, ensure_ascii=False) + "\n"
     place.write_bytes(("dataset", "draws", folder, MARKER), text.encode("utf-8"))
 
@@ -266,9 +315,15 @@ def _replace_partition(target: Path, frame: pd.DataFrame) -> None:
 
 
 def read_batch(out_dir: str | Path | Location, table: str = "draws") -> pd.DataFrame:
-    """One table of a batch's dataset, complete scenarios only, with a ``scenario`` column first."""
-    if table not in TABLES:
-        raise InputError(None, "table", f"must be one of {', '.join(TABLES)}, not {table!r}")
+    """One table of a batch's dataset, complete scenarios only, with a ``scenario`` column first.
+
+    ``table`` is one of :data:`TABLES` or :data:`REVALUATION_TABLES`; the
+    latter hold the scenarios with a yearly revaluation only (those whose
+    marker lists the table), and are empty (a ``scenario`` column only) where
+    there are none.
+    """
+    if table not in (*TABLES, *REVALUATION_TABLES):
+        raise InputError(None, "table", f"must be one of {', '.join((*TABLES, *REVALUATION_TABLES))}, not {table!r}")
     frames = []
     seen: set[str] = set()
     if isinstance(out_dir, Location):
@@ -276,10 +331,13 @@ def read_batch(out_dir: str | Path | Location, table: str = "draws") -> pd.DataF
             data = out_dir.read_bytes("dataset", "draws", entry, MARKER) if entry.startswith(PARTITION_KEY) else None
             if data is None:
                 continue
-            name = json.loads(data.decode("utf-8"))["scenario"]
+            marker = json.loads(data.decode("utf-8"))
+            name = marker["scenario"]
             if name in seen:
                 continue
             seen.add(name)
+            if table not in marker.get("tables", TABLES):
+                continue
             content = out_dir.read_bytes("dataset", table, entry, "part-0.parquet")
             frame = pd.read_parquet(io.BytesIO(content or b""))
             frame.insert(0, "scenario", name)
@@ -290,10 +348,13 @@ def read_batch(out_dir: str | Path | Location, table: str = "draws") -> pd.DataF
         marker = folder / MARKER
         if not marker.is_file():
             continue
-        name = json.loads(marker.read_text(encoding="utf-8"))["scenario"]
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        name = data["scenario"]
         if name in seen:
             continue
         seen.add(name)
+        if table not in data.get("tables", TABLES):
+            continue
         part = folder.parent.parent / table / folder.name / "part-0.parquet"
         frame = pd.read_parquet(part)
         frame.insert(0, "scenario", name)
