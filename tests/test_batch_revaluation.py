@@ -209,3 +209,11 @@ def test_grid_over_foresight(tmp_path):
     paths = read_batch(tmp_path / "out", "reserve_path")
     p5 = [_scenario_rows(paths, n)["p5"].to_numpy() for n in names]
     assert not np.array_equal(p5[0], p5[1]) and not np.array_equal(p5[1], p5[2])
+
+
+@pytest.mark.slow
+def test_local_pool_writes_the_same_revaluation_tables(batch, tmp_path):
+    pooled = run_batch(FILES, tmp_path, draws=DRAWS, chunk_draws=CHUNK, workers=2, auto=False)
+    assert pooled.ok and pooled.rows == batch.rows
+    for table in (*TABLES, *REVALUATION_TABLES):
+        pd.testing.assert_frame_equal(read_batch(tmp_path, table), read_batch(batch.out_dir, table), check_exact=True)
