@@ -181,8 +181,8 @@ def reserve_summary(summary: dict[str, Any], figures: dict[str, Any]) -> dict[st
     return out
 
 
-#: Columns that are rates, not amounts: written with six decimals, not cents.
-RATE_COLUMNS = ("irr",)
+#: Columns that are rates or shares, not amounts: written with six decimals, not cents.
+RATE_COLUMNS = ("irr", "probability_reserve_below_zero")
 
 
 def write_csv(frame: Any, path: Path, float_format: str = "%.2f") -> None:
