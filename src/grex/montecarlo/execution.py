@@ -1,8 +1,15 @@
 """Running a simulation: the horizon, the chunks of draws on threads, the engines, the outputs.
 
-:func:`simulate` runs in three steps, which :mod:`grex.batch` also runs in
-parts: :func:`simulation_horizon` (the years that hold every draw's re-timed
-flows), :func:`simulate_range` (the per-draw arrays of a range of draws) and
+:func:`simulate` values the draws in chunks, block by block of
+:data:`~grex.montecarlo.streams.BLOCK` draws, each block over its own years:
+the horizon that holds its draws' re-timed flows, found from the timing the
+block draws anyway (no pass before the draws). The run's horizon
+(``Simulation.n_years``) is the largest of the blocks', reduced after them.
+Where a figure depends on the whole run's horizon (the present value of the
+cash flows, the yearly revaluation: :func:`_horizon_free`) that horizon is
+found first, by a pass over the timing of every block (:func:`_horizon`), as
+:mod:`grex.batch` does for its parts: :func:`simulation_horizon`,
+:func:`simulate_range` (the per-draw arrays of a range of draws) and
 :func:`grex.montecarlo.result.assemble`.
 
 The engine and the number of threads are arguments (``engine="numba"`` or
@@ -170,10 +177,13 @@ def simulation_horizon(
 ) -> int:
     """Years from V of the horizon that holds the re-timed flows of draws ``0 ... draws - 1``.
 
-    The first of the three steps of :func:`simulate`, for running the draws
-    in parts (on several processes or a cluster): the horizon depends on
-    all the draws, and every part must use the same one. ``engine`` and
-    ``threads`` as for :func:`simulate` (the horizon does not depend on them).
+    The first of the three steps of running the draws in parts (on several
+    processes or a cluster), as :func:`simulate` does where a figure depends
+    on the run's horizon: the horizon depends on all the draws, every part
+    is given it and :func:`assemble` records it. (Elsewhere the parts value
+    each block of draws over its own years, never more than this.)
+    ``engine`` and ``threads`` as for :func:`simulate` (the horizon does not
+    depend on them).
     """
     engine, threads = _engine(engine), _threads(threads)
     return _horizon(make_plan(scenario, portfolio, drivers), int(draws), int(seed), engine, threads)
@@ -192,7 +202,7 @@ def simulate_range(
     engine: str | None = None,
     threads: int | None = None,
 ) -> dict[str, NDArray[Any]]:
-    """Value draws ``start ... stop - 1`` on a horizon of ``n_years`` years.
+    """Value draws ``start ... stop - 1`` on a horizon of ``n_years`` years (:func:`simulation_horizon`).
 
     The second step of :func:`simulate`: the arrays of those draws,
     ``end_year`` (D, C), ``end_value`` (D, C), ``present_value`` (D, C) and
@@ -596,10 +606,11 @@ def _run_range(
 
     Where the plan is :func:`_horizon_free`, each block of draws (each chunk
     on the numpy engine) is valued over its own years, the horizon of its
-    draws (no more than ``n_years`` where given); the horizon returned is the
-    largest of the blocks', which for draws ``0 ... last - 1`` is what
-    :func:`_horizon` gives. Otherwise every draw is valued over ``n_years``
-    (required), which is returned.
+    draws (no more than ``n_years`` where given), and the index shocks of
+    each draw are computed for the years the kernel reads of them. The
+    horizon returned is ``n_years`` where given, else the largest of the
+    blocks', which for draws ``0 ... last - 1`` is what :func:`_horizon`
+    gives. Otherwise every draw is valued over ``n_years`` (required).
     """
     free = _horizon_free(plan)
     if n_years is None and not free:
