@@ -32,6 +32,16 @@ BLOCK = streams.BLOCK
 MARKET = ROOT / "scenarios" / "assen-2024-markt.toml"
 YEARLY = ROOT / "scenarios" / "kredietcrisis-2008-jaarlijks.toml"
 OUTPUTS = ("end_year", "end_value", "present_value", "reserve", "revalued", "provision", "estimate")
+#: The same arrays as fields of a Simulation.
+OUTPUT_FIELDS = (
+    "end_year",
+    "end_value",
+    "present_value",
+    "reserve",
+    "alternative_reserve",
+    "provision_held",
+    "estimate",
+)
 
 
 def scenario_named(name):
@@ -157,17 +167,6 @@ def test_each_block_on_its_own_years_gives_the_figures_of_one_horizon(name, monk
         assert min(horizons) < n_years or plan.bound_years == n_years
     else:
         assert name in ("yearly", "cash_flows", "cash_flows_short")
-
-
-OUTPUT_FIELDS = (
-    "end_year",
-    "end_value",
-    "present_value",
-    "reserve",
-    "alternative_reserve",
-    "provision_held",
-    "estimate",
-)
 
 
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
