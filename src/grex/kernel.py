@@ -94,6 +94,7 @@ __all__ = [
     "end_index",
     "index_factors",
     "index_shocks",
+    "index_shocks_by_draw",
     "ndtri",
     "needed_years",
     "nominal_flow",
@@ -2028,3 +2029,65 @@ def index_shocks(
             price = price_persistence * price + price_sd * later[d, t - 1, 1]
             cost_shock[d, t] = cost
             price_shock[d, t] = price
+
+
+@_compiled
+def index_shocks_by_draw(
+    first,
+    raw,
+    root,
+    years,
+    cost_persistence,
+    cost_sd,
+    price_persistence,
+    price_sd,
+    normal,
+    later,
+    cost_shock,
+    price_shock,
+):  # pragma: no cover - compiled; tested against the numpy version
+    """:func:`normals`, :func:`correlate` and :func:`index_shocks` of each draw over its own first years only.
+
+    ``raw`` (D, 2 (T - 1)) holds the doubles of stream 1 (``montecarlo.streams``):
+    for each draw, the (cost, price) pairs of years 1 ... T - 1. Draw ``d``
+    gets its shocks of years ``0 ... years[d] - 1`` (``1 <= years[d] <= T``);
+    the later entries of its rows of ``later`` (D, T - 1, 2) and
+    ``cost_shock``, ``price_shock`` (D, T) are left as they were (``normal``,
+    (D, 2 (T - 1)), is work space). ``first`` and ``root`` as for :func:`index_shocks` and
+    :func:`correlate`. Each number
+    written is the one the three functions give over all T years: a normal
+    depends on its own double, an innovation on its own pair, a shock on the
+    earlier years of its draw.
+    """
+    D = raw.shape[0]
+    total = 0
+    for d in range(D):
+        total += years[d] - 1  # the years after year 0
+    # the doubles of every draw's years in one run, transformed at once (short rows one by one cost more)
+    doubles = np.empty(2 * total)
+    at = 0
+    for d in range(D):
+        for i in range(2 * (years[d] - 1)):
+            doubles[at + i] = raw[d, i]
+        at += 2 * (years[d] - 1)
+    flat = normal.reshape(-1)[: 2 * total]
+    normals(doubles, flat)
+    innovations = np.empty((total, 2))
+    correlate(flat.reshape(total, 2), root, innovations)
+    at = 0
+    for d in range(D):
+        m = years[d] - 1
+        for t in range(m):
+            later[d, t, 0] = innovations[at + t, 0]
+            later[d, t, 1] = innovations[at + t, 1]
+        at += m
+        index_shocks(
+            first[d : d + 1],
+            later[d : d + 1, :m],
+            cost_persistence,
+            cost_sd,
+            price_persistence,
+            price_sd,
+            cost_shock[d : d + 1, : m + 1],
+            price_shock[d : d + 1, : m + 1],
+        )

@@ -1,8 +1,15 @@
 """Running a simulation: the horizon, the chunks of draws on threads, the engines, the outputs.
 
-:func:`simulate` runs in three steps, which :mod:`grex.batch` also runs in
-parts: :func:`simulation_horizon` (the years that hold every draw's re-timed
-flows), :func:`simulate_range` (the per-draw arrays of a range of draws) and
+:func:`simulate` values the draws in chunks, block by block of
+:data:`~grex.montecarlo.streams.BLOCK` draws, each block over its own years:
+the horizon that holds its draws' re-timed flows, found from the timing the
+block draws anyway (no pass before the draws). The run's horizon
+(``Simulation.n_years``) is the largest of the blocks', reduced after them.
+Where a figure depends on the whole run's horizon (the present value of the
+cash flows, the yearly revaluation: :func:`_horizon_free`) that horizon is
+found first, by a pass over the timing of every block (:func:`_horizon`), as
+:mod:`grex.batch` does for its parts: :func:`simulation_horizon`,
+:func:`simulate_range` (the per-draw arrays of a range of draws) and
 :func:`grex.montecarlo.result.assemble`.
 
 The engine and the number of threads are arguments (``engine="numba"`` or
@@ -140,10 +147,12 @@ def simulate(
     if yearly:
         plan = replace(plan, yearly=True)
     clock = time.perf_counter()
-    n_years = _horizon(plan, draws, seed, engine, threads)
-    clock = _took("the horizon pass", clock, f"{n_years} years")
-    arrays = _simulate_range(plan, seed, 0, draws, n_years, chunk_size, progress, engine, threads, on_draws)
-    clock = _took("the draws", clock, f"{engine}, {threads} threads")
+    horizon = None  # each block of draws on its own years; the run's horizon is the largest of theirs
+    if not _horizon_free(plan):
+        horizon = _horizon(plan, draws, seed, engine, threads)
+        clock = _took("the horizon pass", clock, f"{horizon} years")
+    arrays, n_years = _run_range(plan, seed, 0, draws, horizon, chunk_size, progress, engine, threads, on_draws)
+    clock = _took("the draws", clock, f"{engine}, {threads} threads, a horizon of {n_years} years")
     simulation = assemble(scenario, portfolio, seed=seed, drivers=drivers, n_years=n_years, arrays=arrays)
     _took("assembling the result", clock)
     return simulation
@@ -168,10 +177,13 @@ def simulation_horizon(
 ) -> int:
     """Years from V of the horizon that holds the re-timed flows of draws ``0 ... draws - 1``.
 
-    The first of the three steps of :func:`simulate`, for running the draws
-    in parts (on several processes or a cluster): the horizon depends on
-    all the draws, and every part must use the same one. ``engine`` and
-    ``threads`` as for :func:`simulate` (the horizon does not depend on them).
+    The first of the three steps of running the draws in parts (on several
+    processes or a cluster), as :func:`simulate` does where a figure depends
+    on the run's horizon: the horizon depends on all the draws, every part
+    is given it and :func:`assemble` records it. (Elsewhere the parts value
+    each block of draws over its own years, never more than this.)
+    ``engine`` and ``threads`` as for :func:`simulate` (the horizon does not
+    depend on them).
     """
     engine, threads = _engine(engine), _threads(threads)
     return _horizon(make_plan(scenario, portfolio, drivers), int(draws), int(seed), engine, threads)
@@ -190,7 +202,7 @@ def simulate_range(
     engine: str | None = None,
     threads: int | None = None,
 ) -> dict[str, NDArray[Any]]:
-    """Value draws ``start ... stop - 1`` on a horizon of ``n_years`` years.
+    """Value draws ``start ... stop - 1`` on a horizon of ``n_years`` years (:func:`simulation_horizon`).
 
     The second step of :func:`simulate`: the arrays of those draws,
     ``end_year`` (D, C), ``end_value`` (D, C), ``present_value`` (D, C) and
@@ -201,6 +213,50 @@ def simulate_range(
     engine, threads = _engine(engine), _threads(threads)
     plan = make_plan(scenario, portfolio, drivers)
     return _simulate_range(plan, int(seed), int(start), int(stop), int(n_years), chunk_size, False, engine, threads)
+
+
+def _horizon_free(plan: Plan) -> bool:
+    """Whether each draw's figures are the same on every horizon that holds its flows.
+
+    Then no pass before the draws is needed: each block of draws is valued
+    over its own years (:func:`_block_years`), and the run's horizon is the
+    largest of the blocks' (the number :func:`_horizon` gives). Two stages
+    read the whole horizon, not only a draw's own years, and keep that pass:
+    the present value of the cash flows (``present_value_method =
+    "cash_flows"``) sums the years of the horizon in numpy's pairwise order,
+    whose grouping depends on their number, and the yearly revaluation
+    (``plan.yearly``) expects the flows left in the horizon's last year at once.
+    """
+    return not plan.yearly and plan.inputs.present_value_method != "cash_flows"
+
+
+def _reach(plan: Plan, pace: NDArray[np.float64], delay: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per draw, the years from V that hold its re-timed flows (:func:`grex.montecarlo.streams._needed_years`)."""
+    reach = plan.anchor + delay + (plan.sales_end - plan.anchor) / pace
+    return cast(NDArray[np.float64], np.where(plan.has_sales, np.ceil(reach), 0.0).max(axis=-1, initial=0.0))
+
+
+def _least_years(plan: Plan) -> int:
+    """Years every draw's horizon holds: the plan's own, the market's reach and the last risk."""
+    return max(plan.base_years, plan.market_reach, int(plan.risk_index.max(initial=-1)) + 1)
+
+
+def _block_years(plan: Plan, reach: NDArray[np.float64]) -> int:
+    """The horizon of a set of draws of these reaches: :func:`_horizon` of these draws alone."""
+    return min(max(_least_years(plan), int(reach.max(initial=0.0))), plan.bound_years)
+
+
+def _shock_years(plan: Plan, reach: NDArray[np.float64], least: int) -> NDArray[np.int64]:
+    """Per draw, the years of index shocks the kernel reads (at least ``least``).
+
+    The kernel re-times a complex up to 2 years past its reach and indexes
+    its flows up to the end of its span (:func:`grex.kernel.retime`), the
+    shocks one year less; the index factors also run to the price level
+    years (``price_level_offset``).
+    """
+    inputs = plan.inputs
+    cover = max(_least_years(plan), int(inputs.price_level_offset.max(initial=0)) - inputs.rate_offset + 1, least)
+    return np.minimum(np.maximum(reach + 2.0, cover), plan.bound_years).astype(np.int64)
 
 
 def _horizon(plan: Plan, draws: int, seed: int, engine: str, threads: int) -> int:
@@ -228,6 +284,12 @@ def _horizon(plan: Plan, draws: int, seed: int, engine: str, threads: int) -> in
 
     n_years = max(plan.base_years, plan.market_reach, *_map(needed, range((draws - 1) // BLOCK + 1), threads))
     return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
+
+
+def _revenue_freeze(plan: Plan, n_years: int) -> int:
+    """The kernel's ``revenue_freeze`` on a horizon of ``n_years`` years (-1: none within it)."""
+    freeze = plan.revenue_freeze
+    return -1 if freeze is None or freeze >= plan.inputs.rate_offset + n_years else max(int(freeze), 0)
 
 
 def _per_thread(make: Any) -> Any:
@@ -350,7 +412,6 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
     if inputs.category_fixed_costs is not None:  # a kostensoort's cost can be nonzero where the costs add to 0
         static = static | (inputs.category_fixed_costs[:, :, :n_years] != 0).any(axis=0)
     static_end = np.where(static.any(axis=1), n_years - np.argmax(static[:, ::-1], axis=1), 0)
-    freeze = plan.revenue_freeze
     as_int = np.int64
     # Zero columns on each side of the re-timed tables: a preimage starts at most 3 paces before
     # the first sales year and ends at most 4 paces after the last (see kernel.retime).
@@ -390,7 +451,7 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         rate_offset=int(inputs.rate_offset),
         shock_costs="costs" in plan.active,
         shock_prices="prices" in plan.active,
-        revenue_freeze=-1 if freeze is None or freeze >= G else max(int(freeze), 0),
+        revenue_freeze=_revenue_freeze(plan, n_years),
         book_value=np.ascontiguousarray(inputs.book_value, dtype=np.float64),
         discount=np.ascontiguousarray(
             discount_factor(
@@ -518,18 +579,48 @@ def _simulate_range(
     seed: int,
     first: int,
     last: int,
-    n_years: int,
+    n_years: int | None,
     chunk_size: int | None,
     progress: bool,
     engine: str,
     threads: int,
     on_draws: Callable[[Mapping[str, NDArray[Any]], int], None] | None = None,
 ) -> dict[str, NDArray[Any]]:
+    """The arrays of :func:`_run_range`."""
+    return _run_range(plan, seed, first, last, n_years, chunk_size, progress, engine, threads, on_draws)[0]
+
+
+def _run_range(
+    plan: Plan,
+    seed: int,
+    first: int,
+    last: int,
+    n_years: int | None,
+    chunk_size: int | None,
+    progress: bool,
+    engine: str,
+    threads: int,
+    on_draws: Callable[[Mapping[str, NDArray[Any]], int], None] | None = None,
+) -> tuple[dict[str, NDArray[Any]], int]:
+    """Value draws ``first ... last - 1``: their arrays, and the horizon of the run.
+
+    Where the plan is :func:`_horizon_free`, each block of draws (each chunk
+    on the numpy engine) is valued over its own years, the horizon of its
+    draws (no more than ``n_years`` where given), and the index shocks of
+    each draw are computed for the years the kernel reads of them. The
+    horizon returned is ``n_years`` where given, else the largest of the
+    blocks', which for draws ``0 ... last - 1`` is what :func:`_horizon`
+    gives. Otherwise every draw is valued over ``n_years`` (required).
+    """
+    free = _horizon_free(plan)
+    if n_years is None and not free:
+        raise ValueError("this plan needs the run's horizon (n_years)")
     inputs = plan.inputs
     C = inputs.n_complexes
     draws = last - first
     if chunk_size is None:
-        chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * n_years))
+        widest = plan.bound_years if n_years is None else n_years
+        chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * widest))
     end_year = _output((draws, C), np.int16)
     end_value = _output((draws, C))
     present_value = _output((draws, C))
@@ -540,23 +631,44 @@ def _simulate_range(
     provision = _output((rows_kept, RESERVE_YEARS))
     estimate = _output((rows_kept, RESERVE_YEARS))
     starts = range(first, last, chunk_size)
+
+    def own_years(reach: NDArray[np.float64]) -> int:
+        # the years the kernel (or the numpy engine) runs over for draws of these reaches
+        if not free:
+            return cast(int, n_years)
+        years = _block_years(plan, reach)
+        return years if n_years is None else min(years, n_years)
+
     if engine == "numba":
         from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
 
-        fixed = kernel_plan(plan, n_years)
+        # The tables for the longest horizon the drivers allow, once; each block then runs over its own years.
+        fixed = kernel_plan(plan, plan.bound_years if free else cast(int, n_years))
+        # the yearly revaluation reads the index shocks of the whole horizon, the other stages a draw's own years
+        least = cast(int, n_years) if plan.yearly else 0
 
         scratch = _per_thread(lambda: _Scratch(plan))
         no_market = np.zeros((BLOCK, 0, 1))
 
-    def work(start: int) -> int:
+    def work(start: int) -> tuple[int, int]:
         stop = min(last, start + chunk_size)
+        horizon = 0
         if engine == "numba":
             # Block by block into the thread's buffers: the kernel values each draw on its own.
             for block in range(start // BLOCK, (stop - 1) // BLOCK + 1):
-                values = _block_compiled(plan, seed, block, scratch())
                 lo, hi = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
                 draws_of_block = slice(lo - block * BLOCK, hi - block * BLOCK)
                 rows = slice(lo - first, hi - first)
+                reach = np.empty(0)
+
+                def shock_years(pace: NDArray[np.float64], delay: NDArray[np.float64]) -> NDArray[np.int64]:
+                    nonlocal reach
+                    reach = _reach(plan, pace, delay)
+                    return _shock_years(plan, reach, least)
+
+                values = _block_compiled(plan, seed, block, scratch(), shock_years)
+                years = own_years(reach[draws_of_block])
+                horizon = max(horizon, years)
                 value_draws(
                     Draws(
                         values["pace"][draws_of_block],
@@ -567,7 +679,7 @@ def _simulate_range(
                         values["interest"][draws_of_block],
                         values["absorption"][draws_of_block] if plan.market is not None else no_market,
                     ),
-                    fixed,
+                    fixed._replace(n_years=years, revenue_freeze=_revenue_freeze(plan, years)) if free else fixed,
                     Outputs(
                         end_year[rows],
                         end_value[rows],
@@ -581,7 +693,8 @@ def _simulate_range(
         else:
             values = _draws(plan, seed, start, stop, _block)
             rows = slice(start - first, stop - first)
-            out = _value_chunk(plan, values, n_years)
+            horizon = own_years(_reach(plan, values["pace"], values["delay"]))
+            out = _value_chunk(plan, values, horizon)
             end_year[rows] = inputs.valuation_year + out["end_index"]
             end_value[rows] = out["end_value"]
             present_value[rows] = out["present_value"]
@@ -590,16 +703,18 @@ def _simulate_range(
                 revalued[rows] = out["revalued"]
                 provision[rows] = out["provision"]
                 estimate[rows] = out["estimate"]
-        return stop - start
+        return stop - start, horizon
 
     arrays = {"end_year": end_year, "end_value": end_value, "present_value": present_value, "reserve": reserve}
     done = 0
+    run_horizon = 0 if n_years is None else n_years
 
-    def finished(count: int) -> None:
+    def finished(count: int, horizon: int) -> None:
         # In this thread and in draw order (pool.map yields in order): the caller may write rows 0 ... done - 1
         # while the pool values the next chunks.
-        nonlocal done
+        nonlocal done, run_horizon
         done += count
+        run_horizon = max(run_horizon, horizon)
         bar.update(count)
         if on_draws is not None:
             on_draws(arrays, done)
@@ -610,16 +725,16 @@ def _simulate_range(
             # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
             # With on_draws, even one thread: this thread then writes while the pool values.
             with ThreadPoolExecutor(threads) as pool:
-                for count in pool.map(work, starts):
-                    finished(count)
+                for count, horizon in pool.map(work, starts):
+                    finished(count, horizon)
         else:
             for start in starts:
-                finished(work(start))
+                finished(*work(start))
     finally:
         bar.close()
     if plan.yearly:
         arrays.update(revalued=revalued, provision=provision, estimate=estimate)
-    return arrays
+    return arrays, run_horizon
 
 
 class _NoBar:

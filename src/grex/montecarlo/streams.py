@@ -24,6 +24,7 @@ gives the same numbers bit for bit with the compiled transforms of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -217,7 +218,11 @@ def _timing_compiled(
 
 
 def _block_compiled(
-    plan: Plan, seed: int, block: int, scratch: _Scratch | None = None
+    plan: Plan,
+    seed: int,
+    block: int,
+    scratch: _Scratch | None = None,
+    years: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.int64]] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
     """:func:`_block` with the transforms of :mod:`grex.kernel` (numba): the same numbers, bit for bit.
 
@@ -225,30 +230,56 @@ def _block_compiled(
     transforms and the AR(1) recursion run compiled (without the GIL).
     The arrays returned (``risk`` aside) are views of ``scratch`` (fresh
     buffers where none is given).
+
+    ``years``, where given, is a function of the block's ``pace`` and
+    ``delay`` (BLOCK, C) that returns the years of index shocks each draw
+    needs (BLOCK,), each from 1 to ``plan.bound_years``: the shocks of a draw
+    are then computed for those years only, and the rest of its rows of
+    ``cost_shock`` and ``price_shock`` hold whatever the buffers held (the
+    random numbers are drawn all the same, so every number computed is the
+    one computed without ``years``).
     """
     from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
-    from grex.kernel import index_shocks, normals  # noqa: PLC0415
+    from grex.kernel import index_shocks, index_shocks_by_draw, normals  # noqa: PLC0415
 
     w = _Scratch(plan) if scratch is None else scratch
     out = _timing_compiled(plan, seed, block, w)
     rng = _generator(seed, block, 1)
-    normals(rng.random(out=w.raw1), w.normal1.reshape(-1))
-    correlate_compiled(w.normal1.reshape(-1, 2), plan.root2, w.later.reshape(-1, 2))
+    raw = rng.random(out=w.raw1)
     later = w.later
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
     price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
     first = out.pop("innovation0")
-    index_shocks(
-        first,
-        later,
-        float(mc.cost_shock.persistence),
-        float(cost_sd),
-        float(mc.price_shock.persistence),
-        float(price_sd),
-        w.cost_shock,
-        w.price_shock,
-    )
+    if years is None:
+        normals(raw, w.normal1.reshape(-1))
+        correlate_compiled(w.normal1.reshape(-1, 2), plan.root2, w.later.reshape(-1, 2))
+        index_shocks(
+            first,
+            later,
+            float(mc.cost_shock.persistence),
+            float(cost_sd),
+            float(mc.price_shock.persistence),
+            float(price_sd),
+            w.cost_shock,
+            w.price_shock,
+        )
+    else:  # each draw over its own years (the years after them are never read)
+        width = 2 * max(plan.bound_years - 1, 0)
+        index_shocks_by_draw(
+            first,
+            raw.reshape(BLOCK, width),
+            plan.root2,
+            np.ascontiguousarray(years(out["pace"], out["delay"]), dtype=np.int64),
+            float(mc.cost_shock.persistence),
+            float(cost_sd),
+            float(mc.price_shock.persistence),
+            float(price_sd),
+            w.normal1.reshape(BLOCK, width),
+            later,
+            w.cost_shock,
+            w.price_shock,
+        )
     out["cost_shock"] = w.cost_shock
     out["price_shock"] = w.price_shock
     out["risk"] = _risks(plan, seed, block)
