@@ -61,7 +61,8 @@ bit (``assert_array_equal`` on whole simulations, too):
 The module also holds the random-number transforms of the numba engine
 (:func:`normals`, a port of Cephes ``ndtri`` bit-identical to
 :func:`scipy.special.ndtri`; :func:`timing_values`, the triangular (or uniform) inverse
-CDF; :func:`index_shocks`, the AR(1) recursion), which
+CDF; :func:`index_shocks`, the AR(1) recursion; :func:`absorption_paths` and
+:func:`absorption_values`, the markets' absorption), which
 :func:`grex.montecarlo.streams._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
 

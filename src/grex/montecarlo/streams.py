@@ -8,7 +8,8 @@ The random numbers of draw ``d`` come from block ``d // BLOCK`` of
   index innovations of year 0 (correlated with the market pace);
 - stream 1: the index innovations of the later years (cost and price shocks);
 - stream 2: the risk register (whether each event happens, and its amount);
-- stream 3: the interest rate (rekenrente) of each draw.
+- stream 3: the interest rate (rekenrente) of each draw;
+- stream 4: the markets' own normals of their absorption (issue 15), only with a market.
 
 A chunk generates the blocks it covers and slices them, so the result is
 bit-identical whatever the chunk size. Every number is an inverse-CDF
