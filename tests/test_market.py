@@ -242,3 +242,101 @@ def test_programme_row_before_the_valuation_year_names_the_programme(tmp_path: P
     scenario = read_scenario(tmp_path / "s.toml")
     with pytest.raises(InputError, match=r"programme\.csv: line 5, column 'year'"):
         read_portfolio(scenario.portfolio).check_years(scenario.valuation_year)
+
+
+# -- the compiled path (speed, issue 15 item 5): the same numbers as the numpy versions, bit for bit --------------
+
+PROJECTS3 = PROJECTS + "c,C,vastgesteld,0,0,0,0\n"
+# c sells in both markets (it is two participants); a has a planned year without units between two with;
+# b's programme starts late; tied costs a year (a) and two years (c) after the sale.
+PROGRAMME3 = """project,year,segment,unit,quantity,price,cost_per_unit,cost_lag
+a,2024,wonen_vrij,dwelling,120,10000,1500,1
+a,2026,wonen_vrij,dwelling,90,11000,1500,1
+a,2027,wonen_vrij,dwelling,0,11000,1500,1
+a,2028,wonen_vrij,dwelling,75,12000,1500,1
+b,2027,wonen_sociaal,dwelling,60,20000,0,0
+b,2028,wonen_sociaal,dwelling,80,20000,0,0
+c,2025,wonen_vrij,dwelling,50,15000,2000,2
+c,2026,wonen_vrij,dwelling,50,15000,2000,2
+c,2025,bedrijven,ha,1.5,900000,50000,2
+c,2029,bedrijven,m2,12000,90,5,2
+"""
+MARKETS3 = """[market.housing]
+segments = ["wonen_vrij", "wonen_sociaal"]
+unit = "dwelling"
+absorption = { low = 40, mode = 90, high = 160 }
+persistence = 0.6
+price_correlation = 0.4
+[market.business]
+segments = ["bedrijven"]
+unit = "ha"
+absorption = { low = 0.5, high = 2.5 }
+persistence = 0.3
+price_correlation = -0.5
+"""
+
+
+def three_complexes(tmp_path: Path, markets: str = MARKETS3) -> tuple:
+    pf = tmp_path / "pf"
+    pf.mkdir(exist_ok=True)
+    (pf / "projects.csv").write_text(PROJECTS3)
+    (pf / "flows.csv").write_text(FLOWS + "c,2024,cost,bouwrijp,800000\n")
+    (pf / "programme.csv").write_text(PROGRAMME3)
+    (tmp_path / "s.toml").write_text(SCENARIO + markets)
+    scenario = read_scenario(tmp_path / "s.toml")
+    return scenario, read_portfolio(scenario.portfolio)
+
+
+@pytest.mark.parametrize(
+    ("markets", "drivers"),
+    [
+        (MARKETS3, None),  # triangular and uniform, persistence, correlation of both signs
+        (MARKETS3, ("costs", "prices")),  # pace off: every year takes the mode
+        (MARKETS3.replace("{ low = 40, mode = 90, high = 160 }", "90").replace("= -0.5", "= 1.0"), None),
+    ],
+)
+def test_compiled_absorption_is_numpys(tmp_path: Path, markets: str, drivers: tuple | None) -> None:
+    from grex.montecarlo import streams
+
+    scenario, portfolio = three_complexes(tmp_path, markets)
+    plan = make_plan(scenario, portfolio, drivers)
+    scratch = streams._Scratch(plan)
+    for block in (0, 2):
+        expected = streams._block(plan, 11, block)["absorption"]
+        got = streams._block_compiled(plan, 11, block, scratch)["absorption"]
+        np.testing.assert_array_equal(got.view(np.int64), expected.view(np.int64))
+    if drivers is None:
+        assert np.ptp(expected[:, 1, :4]) > 1.0  # the business market's absorption does vary
+
+
+def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
+    # grex.kernel.allocate_market (two passes over per-plan tables of the planned years with units) against
+    # grex.market.allocate, draw by draw, on markets that bind in some years and not in others.
+    from grex.kernel import allocate_market
+    from grex.montecarlo.execution import kernel_plan
+
+    scenario, portfolio = three_complexes(tmp_path)
+    plan = make_plan(scenario, portfolio, None)
+    n_years = plan.bound_years
+    fixed = kernel_plan(plan, n_years)
+    draws = 300
+    absorption = np.ascontiguousarray(_block(plan, 5, 0)["absorption"][:draws])
+    revenues, costs, sold = allocate(plan.market, absorption, n_years, 3)
+    P, C = len(fixed.market_complex), 3
+    backlog, offer, table = np.empty(P), np.empty(P), np.empty((n_years, P + 1))
+    binding = 0
+    for d in range(draws):
+        market_revenues, market_linked = np.zeros((n_years, C)), np.zeros((n_years, C))
+        start, end = np.zeros(C, dtype=np.int64), np.zeros(C, dtype=np.int64)
+        allocate_market(fixed, absorption[d], backlog, offer, table, market_revenues, market_linked, start, end)
+        got_revenues = market_revenues[:, fixed.column].T
+        got_costs = market_linked[:, fixed.column].T
+        np.testing.assert_array_equal(got_revenues.view(np.int64), revenues[d].view(np.int64), err_msg=f"draw {d}")
+        np.testing.assert_array_equal(got_costs.view(np.int64), costs[d].view(np.int64), err_msg=f"draw {d}")
+        for c in range(C):  # the first and one past the last year of the market's flows
+            years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
+            lag = fixed.market_lag[fixed.market_complex == c].max()
+            assert start[fixed.column[c]] == years.min()
+            assert end[fixed.column[c]] == min(years.max() + lag, n_years - 1) + 1
+        binding += int(sold[d, 0, 0] < 120.0)
+    assert 0 < binding < draws  # some draws take everything in the first year, some do not

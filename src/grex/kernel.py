@@ -61,7 +61,8 @@ bit (``assert_array_equal`` on whole simulations, too):
 The module also holds the random-number transforms of the numba engine
 (:func:`normals`, a port of Cephes ``ndtri`` bit-identical to
 :func:`scipy.special.ndtri`; :func:`timing_values`, the triangular (or uniform) inverse
-CDF; :func:`index_shocks`, the AR(1) recursion), which
+CDF; :func:`index_shocks`, the AR(1) recursion; :func:`absorption_paths` and
+:func:`absorption_values`, the markets' absorption), which
 :func:`grex.montecarlo.streams._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
 
@@ -87,6 +88,8 @@ __all__ = [
     "Draws",
     "KernelPlan",
     "Outputs",
+    "absorption_paths",
+    "absorption_values",
     "add_market",
     "add_risks",
     "allocate_market",
@@ -302,6 +305,20 @@ class KernelPlan(NamedTuple):
     category_has_linked : ndarray of bool, shape (K, C)
         Whether a group of kostensoorten of a complex has sales-linked costs
         (only those are re-timed; the others' re-timed costs stay 0).
+    market_first, market_complex, market_lag, market_units, market_revenue, market_cost, market_last
+        The programme in the markets (issue 15), :class:`grex.market.MarketPlan` on ``n_years``
+        years (``market_last``: one past the last year with planned units, per market).
+    market_group : ndarray of int, shape (C,)
+        The group of kostensoorten of each column's market-sold tied costs (-1: none).
+    market_column : ndarray of int, shape (P,)
+        The column of each participant (a complex in a market).
+    market_begin : ndarray of int, shape (M,)
+        The first year with planned units of each market (``n_years``: none).
+    market_units_by_year : ndarray, shape (n_years, P)
+        ``market_units`` by year (the participants of a year side by side).
+    market_planned_year, market_planned_units, market_planned_revenue, market_planned_cost : ndarray, shape (P, Y + 1)
+        Per participant its planned years with units (> 0), in order, and their units,
+        revenues and tied costs, then ``n_years`` and zeros (Y: the most such years of a participant).
     provision_balance : ndarray, shape (C,)
         Provision (voorziening) already formed at 31-12-(V - 1). [EUR]
     foresight, learning_rate, revaluation_years
@@ -371,6 +388,13 @@ plan_revenue_factor : ndarray
     market_cost: Any = None
     market_last: Any = None
     market_group: Any = None
+    market_column: Any = None
+    market_begin: Any = None
+    market_units_by_year: Any = None
+    market_planned_year: Any = None
+    market_planned_units: Any = None
+    market_planned_revenue: Any = None
+    market_planned_cost: Any = None
     # yearly revaluation (issue 16)
     provision_balance: Any = None
     foresight: int = 0
@@ -448,8 +472,7 @@ class Outputs(NamedTuple):
 
 @_stage
 def allocate_market(
-    plan, absorption, head, head_left, head_taken, head_taken_cost, backlog, offer, market_revenues, market_linked,
-    market_start, market_end,
+    plan, absorption, backlog, offer, sold, market_revenues, market_linked, market_start, market_end,
 ):  # pragma: no cover - compiled; tested against grex.market.allocate  # fmt: skip
     """Stage *allocate_market* (issue 15): :func:`grex.market.allocate` of one draw.
 
@@ -458,86 +481,127 @@ def allocate_market(
     (M, >= n_years); above it, each sells ``offer * (absorption / total)``.
     The units sold come from the planned years oldest first (FIFO); a
     planned year sold whole brings its revenue (and tied cost) less what
-    earlier parts took, a part its share. Only the oldest planned year with
-    units left can be part-sold, so a participant's state is that year
-    (``head``), its units left and the revenue and cost its parts took
-    (``head_left``, ``head_taken``, ``head_taken_cost``) and its ``backlog``
-    (P,): the same numbers as the numpy version's table per planned year.
-    Adds to ``market_revenues`` and ``market_linked`` (n_years, C, zeros
-    on entry) by column and sets ``market_start``, ``market_end`` (C,): the
-    first year and one past the last that hold such a flow (end 0: none).
+    earlier parts took, a part its share.
+
+    Market by market in two passes: first the years, with the offers, their
+    total (added participant by participant, in order) and the units each
+    participant sells (``sold`` (n_years, P): -1 where it offers nothing,
+    ``sold[t, P]`` 1 where the market took everything that year); then the
+    participants, each walking its planned years with units
+    (``plan.market_planned_*``) with its state in registers. A participant's
+    sales depend only on its own units sold, so the two passes give the
+    operations of the year-by-year version in the same order: the same numbers
+    as the numpy version's table per planned year. ``backlog`` and ``offer``
+    (P,) are work arrays. Adds to ``market_revenues`` and ``market_linked``
+    (n_years, C, zeros on entry) by column and sets ``market_start``,
+    ``market_end`` (C,): the first year and one past the last that hold such
+    a flow (end 0: none).
     """
     n_years = plan.n_years
     P = plan.market_complex.shape[0]
+    units_by_year = plan.market_units_by_year
     for p in range(P):
-        q = plan.column[plan.market_complex[p]]
+        q = plan.market_column[p]
         market_start[q] = n_years
         market_end[q] = 0
-        head[p] = 0
-        head_left[p] = plan.market_units[p, 0]
-        head_taken[p] = 0.0
-        head_taken_cost[p] = 0.0
         backlog[p] = 0.0
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
-        for t in range(n_years):
+        begin = plan.market_begin[m]  # years before it have no offer: nothing sold
+        stop = n_years
+        # 1. the years: offers, their total, the units each participant sells
+        for t in range(begin, n_years):
             total = 0.0
             for p in range(lo, hi):
-                offer[p] = backlog[p] + plan.market_units[p, t]
-                total = total + offer[p]
+                o = backlog[p] + units_by_year[t, p]
+                offer[p] = o
+                total = total + o
             if total == 0.0:
+                for p in range(lo, hi):
+                    sold[t, p] = -1.0
                 if t >= plan.market_last[m]:
-                    break  # nothing planned later and nothing left: no sale in this market any more
+                    stop = t  # nothing planned later and nothing left: no sale in this market any more
+                    break
                 continue
             a = absorption[m, t]
             everything = total <= a
             share = a / (1.0 if everything else total)
+            sold[t, P] = 1.0 if everything else 0.0
             for p in range(lo, hi):
                 o = offer[p]
-                if o == 0.0:
-                    continue  # nothing to sell, nothing carried: as the numpy version, which adds zeros
-                q = plan.column[plan.market_complex[p]]
-                lag = plan.market_lag[p]
-                sold = o if everything else o * share
-                backlog[p] = 0.0 if everything else o - sold
-                rest = sold
-                k = head[p]
-                while k <= t:
-                    u = head_left[p]
-                    if not u > 0.0:  # a planned year without units (or sold): on to the next
-                        k += 1
-                        head[p] = k
-                        head_left[p] = plan.market_units[p, k] if k < n_years else 0.0
-                        head_taken[p] = 0.0
-                        head_taken_cost[p] = 0.0
-                        continue
-                    if everything or rest >= u:
-                        r = plan.market_revenue[p, k] - head_taken[p]
-                        c = plan.market_cost[p, k] - head_taken_cost[p]
-                        rest = rest - u
-                        k += 1
-                        head[p] = k
-                        head_left[p] = plan.market_units[p, k] if k < n_years else 0.0
-                        head_taken[p] = 0.0
-                        head_taken_cost[p] = 0.0
-                    elif rest > 0.0:
-                        fraction = rest / plan.market_units[p, k]
-                        r = plan.market_revenue[p, k] * fraction
-                        c = plan.market_cost[p, k] * fraction
-                        head_taken[p] = head_taken[p] + r
-                        head_taken_cost[p] = head_taken_cost[p] + c
-                        head_left[p] = u - rest
-                        rest = 0.0
-                    else:
-                        break
-                    market_revenues[t, q] = market_revenues[t, q] + r
-                    if t + lag < n_years:
-                        market_linked[t + lag, q] = market_linked[t + lag, q] + c
-                    market_start[q] = min(market_start[q], t)
-                    market_end[q] = max(market_end[q], min(t + lag, n_years - 1) + 1)
-                    if rest == 0.0 and not everything:
-                        break
+                s = o if everything else o * share
+                backlog[p] = 0.0 if everything else o - s
+                sold[t, p] = -1.0 if o == 0.0 else s  # nothing to sell, nothing carried: skipped below
+        # 2. the participants: the units sold come from the planned years, oldest first
+        for p in range(lo, hi):
+            q = plan.market_column[p]
+            lag = plan.market_lag[p]
+            years = plan.market_planned_year[p]  # ends with n_years: no more planned units
+            units = plan.market_planned_units[p]
+            revenue = plan.market_planned_revenue[p]
+            cost = plan.market_planned_cost[p]
+            j = 0  # the oldest planned year with units left (head), k its year
+            k = years[0]
+            left = units[0]
+            taken = 0.0  # revenue and cost of the head year sold in parts
+            taken_cost = 0.0
+            first = n_years
+            last = -1
+            for t in range(begin, stop):
+                rest = sold[t, p]
+                if rest < 0.0:
+                    continue
+                revenue_t = market_revenues[t, q]
+                linked = t + lag < n_years
+                cost_t = market_linked[t + lag, q] if linked else 0.0
+                sale = False
+                if sold[t, P] > 0.0:  # everything offered is sold: every planned year up to t, whole
+                    while k <= t:
+                        revenue_t = revenue_t + (revenue[j] - taken)
+                        cost_t = cost_t + (cost[j] - taken_cost)
+                        sale = True
+                        j += 1
+                        k = years[j]
+                        left = units[j]
+                        taken = 0.0
+                        taken_cost = 0.0
+                else:
+                    while k <= t:
+                        u = left
+                        if rest >= u:  # the head year whole
+                            revenue_t = revenue_t + (revenue[j] - taken)
+                            cost_t = cost_t + (cost[j] - taken_cost)
+                            sale = True
+                            rest = rest - u
+                            j += 1
+                            k = years[j]
+                            left = units[j]
+                            taken = 0.0
+                            taken_cost = 0.0
+                            if rest == 0.0:
+                                break
+                        else:
+                            if rest > 0.0:  # a part of it
+                                fraction = rest / units[j]
+                                r = revenue[j] * fraction
+                                c = cost[j] * fraction
+                                revenue_t = revenue_t + r
+                                cost_t = cost_t + c
+                                sale = True
+                                taken = taken + r
+                                taken_cost = taken_cost + c
+                                left = u - rest
+                            break
+                if sale:
+                    market_revenues[t, q] = revenue_t
+                    if linked:
+                        market_linked[t + lag, q] = cost_t
+                    first = min(first, t)
+                    last = t
+            if last >= 0:
+                market_start[q] = min(market_start[q], first)
+                market_end[q] = max(market_end[q], min(last + lag, n_years - 1) + 1)
 
 
 @_stage
@@ -552,7 +616,7 @@ def add_market(
     V the index factors must cover.
     """
     for p in range(plan.market_complex.shape[0]):
-        q = plan.column[plan.market_complex[p]]
+        q = plan.market_column[p]
         end = market_end[q]
         if end == 0:
             continue
@@ -1516,12 +1580,9 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     taken = np.empty(years)
     change = np.empty(years)
     n_participants = plan.market_complex.shape[0]
-    head_left = np.empty(n_participants)
-    head_taken = np.empty(n_participants)
-    head_taken_cost = np.empty(n_participants)
     backlog = np.empty(n_participants)
     offer = np.empty(n_participants)
-    head = np.empty(n_participants, dtype=np.int64)
+    sold = np.empty((n_years if n_participants > 0 else 0, n_participants + 1))
     market_revenues = np.zeros((n_years, C) if n_participants > 0 else (0, C))
     market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
     market_start = np.zeros(C, dtype=np.int64)
@@ -1535,8 +1596,8 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             change[y] = -0.0
         if n_participants > 0:
             allocate_market(
-                plan, draws.absorption[d], head, head_left, head_taken, head_taken_cost, backlog, offer,
-                market_revenues, market_linked, market_start, market_end,
+                plan, draws.absorption[d], backlog, offer, sold, market_revenues, market_linked, market_start,
+                market_end,
             )  # fmt: skip
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
@@ -2091,3 +2152,77 @@ def index_shocks_by_draw(
             cost_shock[d : d + 1, : m + 1],
             price_shock[d : d + 1, : m + 1],
         )
+
+
+@_compiled
+def absorption_paths(
+    first, later, eps, correlation, independent, persistence, scale, drawn, out
+):  # pragma: no cover - compiled; tested against the numpy version
+    """The normals ``x_t`` of the markets' absorption, as :func:`grex.montecarlo.streams._absorption` makes them.
+
+    ``e_t = correlation * n_t + independent * eps_t`` and ``x_t = persistence
+    * x_{t-1} + scale * e_t`` (``x_0 = e_0``), the same operations in the same
+    order, with ``n_t`` the normal innovation of the land-price shock.
+
+    Parameters
+    ----------
+    first : ndarray, shape (D, 3)
+        Correlated normals of stream 0; column 2 is the price innovation of year 0.
+    later : ndarray, shape (D, >= R - 1, 2)
+        Correlated (cost, price) innovations of years 1, 2, ...
+    eps : ndarray, shape (D, M, R)
+        The markets' own normals (stream 4).
+    correlation, independent, persistence, scale : ndarray, shape (M,)
+        ``price_correlation``, ``sqrt(1 - price_correlation**2)``, ``persistence``
+        and ``sqrt(1 - persistence**2)`` of each market.
+    drawn : ndarray of bool, shape (M,)
+        Whether the market's absorption is drawn (else its ``out`` is 0: it takes the mode).
+    out : ndarray, shape (D, M, R), output
+    """
+    D, M, R = eps.shape
+    for d in range(D):
+        for m in range(M):
+            if not drawn[m]:
+                for t in range(R):
+                    out[d, m, t] = 0.0
+                continue
+            rho = correlation[m]
+            root = independent[m]
+            phi = persistence[m]
+            s = scale[m]
+            x = rho * first[d, 2] + root * eps[d, m, 0]
+            out[d, m, 0] = x
+            for t in range(1, R):
+                x = phi * x + s * (rho * later[d, t - 1, 1] + root * eps[d, m, t])
+                out[d, m, t] = x
+
+
+@_compiled
+def absorption_values(u, low, mode, high, uniform, drawn, out):  # pragma: no cover - compiled; tested
+    """The units each market takes each year: its distribution at ``u``, or its mode.
+
+    Parameters
+    ----------
+    u : ndarray, shape (D, M, R)
+        ``ndtr`` of :func:`absorption_paths`.
+    low, mode, high : ndarray, shape (M,)
+        Extremes and mode of each market's absorption.
+    uniform : ndarray of bool, shape (M,)
+        A uniform distribution (else triangular).
+    drawn : ndarray of bool, shape (M,)
+        Whether the market's absorption is drawn; else every year takes the mode.
+    out : ndarray, shape (D, M, T >= R), output
+        :func:`_distribution` at ``u`` for the drawn markets' first R years; the mode elsewhere
+        (the years past the markets' reach are never read).
+    """
+    D, M, R = u.shape
+    T = out.shape[2]
+    for d in range(D):
+        for m in range(M):
+            first_mode = 0
+            if drawn[m]:
+                first_mode = R
+                for t in range(R):
+                    out[d, m, t] = _distribution(u[d, m, t], low[m], mode[m], high[m], uniform[m])
+            for t in range(first_mode, T):
+                out[d, m, t] = mode[m]

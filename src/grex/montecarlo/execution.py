@@ -486,7 +486,7 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         category_fixed_costs=category_fixed,
         category_linked_costs=category_linked,
         category_has_linked=np.ascontiguousarray((category_linked != 0).any(axis=-1), dtype=np.bool_),
-        **_market_arrays(plan, n_years),
+        **_market_arrays(plan, n_years, column),
         # the cost group of each column's market-sold tied costs (-1: none, or no cost index per kostensoort)
         market_group=_market_group(plan, column),
         # yearly revaluation (issue 16)
@@ -513,7 +513,7 @@ def _market_group(plan: Plan, column: Any) -> Any:
     return out
 
 
-def _market_arrays(plan: Plan, n_years: int) -> dict[str, Any]:
+def _market_arrays(plan: Plan, n_years: int, column: Any) -> dict[str, Any]:
     """The market fields of the kernel plan (issue 15): empty arrays without a market."""
     market = plan.market
     if market is None:
@@ -526,23 +526,45 @@ def _market_arrays(plan: Plan, n_years: int) -> dict[str, Any]:
             "market_revenue": np.zeros((P, n_years)),
             "market_cost": np.zeros((P, n_years)),
             "market_last": np.zeros(0, dtype=np.int64),
+            "market_column": np.zeros(P, dtype=np.int64),
+            "market_begin": np.zeros(0, dtype=np.int64),
+            "market_units_by_year": np.zeros((n_years, P)),
+            "market_planned_year": np.zeros((P, 1), dtype=np.int64),
+            "market_planned_units": np.zeros((P, 1)),
+            "market_planned_revenue": np.zeros((P, 1)),
+            "market_planned_cost": np.zeros((P, 1)),
         }
     market = market.widen(n_years)
+    units = np.ascontiguousarray(market.units[:, :n_years])
+    revenue = np.ascontiguousarray(market.revenue[:, :n_years])
+    cost = np.ascontiguousarray(market.cost[:, :n_years])
+    bounds = zip(market.first_market[:-1], market.first_market[1:], strict=True)
+    planned = [np.flatnonzero(row > 0.0) for row in units]  # the years the allocation sells from
+    width = max((len(years) for years in planned), default=0) + 1
+    planned_year = np.full((len(planned), width), n_years, dtype=np.int64)  # n_years: no more planned units
+    planned_units, planned_revenue, planned_cost = (np.zeros((len(planned), width)) for _ in range(3))
+    for p, years in enumerate(planned):
+        planned_year[p, : len(years)] = years
+        planned_units[p, : len(years)] = units[p, years]
+        planned_revenue[p, : len(years)] = revenue[p, years]
+        planned_cost[p, : len(years)] = cost[p, years]
+    with_units = [np.flatnonzero(units[lo:hi].any(axis=0)) for lo, hi in bounds]
     return {
         "market_first": np.ascontiguousarray(market.first_market, dtype=np.int64),
         "market_complex": np.ascontiguousarray(market.complex, dtype=np.int64),
         "market_lag": np.ascontiguousarray(market.lag, dtype=np.int64),
-        "market_units": np.ascontiguousarray(market.units[:, :n_years]),
-        "market_revenue": np.ascontiguousarray(market.revenue[:, :n_years]),
-        "market_cost": np.ascontiguousarray(market.cost[:, :n_years]),
+        "market_units": units,
+        "market_revenue": revenue,
+        "market_cost": cost,
         # one past the last year with planned units, per market
-        "market_last": np.array(
-            [
-                int(np.flatnonzero(market.units[lo:hi, :n_years].any(axis=0)).max(initial=-1)) + 1
-                for lo, hi in zip(market.first_market[:-1], market.first_market[1:], strict=True)
-            ],
-            dtype=np.int64,
-        ),
+        "market_last": np.array([int(years.max(initial=-1)) + 1 for years in with_units], dtype=np.int64),
+        "market_column": np.ascontiguousarray(column[market.complex], dtype=np.int64),
+        "market_begin": np.array([int(years.min(initial=n_years)) for years in with_units], dtype=np.int64),
+        "market_units_by_year": np.ascontiguousarray(units.T),
+        "market_planned_year": planned_year,
+        "market_planned_units": planned_units,
+        "market_planned_revenue": planned_revenue,
+        "market_planned_cost": planned_cost,
     }
 
 

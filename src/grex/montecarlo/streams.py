@@ -8,7 +8,8 @@ The random numbers of draw ``d`` come from block ``d // BLOCK`` of
   index innovations of year 0 (correlated with the market pace);
 - stream 1: the index innovations of the later years (cost and price shocks);
 - stream 2: the risk register (whether each event happens, and its amount);
-- stream 3: the interest rate (rekenrente) of each draw.
+- stream 3: the interest rate (rekenrente) of each draw;
+- stream 4: the markets' own normals of their absorption (issue 15), only with a market.
 
 A chunk generates the blocks it covers and slices them, so the result is
 bit-identical whatever the chunk size. Every number is an inverse-CDF
@@ -30,15 +31,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from grex.drivers import ar1, correlate, distribution_ppf
+from grex.drivers import Uniform, ar1, correlate, distribution_ppf
 from grex.montecarlo.plan import Plan
 
 
-def ndtr(x: Any) -> Any:
+def ndtr(x: Any, out: Any = None) -> Any:
     """:func:`scipy.special.ndtr`, scipy imported on first use (``grex run`` imports this module, not scipy)."""
     from scipy.special import ndtr as scipy_ndtr  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    return scipy_ndtr(x)
+    return scipy_ndtr(x) if out is None else scipy_ndtr(x, out=out)
 
 
 def ndtri(x: Any) -> Any:
@@ -112,7 +113,7 @@ def _absorption(plan: Plan, seed: int, block: int, price_normals: NDArray[np.flo
     """
     M, T = len(plan.markets), plan.bound_years
     # years past the plan's market reach are never read (every unit is sold by then): they take the mode
-    reach = min(max(plan.market_reach, 1), T)
+    reach = _reach(plan)
     out = np.empty((BLOCK, M, T))
     eps = ndtri(_uniform(_generator(seed, block, 4), (BLOCK, M, reach)))
     for m, market in enumerate(plan.markets):
@@ -129,6 +130,45 @@ def _absorption(plan: Plan, seed: int, block: int, price_normals: NDArray[np.flo
             x[:, t] = phi * x[:, t - 1] + scale * e[:, t]
         out[:, m, :reach] = market.absorption.ppf(ndtr(x))
     return out
+
+
+def _reach(plan: Plan) -> int:
+    """Years of the markets' absorption that are drawn: the plan's market reach, at least 1, at most the bound."""
+    return min(max(plan.market_reach, 1), plan.bound_years)
+
+
+def _absorption_compiled(
+    plan: Plan, seed: int, block: int, first: NDArray[np.float64], later: NDArray[np.float64], w: _Scratch
+) -> NDArray[np.float64]:
+    """:func:`_absorption` with the transforms of :mod:`grex.kernel`: the same numbers, bit for bit.
+
+    ``first`` (BLOCK, 3) and ``later`` (BLOCK, T - 1, 2) are the correlated
+    normals of streams 0 and 1 (the land-price innovations in their last
+    column). Returns a view of ``w.absorption``; only ``ndtr`` is scipy's.
+    """
+    from grex.kernel import absorption_paths, absorption_values, normals  # noqa: PLC0415 - numba is slow to import
+
+    markets = plan.markets
+    drawn = np.array(["pace" in plan.active and m.absorption.spread for m in markets], dtype=np.bool_)
+    if drawn.any():
+        normals(_generator(seed, block, 4).random(out=w.raw4), w.eps.reshape(-1))
+    rho = np.array([m.price_correlation for m in markets], dtype=np.float64)
+    phi = np.array([m.persistence for m in markets], dtype=np.float64)
+    independent = np.array([math.sqrt(1.0 - r * r) for r in rho.tolist()])
+    scale = np.array([math.sqrt(1.0 - f * f) for f in phi.tolist()])
+    absorption_paths(first, later, w.eps, rho, independent, phi, scale, drawn, w.paths)
+    u = ndtr(w.paths, out=w.paths) if drawn.any() else w.paths
+    distributions = [m.absorption for m in markets]
+    absorption_values(
+        u,
+        np.array([float(a.minimum) for a in distributions]),
+        np.array([float(a.mode) for a in distributions]),
+        np.array([float(a.maximum) for a in distributions]),
+        np.array([isinstance(a, Uniform) for a in distributions], dtype=np.bool_),
+        drawn,
+        w.absorption,
+    )
+    return w.absorption
 
 
 def _risks(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
@@ -180,6 +220,12 @@ class _Scratch:
         self.later = np.empty(later)
         self.cost_shock = np.empty((BLOCK, T))
         self.price_shock = np.empty((BLOCK, T))
+        # the markets' absorption (issue 15): stream 4's doubles, their normals, the paths, the units
+        M, R = len(plan.markets) if plan.market is not None else 0, _reach(plan)
+        self.raw4 = np.empty(BLOCK * M * R)
+        self.eps = np.empty((BLOCK, M, R))
+        self.paths = np.empty((BLOCK, M, R))
+        self.absorption = np.empty((BLOCK, M, T))
 
 
 def _timing_compiled(
@@ -285,8 +331,7 @@ def _block_compiled(
     out["risk"] = _risks(plan, seed, block)
     out["interest"] = _interest(plan, seed, block)
     if plan.market is not None:
-        price_normals = np.concatenate([first[:, 2:3], later[..., 1]], axis=1)
-        out["absorption"] = _absorption(plan, seed, block, price_normals)
+        out["absorption"] = _absorption_compiled(plan, seed, block, first, later, w)
     return out
 
 
