@@ -813,15 +813,16 @@ def scale(size: dict[str, int], tmp: Path) -> dict[str, Any]:
     }
 
 
-def format_scale(r: dict[str, Any]) -> str:
-    """The scale run as a short text report."""
+def format_scale(r: dict[str, Any], m: dict[str, Any] | None = None) -> str:
+    """The scale run as a short text report (the machine ``m`` of :func:`machine` first, where given)."""
     full, process = r["simulate"], r["process"]
     cells = r["cells"]
 
     def gb(value: float) -> str:
         return f"{value / 1e9:.2f} GB"
 
-    lines = [
+    lines = [] if m is None else [f"machine: {m.get('cpu')}, {m['cpus_usable']} CPUs, {m.get('memory_gib')} GiB"]
+    lines += [
         f"scale: {r['size']['complexes']:,} complexes x {r['size']['years']} years x {r['size']['draws']:,} draws "
         f"= {cells / 1e9:.1f} G cells ({full['simulated_years']} simulated years)",
         f"  simulate(): {full['seconds']:.1f} s wall, {full['cpu_seconds']:.1f} s CPU, "
@@ -912,14 +913,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.scale:
+        load = {"before": os.getloadavg()}  # other work on the machine: 1, 5 and 15 minute load averages
         with tempfile.TemporaryDirectory() as tmp:
             result = scale(SCALE_QUICK if quick else SCALE, Path(tmp))
+        load["after"] = os.getloadavg()
         if quick:
             result["targets"] = {key: None for key in result["targets"]}  # small sizes say nothing about them
         print(
-            json.dumps({"machine": machine(), "quick": quick, "load": os.getloadavg(), "scale": result}, indent=2)
+            json.dumps({"machine": machine(), "quick": quick, "load": load, "scale": result}, indent=2)
             if args.json
-            else format_scale(result)
+            else format_scale(result, machine())
+            + f"\n  load average (1, 5, 15 min) before {load['before']}, after {load['after']}"
         )
         return 0
     if args.revaluation:

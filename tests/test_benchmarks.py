@@ -94,7 +94,7 @@ def test_scale_reports_the_full_run_both_paths_and_the_scaling_in_each_dimension
         cwd=ROOT,
     )
     results = json.loads(out.stdout)
-    assert results["quick"] is True and len(results["load"]) == 3
+    assert results["quick"] is True and len(results["load"]["before"]) == len(results["load"]["after"]) == 3
     scale = results["scale"]
     assert scale["size"] == {"complexes": 40, "years": 12, "draws": 4096}
     assert scale["cells"] == 40 * 12 * 4096
