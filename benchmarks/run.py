@@ -673,7 +673,7 @@ from grex.limits import available_memory, memory_needed
 from grex.montecarlo import simulate
 from grex.valuation import value_portfolio
 scenario, portfolio = scale_workload({complexes}, {years})
-simulate(scenario, portfolio, draws=16, seed=1, threads={threads})  # the compiled kernel, loaded from numba's cache
+simulate(scenario, portfolio, draws=1024, seed=1, threads={threads})  # every compiled function loaded from the cache
 steps.clear()
 before = high_water()
 start, cpu_start = time.perf_counter(), cpu()
