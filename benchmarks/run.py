@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path] [--scale]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -23,7 +23,11 @@ Measures, in one process and one run (issue 4):
   ``grex run`` process on the example scenario, import time included;
 - with ``--user-path`` only (issue 17): the whole ``grex simulate`` process on
   the example at 100,000 and 1,000,000 draws, its peak memory, its cells per
-  second against a streaming pass of the same run, and where its time goes.
+  second against a streaming pass of the same run, and where its time goes;
+- with ``--scale`` only (issue 17, item 5): 1,000 complexes x 40 years x
+  100,000 draws via ``simulate()`` and as the whole ``grex simulate`` process
+  (peak memory, wall and CPU seconds), and its scaling in draws, complexes
+  and years.
 
 Timings depend on the machine; the output names it. ``--quick`` runs small
 sizes as a smoke test (its figures are not the headline ones).
