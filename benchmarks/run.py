@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path] [--scale]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -23,7 +23,11 @@ Measures, in one process and one run (issue 4):
   ``grex run`` process on the example scenario, import time included;
 - with ``--user-path`` only (issue 17): the whole ``grex simulate`` process on
   the example at 100,000 and 1,000,000 draws, its peak memory, its cells per
-  second against a streaming pass of the same run, and where its time goes.
+  second against a streaming pass of the same run, and where its time goes;
+- with ``--scale`` only (issue 17, item 5): 1,000 complexes x 40 years x
+  100,000 draws via ``simulate()`` and as the whole ``grex simulate`` process
+  (peak memory, wall and CPU seconds), and its scaling in draws, complexes
+  and years.
 
 Timings depend on the machine; the output names it. ``--quick`` runs small
 sizes as a smoke test (its figures are not the headline ones).
@@ -485,14 +489,19 @@ _STEP = re.compile(r"^grex: simulate: (?P<step>.+?): (?P<seconds>[0-9.]+) s(?: \
 _IN_ALL = re.compile(r"^grex: simulate: (?P<seconds>[0-9.]+) s in all$")
 
 
-def _process(command: list[str]) -> dict[str, Any]:
+def _process(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``command`` as a process of a fresh interpreter: wall seconds, its peak resident memory, its stderr.
 
     The interpreter in between runs nothing but the command, so its
     ``RUSAGE_CHILDREN`` peak is the command's own.
     """
     out = subprocess.run(
-        [sys.executable, "-c", _USER_PATH_CODE, *command], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", _USER_PATH_CODE, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
@@ -581,6 +590,269 @@ def format_user_path(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# -- scale (issue 17, item 5) ---------------------------------------------------------------------
+
+#: A large city's or a province's portfolio (issue 17, item 5).
+SCALE = {"complexes": 1000, "years": 40, "draws": 100_000}
+#: ``--scale --quick``: a smoke test whose figures mean nothing.
+SCALE_QUICK = {"complexes": 40, "years": 12, "draws": 4096}
+#: Peak resident memory the scale run must stay within. [bytes]
+SCALE_MEMORY = 4e9
+#: Largest exponent of time that counts as linear (log-log fit over a factor of 4).
+LINEAR = 1.1
+
+
+def scale_workload(n_complexes: int, n_years: int) -> tuple[Any, Any]:
+    """:func:`workload` with the risk impacts a scenario file can hold (a 5% point of EUR 200,000, not 100,000).
+
+    The standard workload's triangle (5% point 100,000, mode 300,000, 95%
+    point 1.5 million) has its lower extreme below zero, which it may have
+    in code but which the scenario reader refuses; the scale run reads its
+    scenario from a file as a user's run does, and the figures of both paths
+    are compared, so both take this one.
+    """
+    from grex.drivers import Triangular
+
+    scenario, portfolio = workload(n_complexes, n_years)
+    impact = Triangular(2e5, 3e5, 1.5e6)
+    return replace(scenario, risks=tuple(replace(r, impact=impact) for r in scenario.risks)), portfolio
+
+
+def _toml(value: Any) -> str:
+    """``value`` (plain JSON data) as a TOML value, tables inline."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def write_scale_scenario(n_complexes: int, n_years: int, folder: Path) -> Path:
+    """Write :func:`scale_workload` as a user's files: ``scale.toml`` and ``portfolio/{projects,flows}.csv``."""
+    scenario, portfolio = scale_workload(n_complexes, n_years)
+    data = scenario.to_json()
+    data["portfolio"] = "portfolio"
+    del data["montecarlo"]["correlation_order"]  # written for the reader of summary.json; not a key of the file
+    (folder / "portfolio").mkdir(parents=True, exist_ok=True)
+    portfolio.projects.drop(columns="row").to_csv(folder / "portfolio" / "projects.csv", index=False)
+    portfolio.flows.drop(columns="row").to_csv(folder / "portfolio" / "flows.csv", index=False)
+    path = folder / "scale.toml"
+    path.write_text("".join(f"{key} = {_toml(value)}\n" for key, value in data.items()), encoding="utf-8")
+    return path
+
+
+_SCALE_CODE = """
+import json, logging, re, resource, sys, time
+sys.path.insert(0, {benchmarks!r})
+
+def high_water():
+    # VmHWM: this process's peak resident memory (ru_maxrss would carry the parent's over exec).
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM"))
+
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+steps = {{}}
+step = re.compile(r"^simulate: (?P<step>.+?): (?P<seconds>[0-9.]+) s")
+
+class Steps(logging.Handler):
+    def emit(self, record):
+        match = step.match(record.getMessage())
+        if match:
+            steps[match["step"]] = float(match["seconds"])
+
+log = logging.getLogger("grex")
+log.setLevel(logging.DEBUG)
+log.addHandler(Steps())
+from run import scale_workload
+from grex.limits import available_memory, memory_needed
+from grex.montecarlo import simulate
+from grex.valuation import value_portfolio
+scenario, portfolio = scale_workload({complexes}, {years})
+simulate(scenario, portfolio, draws=1024, seed=1, threads={threads})  # every compiled function loaded from the cache
+steps.clear()
+before = high_water()
+start, cpu_start = time.perf_counter(), cpu()
+sim = simulate(scenario, portfolio, draws={draws}, seed={seed}, threads={threads})
+seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
+peak = high_water()
+arrays = (sim.end_year, sim.end_value, sim.present_value, sim.reserve, sim.portfolio_present_value)
+print(json.dumps({{
+    "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_bytes": peak, "before_bytes": before,
+    "result_bytes": sum(a.nbytes for a in arrays), "simulated_years": sim.n_years, "steps": steps,
+    "estimate_bytes": memory_needed({draws}, {complexes}), "available_bytes": available_memory(),
+    "required_capacity": sim.required_capacity, "input_hash": sim.base.input_hash,
+}}))
+"""
+
+
+def scale_point(complexes: int, years: int, draws: int) -> dict[str, Any]:
+    """One :func:`grex.montecarlo.simulate` call of :func:`scale_workload` in a fresh process.
+
+    Wall and CPU seconds of the call (all threads), the process's peak
+    resident memory (``VmHWM``) and that before the call (interpreter,
+    libraries, the portfolio, the kernel loaded), the bytes of the result's
+    arrays, the simulated years, the steps ``simulate`` logs, and what
+    :func:`grex.limits.memory_needed` estimates for it.
+    """
+    code = _SCALE_CODE.format(
+        benchmarks=str(ROOT / "benchmarks"),
+        complexes=complexes,
+        years=years,
+        draws=draws,
+        seed=SEED,
+        threads=THREADS,
+    )
+    out = _child(code)
+    cells = draws * complexes * years
+    return {"complexes": complexes, "years": years, "draws": draws, "cells": cells, **out}
+
+
+def scale_process(complexes: int, years: int, draws: int, tmp: Path) -> dict[str, Any]:
+    """The whole ``grex -v simulate`` process on :func:`scale_workload` written as files, writing its outputs.
+
+    Wall and CPU seconds and the peak resident memory of the process
+    (``RUSAGE_CHILDREN`` of an interpreter that runs nothing else), the size
+    and rows of ``draws.parquet``, the steps ``grex -v`` logs, and the
+    required capacity and input hash of ``summary.json`` (compared with the
+    API run by :func:`scale`).
+    """
+    import pyarrow.parquet as pq
+
+    scenario = write_scale_scenario(complexes, years, tmp / "scenario")
+    out = tmp / "simulation"
+    command = [sys.executable, "-m", "grex.cli", "-v", "simulate", str(scenario), "--draws", str(draws)]
+    env = {} if THREADS is None else {"GREX_THREADS": str(THREADS)}
+    result = _process([*command, "--out", str(out)], env)
+    steps: dict[str, float] = {}
+    in_all = float("nan")
+    for line in result["stderr"].splitlines():
+        match = _STEP.match(line)
+        if match:
+            steps[match["step"]] = float(match["seconds"])
+        match = _IN_ALL.match(line)
+        if match:
+            in_all = float(match["seconds"])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    parquet = pq.ParquetFile(out / "draws.parquet")
+    return {
+        "complexes": complexes,
+        "years": years,
+        "draws": draws,
+        "cells": draws * complexes * years,
+        "seconds": result["seconds"],
+        "cpu_seconds": result["cpu_seconds"],
+        "peak_bytes": result["peak_bytes"],
+        "draws_parquet_bytes": (out / "draws.parquet").stat().st_size,
+        "draws_parquet_rows": parquet.metadata.num_rows,
+        "draws_parquet_row_groups": parquet.metadata.num_row_groups,
+        "steps": {**steps, "start, imports, reading, valuing and console (the rest)": result["seconds"] - in_all},
+        "required_capacity": summary["required_capacity"],
+        "input_hash": summary["input_hash"],
+    }
+
+
+def scale(size: dict[str, int], tmp: Path) -> dict[str, Any]:
+    """Issue 17, item 5: the full simulation of ``size``, and series that double each dimension twice.
+
+    The full size via :func:`grex.montecarlo.simulate` (:func:`scale_point`)
+    and as the whole ``grex simulate`` process writing its files
+    (:func:`scale_process`), with their figures compared; then, from a base
+    of a quarter of each dimension (the years from a quarter of the
+    full horizon), the draws, the complexes and the years each times 1, 2
+    and 4 with the others at the base (the base point shared), each in a
+    fresh process, and the exponents of wall and CPU seconds in each
+    (least-squares slope of log seconds on log size).
+    """
+    C, T, D = size["complexes"], size["years"], size["draws"]
+    full = scale_point(C, T, D)
+    process = scale_process(C, T, D, tmp)
+    process["same_figures_as_api"] = (
+        process["required_capacity"] == full["required_capacity"] and process["input_hash"] == full["input_hash"]
+    )
+    base = {"complexes": C // 4, "years": T, "draws": D // 4}
+    points: dict[tuple[int, int, int], dict[str, Any]] = {}
+
+    def point(**change: int) -> dict[str, Any]:
+        at = {**base, **change}
+        key = (at["complexes"], at["years"], at["draws"])
+        if key not in points:
+            points[key] = scale_point(*key)
+        return points[key]
+
+    series = {
+        "draws": [point(draws=base["draws"] * k) for k in (1, 2, 4)],
+        "complexes": [point(complexes=base["complexes"] * k) for k in (1, 2, 4)],
+        "years": [point(years=T // 4 * k) for k in (1, 2, 4)],
+    }
+    scaling = {}
+    for axis, runs in series.items():
+        sizes = [run[axis] for run in runs]
+        scaling[axis] = {
+            "sizes": sizes,
+            "points": runs,
+            "exponent_seconds": _fit(sizes, [run["seconds"] for run in runs]),
+            "exponent_cpu_seconds": _fit(sizes, [run["cpu_seconds"] for run in runs]),
+        }
+    return {
+        "size": dict(size),
+        "cells": C * T * D,
+        "simulate": full,
+        "process": process,
+        "scaling": scaling,
+        "targets": {
+            "peak_bytes_simulate": full["peak_bytes"] <= SCALE_MEMORY,
+            "peak_bytes_process": process["peak_bytes"] <= SCALE_MEMORY,
+            "linear_in_each_dimension": all(s["exponent_cpu_seconds"] <= LINEAR for s in scaling.values()),
+            "estimate_at_least_the_peak": full["estimate_bytes"] >= full["peak_bytes"],
+        },
+    }
+
+
+def format_scale(r: dict[str, Any], m: dict[str, Any] | None = None) -> str:
+    """The scale run as a short text report (the machine ``m`` of :func:`machine` first, where given)."""
+    full, process = r["simulate"], r["process"]
+    cells = r["cells"]
+
+    def gb(value: float) -> str:
+        return f"{value / 1e9:.2f} GB"
+
+    lines = [] if m is None else [f"machine: {m.get('cpu')}, {m['cpus_usable']} CPUs, {m.get('memory_gib')} GiB"]
+    lines += [
+        f"scale: {r['size']['complexes']:,} complexes x {r['size']['years']} years x {r['size']['draws']:,} draws "
+        f"= {cells / 1e9:.1f} G cells ({full['simulated_years']} simulated years)",
+        f"  simulate(): {full['seconds']:.1f} s wall, {full['cpu_seconds']:.1f} s CPU, "
+        f"{cells / full['seconds'] / 1e6:.0f} M cells/s; peak {gb(full['peak_bytes'])} "
+        f"(before the call {gb(full['before_bytes'])}, result arrays {gb(full['result_bytes'])}); "
+        f"grex.limits estimate {gb(full['estimate_bytes'])}",
+        "      " + "; ".join(f"{step} {seconds:.2f} s" for step, seconds in full["steps"].items()),
+        f"  grex simulate (whole process): {process['seconds']:.1f} s wall, {process['cpu_seconds']:.1f} s CPU, "
+        f"peak {gb(process['peak_bytes'])}; draws.parquet {process['draws_parquet_rows']:,} rows, "
+        f"{gb(process['draws_parquet_bytes'])}, {process['draws_parquet_row_groups']} row groups; "
+        f"same figures as simulate(): {process['same_figures_as_api']}",
+        "      " + "; ".join(f"{step} {seconds:.2f} s" for step, seconds in process["steps"].items()),
+    ]
+    for axis, s in r["scaling"].items():
+        lines.append(
+            f"  {axis:>9}: exponent {s['exponent_seconds']:.2f} (wall), {s['exponent_cpu_seconds']:.2f} (CPU); "
+            + ", ".join(
+                f"{p[axis]:,}: {p['seconds']:.2f} s / {p['cpu_seconds']:.2f} s CPU / {gb(p['peak_bytes'])} "
+                f"/ {p['simulated_years']} y"
+                for p in s["points"]
+            )
+        )
+    lines.append(f"  targets met: {r['targets']}")
+    return "\n".join(lines)
+
+
 TARGETS = {
     "cells_per_second": 100e6,
     "streaming_ratio": 0.15,
@@ -614,6 +886,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the whole `grex simulate` process on the example at 100,000 and 1,000,000 draws (issue 17)",
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only 1,000 complexes x 40 years x 100,000 draws, via simulate() and as the whole `grex simulate`, "
+        "and its scaling in each dimension (issue 17, item 5); a few minutes and about 4 GB",
+    )
     args = parser.parse_args(argv)
     global THREADS
     THREADS = args.threads
@@ -636,6 +914,20 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"machine": machine(), "quick": quick, "user_path": path}, indent=2)
             if args.json
             else format_user_path(path)
+        )
+        return 0
+    if args.scale:
+        load = {"before": os.getloadavg()}  # other work on the machine: 1, 5 and 15 minute load averages
+        with tempfile.TemporaryDirectory() as tmp:
+            result = scale(SCALE_QUICK if quick else SCALE, Path(tmp))
+        load["after"] = os.getloadavg()
+        if quick:
+            result["targets"] = {key: None for key in result["targets"]}  # small sizes say nothing about them
+        print(
+            json.dumps({"machine": machine(), "quick": quick, "load": load, "scale": result}, indent=2)
+            if args.json
+            else format_scale(result, machine())
+            + f"\n  load average (1, 5, 15 min) before {load['before']}, after {load['after']}"
         )
         return 0
     if args.revaluation:

@@ -83,3 +83,43 @@ def test_user_path_reports_the_whole_process_and_where_its_time_goes():
         assert {"the draws", "writing draws.parquet beside the draws"} <= set(run["steps"])
         assert "the horizon pass" not in run["steps"]  # the example's blocks of draws each run over their own years
         assert 0 < run["steps"]["start, imports and console (the rest)"] < run["seconds"]
+
+
+@pytest.mark.slow
+def test_scale_reports_the_full_run_both_paths_and_the_scaling_in_each_dimension():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--scale", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    results = json.loads(out.stdout)
+    assert results["quick"] is True and len(results["load"]["before"]) == len(results["load"]["after"]) == 3
+    scale = results["scale"]
+    assert scale["size"] == {"complexes": 40, "years": 12, "draws": 4096}
+    assert scale["cells"] == 40 * 12 * 4096
+    full, process = scale["simulate"], scale["process"]
+    # the result's arrays: end year (int16), end value and present value per draw and complex, the reserve path
+    assert full["result_bytes"] == 4096 * 40 * (2 + 8 + 8) + 4096 * 11 * 8 + 4096 * 8
+    assert full["peak_bytes"] >= full["before_bytes"] > 0 and full["cpu_seconds"] > 0
+    assert full["estimate_bytes"] > 0 and full["simulated_years"] >= 12
+    assert {"the horizon pass", "the draws", "assembling the result"} <= set(full["steps"])
+    # the whole process read the scenario from files and wrote every draw: the same figures as simulate()
+    assert process["draws_parquet_rows"] == 4096 * 40 and process["draws_parquet_bytes"] > 0
+    assert process["same_figures_as_api"] is True
+    assert process["peak_bytes"] > 0 and 0 < process["steps"]["the draws"] < process["seconds"]
+    assert set(scale["scaling"]) == {"draws", "complexes", "years"}
+    assert scale["scaling"]["draws"]["sizes"] == [1024, 2048, 4096]
+    assert scale["scaling"]["complexes"]["sizes"] == [10, 20, 40]
+    assert scale["scaling"]["years"]["sizes"] == [3, 6, 12]
+    for axis, sweep in scale["scaling"].items():
+        assert [point[axis] for point in sweep["points"]] == sweep["sizes"]
+        assert all(point["seconds"] > 0 and point["peak_bytes"] > 0 for point in sweep["points"])
+        assert "exponent_seconds" in sweep and "exponent_cpu_seconds" in sweep
+    assert set(scale["targets"]) == {
+        "peak_bytes_simulate",
+        "peak_bytes_process",
+        "linear_in_each_dimension",
+        "estimate_at_least_the_peak",
+    }

@@ -511,7 +511,7 @@ def test_temporary_folders_of_earlier_versions_are_removed(tmp_path, capsys):
 
 def test_run_that_does_not_fit_in_memory(tmp_path, capsys, monkeypatch):
     path = make_case(tmp_path)
-    available = 600 << 20  # 300,000 draws of 2 complexes need about 0.62 GiB
+    available = 600 << 20  # 300,000 draws of 2 complexes need about 0.61 GiB
     monkeypatch.setattr(grex.limits, "available_memory", lambda: available)
     assert main(["simulate", str(path), "--draws", "300000", "--out", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
@@ -521,9 +521,25 @@ def test_run_that_does_not_fit_in_memory(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
+def test_report_and_sensitivity_are_refused_for_the_seven_simulations_they_hold(tmp_path, capsys, monkeypatch):
+    path = make_case(tmp_path)
+    # 300,000 draws of 2 complexes: one simulation about 0.61 GiB, seven (all drivers, each alone) about 1.24 GiB
+    monkeypatch.setattr(grex.limits, "available_memory", lambda: 1000 << 20)
+    grex.limits.check_memory(300_000, 2, "simulate")  # grex simulate fits
+    for command in ("sensitivity", "report"):
+        out = tmp_path / command
+        assert main([command, str(path), "--draws", "300000", "--out", str(out)]) == 3
+        one_line(capsys.readouterr().err, "--draws 300,000", "GiB", "draws fit")
+        assert not out.exists()
+
+
 def test_memory_estimate_hand_worked():
-    # 1,000 draws of 10 complexes: 1,000 × (10 × 48 + 11 × 8 × 3 + 64) bytes + 512 MiB
-    assert grex.limits.memory_needed(1000, 10) == 1000 * (480 + 264 + 64) + (512 << 20)
+    # 1,000 draws of 10 complexes: 1,000 × (10 × 24 + 11 × 8 × 3 + 64) bytes + 512 MiB
+    assert grex.limits.memory_needed(1000, 10) == 1000 * (240 + 264 + 64) + (512 << 20)
+    # the scale benchmark's portfolio: 100,000 draws of 1,000 complexes, about 3.0 GB (2.3 GB measured)
+    assert grex.limits.memory_needed(100_000, 1000) == 100_000 * (24_000 + 328) + (512 << 20)
+    # grex report and grex sensitivity hold seven simulations
+    assert grex.limits.memory_needed(1000, 10, "report") == 7 * 1000 * (240 + 328) + (512 << 20)
 
 
 def test_help_lists_the_exit_statuses(capsys):

@@ -65,3 +65,27 @@ def test_an_error_while_simulating_leaves_no_folder_and_no_staging(valuation, tm
     with pytest.raises(RuntimeError, match="disk gone"):
         simulate_to(valuation, tmp_path / "out", draws=DRAWS, seed=7, chunk_size=1024)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_draws_per_row_group_bounded_by_rows_hand_worked():
+    # at most 1,000,000 rows (draws x complexes) a group, at most 50,000 draws, at least one
+    assert simulation_io.row_group_draws(19) == 50_000  # 1,000,000 // 19 = 52,631: the draws' bound holds
+    assert simulation_io.row_group_draws(50) == 20_000
+    assert simulation_io.row_group_draws(1000) == 1000
+    assert simulation_io.row_group_draws(3_000_000) == 1
+
+
+def test_a_large_portfolio_has_fewer_draws_per_row_group(valuation, tmp_path, monkeypatch):
+    """Row groups hold at most ROW_GROUP_ROWS rows, in whole draws: memory while writing is bounded
+    whatever the number of complexes; the rows are those of the simulation, in order."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(simulation_io, "ROW_GROUP_ROWS", 100)  # 19 complexes: 5 draws (95 rows) a group
+    simulation = simulate_to(valuation, tmp_path / "out", draws=23, seed=7, chunk_size=1024, threads=1)
+    file = pq.ParquetFile(tmp_path / "out" / "draws.parquet")
+    assert [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)] == [95, 95, 95, 95, 57]
+    frame = pd.read_parquet(tmp_path / "out" / "draws.parquet")
+    assert (frame["draw"].to_numpy() == np.repeat(np.arange(23), 19)).all()
+    assert (frame["present_value"].to_numpy() == simulation.present_value.ravel()).all()
+    assert (frame["end_value"].to_numpy() == simulation.end_value.ravel()).all()

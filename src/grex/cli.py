@@ -221,7 +221,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_all(valuation, args.scenario)
         # the scenario's own draws and seed, as grex simulate: both print the same required capacity
-        draws, seed = _draws(args, scenario, valuation)
+        draws, seed = _draws(args, scenario, valuation, "report")
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "report")
         with steps.step(_simulating(draws)):
             simulation = simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)
@@ -687,7 +687,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_all(valuation, args.scenario)
-        draws, seed = _draws(args, scenario, valuation)
+        draws, seed = _draws(args, scenario, valuation, "sensitivity")
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "sensitivity")
         # the runs variance_shares needs, made here one by one so that the bar can follow them
         with steps.step(_simulating(draws)):

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_WORKERS",
     "MAX_YEARS",
     "MIN_DRAWS",
+    "RUNS_HELD",
     "available_memory",
     "check_amounts",
     "check_draws",
@@ -51,9 +52,17 @@ MAX_EXTENDS = 100
 #: Memory a simulation needs besides its results: the interpreter, libraries, chunks being valued. [bytes]
 BASE_MEMORY = 512 << 20
 
-#: Bytes per draw and complex a command keeps (results, the copies taken for quantiles
-#: and, for a batch, the parts waiting to be joined and the table written).
-BYTES_PER_CELL = {"simulate": 48, "batch": 128}
+#: Bytes per draw and complex a command keeps: for ``simulate`` the results (end year, end value
+#: and present value: 2 + 8 + 8 = 18 bytes) and a margin (``draws.parquet`` is written in row groups
+#: of at most a million rows, and the quantiles take one complex or the portfolio at a time); for a
+#: batch also the parts waiting to be joined and the table written. Measured (``benchmarks/README.md``,
+#: "Scale"): 1,000 complexes x 100,000 draws peak at about 2.3 GB for ``grex simulate``, which this
+#: estimates at 3.0 GB.
+BYTES_PER_CELL = {"simulate": 24, "report": 24, "sensitivity": 24, "batch": 128}
+#: Simulations a command holds at once: ``grex report`` and ``grex sensitivity`` keep the run with
+#: every driver and one with each of the six drivers alone (measured: ``grex sensitivity`` of the
+#: example at 300,000 draws peaks at 1.21 GB, ``grex simulate`` at 0.47 GB).
+RUNS_HELD = {"report": 7, "sensitivity": 7}
 #: Bytes per draw besides the complexes: the general reserve path (11 years) and its percentiles.
 BYTES_PER_DRAW = 11 * 8 * 3 + 64
 
@@ -214,13 +223,14 @@ def check_horizon(scenario: Any, *, inputs: Any) -> int:
 def memory_needed(draws: int, complexes: int, command: str = "simulate") -> int:
     """Bytes a Monte Carlo of ``draws`` draws of ``complexes`` complexes needs, estimated. [bytes]
 
-    ``draws × (complexes × BYTES_PER_CELL[command] + BYTES_PER_DRAW) + BASE_MEMORY``:
+    ``RUNS_HELD[command] × draws × (complexes × BYTES_PER_CELL[command] + BYTES_PER_DRAW) + BASE_MEMORY``:
     the results kept per draw and complex (end year, end value and present
-    value, and the copies taken for their quantiles; for a batch also the
-    parts waiting to be joined and the table written), the general reserve
-    path per draw, and the rest of the process.
+    value, with a margin; for a batch also the parts waiting to be joined
+    and the table written), the general reserve path per draw, for each
+    simulation the command holds at once (:data:`RUNS_HELD`, else one), and
+    the rest of the process.
     """
-    per_draw = max(complexes, 1) * BYTES_PER_CELL[command] + BYTES_PER_DRAW
+    per_draw = RUNS_HELD.get(command, 1) * (max(complexes, 1) * BYTES_PER_CELL[command] + BYTES_PER_DRAW)
     return int(draws) * per_draw + BASE_MEMORY
 
 

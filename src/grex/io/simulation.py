@@ -26,12 +26,28 @@ from grex.montecarlo import Simulation
 from grex.reserves import reserve_figures
 from grex.valuation import Valuation
 
-__all__ = ["DrawsWriter", "simulate_to", "write_draws", "write_reserve_years", "write_simulation"]
+__all__ = ["DrawsWriter", "row_group_draws", "simulate_to", "write_draws", "write_reserve_years", "write_simulation"]
 
 log = logging.getLogger("grex")
 
 #: Draws per Parquet row group: memory while writing stays bounded whatever the number of draws.
 ROW_GROUP_DRAWS = 50_000
+#: Rows (draws x complexes) per Parquet row group at most: a portfolio of more than 20 complexes has
+#: fewer draws per group, so that memory while writing stays bounded whatever the number of complexes.
+ROW_GROUP_ROWS = 1_000_000
+
+
+def row_group_draws(complexes: int) -> int:
+    """Draws per row group of ``draws.parquet``: :data:`ROW_GROUP_DRAWS`, fewer where that would make
+    more than :data:`ROW_GROUP_ROWS` rows, at least one.
+
+    Each group is built whole before it is written (the ``draw`` and
+    ``project`` columns are made for it: 12 bytes a row), and the Parquet
+    writer encodes it in memory: at 1,000 complexes a group of 50,000 draws
+    would be 50 million rows and about 0.6 GB besides the results
+    (``benchmarks/README.md``, "Scale"). Up to 20 complexes nothing changes.
+    """
+    return max(1, min(ROW_GROUP_DRAWS, ROW_GROUP_ROWS // max(int(complexes), 1)))
 
 
 def write_simulation(simulation: Simulation, out_dir: str | Path) -> Path:
@@ -104,7 +120,7 @@ def _write_rest(simulation: Simulation, staging: Path) -> None:
 
 
 class DrawsWriter:
-    """``draws.parquet`` written :data:`ROW_GROUP_DRAWS` draws at a time, as soon as they are valued.
+    """``draws.parquet`` written :func:`row_group_draws` draws at a time, as soon as they are valued.
 
     :meth:`write` takes the per-draw arrays (``end_year``, ``end_value``,
     ``present_value``, shape (draws, complexes)) and the number of leading
@@ -121,6 +137,7 @@ class DrawsWriter:
     def __init__(self, path: Path, projects: Iterable[Any], about: Mapping[str, Any]) -> None:
         self._projects = pa.array([str(p) for p in projects], type=pa.string())
         self._codes = np.arange(len(self._projects), dtype=np.int32)
+        self._group = row_group_draws(len(self._codes))
         schema = pa.schema(
             [
                 ("draw", pa.int64()),
@@ -143,8 +160,8 @@ class DrawsWriter:
     def write(self, arrays: Mapping[str, Any], done: int) -> None:
         """Write the whole row groups among draws ``0 ... done - 1`` not yet written."""
         self._arrays, self._done = arrays, done
-        while self._done - self._written >= ROW_GROUP_DRAWS:
-            self._row_group(self._written + ROW_GROUP_DRAWS)
+        while self._done - self._written >= self._group:
+            self._row_group(self._written + self._group)
 
     def close(self) -> None:
         """Write the draws not yet written and close the file (a file of no draws has one empty row group)."""
@@ -152,7 +169,7 @@ class DrawsWriter:
             if self._done == 0:
                 self._row_group(0)
             while self._written < self._done:
-                self._row_group(min(self._done, self._written + ROW_GROUP_DRAWS))
+                self._row_group(min(self._done, self._written + self._group))
         finally:
             self._writer.close()
 
@@ -197,7 +214,7 @@ def write_draws(simulation: Simulation, path: Path) -> None:
     """``draws.parquet``: the rows of :meth:`Simulation.to_frame`, written in row groups.
 
     The table is never built whole: a million draws of fifty complexes are
-    written :data:`ROW_GROUP_DRAWS` draws at a time, the ``project`` column
+    written :func:`row_group_draws` draws (20,000) at a time, the ``project`` column
     dictionary-encoded (it reads back as a categorical column). The file
     metadata holds the provenance (:func:`grex.io.results.read_provenance`).
     """
