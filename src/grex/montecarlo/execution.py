@@ -541,9 +541,10 @@ def _simulate_range(
     estimate = _output((rows_kept, RESERVE_YEARS))
     starts = range(first, last, chunk_size)
     if engine == "numba":
-        from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
+        from grex.kernel import Draws, Outputs, kernel_for  # noqa: PLC0415 - numba is slow to import
 
         fixed = kernel_plan(plan, n_years)
+        value_draws = kernel_for(fixed)  # the variant with the stages this plan uses, compiled on its first call
 
         scratch = _per_thread(lambda: _Scratch(plan))
         no_market = np.zeros((BLOCK, 0, 1))
