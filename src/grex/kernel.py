@@ -1733,20 +1733,28 @@ def kernel_for(plan: KernelPlan) -> Any:
     of a kind of scenario compiles its variant once per install. A variant with more stages gives
     the same numbers for a plan that does not use them (the branches test the plan too).
     """
-    flags = variant(plan)
+    return _kernel(variant(plan))
+
+
+def _variant_function(flags: tuple[bool, ...]) -> types.FunctionType:
+    """The body :func:`_value_draws` as the Python function of one variant (not compiled yet)."""
+    namespace = dict(globals())
+    namespace.update(zip(_FLAG_NAMES, flags, strict=True))
+    name = variant_name(flags)
+    body = types.FunctionType(_value_draws.__code__, namespace, name)
+    body.__qualname__ = name  # numba names the variant's cache files after it
+    body.__doc__ = _value_draws.__doc__
+    return body
+
+
+def _kernel(flags: tuple[bool, ...]) -> Any:
+    """The compiled variant of ``flags`` (one dispatcher per variant and process)."""
     kernel = _kernels.get(flags)
     if kernel is None:
         with _kernels_lock:
             kernel = _kernels.get(flags)
             if kernel is None:
-                namespace = dict(globals())
-                namespace.update(zip(_FLAG_NAMES, flags, strict=True))
-                name = variant_name(flags)
-                body = types.FunctionType(_value_draws.__code__, namespace, name)
-                body.__qualname__ = name
-                body.__doc__ = _value_draws.__doc__
-                kernel = _compiled(body)
-                _kernels[flags] = kernel
+                kernel = _kernels[flags] = _compiled(_variant_function(flags))
     return kernel
 
 
