@@ -72,7 +72,13 @@ zero divisor), which lets loops with divisions use vector instructions;
 
 The module imports numba; nothing in ``grex run`` imports it. Compiled code
 is cached next to the module (``cache=True``), so only the first call after
-an install compiles (a few seconds).
+an install compiles. :func:`value_draws` is compiled per variant
+(:func:`kernel_for`): a scenario without a market, a cost index per
+kostensoort, a rate per year, a cash-flow present value or a yearly
+revaluation compiles none of those stages (numba drops their branches
+before it inlines the stages), so its first call compiles about as long as
+the kernel before them; each kind of scenario compiles its variant once
+per install.
 """
 
 from __future__ import annotations
