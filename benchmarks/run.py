@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path] [--scale]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path] [--scale] [--compile-only]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -18,7 +18,8 @@ Measures, in one process and one run (issue 4):
   process, and scaling exponents of time in draws, complexes and years
   (least-squares slope of log time on log size);
 - the compile time of the kernel (first call with an empty numba cache, and
-  with the cache filled);
+  with the cache filled); with ``--compile-only`` only that, for the example and
+  the variants of the kernel of the market and yearly-revaluation examples;
 - the deterministic valuation of 1,000 complexes x 40 years, and the whole
   ``grex run`` process on the example scenario, import time included;
 - with ``--user-path`` only (issue 17): the whole ``grex simulate`` process on
@@ -401,23 +402,27 @@ from grex.io import read_portfolio, read_scenario
 from grex.montecarlo import simulate
 scenario = read_scenario({example!r})
 portfolio = read_portfolio(scenario.portfolio)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 simulate(scenario, portfolio, draws=16, seed=1)
-first = time.perf_counter() - start
+first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
 start = time.perf_counter()
 simulate(scenario, portfolio, draws=16, seed=1)
 second = time.perf_counter() - start
-print(json.dumps({{"import_seconds": imported, "first_call_seconds": first, "next_call_seconds": second}}))
+print(json.dumps({{"import_seconds": imported, "first_call_seconds": first, "first_call_cpu_seconds": first_cpu,
+                  "next_call_seconds": second}}))
 """
+#: The scenarios of ``--compile-only``: each compiles its own variant of the kernel (issue 17).
+COMPILE_SCENARIOS = ("assen-2024", "assen-2024-markt", "kredietcrisis-2008-jaarlijks")
 
 
-def compile_time(*, cold: bool = True) -> dict[str, Any]:
+def compile_time(*, cold: bool = True, example: Path = EXAMPLE) -> dict[str, Any]:
     """The kernel's first call in a fresh process: with an empty numba cache, and with the cache filled.
 
     ``cold=False`` skips the empty cache (a compile of a few seconds) and
-    reports ``None`` for it.
+    reports ``None`` for it. ``example``: the scenario, whose stages choose
+    the variant of the kernel that compiles (the example's: the plain one).
     """
-    code = _COMPILE_CODE.format(example=str(EXAMPLE))
+    code = _COMPILE_CODE.format(example=str(example))
     if not cold:
         return {"empty_cache": None, "filled_cache": _child(code)}
     with tempfile.TemporaryDirectory() as cache:
@@ -882,6 +887,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only the cost of the yearly revaluation (issue 16): adaptive against perfect foresight",
     )
     parser.add_argument(
+        "--compile-only",
+        action="store_true",
+        help="only the first compile with an empty numba cache, of the example and of the variants "
+        "of the market and yearly-revaluation examples (issue 17)",
+    )
+    parser.add_argument(
         "--user-path",
         action="store_true",
         help="only the whole `grex simulate` process on the example at 100,000 and 1,000,000 draws (issue 17)",
@@ -900,6 +911,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.market_only:
         market = market_throughput(size, size["draws"], 1 if quick else 3)
         print(json.dumps({"machine": machine(), "quick": quick, "market": market}, indent=2))
+        return 0
+    if args.compile_only:
+        compiled = {name: compile_time(example=ROOT / "scenarios" / f"{name}.toml") for name in COMPILE_SCENARIOS}
+        if args.json:
+            print(json.dumps({"machine": machine(), "compile": compiled}, indent=2))
+        else:
+            for name, c in compiled.items():
+                print(
+                    f"{name}: first call {c['empty_cache']['first_call_seconds']:.2f} s "
+                    f"({c['empty_cache']['first_call_cpu_seconds']:.2f} s CPU) with an empty numba cache, "
+                    f"{c['filled_cache']['first_call_seconds']:.2f} s with it filled"
+                )
         return 0
     if args.user_path:
         with tempfile.TemporaryDirectory() as tmp:

@@ -566,3 +566,80 @@ def test_reserve_entries_stage_is_reserve_path():
             )
         reserve_path_stage(1e6, change, provisions, got)
         np.testing.assert_array_equal(bits(got), bits(expected))
+
+
+# -- the variants of value_draws: a scenario compiles only the stages it uses (issue 17) ------------------
+
+#: The stages each flag of grex.kernel.variant keeps (in the order of VARIANT_STAGES).
+VARIANT_STAGE_FUNCTIONS = (
+    {"allocate_market", "add_market"},
+    {"retime_categories", "nominal_flows_by_category"},
+    {"roll_book_value_by_year"},
+    {"present_value_of_flows"},
+    {"revalue_yearly"},
+)
+#: The stages every variant runs.
+COMMON_STAGES = {"retime", "index_factors", "nominal_flows", "end_index", "add_risks", "roll_book_value"}
+
+
+def stages_left(flags):
+    """The stages a variant's body still calls after numba's dead-branch pruning (before it inlines them)."""
+    from numba.core import ir, types
+    from numba.core.analysis import compute_cfg_from_blocks, dead_branch_prune
+    from numba.core.compiler import run_frontend
+
+    from grex import kernel
+
+    func_ir = run_frontend(kernel._variant_function(flags))
+    dead_branch_prune(func_ir, (types.pyobject,) * 3)
+    dead = compute_cfg_from_blocks(func_ir.blocks).dead_nodes()
+    stages = {name for group in VARIANT_STAGE_FUNCTIONS for name in group} | COMMON_STAGES
+    return {
+        stmt.value.name
+        for label, block in func_ir.blocks.items()
+        if label not in dead
+        for stmt in block.find_insts(ir.Assign)
+        if isinstance(stmt.value, ir.Global) and stmt.value.name in stages
+    }
+
+
+@pytest.mark.parametrize("on", [None, 0, 1, 2, 3, 4, "all"])
+def test_a_variant_compiles_only_the_stages_it_uses(on):
+    flags = tuple(on == "all" or i == on for i in range(5))
+    expected = set(COMMON_STAGES)
+    for flag, group in zip(flags, VARIANT_STAGE_FUNCTIONS, strict=True):
+        expected |= group if flag else set()
+    assert stages_left(flags) == expected
+
+
+def test_each_variant_has_its_own_files_in_numbas_cache():
+    # numba finds a cached function by its name and bytecode, which the variants share: the name tells them apart
+    from itertools import product
+
+    from grex import kernel
+
+    variants = list(product((False, True), repeat=5))
+    names = {kernel.variant_name(flags) for flags in variants}
+    index_files = {
+        kernel._compiled(kernel._variant_function(flags))._cache._cache_file._index_name for flags in variants
+    }
+    assert len(names) == len(index_files) == 32
+    assert kernel.variant_name((False,) * 5) == "value_draws"  # the file grex.progress.kernel_cache_ready looks for
+    assert kernel.variant_name((True, False, False, False, True)) == "value_draws_market_yearly"
+
+
+@pytest.mark.parametrize(
+    ("name", "flags"),
+    [
+        ("assen-2024", (False, False, False, False, False)),
+        ("kredietcrisis-2008", (False, False, False, False, False)),
+        ("assen-2024-markt", (True, False, False, False, False)),
+        ("kredietcrisis-2008-jaarlijks", (False, False, False, False, True)),
+    ],
+)
+def test_the_plan_chooses_the_variant(name, flags):
+    from grex.kernel import variant
+
+    scenario, portfolio = load(ROOT / "scenarios" / f"{name}.toml")
+    plan = make_plan(scenario, portfolio, None)
+    assert variant(execution.kernel_plan(plan, 30)) == flags

@@ -195,7 +195,7 @@ def _simulating(draws: int, lang: str = "en") -> str:
     label = f"simulating {number(draws, lang)} draws"
     if not kernel_cache_ready():
         log.info(COMPILE_NOTE)
-        label += " (compiling first, up to half a minute)"
+        label += " (compiling first, about 10 s)"
     return label
 
 

@@ -73,12 +73,20 @@ zero divisor), which lets loops with divisions use vector instructions;
 
 The module imports numba; nothing in ``grex run`` imports it. Compiled code
 is cached next to the module (``cache=True``), so only the first call after
-an install compiles (a few seconds).
+an install compiles. :func:`value_draws` is compiled per variant
+(:func:`kernel_for`): a scenario without a market, a cost index per
+kostensoort, a rate per year, a cash-flow present value or a yearly
+revaluation compiles none of those stages (numba drops their branches
+before it inlines the stages), so its first call compiles about as long as
+the kernel before them; each kind of scenario compiles its variant once
+per install.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import types
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -98,6 +106,7 @@ __all__ = [
     "index_factors",
     "index_shocks",
     "index_shocks_by_draw",
+    "kernel_for",
     "ndtri",
     "needed_years",
     "nominal_flow",
@@ -117,6 +126,8 @@ __all__ = [
     "roll_book_value_by_year",
     "timing_values",
     "value_draws",
+    "variant",
+    "variant_name",
 ]
 
 #: How every function is compiled: cached, without the GIL, no reordering of floating-point operations.
@@ -1513,9 +1524,12 @@ def revalue_yearly(
         path[i + 1] = plan.general_reserve + running
 
 
-@_compiled
-def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested against the numpy engine
+def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; tested against the numpy engine
     """Value a set of draws: end year, end value, present value and reserve path of each.
+
+    The body of :func:`value_draws`, compiled once per variant (:func:`kernel_for`): the
+    branches of the stages a variant leaves out (``_MARKET`` ... ``_YEARLY`` false) are
+    removed before compiling.
 
     Each draw passes the stages in this order (the comments mark where two
     stages still to come enter):
@@ -1587,14 +1601,14 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
     market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
     market_start = np.zeros(C, dtype=np.int64)
     market_end = np.zeros(C, dtype=np.int64)
-    with_market_tied = n_participants > 0 and plan.category_count > 0
+    with_market_tied = _MARKET and _BY_CATEGORY and n_participants > 0 and plan.category_count > 0
     market_tied = np.zeros((n_years, C) if with_market_tied else (0, C))
     # yearly revaluation (issue 16)
     revalue_change = np.empty(years)
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
-        if n_participants > 0:
+        if _MARKET and n_participants > 0:
             allocate_market(
                 plan, draws.absorption[d], backlog, offer, sold, market_revenues, market_linked, market_start,
                 market_end,
@@ -1602,11 +1616,13 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
         )
-        if with_market_tied:  # the market's tied costs kept apart for their group of kostensoorten
+        if (
+            _MARKET and _BY_CATEGORY and with_market_tied
+        ):  # the market's tied costs kept apart for their group of kostensoorten
             for t in range(n_years):
                 for q in range(C):
                     market_tied[t, q] = market_linked[t, q]
-        if n_participants > 0:
+        if _MARKET and n_participants > 0:
             needed = add_market(
                 plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
                 window_lo, window_hi, span_end, needed,
@@ -1633,7 +1649,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             plan.revenue_freeze,
             cum,
         )
-        if plan.category_count == 0:
+        if not _BY_CATEGORY or plan.category_count == 0:
             nominal_flows(
                 plan,
                 needed,
@@ -1678,18 +1694,18 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
         end_index(plan, last_flow, last_index)
         add_risks(plan, draws.risk[d], cost_factor, revenue_factor, net, last_index)
         close_spans(plan, span_end, last_index, net, balance)
-        if plan.interest_by_year:
+        if _RATE_BY_YEAR and plan.interest_by_year:
             roll_book_value_by_year(balance, draws.interest[d], plan.interest_rates, net, last_index)
         else:
             roll_book_value(balance, draws.interest[d], net, last_index)
         # (7. yearly revaluation along the path: after the reserve path, stage revalue_yearly)
-        if plan.present_value_of_flows:
+        if _PV_OF_FLOWS and plan.present_value_of_flows:
             present_value_of_flows(plan, net, last_index, terms, partial, flows_value)
         for c in range(C):
             q = plan.column[c]
             last = last_index[q]
             ev = -balance[q]
-            if plan.present_value_of_flows:
+            if _PV_OF_FLOWS and plan.present_value_of_flows:
                 pv = flows_value[q]
             else:
                 pv = ev * plan.discount[last]
@@ -1713,7 +1729,7 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
             )
         reserve_path(plan.general_reserve, change, provisions, out.reserve[d])
         # 7. yearly revaluation along the path (issue 16)
-        if not plan.yearly:
+        if not _YEARLY or not plan.yearly:
             continue
         revalue_yearly(
             plan,
@@ -1741,6 +1757,78 @@ def value_draws(draws, plan, out):  # pragma: no cover - compiled; tested agains
                 perfect = out.reserve[d, y]
                 out.reserve[d, y] = out.revalued[d, y]
                 out.revalued[d, y] = perfect
+
+
+# -- the variants of value_draws: each scenario compiles only the stages it uses --
+
+#: The stages a variant of :func:`value_draws` may leave out, in the order of :func:`variant`'s flags
+#: (the market of issue 15, a cost index per kostensoort, a rekenrente per year, the present value of
+#: the flows, the yearly revaluation of issue 16), with the word each adds to the variant's name.
+VARIANT_STAGES = ("market", "categories", "rate_by_year", "pv_of_flows", "yearly")
+# The module's own values: every stage (the body read as a whole). A variant compiles the body with
+# its own values of these names, so numba drops the branches of the stages it leaves out before it
+# inlines and compiles them.
+_MARKET = _BY_CATEGORY = _RATE_BY_YEAR = _PV_OF_FLOWS = _YEARLY = True
+_FLAG_NAMES = ("_MARKET", "_BY_CATEGORY", "_RATE_BY_YEAR", "_PV_OF_FLOWS", "_YEARLY")
+_kernels: dict[tuple[bool, ...], Any] = {}
+_kernels_lock = threading.Lock()
+
+
+def variant(plan: KernelPlan) -> tuple[bool, ...]:
+    """Which stages the plan uses: one flag per entry of :data:`VARIANT_STAGES`."""
+    market = plan.market_complex is not None and plan.market_complex.shape[0] > 0
+    return (
+        market,
+        plan.category_count > 0,
+        bool(plan.interest_by_year),
+        bool(plan.present_value_of_flows),
+        bool(plan.yearly),
+    )
+
+
+def variant_name(flags: tuple[bool, ...]) -> str:
+    """The name of a variant's compiled function (and of its files in numba's cache): ``value_draws``,
+    ``value_draws_market``, ``value_draws_market_yearly`` ..."""
+    return "_".join(["value_draws", *(stage for stage, on in zip(VARIANT_STAGES, flags, strict=True) if on)])
+
+
+def kernel_for(plan: KernelPlan) -> Any:
+    """The compiled :func:`value_draws` for the stages the plan uses (:func:`variant`), compiled on its first call.
+
+    Each variant is the body :func:`_value_draws` with its own values of the flags, under its own
+    name, so numba caches it in its own files (the index of a cached function is its name and its
+    bytecode, which the variants share) and compiles only the stages it keeps: the first simulation
+    of a kind of scenario compiles its variant once per install. A variant with more stages gives
+    the same numbers for a plan that does not use them (the branches test the plan too).
+    """
+    return _kernel(variant(plan))
+
+
+def _variant_function(flags: tuple[bool, ...]) -> types.FunctionType:
+    """The body :func:`_value_draws` as the Python function of one variant (not compiled yet)."""
+    namespace = dict(globals())
+    namespace.update(zip(_FLAG_NAMES, flags, strict=True))
+    name = variant_name(flags)
+    body = types.FunctionType(_value_draws.__code__, namespace, name)
+    body.__qualname__ = name  # numba names the variant's cache files after it
+    body.__doc__ = _value_draws.__doc__
+    return body
+
+
+def _kernel(flags: tuple[bool, ...]) -> Any:
+    """The compiled variant of ``flags`` (one dispatcher per variant and process)."""
+    kernel = _kernels.get(flags)
+    if kernel is None:
+        with _kernels_lock:
+            kernel = _kernels.get(flags)
+            if kernel is None:
+                kernel = _kernels[flags] = _compiled(_variant_function(flags))
+    return kernel
+
+
+def value_draws(draws: Draws, plan: KernelPlan, out: Outputs) -> None:
+    """Value a set of draws with the variant of the kernel its plan needs (:func:`kernel_for`, :func:`_value_draws`)."""
+    kernel_for(plan)(draws, plan, out)
 
 
 # -- the random-number transforms (the numpy versions are in grex.montecarlo.streams and grex.drivers) --

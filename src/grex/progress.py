@@ -28,14 +28,17 @@ from typing import Any
 
 __all__ = ["COMPILE_NOTE", "Steps", "configure_logging", "kernel_cache_ready", "log", "show_bars"]
 
-#: The note before a simulation whose kernel is not in numba's cache yet.
-COMPILE_NOTE = "compiling the Monte Carlo kernel (first run after an install, up to half a minute; cached afterwards)"
+#: The note before a simulation whose kernel is not in numba's cache yet: each kind of scenario (with a market,
+#: a yearly revaluation ...) compiles its own variant of the kernel (:func:`grex.kernel.kernel_for`) once.
+COMPILE_NOTE = "compiling the Monte Carlo kernel (once per install and kind of scenario, about 10 s; cached afterwards)"
 
 log = logging.getLogger("grex")
 
 #: Seconds a command may run before its bar appears (a quick command shows none).
 DELAY = 0.5
-#: numba's index file of the kernel's main function in its cache.
+#: numba's index file of the kernel's main function in its cache: its plain variant, which the scenarios
+#: without a market, a cost index per kostensoort, a rate per year, a cash-flow present value or a
+#: yearly revaluation use (:func:`grex.kernel.variant_name`).
 INDEX = "kernel.value_draws-*.nbi"
 #: Seconds between redraws of the elapsed time while a step runs.
 TICK = 0.5
@@ -192,6 +195,9 @@ class Steps:
 
 def kernel_cache_ready() -> bool:
     """Whether numba's cache holds the compiled Monte Carlo kernel (else the first simulation compiles it).
+
+    The kernel's plain variant: a scenario with a stage it leaves out (a market, a yearly
+    revaluation ...) compiles its own variant the first time, which this does not see.
 
     Looks for numba's index file of ``value_draws`` beside the kernel module
     (``__pycache__``) or under ``NUMBA_CACHE_DIR``, newer than the module's

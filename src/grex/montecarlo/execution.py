@@ -662,12 +662,13 @@ def _run_range(
         return years if n_years is None else min(years, n_years)
 
     if engine == "numba":
-        from grex.kernel import Draws, Outputs, value_draws  # noqa: PLC0415 - numba is slow to import
+        from grex.kernel import Draws, Outputs, kernel_for  # noqa: PLC0415 - numba is slow to import
 
         # The tables for the longest horizon the drivers allow, once; each block then runs over its own years.
         fixed = kernel_plan(plan, plan.bound_years if free else cast(int, n_years))
         # the yearly revaluation reads the index shocks of the whole horizon, the other stages a draw's own years
         least = cast(int, n_years) if plan.yearly else 0
+        value_draws = kernel_for(fixed)  # the variant with the stages this plan uses, compiled on its first call
 
         scratch = _per_thread(lambda: _Scratch(plan))
         no_market = np.zeros((BLOCK, 0, 1))
