@@ -66,8 +66,8 @@ __all__ = [
 
 #: Draws of one Monte Carlo part sent to a worker (a multiple of BLOCK).
 CHUNK_DRAWS = 8 * BLOCK
-#: Tables of a scenario a grid key may point into.
-GRID_TABLES = ("parameters", "reserves", "montecarlo")
+#: Tables of a scenario a grid key may point into (``market``: a key of one of its ``[market.NAME]`` tables).
+GRID_TABLES = ("parameters", "reserves", "montecarlo", "market")
 #: Most scenarios one grid may expand into.
 MAX_GRID = 10_000
 #: Seconds to wait for a Dask scheduler before giving up.
@@ -220,6 +220,8 @@ def _apply(data: Mapping[str, Any], key: str, value: Any, source: Any) -> dict[s
             f"key grid.{key}",
             f"must name a value in one of the tables {', '.join(GRID_TABLES)} (e.g. parameters.discount_rate)",
         )
+    if parts[0] == "market":
+        _check_market_key(data, parts, key, source)
     table = out
     for depth, part in enumerate(parts[:-1]):
         if part not in table:
@@ -232,6 +234,29 @@ def _apply(data: Mapping[str, Any], key: str, value: Any, source: Any) -> dict[s
         table = table[part]
     table[parts[-1]] = deepcopy(value)
     return out
+
+
+def _check_market_key(data: Mapping[str, Any], parts: list[str], key: str, source: Any) -> None:
+    """A grid key into ``[market.NAME]``: a key of a market the scenario writes (a grid does not add a market)."""
+    from grex.market import MARKET_KEYS  # noqa: PLC0415
+
+    markets = data.get("market")
+    names = list(markets) if isinstance(markets, Mapping) else []
+    if len(parts) < 3:
+        raise InputError(
+            source,
+            f"key grid.{key}",
+            "must name a key of a market, e.g. market.housing.absorption or ...absorption.mode",
+        )
+    if parts[1] not in names:
+        have = f"its markets are {', '.join(names)}" if names else "it has no [market] table"
+        raise InputError(source, f"key grid.{key}", f"market {parts[1]!r} is not in the scenario; {have}")
+    if parts[2] not in MARKET_KEYS:
+        raise InputError(
+            source,
+            f"key grid.{key}",
+            f"{parts[2]!r} is not a key of a market; expected one of {', '.join(MARKET_KEYS)}",
+        )
 
 
 def grid_size(data: Mapping[str, Any]) -> int:
@@ -263,15 +288,20 @@ def expand_grid(data: Mapping[str, Any], source: Any = None) -> list[dict[str, A
 
     Notes
     -----
-    A grid key is a dotted path into ``[parameters]``, ``[reserves]`` or
-    ``[montecarlo]``: ``"parameters.discount_rate" = [0.01, 0.02]`` or, the
-    same, ``parameters.discount_rate = [0.01, 0.02]`` under ``[grid]``. A
-    missing driver table of ``[montecarlo]`` starts from its defaults.
+    A grid key is a dotted path into ``[parameters]``, ``[reserves]``,
+    ``[montecarlo]`` or a ``[market.NAME]`` the scenario writes:
+    ``"parameters.discount_rate" = [0.01, 0.02]`` or, the same,
+    ``parameters.discount_rate = [0.01, 0.02]`` under ``[grid]``;
+    ``"market.housing.absorption.mode" = [250, 300]`` varies one value of a
+    market's absorption, ``"market.housing.absorption" = [250, 300]`` replaces
+    it. A missing driver table of ``[montecarlo]`` starts from its defaults;
+    a market the scenario does not write is an error.
 
     Raises
     ------
     InputError
-        A grid key outside those tables, naming an unknown parameter, or a
+        A grid key outside those tables, naming an unknown parameter, market
+        or market key, or a
         value that fails the checks of :class:`~grex.scenario.Scenario`; the
         message names the grid key.
 

@@ -165,11 +165,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with steps.step("writing"):
             write_valuation(valuation, out_dir)
     print(format_valuation(valuation, lang=args.lang))
-    from grex.market import format_programme_check, programme_check  # noqa: PLC0415
+    from grex.market import format_programme_check, market_labels, programme_check  # noqa: PLC0415
 
     check = programme_check(valuation.scenario, valuation.portfolio)
     if check is not None:
-        print(format_programme_check(check, lang=args.lang))
+        print(format_programme_check(check, lang=args.lang, labels=market_labels(valuation.scenario)))
     log.info("written to %s/", out_dir)
     return 0
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,17 +37,32 @@ from grex.drivers import Distribution, parse_distribution
 from grex.errors import InputError
 from grex.portfolio import M2_PER_HA, PROGRAMME_ROW, SEGMENT_UNITS
 
-__all__ = ["MARKET_KEYS", "Market", "MarketPlan", "allocate", "market_plan", "parse_markets", "reach"]
+__all__ = [
+    "MARKET_KEYS",
+    "Market",
+    "MarketPlan",
+    "allocate",
+    "market_labels",
+    "market_plan",
+    "parse_markets",
+    "reach",
+]
 
 #: Keys of a ``[market.NAME]`` table.
-MARKET_KEYS = ("segments", "unit", "absorption", "persistence", "price_correlation")
+MARKET_KEYS = ("segments", "unit", "absorption", "persistence", "price_correlation", "label")
 #: Units of a market.
 UNITS = ("dwelling", "m2", "ha")
 
 
 @dataclass(frozen=True)
 class Market:
-    """One ``[market.NAME]`` table, checked."""
+    """One ``[market.NAME]`` table, checked.
+
+    ``label`` (optional free text, e.g. ``"Woningmarkt Assen"``) is what the
+    report and the console show for the market; it changes no figure, so it
+    is no input of the hash (:func:`grex.scenario.canonical`) and not in
+    :meth:`to_json`.
+    """
 
     name: str
     segments: tuple[str, ...]
@@ -55,6 +70,12 @@ class Market:
     absorption: Distribution
     persistence: float = 0.0
     price_correlation: float = 0.0
+    label: str | None = field(default=None, metadata={"input": False})
+
+    @property
+    def shown(self) -> str:
+        """The market as the report and the console show it: its label, else its name."""
+        return self.label if self.label is not None else self.name
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,8 +136,22 @@ def parse_markets(value: Any, source: Any, *, tail: float = 0.05) -> tuple[Marke
         correlation = _number(table.get("price_correlation", 0.0), source, f"{where}.price_correlation")
         if not -1.0 <= correlation <= 1.0:
             raise InputError(source, f"{where}.price_correlation", f"must lie in [-1, 1], not {correlation:g}")
-        out.append(Market(str(name), tuple(segments), unit, absorption, persistence, correlation))
+        label = table.get("label")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise InputError(source, f"{where}.label", f"must be a non-empty string (text), not {label!r}")
+        out.append(Market(str(name), tuple(segments), unit, absorption, persistence, correlation, label))
+    shown: dict[str, str] = {}
+    for market in out:  # the report draws a panel per shown name: two markets cannot share one
+        if market.shown in shown:
+            key = f"key market.{market.name}" + (".label" if market.label is not None else "")
+            raise InputError(source, key, f"{market.shown!r} is shown for market {shown[market.shown]!r} too")
+        shown[market.shown] = market.name
     return tuple(out)
+
+
+def market_labels(scenario: Any) -> dict[str, str]:
+    """Market name -> what the report and the console show for it (its ``label``, else the name)."""
+    return {m.name: m.shown for m in getattr(scenario, "markets", ())}
 
 
 def _fits(unit: str, allowed: tuple[str, ...]) -> bool:
@@ -424,8 +459,11 @@ def programme_check(scenario: Any, portfolio: Any) -> Any:
     return pd.DataFrame(rows) if rows else None
 
 
-def format_programme_check(check: Any, lang: str = "nl") -> str:
-    """The check of :func:`programme_check` as lines for the console, in Dutch (``nl``) or English."""
+def format_programme_check(check: Any, lang: str = "nl", labels: Mapping[str, str] | None = None) -> str:
+    """The check of :func:`programme_check` as lines for the console, in Dutch (``nl``) or English.
+
+    ``labels`` maps a market's name to what is shown for it (:func:`market_labels`); by default the name.
+    """
     from grex.formatting import format_value  # noqa: PLC0415
 
     words = {
@@ -439,12 +477,15 @@ def format_programme_check(check: Any, lang: str = "nl") -> str:
         ),
     }
     title, heads = words.get(lang, words["en"])
-    lines = [title, f"  {heads[0]:<12} {heads[1]:>4} " + " ".join(f"{h:>11}" for h in heads[2:])]
-    for row in check.itertuples(index=False):
+    labels = labels or {}
+    shown = [labels.get(name, name) for name in check["market"]]
+    width = max([12, *(len(name) for name in shown)])
+    lines = [title, f"  {heads[0]:<{width}} {heads[1]:>4} " + " ".join(f"{h:>11}" for h in heads[2:])]
+    for name, row in zip(shown, check.itertuples(index=False), strict=True):
         cells = (row.planned, row.absorbable, row.over_programming)
         kind = "number" if row.unit == "dwelling" else "ratio"  # whole dwellings, hectares to two decimals
         numbers = [format_value(v, kind, lang) for v in cells]
         numbers.append(format_value(row.over_programming_pct, "percent", lang))
         numbers.append(format_value(row.backlog, kind, lang))
-        lines.append(f"  {row.market:<12} {row.year:>4} " + " ".join(f"{n:>11}" for n in numbers))
+        lines.append(f"  {name:<{width}} {row.year:>4} " + " ".join(f"{n:>11}" for n in numbers))
     return "\n".join(lines)

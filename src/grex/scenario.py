@@ -435,7 +435,8 @@ class Scenario:
 def canonical(value: Any) -> Any:
     """A value as plain JSON data that is the same for equal values, in any process.
 
-    Dataclasses become tables of all their fields with the class name under
+    Dataclasses become tables of their fields (all but those whose metadata
+    says ``input=False``: what is only shown, as a market's label) with the class name under
     ``"__type__"`` (a uniform and a triangular distribution with the same
     bounds differ); mappings become lists of ``[key, value]`` pairs sorted by
     key; tuples and lists, lists; numpy scalars, Python numbers. A float with a
@@ -459,7 +460,8 @@ def canonical(value: Any) -> Any:
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     if is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__, **{f.name: canonical(getattr(value, f.name)) for f in fields(value)}}
+        shown = (f for f in fields(value) if f.metadata.get("input", True))  # not what is only shown (a label)
+        return {"__type__": type(value).__name__, **{f.name: canonical(getattr(value, f.name)) for f in shown}}
     if isinstance(value, Mapping):
         pairs = [[canonical(k), canonical(v)] for k, v in value.items()]
         return {"__map__": sorted(pairs, key=lambda pair: json.dumps(pair[0], sort_keys=True))}

@@ -1108,11 +1108,14 @@ def _charts_section(valuation: Valuation, simulation, drivers, labels: Labels) -
 
 def _programme_section(valuation: Valuation, labels: Labels) -> Section | None:
     """Programmering (issue 15): the programme per market and year against the absorption's mode; None without one."""
-    from grex.market import programme_check  # noqa: PLC0415
+    from grex.market import market_labels, programme_check  # noqa: PLC0415
 
     check = programme_check(valuation.scenario, valuation.portfolio)
     if check is None:
         return None
+    check = check.copy()
+    names = market_labels(valuation.scenario)
+    check["market"] = [names.get(name, name) for name in check["market"]]  # a market's label where it has one
     shown = check.copy()
     # dwellings are whole units, hectares and square metres to two decimals; the unit in the report's language
     whole = shown["unit"] == "dwelling"
@@ -1141,7 +1144,7 @@ def _programme_section(valuation: Valuation, labels: Labels) -> Section | None:
     chart = Chart(
         "programme",
         labels["fig_programme"],
-        lambda fig: charts.programme_against_market(check, labels, fig=fig),
+        lambda fig: charts.programme_against_market(shown, labels, fig=fig),  # the label and unit as in the table
         caption=labels["cap_programme"],
     )
     return Section(
