@@ -381,3 +381,65 @@ def test_cli_starts_a_local_cluster_and_writes_to_s3(s3, local, capsys):
     written = pd.read_csv(io.BytesIO(s3.cat_file("grex-batches/cli/comparison.csv")), index_col="figure", dtype=str)
     expected = pd.read_csv(local.out_dir / "comparison.csv", index_col="figure", dtype=str)
     pd.testing.assert_frame_equal(written, expected[["base", "kredietcrisis"]])
+
+
+# -- remote inputs: scenario files and portfolios at URLs --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def inputs(s3):
+    """The example scenarios (an extends chain across folders) and their portfolio, uploaded to the S3 server."""
+    scenarios = ROOT / "scenarios"
+    s3.mkdir("grex-inputs")
+    for name in ("assen-2024.toml", "kredietcrisis-2008.toml", "assen-2024/projects.csv", "assen-2024/flows.csv"):
+        s3.put(str(scenarios / name), f"grex-inputs/sc/{name}")
+    for name in ("base.toml", "kredietcrisis.toml", "rente-omhoog.toml"):
+        s3.put(str(BATCH / name), f"grex-inputs/sc/batch-2024/{name}")
+    return "s3://grex-inputs/sc"
+
+
+def test_scenarios_and_portfolio_read_from_s3_give_the_local_figures(inputs, local, tmp_path, capsys):
+    urls = [f"{inputs}/batch-2024/{n}" for n in ("base.toml", "kredietcrisis.toml", "rente-omhoog.toml")]
+    remote = run_batch(urls, tmp_path / "remote", draws=DRAWS, chunk_draws=CHUNK)
+    assert remote.ok and remote.rows == local.rows
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert (tmp_path / "remote" / name).read_bytes() == (local.out_dir / name).read_bytes()
+    # grex run on a remote file; a local scenario whose portfolio is a URL
+    assert main(["run", f"{inputs}/assen-2024.toml", "--out", str(tmp_path / "run-remote")]) == 0
+    assert main(["run", str(ROOT / "scenarios" / "assen-2024.toml"), "--out", str(tmp_path / "run-local")]) == 0
+    pointing = tmp_path / "pointing.toml"
+    pointing.write_text(
+        f'extends = "{(ROOT / "scenarios" / "assen-2024.toml").as_posix()}"\nportfolio = "{inputs}/assen-2024"\n'
+    )
+    assert main(["run", str(pointing), "--out", str(tmp_path / "run-pointing")]) == 0
+    capsys.readouterr()
+    expected = (tmp_path / "run-local" / "complexes.csv").read_bytes()
+    assert (tmp_path / "run-remote" / "complexes.csv").read_bytes() == expected
+    assert (tmp_path / "run-pointing" / "complexes.csv").read_bytes() == expected
+    # a file missing in a reachable bucket is a scenario that fails, named by its URL; the others run
+    missing = run_batch([*urls[:1], f"{inputs}/batch-2024/nowhere.toml"], tmp_path / "missing", draws=200)
+    assert [str(f) for f in missing.failures] == [f"{inputs}/batch-2024/nowhere.toml: scenario file not found"]
+    assert missing.ran == ("base",)
+
+
+def test_unreachable_or_denied_inputs_are_one_line_exit_2_nothing_written(s3, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    for command in ("batch", "run", "simulate"):
+        status = main([command, "s3://no-such-bucket/s.toml", "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 2 and err == [
+            "grex: error: s3://no-such-bucket/s.toml: the bucket or container 'no-such-bucket' does not exist "
+            "or is not yours"
+        ], command
+    # denied credentials: the server checks them (moto's authentication on) and knows none
+    import moto.settings
+
+    s3.mkdir("grex-denied")
+    s3.put(str(BATCH / "base.toml"), "grex-denied/base.toml")
+    url = "s3://grex-denied/base.toml"
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    status = main(["batch", str(BATCH / "rente-omhoog.toml"), url, "--draws", "200", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and err[0].startswith(f"grex: error: {url}: cannot read the scenario file:")
+    assert "access denied, check the credentials" in err[0], err[0]
+    assert not out.exists()

@@ -79,13 +79,13 @@ from grex.batch import (
     headline,
     pool_chosen,
 )
-from grex.errors import InputError, OutputError
+from grex.errors import InputError, OutputError, shown
 from grex.io.cluster import announce_dashboard, check_environment, check_shared_folder, make_cluster
 from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, _clean, write_json
 from grex.io.scenario import read_scenario_table
-from grex.io.storage import Location, is_url, location
+from grex.io.storage import Location, StorageError, is_url, local_input, location
 from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, assemble, simulation_horizon
 from grex.progress import Steps
@@ -117,7 +117,7 @@ FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenario, Path]], list[Failure]]:
-    """Read the scenario files of a batch, grids expanded.
+    """Read the scenario files of a batch, grids expanded; a file may be a URL (:func:`grex.io.storage.local_input`).
 
     Returns
     -------
@@ -125,26 +125,35 @@ def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenar
         Every scenario that passed its checks, with its file, in order.
     failures : list of Failure
         Files that could not be read or checked, and scenario names used twice.
+
+    Raises
+    ------
+    StorageError
+        A URL whose storage cannot be read (no answer, denied credentials,
+        an unknown bucket): the whole batch stops, before any work.
     """
     scenarios: list[tuple[Scenario, Path]] = []
     failures: list[Failure] = []
     seen: dict[str, Path] = {}
-    for path in map(Path, paths):
+    for given in paths:
+        path = local_input(given)  # a URL: its copy here (StorageError where the storage cannot be read)
         name = None
         try:
             data, sources = read_scenario_table(path)
             name = data.get("name") if isinstance(data.get("name"), str) else None
             expanded = [Scenario.from_dict(t, source=path, sources=sources) for t in expand_grid(data, path)]
+        except StorageError:
+            raise
         except InputError as error:
-            failures.append(Failure(str(path), name, _reason(error, path)))
+            failures.append(Failure(shown(str(path)), name, _reason(error, path)))
             continue
         for scenario in expanded:
             if scenario.name in seen:
                 failures.append(
                     Failure(
-                        str(path),
+                        shown(str(path)),
                         scenario.name,
-                        f"scenario name {scenario.name!r} is already used by {seen[scenario.name]}",
+                        shown(f"scenario name {scenario.name!r} is already used by {seen[scenario.name]}"),
                     )
                 )
                 continue
@@ -155,7 +164,7 @@ def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenar
 
 def _reason(error: InputError, path: Path) -> str:
     if error.source == str(path):
-        return ": ".join(p for p in (error.location, error.message) if p)
+        return shown(": ".join(p for p in (error.location, error.message) if p))
     return str(error)
 
 
@@ -526,12 +535,13 @@ def run_batch(
         raise InputError(None, "scenarios", "name at least one scenario file")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InputError(None, "--retries", f"must be a whole number ≥ 0, not {retries!r}")
-    client, own_client, own_cluster = None, False, None
     if scheduler is not None and cluster is not None:
         raise InputError(None, "--cluster", "starts a cluster; --scheduler names a running one: give one of them")
     if (scheduler is not None or cluster is not None) and workers > 1:
         option = "--scheduler" if scheduler is not None else "--cluster"
         raise InputError(None, "--workers", f"runs a local pool; with {option} the cluster's workers run the batch")
+    scenarios, failures = read_batch_scenarios(paths)  # remote files fetched (or refused) before a cluster starts
+    client, own_client, own_cluster = None, False, None
     if cluster is not None:
         own_cluster = make_cluster(cluster)
         try:
@@ -559,7 +569,6 @@ def run_batch(
         announce_dashboard(client)
 
     try:
-        scenarios, failures = read_batch_scenarios(paths)
         order = [s.name for s, _ in scenarios]
         rows: dict[str, dict[str, Any]] = {}
         skipped: list[str] = []
@@ -591,7 +600,7 @@ def run_batch(
                 )
                 jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))
             except (InputError, OutputError) as error:
-                failures.append(Failure(str(source), scenario.name, str(error)))
+                failures.append(Failure(shown(str(source)), scenario.name, str(error)))
         preparing.close()
 
         ran: list[str]
@@ -620,7 +629,9 @@ def run_batch(
                     continue
                 if raised is not None:
                     job.failed = True
-                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _failure_reason(raised)))
+                    failures.append(
+                        Failure(shown(str(job.scenario.source)), job.scenario.name, _failure_reason(raised))
+                    )
                     bar.update(job.draws - sum(len(p["present_value"]) for p in job.parts.values()))
                     job.parts.clear()
                     continue
@@ -762,7 +773,7 @@ def _run_on_cluster(
                 continue
             name = job.scenario.name
             if future.status != "finished":
-                failures.append(Failure(str(job.scenario.source), name, _failure_reason(future.exception())))
+                failures.append(Failure(shown(str(job.scenario.source)), name, _failure_reason(future.exception())))
                 log.warning("scenario %s: failed (%s)", name, _failure_reason(future.exception()))
                 bar.update(job.draws - drawn[index])
                 continue
