@@ -442,4 +442,11 @@ def test_unreachable_or_denied_inputs_are_one_line_exit_2_nothing_written(s3, tm
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and err[0].startswith(f"grex: error: {url}: cannot read the scenario file:")
     assert "access denied, check the credentials" in err[0], err[0]
+    # a local scenario file whose portfolio is at the URL: the whole batch stops too, not only that scenario
+    pointing = tmp_path / "pointing.toml"
+    pointing.write_text(f'extends = "{(BATCH / "base.toml").as_posix()}"\nportfolio = "s3://grex-denied/portfolio"\n')
+    status = main(["batch", str(BATCH / "rente-omhoog.toml"), str(pointing), "--draws", "200", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith("grex: error: s3://grex-denied/portfolio: cannot read the portfolio: access denied"), err
     assert not out.exists()
