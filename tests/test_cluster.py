@@ -450,3 +450,35 @@ def test_unreachable_or_denied_inputs_are_one_line_exit_2_nothing_written(s3, tm
     assert status == 2 and len(err) == 1, err
     assert err[0].startswith("grex: error: s3://grex-denied/portfolio: cannot read the portfolio: access denied"), err
     assert not out.exists()
+
+
+# -- the valuation and the horizon pass on the workers ----------------------------------------
+
+
+def _refused(*args, **kwargs):
+    raise AssertionError("valued on the client")
+
+
+@pytest.mark.slow
+def test_the_workers_value_each_scenario_and_find_its_horizon(local, cluster, tmp_path, monkeypatch):
+    """On a cluster the client neither values a scenario nor runs its horizon pass; the results are a local run's,
+    and a scenario the workers cannot simulate is reported as a run here reports it, the others finishing."""
+    import grex.io.batch as batch_module
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        f'extends = "{(BATCH / "base.toml").as_posix()}"\nname = "onbekend"\n'
+        '[[risks]]\nproject = "nowhere"\nname = "r"\nprobability = 0.5\nimpact = 1000\nyear = 2026\ntype = "cost"\n'
+    )
+    here = run_batch([*FILES, str(bad)], tmp_path / "here", draws=DRAWS, chunk_draws=CHUNK)
+    assert [f.scenario for f in here.failures] == ["onbekend"]
+    monkeypatch.setattr(batch_module, "value_portfolio", _refused)
+    monkeypatch.setattr(batch_module, "simulation_horizon", _refused)
+    there = run_batch(
+        [*FILES, str(bad)], tmp_path / "there", draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address
+    )
+    assert there.rows == local.rows and there.failures == here.failures
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert (tmp_path / "there" / name).read_bytes() == (local.out_dir / name).read_bytes()
+    for table in ("draws", "complexes", "reserve_path"):
+        pd.testing.assert_frame_equal(read_batch(tmp_path / "there", table), read_batch(local.out_dir, table))

@@ -60,3 +60,6 @@ class OutputError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+    def __reduce__(self) -> tuple[object, ...]:  # travels between processes (a Dask worker's error) whole
+        return (type(self), (self.path, self.message))

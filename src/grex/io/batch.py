@@ -90,7 +90,7 @@ from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, assemble, simulation_horizon
 from grex.progress import Steps
 from grex.scenario import Scenario
-from grex.valuation import value_portfolio
+from grex.valuation import input_hash, value_portfolio
 
 __all__ = [
     "MARKER",
@@ -576,15 +576,19 @@ def run_batch(
         portfolios: dict[Path, Any] = {}
         preparing = Steps("batch", len(scenarios), show=progress)
         for scenario, source in scenarios:
-            preparing.next(f"reading and valuing {scenario.name}")
+            preparing.next(f"reading{'' if client is not None else ' and valuing'} {scenario.name}")
             try:
                 if scenario.portfolio not in portfolios:
                     portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
                 portfolio = portfolios[scenario.portfolio]
-                valuation = value_portfolio(scenario, portfolio)
                 n_draws = scenario.montecarlo.draws if draws is None else int(draws)
                 n_seed = scenario.montecarlo.seed if seed is None else int(seed)
-                key = completion_key(valuation, n_draws, n_seed)
+                if client is not None:  # valued on a worker (_prepare_on_worker): here only its completion key
+                    valuation = None
+                    key = completion_key(_Hashed(input_hash(scenario, portfolio)), n_draws, n_seed)  # type: ignore[arg-type]
+                else:
+                    valuation = value_portfolio(scenario, portfolio)
+                    key = completion_key(valuation, n_draws, n_seed)
                 marker = read_marker(place, scenario.name)
                 if marker is not None and marker.get("key") == key:
                     rows[scenario.name] = marker["headline"]
@@ -593,12 +597,10 @@ def run_batch(
                         on_scenario(scenario.name, "skipped")
                     continue
                 check_draws(n_draws, "key montecarlo.draws" if draws is None else "--draws", minimum=1, source=source)
-                check_horizon(scenario, inputs=valuation.inputs)
-                check_memory(n_draws, valuation.inputs.n_complexes, "batch")
-                n_years = simulation_horizon(
-                    scenario, portfolio, draws=n_draws, seed=n_seed, engine=engine, threads=threads
-                )
-                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))
+                n_years = 0  # on a cluster: found by the worker that values the scenario
+                if valuation is not None:
+                    n_years = _horizon(valuation, n_draws, n_seed, engine, threads)
+                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))  # type: ignore[arg-type]
             except (InputError, OutputError) as error:
                 failures.append(Failure(shown(str(source)), scenario.name, str(error)))
         preparing.close()
@@ -666,17 +668,65 @@ def run_batch(
             own_cluster.close()
 
 
+class _Hashed:
+    """What :func:`grex.batch.completion_key` reads of a valuation: its input hash (the scenario not yet valued)."""
+
+    def __init__(self, input_hash: str) -> None:
+        self.input_hash = input_hash
+
+
+def _horizon(valuation: Any, draws: int, seed: int, engine: str | None, threads: int | None) -> int:
+    """A valued scenario's checks before its Monte Carlo (horizon, memory), then its horizon pass: years to simulate."""
+    scenario = valuation.scenario
+    check_horizon(scenario, inputs=valuation.inputs)
+    check_memory(draws, valuation.inputs.n_complexes, "batch")
+    return simulation_horizon(scenario, valuation.portfolio, draws=draws, seed=seed, engine=engine, threads=threads)
+
+
+def _prepare_on_worker(
+    scenario: Scenario, portfolio: Any, draws: int, seed: int, engine: str | None, threads: int | None
+) -> tuple[Any, int] | InputError | OutputError:
+    """On a worker: value a scenario and run its horizon pass (as the client does for a run without a cluster).
+
+    Returns ``(valuation, n_years)``, or the scenario's error as a value: a
+    mistake in the scenario is reported, not retried.
+    """
+    try:
+        valuation = value_portfolio(scenario, portfolio)
+        return valuation, _horizon(valuation, draws, seed, engine, threads)
+    except (InputError, OutputError) as error:
+        return error
+
+
+def _part_on_worker(
+    scenario: Scenario,
+    portfolio: Any,
+    prepared: tuple[Any, int] | Exception,
+    seed: int,
+    start: int,
+    stop: int,
+    engine: str | None,
+    threads: int | None,
+) -> dict[str, np.ndarray] | None:
+    """On a worker: one part of a scenario's Monte Carlo on the horizon its preparation found (None if it failed)."""
+    if isinstance(prepared, Exception):
+        return None
+    return _simulate_part(scenario, portfolio, seed, start, stop, prepared[1], engine, threads)
+
+
 def _finish_scenario(
     scenario: Scenario,
     portfolio: Any,
-    valuation: Any,
+    prepared: tuple[Any, int] | Exception,
     seed: int,
-    n_years: int,
     key: dict[str, Any],
     out_dir: Path | Location,
     *parts: dict[str, np.ndarray],
 ) -> tuple[dict[str, Any], str]:
     """On a worker: join a scenario's parts, write its partitions and marker, return its headline and the worker."""
+    if isinstance(prepared, Exception):
+        raise prepared
+    valuation, n_years = prepared
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     simulation = assemble(scenario, portfolio, seed=seed, n_years=n_years, arrays=arrays)
     row = headline(valuation, simulation)
@@ -723,16 +773,28 @@ def _run_on_cluster(
             shared[id(job.portfolio)] = client.scatter(job.portfolio, broadcast=True, hash=False)
         portfolio = shared[id(job.portfolio)]
         scenario = client.scatter(job.scenario, broadcast=True, hash=False)
+        prepared = client.submit(
+            _prepare_on_worker,
+            scenario,
+            portfolio,
+            job.draws,
+            job.seed,
+            job.engine,
+            job.threads,
+            pure=False,
+            retries=retries,
+            priority=-i,
+        )
         parts = []
         for start, stop in job.chunks(chunk_draws):
             part = client.submit(
-                _simulate_part,
+                _part_on_worker,
                 scenario,
                 portfolio,
+                prepared,
                 job.seed,
                 start,
                 stop,
-                job.n_years,
                 job.engine,
                 job.threads,
                 pure=False,
@@ -745,9 +807,8 @@ def _run_on_cluster(
             _finish_scenario,
             scenario,
             portfolio,
-            job.valuation,
+            prepared,
             job.seed,
-            job.n_years,
             job.key,
             out_dir,
             *parts,
