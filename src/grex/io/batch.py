@@ -769,10 +769,12 @@ def _run_on_cluster(
     finishes = []
     pending = []
     for i, job in enumerate(jobs):
-        if id(job.portfolio) not in shared:
+        if id(job.portfolio) not in shared:  # a portfolio is used by many scenarios: on every worker
             shared[id(job.portfolio)] = client.scatter(job.portfolio, broadcast=True, hash=False)
         portfolio = shared[id(job.portfolio)]
-        scenario = client.scatter(job.scenario, broadcast=True, hash=False)
+        # the scenario (a few kB) travels inside its tasks: no round trip per scenario (a scatter waited on busy
+        # workers, the client's serial cost of a batch), and a lost worker loses no scenario (Dask runs it again)
+        scenario = job.scenario
         prepared = client.submit(
             _prepare_on_worker,
             scenario,
