@@ -482,3 +482,34 @@ def test_the_workers_value_each_scenario_and_find_its_horizon(local, cluster, tm
         assert (tmp_path / "there" / name).read_bytes() == (local.out_dir / name).read_bytes()
     for table in ("draws", "complexes", "reserve_path"):
         pd.testing.assert_frame_equal(read_batch(tmp_path / "there", table), read_batch(local.out_dir, table))
+
+
+# -- issue 19's run, small: a synthetic grid from S3, a worker killed, the client interrupted, resumed ---------
+
+
+def _benchmark():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("batch_cluster", ROOT / "benchmarks" / "batch_cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_grid_from_s3_resumed_after_a_killed_worker_matches_a_run_here(cluster, s3, tmp_path):
+    """``benchmarks/batch_cluster.py --resume`` in small: 10 scenarios of a synthetic portfolio whose files lie on
+    S3, a worker killed at a quarter, the client interrupted at half, resumed: the comparison is byte for byte that
+    of an uninterrupted run in this process (the big run: 500 scenarios, benchmarks/README.md)."""
+    bench = _benchmark()
+    s3.mkdir("grex-synthetic")
+    grid = bench.upload_grid(s3, "grex-synthetic/in", 10, 6, 12)
+    reference = run_batch([grid], tmp_path / "here", draws=100)
+    assert reference.ok and len(reference.ran) == 10
+    with distributed.Client(cluster) as client:
+        figures = bench.killed_and_resumed(client, grid, "s3://grex-synthetic/out", tmp_path / "here", 100, 10)
+        client.wait_for_workers(2)
+    assert figures["failures"] == [] and figures["identical"], figures
+    assert figures["skipped_on_resume"] >= 5 and figures["skipped_on_resume"] + figures["ran_on_resume"] == 10
+    assert read_batch(location("s3://grex-synthetic/out"), "complexes").equals(
+        read_batch(tmp_path / "here", "complexes")
+    )
