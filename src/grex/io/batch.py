@@ -766,7 +766,7 @@ def _run_on_cluster(
 
     shared: dict[int, Any] = {}
     meta: dict[str, tuple[str, int, int]] = {}
-    finishes = []
+    finishes: dict[str, Any] = {}  # the client holds a scenario's result until it has read it, not longer
     pending = []
     for i, job in enumerate(jobs):
         if id(job.portfolio) not in shared:  # a portfolio is used by many scenarios: on every worker
@@ -819,7 +819,7 @@ def _run_on_cluster(
             priority=FINISH_PRIORITY,
         )
         meta[finish.key] = ("finish", i, job.draws)
-        finishes.append(finish)
+        finishes[finish.key] = finish
         pending += parts
         pending.append(finish)
     drawn = [0] * len(jobs)
@@ -835,6 +835,8 @@ def _run_on_cluster(
                     bar.update(draws)
                 continue
             name = job.scenario.name
+            # released once read: a worker lost later does not make Dask run a finished scenario again
+            finishes.pop(future.key, None)
             if future.status != "finished":
                 failures.append(Failure(shown(str(job.scenario.source)), name, _failure_reason(future.exception())))
                 log.warning("scenario %s: failed (%s)", name, _failure_reason(future.exception()))
@@ -848,7 +850,7 @@ def _run_on_cluster(
             if on_scenario:
                 on_scenario(name, "ran")
     finally:
-        client.cancel(finishes)
+        client.cancel(list(finishes.values()))
 
 
 def _position(failure: Failure, order: list[str]) -> tuple[int, str]:
