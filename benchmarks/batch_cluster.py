@@ -297,13 +297,14 @@ def run_cases(port: int, as_json: bool) -> None:
             grid = grid_file(Path(tmp), scenarios)
             url = f"s3://bench/{scenarios}-{draws}"
             here = Path(tmp) / f"{scenarios}-{draws}"
-            cluster_s, cluster_mb = measure(run_batch, [str(grid)], url, draws=draws, scheduler=client)
+            cluster_s, cluster_mb, cluster_cpu, _ = measured(run_batch, [str(grid)], url, draws=draws, scheduler=client)
             local_s, local_mb = measure(run_batch, [str(grid)], here, draws=draws)
             row = {
                 "scenarios": scenarios,
                 "draws": draws,
                 "cluster_seconds": round(cluster_s, 2),
                 "cluster_client_peak_mib": round(cluster_mb, 1),
+                "cluster_client_cpu_seconds": round(cluster_cpu, 2),
                 "here_seconds": round(local_s, 2),
                 "here_peak_mib": round(local_mb, 1),
             }
