@@ -416,6 +416,9 @@ def test_scenarios_and_portfolio_read_from_s3_give_the_local_figures(inputs, loc
     expected = (tmp_path / "run-local" / "complexes.csv").read_bytes()
     assert (tmp_path / "run-remote" / "complexes.csv").read_bytes() == expected
     assert (tmp_path / "run-pointing" / "complexes.csv").read_bytes() == expected
+    # a pattern at a URL (no shell expands it) stands for the files it matches
+    globbed = run_batch([f"{inputs}/batch-2024/*.toml"], tmp_path / "globbed", draws=DRAWS, chunk_draws=CHUNK)
+    assert globbed.rows == local.rows
     # a file missing in a reachable bucket is a scenario that fails, named by its URL; the others run
     missing = run_batch([*urls[:1], f"{inputs}/batch-2024/nowhere.toml"], tmp_path / "missing", draws=200)
     assert [str(f) for f in missing.failures] == [f"{inputs}/batch-2024/nowhere.toml: scenario file not found"]

@@ -85,7 +85,7 @@ from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name
 from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, _clean, write_json
 from grex.io.scenario import read_scenario_table
-from grex.io.storage import Location, StorageError, is_url, local_input, location
+from grex.io.storage import Location, StorageError, expand_url, is_url, local_input, location
 from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, assemble, simulation_horizon
 from grex.progress import Steps
@@ -135,7 +135,7 @@ def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenar
     scenarios: list[tuple[Scenario, Path]] = []
     failures: list[Failure] = []
     seen: dict[str, Path] = {}
-    for given in paths:
+    for given in [url for path in paths for url in expand_url(path)]:
         path = local_input(given)  # a URL: its copy here (StorageError where the storage cannot be read)
         name = None
         try:

@@ -39,7 +39,7 @@ from typing import Any
 
 from grex.errors import ALIASES, InputError
 
-__all__ = ["EXTRAS", "Location", "StorageError", "fetch_mirrored", "is_url", "local_input", "location"]
+__all__ = ["EXTRAS", "Location", "StorageError", "expand_url", "fetch_mirrored", "is_url", "local_input", "location"]
 
 #: The optional extra of grex that installs the fsspec filesystem of each protocol.
 EXTRAS = {
@@ -287,3 +287,18 @@ def _copy(fs: Any, key: str, target: Path, size: Any, url: str) -> None:
         staging.replace(target)
     finally:
         staging.unlink(missing_ok=True)
+
+
+def expand_url(path: str | Path) -> list[str | Path]:
+    """``path`` as a list: a URL with ``*`` or ``?`` (``s3://bucket/b24/*.toml``, which no shell expands) becomes
+    the URLs it matches, sorted (the pattern itself where it matches none: "not found" then names it)."""
+    if not is_url(path) or not any(c in str(path) for c in "*?"):
+        return [path]
+    url = str(path)
+    protocol = url.split("://", 1)[0]
+    fs, root = _filesystem(url, "scenario file")
+    try:
+        found = sorted(fs.glob(root))
+    except Exception as error:  # the filesystems raise their own kinds: credentials, network, permissions
+        raise StorageError(url, None, f"cannot list the scenario files: {type(error).__name__}: {error}") from None
+    return [f"{protocol}://{key}" for key in found] or [url]
