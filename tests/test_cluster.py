@@ -422,3 +422,139 @@ def test_workers_write_the_yearly_revaluation_to_s3(cluster, s3, tmp_path):
         assert not s3.exists(f"grex-batches/reval/dataset/{table}/scenario=jaarlijks/part-0.parquet")
         assert read_batch(place, table).empty
     assert read_marker(place, "jaarlijks")["tables"] == list(TABLES)
+
+
+# -- remote inputs: scenario files and portfolios at URLs --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def inputs(s3):
+    """The example scenarios (an extends chain across folders) and their portfolio, uploaded to the S3 server."""
+    scenarios = ROOT / "scenarios"
+    s3.mkdir("grex-inputs")
+    for name in ("assen-2024.toml", "kredietcrisis-2008.toml", "assen-2024/projects.csv", "assen-2024/flows.csv"):
+        s3.put(str(scenarios / name), f"grex-inputs/sc/{name}")
+    for name in ("base.toml", "kredietcrisis.toml", "rente-omhoog.toml"):
+        s3.put(str(BATCH / name), f"grex-inputs/sc/batch-2024/{name}")
+    return "s3://grex-inputs/sc"
+
+
+def test_scenarios_and_portfolio_read_from_s3_give_the_local_figures(inputs, local, tmp_path, capsys):
+    urls = [f"{inputs}/batch-2024/{n}" for n in ("base.toml", "kredietcrisis.toml", "rente-omhoog.toml")]
+    remote = run_batch(urls, tmp_path / "remote", draws=DRAWS, chunk_draws=CHUNK)
+    assert remote.ok and remote.rows == local.rows
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert (tmp_path / "remote" / name).read_bytes() == (local.out_dir / name).read_bytes()
+    # grex run on a remote file; a local scenario whose portfolio is a URL
+    assert main(["run", f"{inputs}/assen-2024.toml", "--out", str(tmp_path / "run-remote")]) == 0
+    assert main(["run", str(ROOT / "scenarios" / "assen-2024.toml"), "--out", str(tmp_path / "run-local")]) == 0
+    pointing = tmp_path / "pointing.toml"
+    pointing.write_text(
+        f'extends = "{(ROOT / "scenarios" / "assen-2024.toml").as_posix()}"\nportfolio = "{inputs}/assen-2024"\n'
+    )
+    assert main(["run", str(pointing), "--out", str(tmp_path / "run-pointing")]) == 0
+    capsys.readouterr()
+    expected = (tmp_path / "run-local" / "complexes.csv").read_bytes()
+    assert (tmp_path / "run-remote" / "complexes.csv").read_bytes() == expected
+    assert (tmp_path / "run-pointing" / "complexes.csv").read_bytes() == expected
+    # a pattern at a URL (no shell expands it) stands for the files it matches
+    globbed = run_batch([f"{inputs}/batch-2024/*.toml"], tmp_path / "globbed", draws=DRAWS, chunk_draws=CHUNK)
+    assert globbed.rows == local.rows
+    # a file missing in a reachable bucket is a scenario that fails, named by its URL; the others run
+    missing = run_batch([*urls[:1], f"{inputs}/batch-2024/nowhere.toml"], tmp_path / "missing", draws=200)
+    assert [str(f) for f in missing.failures] == [f"{inputs}/batch-2024/nowhere.toml: scenario file not found"]
+    assert missing.ran == ("base",)
+
+
+def test_unreachable_or_denied_inputs_are_one_line_exit_2_nothing_written(s3, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    for command in ("batch", "run", "simulate"):
+        status = main([command, "s3://no-such-bucket/s.toml", "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 2 and err == [
+            "grex: error: s3://no-such-bucket/s.toml: the bucket or container 'no-such-bucket' does not exist "
+            "or is not yours"
+        ], command
+    # denied credentials: the server checks them (moto's authentication on) and knows none
+    import moto.settings
+
+    s3.mkdir("grex-denied")
+    s3.put(str(BATCH / "base.toml"), "grex-denied/base.toml")
+    url = "s3://grex-denied/base.toml"
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    status = main(["batch", str(BATCH / "rente-omhoog.toml"), url, "--draws", "200", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and err[0].startswith(f"grex: error: {url}: cannot read the scenario file:")
+    assert "access denied, check the credentials" in err[0], err[0]
+    # a local scenario file whose portfolio is at the URL: the whole batch stops too, not only that scenario
+    pointing = tmp_path / "pointing.toml"
+    pointing.write_text(f'extends = "{(BATCH / "base.toml").as_posix()}"\nportfolio = "s3://grex-denied/portfolio"\n')
+    status = main(["batch", str(BATCH / "rente-omhoog.toml"), str(pointing), "--draws", "200", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith("grex: error: s3://grex-denied/portfolio: cannot read the portfolio: access denied"), err
+    assert not out.exists()
+
+
+# -- the valuation and the horizon pass on the workers ----------------------------------------
+
+
+def _refused(*args, **kwargs):
+    raise AssertionError("valued on the client")
+
+
+@pytest.mark.slow
+def test_the_workers_value_each_scenario_and_find_its_horizon(local, cluster, tmp_path, monkeypatch):
+    """On a cluster the client neither values a scenario nor runs its horizon pass; the results are a local run's,
+    and a scenario the workers cannot simulate is reported as a run here reports it, the others finishing."""
+    import grex.io.batch as batch_module
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        f'extends = "{(BATCH / "base.toml").as_posix()}"\nname = "onbekend"\n'
+        '[[risks]]\nproject = "nowhere"\nname = "r"\nprobability = 0.5\nimpact = 1000\nyear = 2026\ntype = "cost"\n'
+    )
+    here = run_batch([*FILES, str(bad)], tmp_path / "here", draws=DRAWS, chunk_draws=CHUNK)
+    assert [f.scenario for f in here.failures] == ["onbekend"]
+    monkeypatch.setattr(batch_module, "value_portfolio", _refused)
+    monkeypatch.setattr(batch_module, "simulation_horizon", _refused)
+    there = run_batch(
+        [*FILES, str(bad)], tmp_path / "there", draws=DRAWS, chunk_draws=CHUNK, scheduler=cluster.scheduler_address
+    )
+    assert there.rows == local.rows and there.failures == here.failures
+    for name in ("comparison.csv", "comparison.xlsx"):
+        assert (tmp_path / "there" / name).read_bytes() == (local.out_dir / name).read_bytes()
+    for table in ("draws", "complexes", "reserve_path"):
+        pd.testing.assert_frame_equal(read_batch(tmp_path / "there", table), read_batch(local.out_dir, table))
+
+
+# -- issue 19's run, small: a synthetic grid from S3, a worker killed, the client interrupted, resumed ---------
+
+
+def _benchmark():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("batch_cluster", ROOT / "benchmarks" / "batch_cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow  # a minute or more: starts a cluster, kills and restarts a worker
+def test_synthetic_grid_from_s3_resumed_after_a_killed_worker_matches_a_run_here(cluster, s3, tmp_path):
+    """``benchmarks/batch_cluster.py --resume`` in small: 10 scenarios of a synthetic portfolio whose files lie on
+    S3, a worker killed at a quarter, the client interrupted at half, resumed: the comparison is byte for byte that
+    of an uninterrupted run in this process (the big run: 500 scenarios, benchmarks/README.md)."""
+    bench = _benchmark()
+    s3.mkdir("grex-synthetic")
+    grid = bench.upload_grid(s3, "grex-synthetic/in", 10, 6, 12)
+    reference = run_batch([grid], tmp_path / "here", draws=100)
+    assert reference.ok and len(reference.ran) == 10
+    with distributed.Client(cluster) as client:
+        figures = bench.killed_and_resumed(client, grid, "s3://grex-synthetic/out", tmp_path / "here", 100, 10)
+        client.wait_for_workers(2)
+    assert figures["failures"] == [] and figures["identical"], figures
+    assert figures["skipped_on_resume"] >= 5 and figures["skipped_on_resume"] + figures["ran_on_resume"] == 10
+    assert read_batch(location("s3://grex-synthetic/out"), "complexes").equals(
+        read_batch(tmp_path / "here", "complexes")
+    )

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError", "OutputError"]
+__all__ = ["InputError", "OutputError", "shown"]
+
+#: Local folders that stand for URLs in messages (``grex.io.storage`` copies remote inputs there): prefix -> URL prefix.
+ALIASES: dict[str, str] = {}
+
+
+def shown(text: str) -> str:
+    """``text`` with every local copy of a remote input named by its URL (``/tmp/grex-inputs-x/s3/b/a.toml`` ->
+    ``s3://b/a.toml``); unchanged where no remote input was read."""
+    for prefix, url in ALIASES.items():
+        text = text.replace(prefix, url)
+    return text
 
 
 class InputError(ValueError):
@@ -28,7 +39,10 @@ class InputError(ValueError):
 
     def __str__(self) -> str:
         parts = [p for p in (self.source, self.location) if p]
-        return ": ".join([*parts, self.message])
+        return shown(": ".join([*parts, self.message]))
+
+    def __reduce__(self) -> tuple[object, ...]:  # travels between processes (a Dask worker's error) whole
+        return (type(self), (self.source, self.location, self.message))
 
 
 class OutputError(Exception):
@@ -46,3 +60,6 @@ class OutputError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+    def __reduce__(self) -> tuple[object, ...]:  # travels between processes (a Dask worker's error) whole
+        return (type(self), (self.path, self.message))

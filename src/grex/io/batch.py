@@ -96,18 +96,18 @@ from grex.batch import (
     headline,
     pool_chosen,
 )
-from grex.errors import InputError, OutputError
+from grex.errors import InputError, OutputError, shown
 from grex.io.cluster import announce_dashboard, check_environment, check_shared_folder, make_cluster
 from grex.io.paths import MAX_NAME_BYTES, OUTPUT_MARKER, make_staging, safe_name, swap_in, write_marker
 from grex.io.portfolio import read_portfolio
 from grex.io.results import ILLUSTRATIVE_NOTICE, _clean, write_json
 from grex.io.scenario import read_scenario_table
-from grex.io.storage import Location, is_url, location
+from grex.io.storage import Location, StorageError, expand_url, is_url, local_input, location
 from grex.limits import MAX_WORKERS, check_draws, check_horizon, check_memory
 from grex.montecarlo import BLOCK, assemble, simulation_horizon
 from grex.progress import Steps
 from grex.scenario import Scenario
-from grex.valuation import value_portfolio
+from grex.valuation import input_hash, value_portfolio
 
 __all__ = [
     "MARKER",
@@ -137,7 +137,7 @@ FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenario, Path]], list[Failure]]:
-    """Read the scenario files of a batch, grids expanded.
+    """Read the scenario files of a batch, grids expanded; a file may be a URL (:func:`grex.io.storage.local_input`).
 
     Returns
     -------
@@ -145,26 +145,35 @@ def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenar
         Every scenario that passed its checks, with its file, in order.
     failures : list of Failure
         Files that could not be read or checked, and scenario names used twice.
+
+    Raises
+    ------
+    StorageError
+        A URL whose storage cannot be read (no answer, denied credentials,
+        an unknown bucket): the whole batch stops, before any work.
     """
     scenarios: list[tuple[Scenario, Path]] = []
     failures: list[Failure] = []
     seen: dict[str, Path] = {}
-    for path in map(Path, paths):
+    for given in [url for path in paths for url in expand_url(path)]:
+        path = local_input(given)  # a URL: its copy here (StorageError where the storage cannot be read)
         name = None
         try:
             data, sources = read_scenario_table(path)
             name = data.get("name") if isinstance(data.get("name"), str) else None
             expanded = [Scenario.from_dict(t, source=path, sources=sources) for t in expand_grid(data, path)]
+        except StorageError:
+            raise
         except InputError as error:
-            failures.append(Failure(str(path), name, _reason(error, path)))
+            failures.append(Failure(shown(str(path)), name, _reason(error, path)))
             continue
         for scenario in expanded:
             if scenario.name in seen:
                 failures.append(
                     Failure(
-                        str(path),
+                        shown(str(path)),
                         scenario.name,
-                        f"scenario name {scenario.name!r} is already used by {seen[scenario.name]}",
+                        shown(f"scenario name {scenario.name!r} is already used by {seen[scenario.name]}"),
                     )
                 )
                 continue
@@ -175,7 +184,7 @@ def read_batch_scenarios(paths: Sequence[str | Path]) -> tuple[list[tuple[Scenar
 
 def _reason(error: InputError, path: Path) -> str:
     if error.source == str(path):
-        return ": ".join(p for p in (error.location, error.message) if p)
+        return shown(": ".join(p for p in (error.location, error.message) if p))
     return str(error)
 
 
@@ -587,12 +596,13 @@ def run_batch(
         raise InputError(None, "scenarios", "name at least one scenario file")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InputError(None, "--retries", f"must be a whole number ≥ 0, not {retries!r}")
-    client, own_client, own_cluster = None, False, None
     if scheduler is not None and cluster is not None:
         raise InputError(None, "--cluster", "starts a cluster; --scheduler names a running one: give one of them")
     if (scheduler is not None or cluster is not None) and workers > 1:
         option = "--scheduler" if scheduler is not None else "--cluster"
         raise InputError(None, "--workers", f"runs a local pool; with {option} the cluster's workers run the batch")
+    scenarios, failures = read_batch_scenarios(paths)  # remote files fetched (or refused) before a cluster starts
+    client, own_client, own_cluster = None, False, None
     if cluster is not None:
         own_cluster = make_cluster(cluster)
         try:
@@ -620,7 +630,6 @@ def run_batch(
         announce_dashboard(client)
 
     try:
-        scenarios, failures = read_batch_scenarios(paths)
         order = [s.name for s, _ in scenarios]
         rows: dict[str, dict[str, Any]] = {}
         skipped: list[str] = []
@@ -628,15 +637,19 @@ def run_batch(
         portfolios: dict[Path, Any] = {}
         preparing = Steps("batch", len(scenarios), show=progress)
         for scenario, source in scenarios:
-            preparing.next(f"reading and valuing {scenario.name}")
+            preparing.next(f"reading{'' if client is not None else ' and valuing'} {scenario.name}")
             try:
                 if scenario.portfolio not in portfolios:
                     portfolios[scenario.portfolio] = read_portfolio(scenario.portfolio)
                 portfolio = portfolios[scenario.portfolio]
-                valuation = value_portfolio(scenario, portfolio)
                 n_draws = scenario.montecarlo.draws if draws is None else int(draws)
                 n_seed = scenario.montecarlo.seed if seed is None else int(seed)
-                key = completion_key(valuation, n_draws, n_seed)
+                if client is not None:  # valued on a worker (_prepare_on_worker): here only its completion key
+                    valuation = None
+                    key = completion_key(_Hashed(input_hash(scenario, portfolio)), n_draws, n_seed)  # type: ignore[arg-type]
+                else:
+                    valuation = value_portfolio(scenario, portfolio)
+                    key = completion_key(valuation, n_draws, n_seed)
                 marker = read_marker(place, scenario.name)
                 if marker is not None and marker.get("key") == key:
                     rows[scenario.name] = marker["headline"]
@@ -645,14 +658,12 @@ def run_batch(
                         on_scenario(scenario.name, "skipped")
                     continue
                 check_draws(n_draws, "key montecarlo.draws" if draws is None else "--draws", minimum=1, source=source)
-                check_horizon(scenario, inputs=valuation.inputs)
-                check_memory(n_draws, valuation.inputs.n_complexes, "batch")
-                n_years = simulation_horizon(
-                    scenario, portfolio, draws=n_draws, seed=n_seed, engine=engine, threads=threads
-                )
-                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))
+                n_years = 0  # on a cluster: found by the worker that values the scenario
+                if valuation is not None:
+                    n_years = _horizon(valuation, n_draws, n_seed, engine, threads)
+                jobs.append(_Job(scenario, portfolio, valuation, n_draws, n_seed, n_years, key, engine, threads))  # type: ignore[arg-type]
             except (InputError, OutputError) as error:
-                failures.append(Failure(str(source), scenario.name, str(error)))
+                failures.append(Failure(shown(str(source)), scenario.name, str(error)))
         preparing.close()
 
         ran: list[str]
@@ -681,7 +692,9 @@ def run_batch(
                     continue
                 if raised is not None:
                     job.failed = True
-                    failures.append(Failure(str(job.scenario.source), job.scenario.name, _failure_reason(raised)))
+                    failures.append(
+                        Failure(shown(str(job.scenario.source)), job.scenario.name, _failure_reason(raised))
+                    )
                     bar.update(job.draws - sum(len(p["present_value"]) for p in job.parts.values()))
                     job.parts.clear()
                     continue
@@ -716,17 +729,65 @@ def run_batch(
             own_cluster.close()
 
 
+class _Hashed:
+    """What :func:`grex.batch.completion_key` reads of a valuation: its input hash (the scenario not yet valued)."""
+
+    def __init__(self, input_hash: str) -> None:
+        self.input_hash = input_hash
+
+
+def _horizon(valuation: Any, draws: int, seed: int, engine: str | None, threads: int | None) -> int:
+    """A valued scenario's checks before its Monte Carlo (horizon, memory), then its horizon pass: years to simulate."""
+    scenario = valuation.scenario
+    check_horizon(scenario, inputs=valuation.inputs)
+    check_memory(draws, valuation.inputs.n_complexes, "batch")
+    return simulation_horizon(scenario, valuation.portfolio, draws=draws, seed=seed, engine=engine, threads=threads)
+
+
+def _prepare_on_worker(
+    scenario: Scenario, portfolio: Any, draws: int, seed: int, engine: str | None, threads: int | None
+) -> tuple[Any, int] | InputError | OutputError:
+    """On a worker: value a scenario and run its horizon pass (as the client does for a run without a cluster).
+
+    Returns ``(valuation, n_years)``, or the scenario's error as a value: a
+    mistake in the scenario is reported, not retried.
+    """
+    try:
+        valuation = value_portfolio(scenario, portfolio)
+        return valuation, _horizon(valuation, draws, seed, engine, threads)
+    except (InputError, OutputError) as error:
+        return error
+
+
+def _part_on_worker(
+    scenario: Scenario,
+    portfolio: Any,
+    prepared: tuple[Any, int] | Exception,
+    seed: int,
+    start: int,
+    stop: int,
+    engine: str | None,
+    threads: int | None,
+) -> dict[str, np.ndarray] | None:
+    """On a worker: one part of a scenario's Monte Carlo on the horizon its preparation found (None if it failed)."""
+    if isinstance(prepared, Exception):
+        return None
+    return _simulate_part(scenario, portfolio, seed, start, stop, prepared[1], engine, threads)
+
+
 def _finish_scenario(
     scenario: Scenario,
     portfolio: Any,
-    valuation: Any,
+    prepared: tuple[Any, int] | Exception,
     seed: int,
-    n_years: int,
     key: dict[str, Any],
     out_dir: Path | Location,
     *parts: dict[str, np.ndarray],
 ) -> tuple[dict[str, Any], str]:
     """On a worker: join a scenario's parts, write its partitions and marker, return its headline and the worker."""
+    if isinstance(prepared, Exception):
+        raise prepared
+    valuation, n_years = prepared
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     simulation = assemble(scenario, portfolio, seed=seed, n_years=n_years, arrays=arrays)
     row = headline(valuation, simulation)
@@ -766,23 +827,37 @@ def _run_on_cluster(
 
     shared: dict[int, Any] = {}
     meta: dict[str, tuple[str, int, int]] = {}
-    finishes = []
+    finishes: dict[str, Any] = {}  # the client holds a scenario's result until it has read it, not longer
     pending = []
     for i, job in enumerate(jobs):
-        if id(job.portfolio) not in shared:
+        if id(job.portfolio) not in shared:  # a portfolio is used by many scenarios: on every worker
             shared[id(job.portfolio)] = client.scatter(job.portfolio, broadcast=True, hash=False)
         portfolio = shared[id(job.portfolio)]
-        scenario = client.scatter(job.scenario, broadcast=True, hash=False)
+        # the scenario (a few kB) travels inside its tasks: no round trip per scenario (a scatter waited on busy
+        # workers, the client's serial cost of a batch), and a lost worker loses no scenario (Dask runs it again)
+        scenario = job.scenario
+        prepared = client.submit(
+            _prepare_on_worker,
+            scenario,
+            portfolio,
+            job.draws,
+            job.seed,
+            job.engine,
+            job.threads,
+            pure=False,
+            retries=retries,
+            priority=-i,
+        )
         parts = []
         for start, stop in job.chunks(chunk_draws):
             part = client.submit(
-                _simulate_part,
+                _part_on_worker,
                 scenario,
                 portfolio,
+                prepared,
                 job.seed,
                 start,
                 stop,
-                job.n_years,
                 job.engine,
                 job.threads,
                 pure=False,
@@ -795,9 +870,8 @@ def _run_on_cluster(
             _finish_scenario,
             scenario,
             portfolio,
-            job.valuation,
+            prepared,
             job.seed,
-            job.n_years,
             job.key,
             out_dir,
             *parts,
@@ -806,7 +880,7 @@ def _run_on_cluster(
             priority=FINISH_PRIORITY,
         )
         meta[finish.key] = ("finish", i, job.draws)
-        finishes.append(finish)
+        finishes[finish.key] = finish
         pending += parts
         pending.append(finish)
     drawn = [0] * len(jobs)
@@ -822,8 +896,10 @@ def _run_on_cluster(
                     bar.update(draws)
                 continue
             name = job.scenario.name
+            # released once read: a worker lost later does not make Dask run a finished scenario again
+            finishes.pop(future.key, None)
             if future.status != "finished":
-                failures.append(Failure(str(job.scenario.source), name, _failure_reason(future.exception())))
+                failures.append(Failure(shown(str(job.scenario.source)), name, _failure_reason(future.exception())))
                 log.warning("scenario %s: failed (%s)", name, _failure_reason(future.exception()))
                 bar.update(job.draws - drawn[index])
                 continue
@@ -835,7 +911,7 @@ def _run_on_cluster(
             if on_scenario:
                 on_scenario(name, "ran")
     finally:
-        client.cancel(finishes)
+        client.cancel(list(finishes.values()))
 
 
 def _position(failure: Failure, order: list[str]) -> tuple[int, str]:

@@ -13,6 +13,7 @@ import pandas as pd
 from pyarrow import ArrowException
 
 from grex.errors import InputError
+from grex.io.storage import local_input
 from grex.portfolio import (
     BOOK_VALUE_TOLERANCE,
     COST_CATEGORIES,
@@ -99,7 +100,7 @@ def read_portfolio(path: str | Path) -> Portfolio:
     Parameters
     ----------
     path : str or Path
-        A folder holding ``projects.csv`` and ``flows.csv`` (or
+        A folder (or an fsspec URL of one: ``s3://bucket/portfolio``) holding ``projects.csv`` and ``flows.csv`` (or
         ``projects.parquet`` and ``flows.parquet``), or an Excel workbook
         (``.xlsx``) with the sheets ``projects`` and ``flows``. Dutch names are
         read as aliases: ``projecten``, ``kasstromen`` for the tables (files or
@@ -129,7 +130,7 @@ def read_portfolio(path: str | Path) -> Portfolio:
         percentage, a year column of a wide table that is not a year, or a
         formula cell without a saved value.
     """
-    path = Path(path)
+    path = local_input(path, "portfolio")  # a URL: its copy (grex.io.storage)
     programme = None
     if path.is_dir():
         raw = {table: _read_file(path, table) for table in _TABLES}

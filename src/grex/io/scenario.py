@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grex.errors import InputError
+from grex.io.storage import fetch_mirrored, is_url, local_input
 from grex.limits import MAX_EXTENDS
 from grex.scenario import Scenario
 
@@ -15,7 +16,7 @@ __all__ = ["read_scenario", "read_scenario_table"]
 
 
 def read_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file.
+    """Read and check a scenario file: a local path, or a URL (``s3://bucket/s.toml``, :mod:`grex.io.storage`).
 
     ``extends = "other.toml"`` (relative to the file) names a scenario whose
     values this file overrides, table by table and key by key (a rate path
@@ -29,7 +30,7 @@ def read_scenario(path: str | Path) -> Scenario:
         A missing file, a TOML syntax error, an unknown key or a bad value,
         naming the file and the key.
     """
-    path = Path(path)
+    path = local_input(path)
     data, sources = read_scenario_table(path)
     return Scenario.from_dict(data, source=path, sources=sources)
 
@@ -45,6 +46,7 @@ def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[
     if resolved in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, resolved))
         raise InputError(path, "key extends", f"extends itself in a cycle: {chain}")
+    fetch_mirrored(path)  # a file named relative to a remote scenario file
     if not path.is_file():
         raise InputError(path, None, "scenario file not found")
     try:
@@ -62,7 +64,13 @@ def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[
         if not isinstance(data["portfolio"], str):
             raise InputError(path, "key portfolio", "must be a path (a string)")
         try:
-            data["portfolio"] = str((path.parent / data["portfolio"]).resolve())
+            if is_url(data["portfolio"]):
+                data["portfolio"] = str(local_input(data["portfolio"], "portfolio"))
+            else:
+                data["portfolio"] = str((path.parent / data["portfolio"]).resolve())
+                fetch_mirrored(Path(data["portfolio"]), "portfolio")
+        except InputError:
+            raise
         except (OSError, ValueError, RuntimeError) as error:
             raise InputError(path, "key portfolio", f"not a usable path: {error}") from None
     sources: tuple[Path, ...] = (path,)
@@ -70,7 +78,8 @@ def read_scenario_table(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[
     if parent is not None:
         if not isinstance(parent, str):
             raise InputError(path, "key extends", "must be the path of another scenario file (a string)")
-        parent_path = path.parent / parent
+        parent_path = local_input(parent) if is_url(parent) else path.parent / parent
+        fetch_mirrored(parent_path)
         if not parent_path.is_file():
             raise InputError(path, "key extends", f"scenario file {parent_path} not found")
         base, parent_sources = read_scenario_table(parent_path, (*_seen, resolved))

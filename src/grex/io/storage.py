@@ -14,17 +14,32 @@ The filesystem of a URL needs its fsspec package: ``s3fs`` for ``s3://``
 ``adlfs`` for ``abfs://`` (``grex[azure]``). Credentials come from the usual
 places of each (for S3: the environment, ``~/.aws``; an S3-compatible server:
 ``AWS_ENDPOINT_URL`` or ``FSSPEC_S3_ENDPOINT_URL``).
+
+Inputs may be URLs too: a scenario file (``grex batch s3://bucket/s.toml``,
+``grex run``, ``grex simulate``), the files it ``extends`` and the portfolio
+it names (relative to the file, or a URL of its own). :func:`local_input`
+copies each such file, and a portfolio folder's files, once into a private
+temporary folder of this process that mirrors the URLs (``<tmp>/s3/bucket/...``),
+so that relative names resolve as they do on the storage and the readers of
+local files read them unchanged; messages name the URL, not the copy
+(:func:`grex.errors.shown`). A storage that cannot be reached, denied
+credentials or an unknown bucket is a :class:`StorageError` naming the URL;
+a file missing in a reachable bucket is "not found", as a missing local file.
 """
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
-from grex.errors import InputError
+from grex.errors import ALIASES, InputError
 
-__all__ = ["EXTRAS", "Location", "is_url", "location"]
+__all__ = ["EXTRAS", "Location", "StorageError", "expand_url", "fetch_mirrored", "is_url", "local_input", "location"]
 
 #: The optional extra of grex that installs the fsspec filesystem of each protocol.
 EXTRAS = {
@@ -147,3 +162,143 @@ def location(url: str) -> Location:
     except Exception as error:  # the filesystems raise their own kinds: credentials, network, permissions
         raise InputError(None, "--out", f"cannot reach {url}: {type(error).__name__}: {error}") from None
     return place
+
+
+# -- remote inputs: copied once into a private folder that mirrors the URLs ------------------
+
+
+class StorageError(InputError):
+    """A remote input that cannot be read: no answer, denied credentials, an unknown bucket, a missing package.
+
+    Unlike a bad scenario (reported while the batch's others run), the whole command stops: exit status 2.
+    """
+
+
+#: The mirror of this process (created on first use, removed at exit).
+_MIRROR: list[Path] = []
+#: Most bytes one remote input may hold (a scenario file, a portfolio file or workbook).
+MAX_INPUT_BYTES = 1 << 30
+
+
+def _mirror() -> Path:
+    if not _MIRROR:
+        root = Path(tempfile.mkdtemp(prefix="grex-inputs-")).resolve()
+        atexit.register(shutil.rmtree, root, True)
+        _MIRROR.append(root)
+    return _MIRROR[0]
+
+
+def _filesystem(url: str, what: str) -> tuple[Any, str]:
+    protocol = url.split("://", 1)[0].lower()
+    try:
+        from fsspec.core import url_to_fs
+
+        return url_to_fs(url)
+    except ImportError as error:
+        extra = EXTRAS.get(protocol)
+        hint = f"pip install 'grex[{extra}]'" if extra else str(error)
+        raise StorageError(
+            url, None, f"reading a {what} from {protocol}:// needs its fsspec filesystem: {hint}"
+        ) from None
+    except (ValueError, TypeError) as error:
+        raise StorageError(url, None, f"not a storage URL grex can read ({error})") from None
+
+
+def local_input(path: str | Path, what: str = "scenario file") -> Path:
+    """The local path of an input: ``path`` itself, or for a URL its copy in this process's mirror.
+
+    A ``file://`` URL is its local path. Any other URL is copied (a file, or
+    the files of a folder: a portfolio) unless copied before; a URL that does
+    not exist in a reachable bucket gives a path that does not exist, so that
+    the reader says "not found" (naming the URL).
+
+    Raises
+    ------
+    StorageError
+        The protocol's package is missing, the storage cannot be reached,
+        the credentials are denied or the bucket does not exist.
+    """
+    if not is_url(path):
+        return Path(path)
+    url = str(path)
+    protocol, rest = url.split("://", 1)
+    protocol = protocol.lower()
+    if protocol == "file":
+        return Path(_filesystem(url, what)[1])
+    root = _mirror()
+    key = f"{root}/{protocol}/"
+    ALIASES.setdefault(key, f"{protocol}://")
+    target = root / protocol / rest.strip("/")
+    if not target.exists():
+        _fetch(url, target, what)
+    return target
+
+
+def fetch_mirrored(path: Path, what: str = "scenario file") -> None:
+    """Copy ``path`` from its URL where it lies in the mirror but is not here yet (a name relative to a remote file)."""
+    if not _MIRROR or path.exists():
+        return
+    try:
+        relative = Path(path).resolve().relative_to(_MIRROR[0])
+    except ValueError:  # a local path: nothing to fetch
+        return
+    if len(relative.parts) < 2:
+        return
+    _fetch(f"{relative.parts[0]}://{'/'.join(relative.parts[1:])}", path, what)
+
+
+def _fetch(url: str, target: Path, what: str) -> None:
+    fs, root = _filesystem(url, what)
+    try:
+        try:
+            info = fs.info(root)
+        except FileNotFoundError:
+            bucket = root.split("/", 1)[0]
+            if not fs.exists(bucket):
+                raise StorageError(
+                    url, None, f"the bucket or container {bucket!r} does not exist or is not yours"
+                ) from None
+            return  # reachable, not there: the reader says "not found"
+        if info.get("type") == "directory":
+            target.mkdir(parents=True, exist_ok=True)
+            for entry in fs.ls(root, detail=True):
+                name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+                if entry.get("type") == "file" and not name.startswith("."):
+                    _copy(fs, entry["name"], target / name, entry.get("size"), url)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy(fs, root, target, info.get("size"), url)
+    except InputError:
+        raise
+    except PermissionError as error:
+        raise StorageError(
+            url, None, f"cannot read the {what}: access denied, check the credentials ({type(error).__name__}: {error})"
+        ) from None
+    except Exception as error:  # the filesystems raise their own kinds: credentials, network, permissions
+        raise StorageError(url, None, f"cannot read the {what}: {type(error).__name__}: {error}") from None
+
+
+def _copy(fs: Any, key: str, target: Path, size: Any, url: str) -> None:
+    if isinstance(size, int) and size > MAX_INPUT_BYTES:
+        raise StorageError(url, None, f"{key} holds {size:,} bytes, more than an input may ({MAX_INPUT_BYTES:,})")
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        staging.write_bytes(bytes(fs.cat_file(key)))
+        staging.replace(target)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def expand_url(path: str | Path) -> list[str | Path]:
+    """``path`` as a list: a URL with ``*`` or ``?`` (``s3://bucket/b24/*.toml``, which no shell expands) becomes
+    the URLs it matches, sorted (the pattern itself where it matches none: "not found" then names it)."""
+    if not is_url(path) or not any(c in str(path) for c in "*?"):
+        return [path]
+    url = str(path)
+    protocol = url.split("://", 1)[0]
+    fs, root = _filesystem(url, "scenario file")
+    try:
+        found = sorted(fs.glob(root))
+    except Exception as error:  # the filesystems raise their own kinds: credentials, network, permissions
+        raise StorageError(url, None, f"cannot list the scenario files: {type(error).__name__}: {error}") from None
+    return [f"{protocol}://{key}" for key in found] or [url]
