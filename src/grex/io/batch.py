@@ -646,7 +646,7 @@ def run_batch(
                 n_seed = scenario.montecarlo.seed if seed is None else int(seed)
                 if client is not None:  # valued on a worker (_prepare_on_worker): here only its completion key
                     valuation = None
-                    key = completion_key(_Hashed(input_hash(scenario, portfolio)), n_draws, n_seed)  # type: ignore[arg-type]
+                    key = completion_key(_Hashed(input_hash(scenario, portfolio), scenario), n_draws, n_seed)  # type: ignore[arg-type]
                 else:
                     valuation = value_portfolio(scenario, portfolio)
                     key = completion_key(valuation, n_draws, n_seed)
@@ -730,10 +730,11 @@ def run_batch(
 
 
 class _Hashed:
-    """What :func:`grex.batch.completion_key` reads of a valuation: its input hash (the scenario not yet valued)."""
+    """What :func:`grex.batch.completion_key` reads of a valuation: its input hash and its scenario (not yet valued)."""
 
-    def __init__(self, input_hash: str) -> None:
+    def __init__(self, input_hash: str, scenario: Scenario) -> None:
         self.input_hash = input_hash
+        self.scenario = scenario
 
 
 def _horizon(valuation: Any, draws: int, seed: int, engine: str | None, threads: int | None) -> int:
