@@ -330,3 +330,46 @@ def test_report_shows_the_recognition_delay_only_under_a_rule():
     )
     assert frame["delay"].iloc[0] > 0  # the rule recognises later than perfect foresight
     assert _revaluation_section(simulate(with_rule(scenario, "perfect"), portfolio, draws=300, seed=2), labels) is None
+
+
+def test_plan_grid_by_hand():
+    """The expected flows of a revaluation on the plan's own grid (the kernel's per-plan table), by hand.
+
+    Complex 0 sells on plan years 1-2 and 4-5 (revenues 100, 200, 40, 60; linked costs 10, 20), fixed
+    cost 5 in year 0, given end year 2; the horizon is 5 years (T), the plan 6 (P). Running sums:
+    revenues 0, 0, 100, 300, 300, 340, 400; linked 0, 0, 10, 30, 30, 30, 30. Year t expects
+    cum[t + 1] - cum[t]: revenues 0, 100, 200, 0 and, in the horizon's last year, all that remains
+    (400 - 300 = 100); linked 0, 10, 20, 0, 0. Its last year: from max(s, 2) the scan goes on while
+    sales remain (sales end 6 > 4), so the flow of year 4 makes it 4 for s = 1, 2, 3.
+    Complex 1 has no sales (its table's 50 is not read): fixed cost 3 in year 2 (fixed end 3), given end
+    0. s = 1: starts at 1, the flow of year 2 makes it 2, year 3 stops; s = 2: 2; s = 3: starts at 3,
+    year 4 stops: 3.
+    """
+    from grex.montecarlo.revaluation import RevaluationTables, plan_grid
+
+    revenues = np.array([[0.0, 100, 200, 0, 40, 60], [0, 0, 0, 50, 0, 0]])
+    linked = np.array([[0.0, 10, 20, 0, 0, 0], [0, 0, 0, 0, 0, 0]])
+    cum = np.zeros((2, 7))
+    cum_linked = np.zeros((2, 7))
+    for j in range(6):
+        cum[:, j + 1] = cum[:, j] + revenues[:, j]
+        cum_linked[:, j + 1] = cum_linked[:, j] + linked[:, j]
+    tables = RevaluationTables(
+        revenues=revenues,
+        linked_costs=linked,
+        cum_revenues=cum,
+        cum_linked=cum_linked,
+        fixed_costs=np.array([[5.0, 0, 0, 0, 0], [0, 0, 3, 0, 0]]),
+        cost_factor=np.ones((2, 5)),
+        revenue_factor=np.ones((2, 5)),
+        margin=np.zeros(2),
+        anchor=np.array([1, 0]),
+        has_sales=np.array([True, False]),
+        given_end_index=np.array([2, 0]),
+        discount=np.ones(5),
+        balance=np.zeros(2),
+    )
+    grid = plan_grid(tables, fixed_end=np.array([1, 3]), sales_end=np.array([6, 0]), rows=3)
+    np.testing.assert_array_equal(grid.revenues.T, [[0, 100, 200, 0, 100], [0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(grid.linked_costs.T, [[0, 10, 20, 0, 0], [0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(grid.last, [[4, 2], [4, 2], [4, 3]])

@@ -342,6 +342,15 @@ plan_revenue_factor : ndarray
     yearly : bool
         Run :func:`revalue_yearly` (the outputs ``revalued``, ``provision``,
         ``estimate`` then have a row per draw).
+    grid_revenues, grid_linked : ndarray, shape (n_years, C)
+        :class:`grex.montecarlo.revaluation.PlanGrid`: the expected flows of
+        a revaluation on the plan's own grid, year first, by complex. [EUR, price level]
+    grid_last : ndarray of int, shape (rows, C)
+        The year its expected balance is read at, for the first ``rows``
+        revaluations (none under perfect foresight).
+    fixed_by_year, cost_factor_by_year, revenue_factor_by_year : ndarray, shape (n_years, C)
+        ``plan_fixed_costs``, ``plan_cost_factor``, ``plan_revenue_factor``
+        year first (the expected years of all complexes side by side).
     """
 
     revenues: Any
@@ -419,6 +428,12 @@ plan_revenue_factor : ndarray
     plan_cost_factor: Any = None
     plan_revenue_factor: Any = None
     yearly: bool = False
+    grid_revenues: Any = None
+    grid_linked: Any = None
+    grid_last: Any = None
+    fixed_by_year: Any = None
+    cost_factor_by_year: Any = None
+    revenue_factor_by_year: Any = None
 
 
 class Draws(NamedTuple):
@@ -1326,15 +1341,120 @@ def reserve_path(general_reserve, change, provisions, out):  # pragma: no cover 
 
 
 @_stage
-def _planned_curve(cum, table, c, x):  # pragma: no cover - compiled
-    # grex.montecarlo.revaluation._curve for one value: the planned curve summed from plan time 0 to x.
-    P = table.shape[1]
+def _planned_curves(cum_revenues, revenue_table, cum_linked, linked_table, c, x):  # pragma: no cover - compiled
+    # grex.montecarlo.revaluation._curve of the revenues and the linked costs at one value x: the planned
+    # curves summed from plan time 0 to x (one plan year and fraction for both).
+    P = revenue_table.shape[1]
     if x >= P:
-        return cum[c, P]
+        return cum_revenues[c, P], cum_linked[c, P]
     if x <= 0.0:
-        return 0.0
+        return 0.0, 0.0
     j = min(max(int(math.floor(x)), 0), P - 1)
-    return cum[c, j] + (x - float(j)) * table[c, j]
+    fraction = x - float(j)
+    return cum_revenues[c, j] + fraction * revenue_table[c, j], cum_linked[c, j] + fraction * linked_table[c, j]
+
+
+@_stage
+def _expected_sales(
+    cum_revenues,
+    revenue_table,
+    cum_linked,
+    linked_table,
+    fixed_costs,
+    sales,
+    last,
+    sales_end,
+    fixed_end,
+    c,
+    s,
+    x,
+    speed,
+    steps,
+):  # pragma: no cover - compiled
+    # The expected sales of complex c from year s on, as the revaluation at the end of year s - 1 expects
+    # them (the plan's curve from plan time x at `speed` plan years per year), into steps[0 (revenues) /
+    # 1 (linked costs), t, c]; returns the year the expected balance is read at (at least `last`). One
+    # pass over the expected years, the curve read once at each year boundary (the upper bound of year t
+    # is the lower bound of year t + 1: the same number); it stops once nothing more can flow (past the
+    # plan's last sales year, no fixed cost left, the end year passed): the numpy version adds exact zeros
+    # for those years. (The arrays come one by one: a stage called in a loop takes no plan.)
+    T = fixed_costs.shape[1]
+    lo_revenue = 0.0
+    lo_linked = 0.0
+    if sales:
+        lo_revenue, lo_linked = _planned_curves(
+            cum_revenues, revenue_table, cum_linked, linked_table, c, x + (s - s) * speed
+        )
+    for t in range(s, T):
+        if t >= fixed_end and t > last:
+            if not sales:
+                break
+            if x + (t - s) * speed >= sales_end:
+                break
+        revenue = 0.0
+        linked = 0.0
+        if sales:
+            hi = x + (t - s + 1) * speed if t < T - 1 else np.inf
+            hi_revenue, hi_linked = _planned_curves(cum_revenues, revenue_table, cum_linked, linked_table, c, hi)
+            revenue = hi_revenue - lo_revenue
+            linked = hi_linked - lo_linked
+            lo_revenue = hi_revenue
+            lo_linked = hi_linked
+        steps[0, t, c] = revenue
+        steps[1, t, c] = linked
+        cost = linked + fixed_costs[c, t]
+        last = max(last, t) if ((cost != 0.0) | (revenue != 0.0)) else last
+    return last
+
+
+@_stage
+def _roll_expected(
+    grid_revenues,
+    grid_linked,
+    fixed_costs,
+    cost_factor,
+    revenue_factor,
+    rates,
+    s,
+    through,
+    interest,
+    last,
+    on_grid,
+    steps,
+    cost_level,
+    revenue_level,
+    margin,
+    expected,
+    costs,
+    revenues,
+):  # pragma: no cover - compiled
+    # The expected years s ... through of every complex side by side (vector instructions): indexation at
+    # the expected price level, margin, the remaining nominal costs and revenues summed in year order, the
+    # expected balance rolled at the rekenrente (rates[t] + interest; interest alone where rates has no
+    # rows); complex c up to its year last[c] (after it nothing flows: the numpy version adds exact zeros
+    # and keeps the balance read there). The flows at price level are the plan grid's (grid_revenues,
+    # grid_linked) where on_grid[c], else the draw's (steps, from _expected_sales); fixed_costs and the
+    # plan's index factors year first (n_years, C).
+    C = fixed_costs.shape[1]
+    by_year = rates.shape[0] > 0
+    for t in range(s, through + 1):
+        rate = rates[t] + interest if by_year else interest
+        for c in range(np.uint64(0), np.uint64(C)):
+            live = t <= last[c]
+            grid = on_grid[c] != 0
+            revenue = grid_revenues[t, c] if grid else steps[0, t, c]
+            linked = grid_linked[t, c] if grid else steps[1, t, c]
+            cost = linked + fixed_costs[t, c]
+            indexed = cost * (cost_factor[t, c] * cost_level[c])
+            nominal_cost = indexed + indexed * margin[c]
+            nominal_revenue = revenue * (revenue_factor[t, c] * revenue_level[c])
+            more_costs = costs[c] + nominal_cost
+            more_revenues = revenues[c] + nominal_revenue
+            balance = expected[c]
+            rolled = (balance + rate * balance) + (nominal_cost - nominal_revenue)
+            costs[c] = more_costs if live else costs[c]
+            revenues[c] = more_revenues if live else revenues[c]
+            expected[c] = rolled if live else balance
 
 
 @_stage
@@ -1372,6 +1492,13 @@ def revalue_yearly(
     (``out.end_value`` and ``out.present_value`` of the draw must be
     written). ``cost_factor``, ``revenue_factor`` (groups, n_years),
     ``cum`` and ``change`` (years,) are work space.
+
+    Revaluation by revaluation, the complexes side by side: the expected
+    sales of each complex at its expected pace (on the plan's own grid read
+    from ``plan.grid_revenues``, ``grid_linked``, ``grid_last``, else the
+    curve read year by year, :func:`_expected_sales`), then the expected
+    years of all complexes at once (:func:`_roll_expected`), then the
+    entries complex by complex, added in the order of the complexes.
     """
     T = plan.n_years
     C = plan.column.shape[0]
@@ -1379,17 +1506,20 @@ def revalue_yearly(
     rule = plan.foresight
     horizon = plan.revaluation_years
     weight = plan.learning_rate
-    if rule > 0:
-        # the draw's index factors over the whole horizon (the roll needed them only as far as its flows)
+    estimated = min(years, horizon) if rule > 0 else 0  # the revaluations with an expected future
+    if rule > 1 and estimated > 0:
+        # the draw's price level of the years revalued (the adaptive rule's; the roll needed the factors
+        # only as far as its flows, and the factor of a year does not depend on how many years are made)
+        n = min(estimated, T)
         index_factors(
-            cost_factor, plan.cost_rates, plan.cost_base, plan.rate_offset, T, cost_shock, plan.shock_costs, -1, cum
+            cost_factor, plan.cost_rates, plan.cost_base, plan.rate_offset, n, cost_shock, plan.shock_costs, -1, cum
         )
         index_factors(
             revenue_factor,
             plan.revenue_rates,
             plan.revenue_base,
             plan.rate_offset,
-            T,
+            n,
             price_shock,
             plan.shock_prices,
             plan.revenue_freeze,
@@ -1401,37 +1531,55 @@ def revalue_yearly(
         change[i] = 0.0
         held[i] = 0.0
         estimate[i] = 0.0
+    # per complex: the book value, the provision, the profit taken and the loss charged so far; the
+    # revaluation's expected balance and remaining nominal costs and revenues, its expected price levels
+    # (what the side-by-side pass writes in arrays of its own: the compiler can then tell them apart)
+    lanes = np.empty((7, C))
+    actual = lanes[0]
+    previous_provision = lanes[1]
+    previous_taken = lanes[2]
+    charged = lanes[3]
+    cost_level = lanes[4]
+    revenue_level = lanes[5]
+    margin = lanes[6]
+    expected = np.empty(C)
+    remaining_costs = np.empty(C)
+    remaining_revenues = np.empty(C)
+    flags = np.empty((2, C), dtype=np.int64)
+    last = flags[0]  # the year the expected balance is read at (-1: no estimate)
+    on_grid = flags[1]
+    steps = np.empty((2, T if estimated > 0 else 0, C))
+    grid_rows = plan.grid_last.shape[0]
     for c in range(C):
-        q = plan.column[c]
-        E = last_index[q]
-        start = max(first_index[q], 0)
-        end_value = out.end_value[d, c]
-        present_value = out.present_value[d, c]
-        actual = plan.book_value[c]
-        pt = plan.profit_taken[c]
-        adopted = plan.adopted[c]
-        previous_provision = plan.provision_balance[c]
-        previous_taken = pt
-        charged = 0.0
-        anchor = float(plan.anchor[c])
-        margin = plan.column_margin[q]
-        for i in range(years):
-            t_i = min(i, T - 1)
-            cc = cum_costs[i, q]
-            cr = cum_revenues[i, q]
-            rate = plan.interest_rates[t_i] + interest if plan.interest_by_year else interest
-            rolled = (actual + rate * actual) + (net[t_i, q] if i < T else 0.0)
-            actual = rolled if i <= E else actual
-            if rule == 0 or i >= horizon or i >= E:  # (a settled complex needs no estimate)
-                ev = end_value
-                pv = present_value
-                remaining_costs = total_costs[q] - cc
-                remaining_revenues = total_revenues[q] - cr
-            else:
-                s = i + 1
+        actual[c] = plan.book_value[c]
+        previous_provision[c] = plan.provision_balance[c]
+        previous_taken[c] = plan.profit_taken[c]
+        charged[c] = 0.0
+        margin[c] = plan.column_margin[plan.column[c]]
+    for i in range(years):
+        t_i = min(i, T - 1)
+        rate = plan.interest_rates[t_i] + interest if plan.interest_by_year else interest
+        for c in range(C):
+            q = plan.column[c]
+            rolled = (actual[c] + rate * actual[c]) + (net[t_i, q] if i < T else 0.0)
+            actual[c] = rolled if i <= last_index[q] else actual[c]
+        if i < estimated:
+            s = i + 1
+            through = s - 1
+            for c in range(C):
+                expected[c] = actual[c]
+                remaining_costs[c] = 0.0
+                remaining_revenues[c] = 0.0
+                cost_level[c] = 1.0
+                revenue_level[c] = 1.0
+                on_grid[c] = 1
+                last[c] = -1
+                if i >= last_index[plan.column[c]]:  # (a settled complex needs no estimate)
+                    continue
                 x = float(s)
                 speed = 1.0
                 if plan.has_sales[c]:
+                    anchor = float(plan.anchor[c])
                     observed = 1.0
                     if s > anchor:
                         begun = (s - anchor) - delay[c]
@@ -1439,83 +1587,69 @@ def revalue_yearly(
                         observed = (x - anchor) / begun if begun > 0.0 else 1.0
                     if rule != 1:
                         speed = max((1.0 - weight) + weight * observed, _MIN_PACE)
-                cost_level = 1.0
-                revenue_level = 1.0
                 if rule != 1:
-                    cost_level = (1.0 - weight) + weight * (
+                    cost_level[c] = (1.0 - weight) + weight * (
                         cost_factor[plan.cost_group[c], t_i] / plan.plan_cost_factor[c, t_i]
                     )
-                    revenue_level = (1.0 - weight) + weight * (
+                    revenue_level[c] = (1.0 - weight) + weight * (
                         revenue_factor[plan.revenue_group[c], t_i] / plan.plan_revenue_factor[c, t_i]
                     )
-                # One pass over the expected years: the planned curve read once at each year boundary
-                # (the upper bound of year t is the lower bound of year t + 1: the same number), the
-                # balance rolled year by year and kept at the end year; it stops once nothing more
-                # can flow (past the plan's last sales year, no fixed cost left, the end year
-                # passed): the numpy version adds exact zeros for those years and keeps the balance.
-                expected = actual
-                at_last = actual
-                remaining_costs = 0.0
-                remaining_revenues = 0.0
-                last = min(max(s, plan.given_end_index[c]), T - 1)
-                sales_end = plan.sales_end[c]
-                fixed_end = plan.static_end[c]
-                sales = plan.has_sales[c]
-                lo_revenue = 0.0
-                lo_linked = 0.0
-                if sales:
-                    lo = x + (s - s) * speed
-                    lo_revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, lo)
-                    lo_linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, lo)
-                for t in range(s, T):
-                    if t >= fixed_end and t > last:
-                        if not sales:
-                            break
-                        if x + (t - s) * speed >= sales_end:
-                            break
-                    revenue = 0.0
-                    linked = 0.0
-                    if sales:
-                        hi = x + (t - s + 1) * speed if t < T - 1 else np.inf
-                        hi_revenue = _planned_curve(plan.plan_cum_revenues, plan.plan_revenues, c, hi)
-                        hi_linked = _planned_curve(plan.plan_cum_linked, plan.plan_linked, c, hi)
-                        revenue = hi_revenue - lo_revenue
-                        linked = hi_linked - lo_linked
-                        lo_revenue = hi_revenue
-                        lo_linked = hi_linked
-                    cost = linked + plan.plan_fixed_costs[c, t]
-                    last = max(last, t) if ((cost != 0.0) | (revenue != 0.0)) else last
-                    indexed = cost * (plan.plan_cost_factor[c, t] * cost_level)
-                    nominal_cost = indexed + indexed * margin
-                    nominal_revenue = revenue * (plan.plan_revenue_factor[c, t] * revenue_level)
-                    remaining_costs = remaining_costs + nominal_cost
-                    remaining_revenues = remaining_revenues + nominal_revenue
-                    rate = plan.interest_rates[t] + interest if plan.interest_by_year else interest
-                    expected = (expected + rate * expected) + (nominal_cost - nominal_revenue)
-                    at_last = expected if t <= last else at_last
-                expected = at_last
-                ev = -expected
-                pv = ev * plan.discount[last]
+                if s >= T:  # no expected year left
+                    last[c] = min(max(s, plan.given_end_index[c]), T - 1)
+                elif speed == 1.0 and x == float(s) and i < grid_rows:
+                    last[c] = plan.grid_last[i, c]
+                else:
+                    on_grid[c] = 0
+                    last[c] = _expected_sales(
+                        plan.plan_cum_revenues, plan.plan_revenues, plan.plan_cum_linked, plan.plan_linked,
+                        plan.plan_fixed_costs, plan.has_sales[c], min(max(s, plan.given_end_index[c]), T - 1),
+                        plan.sales_end[c], plan.static_end[c], c, s, x, speed, steps,
+                    )  # fmt: skip
+                through = max(through, last[c])
+            _roll_expected(
+                plan.grid_revenues, plan.grid_linked, plan.fixed_by_year, plan.cost_factor_by_year,
+                plan.revenue_factor_by_year, plan.interest_rates[: T if plan.interest_by_year else 0], s, through,
+                interest, last, on_grid, steps, cost_level, revenue_level, margin, expected, remaining_costs,
+                remaining_revenues,
+            )  # fmt: skip
+        for c in range(C):
+            q = plan.column[c]
+            E = last_index[q]
+            end_value = out.end_value[d, c]
+            present_value = out.present_value[d, c]
+            pt = plan.profit_taken[c]
+            adopted = plan.adopted[c]
+            cc = cum_costs[i, q]
+            cr = cum_revenues[i, q]
+            if i >= estimated or i >= E:
+                ev = end_value
+                pv = present_value
+                costs = total_costs[q] - cc
+                revenues = total_revenues[q] - cr
+            else:
+                ev = -expected[c]
+                pv = ev * plan.discount[last[c]]
+                costs = remaining_costs[c]
+                revenues = remaining_revenues[c]
             basis = pv if plan.provision_on_present_value else ev
             required = provision(basis, adopted)
             result = pv if plan.poc_on_present_value else ev
             taken = pt + poc_profit(
-                result, plan.realised_costs[c] + cc, remaining_costs, plan.realised_revenues[c] + cr,
-                remaining_revenues, pt, adopted,
-            )  # fmt: skip
+                result, plan.realised_costs[c] + cc, costs, plan.realised_revenues[c] + cr, revenues, pt, adopted
+            )
             loss = max(-basis, 0.0) if plan.in_preparation[c] else 0.0
             open_ = i < E
-            first = open_ and i == start
-            entry = -(required - previous_provision) + (taken - previous_taken)
+            first = open_ and i == max(first_index[q], 0)
+            entry = -(required - previous_provision[c]) + (taken - previous_taken[c])
             entry = entry - (loss if first else 0.0)
-            settlement = end_value + previous_provision + charged - previous_taken
+            settlement = end_value + previous_provision[c] + charged[c] - previous_taken[c]
             entry = entry if open_ else (settlement if i == E else 0.0)
             change[i] = change[i] + entry
             held[i] = held[i] + (required if open_ else 0.0)
             estimate[i] = estimate[i] + (pv if open_ else present_value)
-            charged = loss if first else charged
-            previous_provision = required if open_ else previous_provision
-            previous_taken = taken if open_ else previous_taken
+            charged[c] = loss if first else charged[c]
+            previous_provision[c] = required if open_ else previous_provision[c]
+            previous_taken[c] = taken if open_ else previous_taken[c]
     path = out.revalued[d]
     path[0] = plan.general_reserve
     running = 0.0

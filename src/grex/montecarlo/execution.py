@@ -40,7 +40,7 @@ from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import RESERVE_YEARS
 from grex.montecarlo.result import Simulation, assemble
-from grex.montecarlo.revaluation import revaluation_tables
+from grex.montecarlo.revaluation import plan_grid, revaluation_tables
 from grex.montecarlo.streams import (
     BLOCK,
     _block,
@@ -429,6 +429,13 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
     tables = revaluation_tables(
         inputs, plan.anchor, plan.has_sales, n_years, plan.expected_revenue_rates
     )  # yearly revaluation (issue 16)
+    # the revaluations' expected flows on the plan's own grid, for those the kernel makes (none under perfect foresight)
+    grid = plan_grid(
+        tables,
+        static_end,
+        plan.sales_end,
+        min(int(plan.revaluation_years), RESERVE_YEARS, n_years) if plan.foresight > 0 else 0,
+    )
 
     return KernelPlan(
         revenues=padded(inputs.revenues),
@@ -502,6 +509,12 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         plan_cost_factor=tables.cost_factor,
         plan_revenue_factor=tables.revenue_factor,
         yearly=bool(plan.yearly),
+        grid_revenues=grid.revenues,
+        grid_linked=grid.linked_costs,
+        grid_last=grid.last,
+        fixed_by_year=np.ascontiguousarray(tables.fixed_costs.T),
+        cost_factor_by_year=np.ascontiguousarray(tables.cost_factor.T),
+        revenue_factor_by_year=np.ascontiguousarray(tables.revenue_factor.T),
     )
 
 

@@ -25,7 +25,15 @@ from numpy.typing import NDArray
 from grex.core import poc_profit, provision
 from grex.valuation import ModelInputs
 
-__all__ = ["FORESIGHT", "MIN_PACE", "RevaluationTables", "revaluation_tables", "revalue_yearly"]
+__all__ = [
+    "FORESIGHT",
+    "MIN_PACE",
+    "PlanGrid",
+    "RevaluationTables",
+    "plan_grid",
+    "revaluation_tables",
+    "revalue_yearly",
+]
 
 #: The expectation rules of ``[montecarlo] foresight`` and their codes in the engines.
 FORESIGHT = {"perfect": 0, "plan": 1, "adaptive": 2}
@@ -128,6 +136,71 @@ def revaluation_tables(
         ),
         balance=np.ascontiguousarray(balance, dtype=np.float64),
     )
+
+
+@dataclass(frozen=True)
+class PlanGrid:
+    """The expected flows of a revaluation that expects the sales on the plan's own grid, once per plan.
+
+    A revaluation at the end of year ``s - 1`` expects the remaining sales
+    curve from plan time ``x`` at ``speed`` plan years per year. Where ``x``
+    is ``s`` itself and ``speed`` exactly 1 (under ``plan`` before the sales
+    have begun, under ``adaptive`` too where the weighted pace comes to 1;
+    always for a complex without sales), each year's bounds are whole plan
+    years, the curve at a whole year ``h`` is ``cum[h]`` (the fraction adds an
+    exact zero), and the year's flows and the last year with a flow no longer
+    depend on the draw: the compiled engine (:func:`grex.kernel.revalue_yearly`)
+    reads them from here instead of reading the curve year by year, the same
+    numbers bit for bit.
+
+    Attributes
+    ----------
+    revenues, linked_costs : ndarray, shape (T, C)
+        The year's expected revenues and sales-linked costs at price level,
+        the bounds' curve values subtracted as :func:`revalue_yearly` does
+        (``cum[min(t + 1, P)] - cum[min(t, P)]``, the last year of the horizon
+        taking all that remains); zero for a complex without sales. [EUR]
+    last : ndarray of int, shape (rows, C)
+        For the revaluation at the end of year ``i`` (``s = i + 1``): the last
+        year index with an expected flow, but not before ``max(s, given end)``
+        (nor after ``T - 1``): the year its expected balance is read at.
+    """
+
+    revenues: NDArray[np.float64]
+    linked_costs: NDArray[np.float64]
+    last: NDArray[np.int64]
+
+
+def plan_grid(tables: RevaluationTables, fixed_end: NDArray[Any], sales_end: NDArray[Any], rows: int) -> PlanGrid:
+    """The :class:`PlanGrid` of a plan's :class:`RevaluationTables` for the first ``rows`` revaluations.
+
+    ``fixed_end`` (C,): one past the last year with a cost that keeps its
+    timing; ``sales_end`` (C,): one past the plan's last sales year. The
+    years of each revaluation are scanned as the compiled stage scans them:
+    from ``s`` until no fixed cost is left, the end year is passed and the
+    expected sales are over.
+    """
+    C, T = tables.fixed_costs.shape
+    P = tables.revenues.shape[1]
+    t = np.arange(T)
+    lo = np.minimum(t, P)
+    hi = np.where((t == T - 1) | (t + 1 >= P), P, t + 1)
+    sales = tables.has_sales[:, None]
+    revenues = np.where(sales, tables.cum_revenues[:, hi] - tables.cum_revenues[:, lo], 0.0)
+    linked = np.where(sales, tables.cum_linked[:, hi] - tables.cum_linked[:, lo], 0.0)
+    flow = ((linked + tables.fixed_costs) != 0.0) | (revenues != 0.0)
+    last = np.empty((rows, C), dtype=np.int64)
+    for i in range(rows):
+        s = i + 1
+        year = np.minimum(np.maximum(s, tables.given_end_index), T - 1)
+        going = np.ones(C, dtype=np.bool_)
+        for u in range(s, T):
+            going &= ~((u >= fixed_end) & (u > year) & (~tables.has_sales | (u >= sales_end)))
+            if not going.any():
+                break
+            year = np.where(going & flow[:, u], np.maximum(year, u), year)
+        last[i] = year
+    return PlanGrid(revenues=np.ascontiguousarray(revenues.T), linked_costs=np.ascontiguousarray(linked.T), last=last)
 
 
 def _curve(cum: NDArray[np.float64], table: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
