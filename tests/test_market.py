@@ -340,3 +340,35 @@ def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
             assert end[fixed.column[c]] == min(years.max() + lag, n_years - 1) + 1
         binding += int(sold[d, 0, 0] < 120.0)
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
+
+
+def test_market_above_plan_reproduces_every_draw_of_the_example_with_shocks(tmp_path: Path) -> None:
+    # Issue 15: a market whose absorption is at least the plan in every year reproduces today's valuation,
+    # in grex run and in every draw, with cost and price shocks, interest spread and risks on. The markets
+    # change the bound (plan.bound_years: 95 years here, 99 without them); stream 1 must lay out each draw's
+    # shocks as without them.
+    from dataclasses import replace
+
+    from grex.drivers import Triangular
+    from grex.valuation import value_portfolio
+
+    example = read_scenario(Path(__file__).parent.parent / "scenarios" / "assen-2024-markt.toml")
+    portfolio = read_portfolio(example.portfolio)
+    huge = Triangular(1e9, 1e9, 1e9)
+    scenario = replace(example, markets=tuple(replace(m, absorption=huge) for m in example.markets))
+    plain = replace(example, markets=())
+    assert make_plan(scenario, portfolio, None).bound_years != make_plan(plain, portfolio, None).bound_years
+    run, plain_run = value_portfolio(scenario, portfolio), value_portfolio(plain, portfolio)
+    np.testing.assert_array_equal(np.round(run.result.end_value, 2), np.round(plain_run.result.end_value, 2))
+    # pace and delay off: every complex sells as planned (pace 1, delay 0) and the market takes it all
+    drivers = ("costs", "prices", "interest", "risks")
+    for engine, chunk_size in (("numpy", None), ("numba", None), ("numba", 700)):
+        with_market = simulate(
+            scenario, portfolio, draws=2500, seed=11, drivers=drivers, engine=engine, chunk_size=chunk_size
+        )
+        today = simulate(plain, portfolio, draws=2500, seed=11, drivers=drivers, engine=engine, chunk_size=chunk_size)
+        assert np.ptp(today.end_value) > 0  # the shocks do move the figures
+        np.testing.assert_array_equal(with_market.end_year, today.end_year)
+        np.testing.assert_array_equal(with_market.end_value, today.end_value)
+        np.testing.assert_array_equal(with_market.present_value, today.present_value)
+        np.testing.assert_array_equal(with_market.reserve, today.reserve)
