@@ -372,3 +372,23 @@ def test_market_above_plan_reproduces_every_draw_of_the_example_with_shocks(tmp_
         np.testing.assert_array_equal(with_market.end_value, today.end_value)
         np.testing.assert_array_equal(with_market.present_value, today.present_value)
         np.testing.assert_array_equal(with_market.reserve, today.reserve)
+
+
+def test_a_market_that_lengthens_the_bound_keeps_every_draws_shocks(tmp_path: Path) -> None:
+    # A slow market (10 dwellings a year for 360) makes the bound 37 years against 9 without it (the slowest
+    # pace and longest delay): stream 1 draws each draw's 8 later years of innovations as without the market
+    # and the 28 years more after them, so the shocks of the years both have are the same numbers, in both
+    # engines.
+    from grex.montecarlo.streams import _block_compiled
+
+    scenario, portfolio = case(tmp_path, HOUSING + "absorption = 10\n")
+    plain_scenario, plain_portfolio = without_market(tmp_path)
+    plan, plain = make_plan(scenario, portfolio, None), make_plan(plain_scenario, plain_portfolio, None)
+    assert (plain.bound_years, plan.shock_years_base, plan.bound_years) == (9, 9, 37)
+    for make in (_block, _block_compiled):
+        values, today = make(plan, 3, 1), make(plain, 3, 1)
+        for key in ("cost_shock", "price_shock"):
+            assert values[key].shape[1] == 37
+            np.testing.assert_array_equal(values[key][:, :9], today[key])
+            assert np.ptp(values[key][:, 9:]) > 0  # the added years are shocks of their own
+    np.testing.assert_array_equal(_block(plan, 3, 1)["price_shock"], _block_compiled(plan, 3, 1)["price_shock"])
