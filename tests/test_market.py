@@ -340,3 +340,56 @@ def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
             assert end[fixed.column[c]] == min(years.max() + lag, n_years - 1) + 1
         binding += int(sold[d, 0, 0] < 120.0)
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
+
+
+def test_market_above_plan_reproduces_every_draw_of_the_example_with_shocks(tmp_path: Path) -> None:
+    # Issue 15: a market whose absorption is at least the plan in every year reproduces today's valuation,
+    # in grex run and in every draw, with cost and price shocks, interest spread and risks on. The markets
+    # change the bound (plan.bound_years: 95 years here, 99 without them); stream 1 must lay out each draw's
+    # shocks as without them.
+    from dataclasses import replace
+
+    from grex.drivers import Triangular
+    from grex.valuation import value_portfolio
+
+    example = read_scenario(Path(__file__).parent.parent / "scenarios" / "assen-2024-markt.toml")
+    portfolio = read_portfolio(example.portfolio)
+    huge = Triangular(1e9, 1e9, 1e9)
+    scenario = replace(example, markets=tuple(replace(m, absorption=huge) for m in example.markets))
+    plain = replace(example, markets=())
+    assert make_plan(scenario, portfolio, None).bound_years != make_plan(plain, portfolio, None).bound_years
+    run, plain_run = value_portfolio(scenario, portfolio), value_portfolio(plain, portfolio)
+    for figure in ("end_value", "present_value", "balance", "end_index", "provision"):  # grex run, exactly
+        np.testing.assert_array_equal(getattr(run.result, figure), getattr(plain_run.result, figure))
+    # pace and delay off: every complex sells as planned (pace 1, delay 0) and the market takes it all
+    drivers = ("costs", "prices", "interest", "risks")
+    for engine, chunk_size in (("numpy", None), ("numba", None), ("numba", 700)):
+        with_market = simulate(
+            scenario, portfolio, draws=2500, seed=11, drivers=drivers, engine=engine, chunk_size=chunk_size
+        )
+        today = simulate(plain, portfolio, draws=2500, seed=11, drivers=drivers, engine=engine, chunk_size=chunk_size)
+        assert np.ptp(today.end_value) > 0  # the shocks do move the figures
+        np.testing.assert_array_equal(with_market.end_year, today.end_year)
+        np.testing.assert_array_equal(with_market.end_value, today.end_value)
+        np.testing.assert_array_equal(with_market.present_value, today.present_value)
+        np.testing.assert_array_equal(with_market.reserve, today.reserve)
+
+
+def test_a_market_that_lengthens_the_bound_keeps_every_draws_shocks(tmp_path: Path) -> None:
+    # A slow market (10 dwellings a year for 360) makes the bound 37 years against 9 without it (the slowest
+    # pace and longest delay): stream 1 draws each draw's 8 later years of innovations as without the market
+    # and the 28 years more after them, so the shocks of the years both have are the same numbers, in both
+    # engines.
+    from grex.montecarlo.streams import _block_compiled
+
+    scenario, portfolio = case(tmp_path, HOUSING + "absorption = 10\n")
+    plain_scenario, plain_portfolio = without_market(tmp_path)
+    plan, plain = make_plan(scenario, portfolio, None), make_plan(plain_scenario, plain_portfolio, None)
+    assert (plain.bound_years, plan.shock_years_base, plan.bound_years) == (9, 9, 37)
+    for make in (_block, _block_compiled):
+        values, today = make(plan, 3, 1), make(plain, 3, 1)
+        for key in ("cost_shock", "price_shock"):
+            assert values[key].shape[1] == 37
+            np.testing.assert_array_equal(values[key][:, :9], today[key])
+            assert np.ptp(values[key][:, 9:]) > 0  # the added years are shocks of their own
+    np.testing.assert_array_equal(_block(plan, 3, 1)["price_shock"], _block_compiled(plan, 3, 1)["price_shock"])

@@ -86,15 +86,14 @@ def test_cli_unknown_market_in_a_grid_exit_2_one_line_nothing_written(
 
 # Pace and delay fixed: a complex in a market leaves those drivers to the market, so only then can a
 # market that never binds give today's draws (tests/test_market.py: test_market_above_plan_reproduces_...).
-# Cost and price shocks off: the market's reach lengthens the simulated horizon here (20 years against
-# 19), and the shock paths are drawn over the horizon, so with shocks the same seed gives other paths.
+# Cost and price shocks on: the market's reach lengthens the simulated horizon here (20 years against
+# 19), but stream 1 draws each draw's shocks of the years without the market first (streams.py), so the
+# same seed gives the same shock paths.
 STEADY = """
 [montecarlo]
 market_pace = 1.0
 complex_pace = 1.0
 delay = 0.0
-cost_shock = { sd = 0.0, persistence = 0.5 }
-price_shock = { sd = 0.0, persistence = 0.6 }
 [montecarlo.complex.messchenveld_1a]
 pace = 1.0
 [market.business]

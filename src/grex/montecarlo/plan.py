@@ -62,6 +62,9 @@ class Plan:
     market_reach: int = 0
     # the group of cost_index_by_category the market's tied costs of each complex follow (C,), or None
     market_group: NDArray[np.intp] | None = None
+    # years of index shocks laid out per draw in stream 1 before any year a market adds: the bound of the
+    # same scenario without its markets (bound_years where there is no market); see streams.py
+    shock_years_base: int = 0
     # yearly revaluation (issue 16)
     foresight: int = 0  # grex.montecarlo.revaluation.FORESIGHT code (0: perfect)
     learning_rate: float = 0.5
@@ -139,15 +142,29 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
     pace = triangles(mc.pace_of)
     delay = triangles(mc.delay_of)
     slowest = mc.market_pace.minimum * pace[0]
-    needed = np.where(has_sales, np.ceil(anchor + delay[2] + (sales_end - anchor) / slowest), 0)
+
+    def needed_years(sales: NDArray[np.bool_], T: int) -> int:
+        # years from V to the end of the slowest re-timed sales of each complex (pace and delay at their extremes)
+        has = sales.any(axis=-1)
+        first = np.where(has, np.argmax(sales, axis=-1), 0)
+        end = np.where(has, T - np.argmax(sales[:, ::-1], axis=-1), 0)
+        return int(np.where(has, np.ceil(first + delay[2] + (end - first) / slowest), 0).max(initial=0))
+
+    needed = needed_years(sales, T0)
     risk_years = [r.year - V + 1 for r in scenario.risks]
+    shock_years_base = int(max([T0, needed, *risk_years]))
     market = None
     reach_years = 0
     if in_market.any():
         last = int(full_portfolio.flows["year"].max()) - V + 1
         market = market_plan(markets, full_portfolio, V, max(last, T0))
         reach_years = market_reach(market, markets)
-    bound_years = int(max([T0, int(needed.max(initial=0)), *risk_years, reach_years]))
+        # stream 1's layout is that of the scenario without markets (its programme rows re-timed by pace and
+        # delay), so a market that sells as planned leaves every draw's index shocks as they were (issue 15)
+        plain = build_inputs(scenario, full_portfolio)
+        plain_sales = (plain.revenues != 0) | (plain.linked_costs != 0)
+        shock_years_base = int(max([plain.n_years, needed_years(plain_sales, plain.n_years), *risk_years]))
+    bound_years = int(max([T0, needed, *risk_years, reach_years]))
     if market is not None:
         market = market.widen(bound_years)
     market_group = None
@@ -185,6 +202,7 @@ def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] |
         market=market,
         market_reach=reach_years,
         market_group=market_group,
+        shock_years_base=shock_years_base,
         # yearly revaluation (issue 16)
         foresight=FORESIGHT[mc.foresight],
         learning_rate=float(mc.learning_rate),

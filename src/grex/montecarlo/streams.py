@@ -6,7 +6,10 @@ The random numbers of draw ``d`` come from block ``d // BLOCK`` of
 
 - stream 0: the timing drivers (market pace, complex pace, delay) and the
   index innovations of year 0 (correlated with the market pace);
-- stream 1: the index innovations of the later years (cost and price shocks);
+- stream 1: the index innovations of the later years (cost and price shocks),
+  per draw the years of the scenario without markets first and then, drawn
+  after them, the years a market adds to the bound, so that a market does
+  not move the shocks of any draw (:func:`_later_doubles`);
 - stream 2: the risk register (whether each event happens, and its amount);
 - stream 3: the interest rate (rekenrente) of each draw;
 - stream 4: the markets' own normals of their absorption (issue 15), only with a market.
@@ -63,7 +66,41 @@ def _generator(seed: int, block: int, stream: int) -> np.random.Generator:
 
 def _uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
     # Open interval (0, 1): the inverse normal CDF stays finite.
-    return (np.floor(rng.random(shape) * 2.0**53) + 0.5) / 2.0**53
+    return _open(rng.random(shape))
+
+
+def _open(raw: NDArray[np.float64]) -> NDArray[np.float64]:
+    return (np.floor(raw * 2.0**53) + 0.5) / 2.0**53
+
+
+def _later_doubles(plan: Plan, seed: int, block: int, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Stream 1 of a block: the raw doubles of the index innovations of years 1 to T - 1, shape (BLOCK, T - 1, 2).
+
+    Each draw's first ``plan.shock_years_base - 1`` years come first, in one
+    call, as in a scenario without markets; the years a market adds to the
+    bound (``plan.bound_years > plan.shock_years_base``) are drawn after them
+    from the same generator and placed after each draw's base years; where the
+    bound is shorter, each draw keeps its first ``T - 1`` years. So a market
+    does not move any draw's cost and price shocks (issue 15). Written into
+    ``out`` (flat, BLOCK * (T - 1) * 2 doubles) where given.
+    """
+    T = plan.bound_years
+    base = plan.shock_years_base or T
+    rng = _generator(seed, block, 1)
+    shape = (BLOCK, max(T - 1, 0), 2)
+    if base == T:  # no market, or one that adds no year: one call, as always
+        raw = rng.random(shape) if out is None else rng.random(out=out).reshape(shape)
+        return raw
+    head = rng.random((BLOCK, max(base - 1, 0), 2))
+    if T > base:
+        joined = np.concatenate([head, rng.random((BLOCK, T - base, 2))], axis=1)
+    else:
+        joined = head[:, : shape[1]]
+    if out is None:
+        return joined
+    view = out.reshape(shape)
+    view[...] = joined
+    return view
 
 
 def _timing(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
@@ -88,9 +125,7 @@ def _timing(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]
 def _block(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
     """All driver values of the draws of one block."""
     out = _timing(plan, seed, block)
-    T = plan.bound_years
-    rng = _generator(seed, block, 1)
-    later = correlate(ndtri(_uniform(rng, (BLOCK, max(T - 1, 0), 2))), plan.root2)
+    later = correlate(ndtri(_open(_later_doubles(plan, seed, block))), plan.root2)
     innovations = np.concatenate([out.pop("innovation0")[:, None, :], later], axis=1)  # (BLOCK, T, 2)
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
@@ -290,8 +325,7 @@ def _block_compiled(
 
     w = _Scratch(plan) if scratch is None else scratch
     out = _timing_compiled(plan, seed, block, w)
-    rng = _generator(seed, block, 1)
-    raw = rng.random(out=w.raw1)
+    raw = _later_doubles(plan, seed, block, w.raw1).reshape(-1)
     later = w.later
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
