@@ -516,14 +516,20 @@ def _check_projects(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     )
 
 
-def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) -> pd.DataFrame:
-    _check_columns(frame, source, FLOW_COLUMNS)
-    cells = _Cells(frame, source)
+def _known_projects(cells: _Cells, projects: pd.DataFrame) -> list[str]:
+    """The ``project`` column of a table whose rows must name complexes of the projects table."""
     known = set(projects["project"])
     project = cells.text("project")
     for i, name in enumerate(project):
         if name not in known:
             raise cells.fail(i, "project", f"unknown project {name!r}: not in the projects table")
+    return project
+
+
+def _check_flows(frame: pd.DataFrame, source: str, *, projects: pd.DataFrame) -> pd.DataFrame:
+    _check_columns(frame, source, FLOW_COLUMNS)
+    cells = _Cells(frame, source)
+    project = _known_projects(cells, projects)
     types = cells.text("type", choices=FLOW_TYPES)
     categories = cells.text("category")
     for i, (kind, category) in enumerate(zip(types, categories, strict=True)):
@@ -619,11 +625,7 @@ def check_programme(
     frame = _as_cells(programme)
     _check_columns(frame, programme_source, PROGRAMME_COLUMNS)
     cells = _Cells(frame, programme_source)
-    known = set(projects["project"])
-    project = cells.text("project")
-    for i, name in enumerate(project):
-        if name not in known:
-            raise cells.fail(i, "project", f"unknown project {name!r}: not in the projects table")
+    project = _known_projects(cells, projects)
     years = cells.year("year", required=True)
     segments = cells.text("segment", choices=tuple(SEGMENT_UNITS))
     units = cells.text("unit")
