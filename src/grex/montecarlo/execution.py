@@ -34,7 +34,6 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from grex.core import discount_factor
 from grex.errors import InputError
 from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
@@ -460,14 +459,7 @@ def kernel_plan(plan: Plan, n_years: int) -> Any:
         shock_prices="prices" in plan.active,
         revenue_freeze=_revenue_freeze(plan, n_years),
         book_value=np.ascontiguousarray(inputs.book_value, dtype=np.float64),
-        discount=np.ascontiguousarray(
-            discount_factor(
-                inputs.discount_rate,
-                np.arange(n_years),
-                valuation_year=inputs.valuation_year,
-                periods=inputs.discount_periods,
-            )
-        ),
+        discount=tables.discount,  # the table of grex.core.discount_factor, made once with the revaluation's tables
         given_end_index=inputs.given_end_index.astype(as_int),
         risk_complex=plan.risk_complex.astype(as_int),
         risk_index=plan.risk_index.astype(as_int),
