@@ -24,6 +24,12 @@ HEAVY = (
     "grex.montecarlo.execution",
     "grex.montecarlo.numpy_engine",
     "tqdm",
+    # the grid's expansion and the Monte Carlo's random numbers and yearly revaluation: not for a scenario without
+    # a grid, nor for checking the Monte Carlo references
+    "grex.batch",
+    "grex.montecarlo.streams",
+    "grex.montecarlo.revaluation",
+    "multiprocessing",
 )
 
 

@@ -118,13 +118,15 @@ def _out_dir(args: argparse.Namespace, default: Callable[[], Path]) -> Path:
 
 def _check_all(valuation, path: str) -> None:
     """What ``validate`` checks beyond reading: the grid, the Monte Carlo references and horizon."""
-    from grex.batch import check_grid
     from grex.limits import check_horizon
     from grex.market import check_foresight
     from grex.montecarlo import check_references
 
     scenario = valuation.scenario
-    check_grid(scenario.data, scenario.source or path)
+    if "grid" in scenario.data:  # grex.batch (and the Monte Carlo's streams it imports) only for a grid
+        from grex.batch import check_grid
+
+        check_grid(scenario.data, scenario.source or path)
     check_references(scenario, valuation.portfolio)
     check_horizon(scenario, inputs=valuation.inputs)
     check_foresight(scenario, valuation.portfolio)
