@@ -29,7 +29,18 @@ from typing import Any
 from grex import __version__
 from grex.display import Column, keur, number, percent, text_table, wrap_header
 from grex.errors import InputError, OutputError
-from grex.progress import COMPILE_NOTE, Steps, configure_logging, kernel_cache_ready, log, show_bars
+from grex.progress import (
+    COMPILE_NOTE,
+    PLAIN,
+    VARIANT_WORDS,
+    Steps,
+    compile_note,
+    compile_seconds,
+    configure_logging,
+    kernel_cache_ready,
+    log,
+    show_bars,
+)
 
 #: The engines of :func:`grex.montecarlo.simulate` (``GREX_ENGINE``); the same as ``grex.montecarlo.ENGINES``,
 #: written out so that ``grex run`` need not import the Monte Carlo package.
@@ -192,12 +203,36 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulating(draws: int, lang: str = "en") -> str:
-    """The label of a simulation step; it says so when the kernel compiles first."""
+def _kernel_variant(valuation) -> str:
+    """The variant of the kernel a simulation of ``valuation`` runs (:func:`grex.kernel.variant_name`), without numba.
+
+    The flags of :func:`grex.kernel.variant`, read from the Monte Carlo plan of the scenario (made
+    again by the simulation: a few milliseconds); ``tests/test_compile_note.py`` checks them against
+    the kernel's own choice for every kind of example scenario.
+    """
+    from grex.montecarlo import make_plan
+
+    plan = make_plan(valuation.scenario, valuation.portfolio, None)
+    inputs = plan.inputs
+    flags = (
+        plan.market is not None and len(plan.market.complex) > 0,
+        inputs.category_rates is not None and len(inputs.category_rates) > 0,
+        inputs.interest_rates is not None,
+        inputs.present_value_method == "cash_flows",
+        bool(plan.yearly),
+    )
+    return "_".join([PLAIN, *(stage for stage, on in zip(VARIANT_WORDS, flags, strict=True) if on)])
+
+
+def _simulating(draws: int, valuation, lang: str = "en") -> str:
+    """The label of a simulation step; it says so when the kernel's variant of this scenario compiles first."""
     label = f"simulating {number(draws, lang)} draws"
-    if not kernel_cache_ready():
-        log.info(COMPILE_NOTE)
-        label += " (compiling first, about 10 s)"
+    if os.environ.get("GREX_ENGINE", "").strip().lower() == "numpy":
+        return label  # nothing to compile (and no plan to make for the note)
+    variant = _kernel_variant(valuation)
+    if not kernel_cache_ready(variant):
+        log.info(compile_note(variant))
+        label += f" (compiling first, about {compile_seconds(variant)} s)"
     return label
 
 
@@ -225,7 +260,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         # the scenario's own draws and seed, as grex simulate: both print the same required capacity
         draws, seed = _draws(args, scenario, valuation, "report")
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "report")
-        with steps.step(_simulating(draws)):
+        with steps.step(_simulating(draws, valuation)):
             simulation = simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)
         # each driver alone, same draws and seed: its contribution to the spread
         drivers = {}
@@ -281,7 +316,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "simulation")
         log.info("simulating %s draws, seed %s", number(draws, "en"), seed)
         # draws.parquet is written as the draws are valued (issue 17), the rest after: one step
-        with steps.step(_simulating(draws) + " and writing"):
+        with steps.step(_simulating(draws, valuation) + " and writing"):
             simulation = simulate_to(
                 valuation,
                 out_dir,
@@ -692,7 +727,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         draws, seed = _draws(args, scenario, valuation, "sensitivity")
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "sensitivity")
         # the runs variance_shares needs, made here one by one so that the bar can follow them
-        with steps.step(_simulating(draws)):
+        with steps.step(_simulating(draws, valuation)):
             runs = {"all": simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)}
         for d in DRIVERS:
             with steps.step(f"simulating the driver {d} alone"):
