@@ -104,6 +104,20 @@ def _pause_collector() -> None:
     _collector["paused"] = True
 
 
+def _import_engine(settings: dict[str, Any]) -> None:
+    """Import the compiled engine (numba) of a command that simulates before it reads, while the collector is paused.
+
+    numba is imported by the first simulation anyway (where the engine is numba, the default);
+    imported here, its tens of thousands of objects are frozen with the libraries' at
+    :func:`_resume_collector` instead of being scanned by the collector's passes while the draws
+    start. An import error is left to the simulation, which says it and runs the numpy engine.
+    """
+    if settings.get("engine") == "numpy" or not _collector["paused"]:
+        return
+    with contextlib.suppress(ImportError):
+        import grex.kernel  # noqa: F401, PLC0415 - numba: slow to import, only for a simulation
+
+
 def _resume_collector() -> None:
     if _collector["paused"]:
         _collector["paused"] = False
@@ -283,6 +297,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     total = 1 + 1 + len(DRIVERS) + bool(args.previous) + bool(args.sensitivity) + 1 + len(formats) + 1
     with Steps("report", total) as steps:
         with steps.step("reading and valuing"):
+            _import_engine(settings)
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_all(valuation, args.scenario)
@@ -334,6 +349,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     settings = _engine_settings()
     with Steps("simulate", 3) as steps:
         with steps.step("reading the scenario and portfolio"):
+            _import_engine(settings)
             scenario, portfolio = _read(args.scenario)
         if args.chunk_size is not None and args.chunk_size <= 0:
             raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
@@ -750,6 +766,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     show = show_bars()
     with Steps("sensitivity", 3 + 1 + len(DRIVERS)) as steps:
         with steps.step("reading and valuing"):
+            _import_engine(settings)
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_all(valuation, args.scenario)
