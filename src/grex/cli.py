@@ -253,7 +253,7 @@ def _kernel_variant(valuation) -> str:
     again by the simulation: a few milliseconds); ``tests/test_compile_note.py`` checks them against
     the kernel's own choice for every kind of example scenario.
     """
-    from grex.montecarlo import make_plan
+    from grex.montecarlo.plan import make_plan
 
     plan = make_plan(valuation.scenario, valuation.portfolio, None)
     inputs = plan.inputs
