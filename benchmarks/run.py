@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--user-path] [--scale] [--compile-only]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--startup] [--user-path] [--scale] [--compile-only]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -25,6 +25,11 @@ Measures, in one process and one run (issue 4):
 - with ``--user-path`` only (issue 17): the whole ``grex simulate`` process on
   the example at 100,000 and 1,000,000 draws, its peak memory, its cells per
   second against a streaming pass of the same run, and where its time goes;
+- with ``--startup`` only (issue 17, item 3): ``python``, ``import numpy``,
+  ``grex --help``, ``grex run`` and a small ``grex simulate`` as whole
+  processes taking turns (CPU and wall seconds, medians), with every module's
+  bytecode cached and with the environment as it is, and the parts of the
+  kernel's start (importing numba and scipy, numba's cache loads);
 - with ``--scale`` only (issue 17, item 5): 1,000 complexes x 40 years x
   100,000 draws via ``simulate()`` and as the whole ``grex simulate`` process
   (peak memory, wall and CPU seconds), and its scaling in draws, complexes
@@ -620,6 +625,144 @@ def format_user_path(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# -- start-up (issue 17, item 3) ------------------------------------------------------------------
+
+#: What the kernel's start-up in a ``grex simulate`` process is made of, measured in a fresh interpreter: CPU
+#: seconds (``time.process_time``, all threads) of each part, in the order a simulation meets them.
+_KERNEL_START_CODE = """
+import json, sys, time
+T = time.process_time
+sys.argv = ["grex"]
+import numpy, pandas, pyarrow.parquet
+from grex.io import read_portfolio, read_scenario
+scenario = read_scenario({example!r})
+portfolio = read_portfolio(scenario.portfolio)
+parts = {{}}
+start = T(); import numba; parts["import numba"] = T() - start
+start = T(); import grex.kernel; parts["import grex.kernel"] = T() - start
+start = T(); import scipy.special; parts["import scipy.special (ndtr of the random numbers)"] = T() - start
+start = T(); import scipy.linalg; parts["import scipy.linalg (numba's check for a BLAS)"] = T() - start
+from numba.core import caching
+loads = []
+load_overload = caching.Cache.load_overload
+
+def timed_load(self, sig, target_context):
+    start = T()
+    found = load_overload(self, sig, target_context)
+    loads.append([self._name.split(" ")[1], T() - start, found is not None])
+    return found
+
+caching.Cache.load_overload = timed_load
+from grex.montecarlo import simulate
+start = T()
+simulate(scenario, portfolio, draws=1024, seed=1, threads=1)
+parts["the first simulation of 1,024 draws"] = T() - start
+print(json.dumps({{"parts": parts, "loads": loads}}))
+"""
+
+
+def _startup_commands(tmp: Path) -> dict[str, list[str]]:
+    python = sys.executable
+    grex = [python, "-m", "grex.cli"]
+    return {
+        "python -c pass": [python, "-c", "pass"],
+        "python -c 'import numpy'": [python, "-c", "import numpy"],
+        "grex --help": [*grex, "--help"],
+        "grex run": [*grex, "run", str(EXAMPLE), "--out", str(tmp / "run")],
+        "grex simulate --draws 1024": [*grex, "simulate", str(EXAMPLE), "--draws", "1024", "--out", str(tmp / "sim")],
+    }
+
+
+def _usage_seconds(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, ``RUSAGE_CHILDREN``) of one run of ``command``."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def startup(rounds: int, tmp: Path) -> dict[str, Any]:
+    """Issue 17, item 3: the start-up of ``grex``, as whole processes, and what the kernel's start is made of.
+
+    Each command of :func:`_startup_commands` runs ``rounds`` times, the commands taking turns
+    (so that other work on the machine weighs on all alike); the medians of wall and CPU seconds.
+    Twice: with the bytecode of every module cached (as a package installed by pip, or after its
+    first run: ``PYTHONPYCACHEPREFIX`` in a folder of this run, filled by one run of each first),
+    and with the environment as it is (where ``PYTHONDONTWRITEBYTECODE`` is set and grex is not
+    installed compiled, every process compiles grex's own modules). The figure of the target: the
+    CPU seconds of ``grex run`` above those of ``python -c 'import numpy'``. Then, in a fresh
+    interpreter, the CPU seconds of the parts of the kernel's start (:data:`_KERNEL_START_CODE`),
+    and each function numba loads from its cache.
+    """
+    commands = _startup_commands(tmp)
+    base = {key: value for key, value in os.environ.items() if key not in ("PYTHONPYCACHEPREFIX",)}
+    cached = {key: value for key, value in base.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = str(tmp / "bytecode")
+    settings = {"bytecode cached": cached, "environment as is": base}
+    result: dict[str, Any] = {
+        "rounds": rounds,
+        "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
+        "load_before": os.getloadavg(),
+    }
+    for setting, env in settings.items():
+        for command in commands.values():  # fills the bytecode and numba's cache; not measured
+            _usage_seconds(command, env)
+        runs: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in commands}
+        for i in range(rounds):
+            order = list(commands.items()) if i % 2 == 0 else list(reversed(commands.items()))
+            for name, command in order:
+                wall, cpu = _usage_seconds(command, env)
+                runs[name]["wall"].append(wall)
+                runs[name]["cpu"].append(cpu)
+        medians = {
+            name: {"wall_seconds": statistics.median(r["wall"]), "cpu_seconds": statistics.median(r["cpu"]), **r}
+            for name, r in runs.items()
+        }
+        numpy_cpu = medians["python -c 'import numpy'"]["cpu_seconds"]
+        result[setting] = {
+            "commands": medians,
+            "grex_run_cpu_above_numpy": medians["grex run"]["cpu_seconds"] - numpy_cpu,
+            "grex_run_wall_above_numpy": medians["grex run"]["wall_seconds"]
+            - medians["python -c 'import numpy'"]["wall_seconds"],
+        }
+    result["kernel_start"] = _child(_KERNEL_START_CODE.format(example=str(EXAMPLE)), env=cached)
+    result["load_after"] = os.getloadavg()
+    result["targets"] = {
+        "grex_run_cpu_above_numpy": result["bytecode cached"]["grex_run_cpu_above_numpy"] <= 0.5,
+    }
+    return result
+
+
+def format_startup(r: dict[str, Any]) -> str:
+    """The start-up as a short text report."""
+    lines = [
+        f"start-up, median of {r['rounds']} rounds taking turns (load average before {r['load_before']}, "
+        f"after {r['load_after']}; PYTHONDONTWRITEBYTECODE={r['PYTHONDONTWRITEBYTECODE']})"
+    ]
+    for setting in ("bytecode cached", "environment as is"):
+        s = r[setting]
+        lines.append(
+            f"  {setting}: grex run above python -c 'import numpy': {s['grex_run_cpu_above_numpy']:.3f} s CPU, "
+            f"{s['grex_run_wall_above_numpy']:.3f} s wall"
+        )
+        for name, c in s["commands"].items():
+            lines.append(f"    {name}: {c['cpu_seconds']:.3f} s CPU, {c['wall_seconds']:.3f} s wall")
+    k = r["kernel_start"]
+    lines.append(
+        "  the kernel's start in a fresh process (CPU s): " + "; ".join(f"{p} {s:.3f}" for p, s in k["parts"].items())
+    )
+    lines.append(
+        "    loaded from numba's cache (the first load starts numba's code generator): "
+        + "; ".join(f"{name} {seconds:.3f}" + ("" if found else " (compiled)") for name, seconds, found in k["loads"])
+    )
+    lines.append(f"  targets met: {r['targets']}")
+    return "\n".join(lines)
+
+
 # -- scale (issue 17, item 5) ---------------------------------------------------------------------
 
 #: A large city's or a province's portfolio (issue 17, item 5).
@@ -923,6 +1066,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only the whole `grex simulate` process on the example at 100,000 and 1,000,000 draws (issue 17)",
     )
     parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="only the start-up (issue 17): python, import numpy, grex --help, grex run and a small grex simulate "
+        "as whole processes taking turns, and the parts of the kernel's start",
+    )
+    parser.add_argument(
         "--scale",
         action="store_true",
         help="only 1,000 complexes x 40 years x 100,000 draws, via simulate() and as the whole `grex simulate`, "
@@ -948,6 +1097,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"({c['empty_cache']['first_call_cpu_seconds']:.2f} s CPU) with an empty numba cache, "
                     f"{c['filled_cache']['first_call_seconds']:.2f} s with it filled"
                 )
+        return 0
+    if args.startup:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = startup(3 if quick else 11, Path(tmp))
+        print(
+            json.dumps({"machine": machine(), "quick": quick, "startup": started}, indent=2)
+            if args.json
+            else format_startup(started)
+        )
         return 0
     if args.user_path:
         with tempfile.TemporaryDirectory() as tmp:

@@ -124,3 +124,34 @@ def test_scale_reports_the_full_run_both_paths_and_the_scaling_in_each_dimension
         "linear_in_each_dimension",
         "estimate_at_least_the_peak",
     }
+
+
+@pytest.mark.slow
+def test_startup_reports_whole_processes_in_turns_and_the_parts_of_the_kernels_start():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--startup", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    started = json.loads(out.stdout)["startup"]
+    assert started["rounds"] == 3
+    for setting in ("bytecode cached", "environment as is"):
+        commands = started[setting]["commands"]
+        assert set(commands) == {
+            "python -c pass",
+            "python -c 'import numpy'",
+            "grex --help",
+            "grex run",
+            "grex simulate --draws 1024",
+        }
+        for c in commands.values():
+            assert len(c["cpu"]) == len(c["wall"]) == 3 and c["cpu_seconds"] > 0 and c["wall_seconds"] > 0
+        run, numpy = commands["grex run"], commands["python -c 'import numpy'"]
+        assert started[setting]["grex_run_cpu_above_numpy"] == run["cpu_seconds"] - numpy["cpu_seconds"]
+    kernel = started["kernel_start"]
+    assert {"import numba", "import grex.kernel", "the first simulation of 1,024 draws"} <= set(kernel["parts"])
+    loaded = {name: found for name, _, found in kernel["loads"]}
+    assert loaded["value_draws"] and loaded["normals"]  # the example's kernel and a helper, from numba's cache
+    assert set(started["targets"]) == {"grex_run_cpu_above_numpy"}

@@ -120,12 +120,12 @@ def test_steps_are_logged_with_their_seconds(caplog):
 
 
 def test_simulate_says_when_the_kernel_compiles(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("grex.cli.kernel_cache_ready", lambda: False)
+    monkeypatch.setattr("grex.cli.kernel_cache_ready", lambda variant="value_draws": False)
     assert main(["simulate", str(EXAMPLE), "--draws", "300", "--out", str(tmp_path / "s")]) == 0
     captured = capsys.readouterr()
     assert "compiling the Monte Carlo kernel" in captured.err
     assert "compiling" not in captured.out and "trekkingen, seed" in captured.out
-    monkeypatch.setattr("grex.cli.kernel_cache_ready", lambda: True)
+    monkeypatch.setattr("grex.cli.kernel_cache_ready", lambda variant="value_draws": True)
     assert main(["simulate", str(EXAMPLE), "--draws", "300", "--out", str(tmp_path / "t")]) == 0
     assert "compiling" not in capsys.readouterr().err
 

@@ -12,8 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -366,12 +364,9 @@ def test_pdf_pages(files, valuation):
 
 @pytest.fixture
 def fake_montecarlo(monkeypatch):
-    from grex.montecarlo import check_references  # the CLI checks the references before simulating
+    import grex.montecarlo  # the rest of the package is real: the CLI checks the references and plans the note
 
-    module = types.ModuleType("grex.montecarlo")
-    module.simulate = fake_simulate
-    module.check_references = check_references
-    monkeypatch.setitem(sys.modules, "grex.montecarlo", module)
+    monkeypatch.setattr(grex.montecarlo, "simulate", fake_simulate, raising=False)
 
 
 def test_cli_report(fake_montecarlo, tmp_path, capsys):

@@ -24,6 +24,12 @@ HEAVY = (
     "grex.montecarlo.execution",
     "grex.montecarlo.numpy_engine",
     "tqdm",
+    # the grid's expansion and the Monte Carlo's random numbers and yearly revaluation: not for a scenario without
+    # a grid, nor for checking the Monte Carlo references
+    "grex.batch",
+    "grex.montecarlo.streams",
+    "grex.montecarlo.revaluation",
+    "multiprocessing",
 )
 
 
@@ -64,3 +70,66 @@ def test_the_names_of_grex_montecarlo_load_on_first_use():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "True", "1024", "[]"]
+
+
+_COLLECTOR_CODE = """
+import gc, json, sys
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and collections.append(info["generation"]))
+import grex.cli as cli
+pause, resume = cli._pause_collector, cli._resume_collector
+paused = []  # collections made while the collector was paused
+def paused_():
+    pause()
+    paused.append(len(collections))
+frozen_at_resume = [0]
+kernel_at_resume = []
+def resumed():
+    if cli._collector["paused"]:
+        paused[-1] = len(collections) - paused[-1]
+        kernel_at_resume.append("grex.kernel" in sys.modules)
+    resume()
+    frozen_at_resume[0] = gc.get_freeze_count()
+cli._pause_collector, cli._resume_collector = paused_, resumed
+sys.argv = ["grex", *json.loads(sys.argv[1])]
+status = cli.main({argv})
+# frozen at the end: more than what was frozen after reading (the objects of the work too)
+print(json.dumps([status, paused, gc.isenabled(), gc.get_freeze_count() > frozen_at_resume[0], kernel_at_resume]))
+"""
+
+
+def _collector_after(argv, as_command_line):
+    code = _COLLECTOR_CODE.format(argv="None" if as_command_line else "sys.argv[1:]")
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(argv)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_command_line_imports_and_reads_without_collecting_and_freezes_before_exit(tmp_path):
+    """The grex process: no cyclic collection until the input is read, then the collector on again; at the end
+    every object frozen, so that the interpreter's shutdown does not scan them."""
+    status, paused, enabled, frozen, kernel = _collector_after(
+        ["run", str(EXAMPLE), "--out", str(tmp_path / "o")], True
+    )
+    assert status == 0
+    assert paused == [0]  # paused once, and no collection until the input was read
+    assert enabled and frozen
+    assert kernel == [False]  # grex run: no numba
+
+
+def test_main_called_from_python_leaves_the_collector_alone(tmp_path):
+    status, paused, enabled, frozen, kernel = _collector_after(
+        ["run", str(EXAMPLE), "--out", str(tmp_path / "o")], False
+    )
+    assert status == 0
+    assert paused == [] and enabled and not frozen and kernel == []
+
+
+def test_a_simulation_imports_numba_before_the_collector_resumes(tmp_path, monkeypatch):
+    """numba's objects are frozen with the libraries' rather than scanned while the draws start."""
+    monkeypatch.delenv("GREX_ENGINE", raising=False)
+    argv = ["simulate", str(EXAMPLE), "--draws", "300", "--out", str(tmp_path / "s")]
+    status, paused, enabled, frozen, kernel = _collector_after(argv, True)
+    assert status == 0 and paused == [0] and enabled and frozen
+    assert kernel == [True]

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import errno
 import functools
+import gc
 import os
 import shutil
 import signal
@@ -29,7 +30,18 @@ from typing import Any
 from grex import __version__
 from grex.display import Column, keur, number, percent, text_table, wrap_header
 from grex.errors import InputError, OutputError
-from grex.progress import COMPILE_NOTE, Steps, configure_logging, kernel_cache_ready, log, show_bars
+from grex.progress import (
+    COMPILE_NOTE,
+    PLAIN,
+    VARIANT_WORDS,
+    Steps,
+    compile_note,
+    compile_seconds,
+    configure_logging,
+    kernel_cache_ready,
+    log,
+    show_bars,
+)
 
 #: The engines of :func:`grex.montecarlo.simulate` (``GREX_ENGINE``); the same as ``grex.montecarlo.ENGINES``,
 #: written out so that ``grex run`` need not import the Monte Carlo package.
@@ -68,7 +80,49 @@ def _read(scenario_path: str):  # -> (Scenario, Portfolio)
     from grex.io import read_portfolio, read_scenario
 
     scenario = read_scenario(scenario_path)
-    return scenario, read_portfolio(scenario.portfolio)
+    read = scenario, read_portfolio(scenario.portfolio)
+    _resume_collector()
+    return read
+
+
+#: The commands that read one scenario (:func:`_read`) as they start: in the command line's own process they
+#: import and read with the cyclic garbage collector paused (:func:`_pause_collector`).
+_READERS = frozenset({"run", "simulate", "validate", "report", "sensitivity"})
+_collector = {"paused": False}
+
+
+def _pause_collector() -> None:
+    """Start-up (issue 17): no cyclic garbage collection while a command imports its libraries and reads its input.
+
+    Importing pandas, pyarrow, scipy and numba makes some 150,000 objects that live as long as the
+    process, and the collector's passes over them while they are made cost 0.1 s of CPU (``grex run``)
+    to 0.4 s (``grex simulate``, numba's start included) in every process. Paused until the input is
+    read (:func:`_resume_collector`), then those objects are frozen (:func:`gc.freeze`: never collected,
+    never scanned again) and the collector runs as before for the work itself.
+    """
+    gc.disable()
+    _collector["paused"] = True
+
+
+def _import_engine(settings: dict[str, Any]) -> None:
+    """Import the compiled engine (numba) of a command that simulates before it reads, while the collector is paused.
+
+    numba is imported by the first simulation anyway (where the engine is numba, the default);
+    imported here, its tens of thousands of objects are frozen with the libraries' at
+    :func:`_resume_collector` instead of being scanned by the collector's passes while the draws
+    start. An import error is left to the simulation, which says it and runs the numpy engine.
+    """
+    if settings.get("engine") == "numpy" or not _collector["paused"]:
+        return
+    with contextlib.suppress(ImportError):
+        import grex.kernel  # noqa: F401, PLC0415 - numba: slow to import, only for a simulation
+
+
+def _resume_collector() -> None:
+    if _collector["paused"]:
+        _collector["paused"] = False
+        gc.freeze()
+        gc.enable()
 
 
 def _load(scenario_path: str):  # -> Valuation
@@ -118,13 +172,15 @@ def _out_dir(args: argparse.Namespace, default: Callable[[], Path]) -> Path:
 
 def _check_all(valuation, path: str) -> None:
     """What ``validate`` checks beyond reading: the grid, the Monte Carlo references and horizon."""
-    from grex.batch import check_grid
     from grex.limits import check_horizon
     from grex.market import check_foresight
     from grex.montecarlo import check_references
 
     scenario = valuation.scenario
-    check_grid(scenario.data, scenario.source or path)
+    if "grid" in scenario.data:  # grex.batch (and the Monte Carlo's streams it imports) only for a grid
+        from grex.batch import check_grid
+
+        check_grid(scenario.data, scenario.source or path)
     check_references(scenario, valuation.portfolio)
     check_horizon(scenario, inputs=valuation.inputs)
     check_foresight(scenario, valuation.portfolio)
@@ -190,12 +246,36 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulating(draws: int, lang: str = "en") -> str:
-    """The label of a simulation step; it says so when the kernel compiles first."""
+def _kernel_variant(valuation) -> str:
+    """The variant of the kernel a simulation of ``valuation`` runs (:func:`grex.kernel.variant_name`), without numba.
+
+    The flags of :func:`grex.kernel.variant`, read from the Monte Carlo plan of the scenario (made
+    again by the simulation: a few milliseconds); ``tests/test_compile_note.py`` checks them against
+    the kernel's own choice for every kind of example scenario.
+    """
+    from grex.montecarlo.plan import make_plan
+
+    plan = make_plan(valuation.scenario, valuation.portfolio, None)
+    inputs = plan.inputs
+    flags = (
+        plan.market is not None and len(plan.market.complex) > 0,
+        inputs.category_rates is not None and len(inputs.category_rates) > 0,
+        inputs.interest_rates is not None,
+        inputs.present_value_method == "cash_flows",
+        bool(plan.yearly),
+    )
+    return "_".join([PLAIN, *(stage for stage, on in zip(VARIANT_WORDS, flags, strict=True) if on)])
+
+
+def _simulating(draws: int, valuation, lang: str = "en") -> str:
+    """The label of a simulation step; it says so when the kernel's variant of this scenario compiles first."""
     label = f"simulating {number(draws, lang)} draws"
-    if not kernel_cache_ready():
-        log.info(COMPILE_NOTE)
-        label += " (compiling first, about 10 s)"
+    if os.environ.get("GREX_ENGINE", "").strip().lower() == "numpy":
+        return label  # nothing to compile (and no plan to make for the note)
+    variant = _kernel_variant(valuation)
+    if not kernel_cache_ready(variant):
+        log.info(compile_note(variant))
+        label += f" (compiling first, about {compile_seconds(variant)} s)"
     return label
 
 
@@ -217,13 +297,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     total = 1 + 1 + len(DRIVERS) + bool(args.previous) + bool(args.sensitivity) + 1 + len(formats) + 1
     with Steps("report", total) as steps:
         with steps.step("reading and valuing"):
+            _import_engine(settings)
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_all(valuation, args.scenario)
         # the scenario's own draws and seed, as grex simulate: both print the same required capacity
         draws, seed = _draws(args, scenario, valuation, "report")
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "report")
-        with steps.step(_simulating(draws)):
+        with steps.step(_simulating(draws, valuation)):
             simulation = simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)
         # each driver alone, same draws and seed: its contribution to the spread
         drivers = {}
@@ -268,6 +349,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     settings = _engine_settings()
     with Steps("simulate", 3) as steps:
         with steps.step("reading the scenario and portfolio"):
+            _import_engine(settings)
             scenario, portfolio = _read(args.scenario)
         if args.chunk_size is not None and args.chunk_size <= 0:
             raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
@@ -279,7 +361,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "simulation")
         log.info("simulating %s draws, seed %s", number(draws, "en"), seed)
         # draws.parquet is written as the draws are valued (issue 17), the rest after: one step
-        with steps.step(_simulating(draws) + " and writing"):
+        with steps.step(_simulating(draws, valuation) + " and writing"):
             simulation = simulate_to(
                 valuation,
                 out_dir,
@@ -684,13 +766,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     show = show_bars()
     with Steps("sensitivity", 3 + 1 + len(DRIVERS)) as steps:
         with steps.step("reading and valuing"):
+            _import_engine(settings)
             valuation = _load(args.scenario)
         scenario, portfolio = valuation.scenario, valuation.portfolio
         _check_all(valuation, args.scenario)
         draws, seed = _draws(args, scenario, valuation, "sensitivity")
         out_dir = _out_dir(args, lambda: _default_out(scenario.name) / "sensitivity")
         # the runs variance_shares needs, made here one by one so that the bar can follow them
-        with steps.step(_simulating(draws)):
+        with steps.step(_simulating(draws, valuation)):
             runs = {"all": simulate(scenario, portfolio, draws=draws, seed=seed, progress=show, **settings)}
         for d in DRIVERS:
             with steps.step(f"simulating the driver {d} alone"):
@@ -971,6 +1054,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     verbose = getattr(args, "verbose", 0) or 0
     partial = "scenarios completed so far are kept; a rerun resumes" if args.command == "batch" else "nothing written"
+    # the command line of this process (the grex script, python -m grex.cli), not a call from Python code
+    own_process = argv is None
+    if own_process and args.command in _READERS:
+        _pause_collector()
+    try:
+        return _run(args, verbose, partial)
+    finally:
+        if own_process:
+            # the process ends next: freezing its objects spares the collector's passes over all of them as the
+            # interpreter shuts down (0.1 s of CPU after grex run, 0.3-0.4 s after grex simulate)
+            gc.freeze()
+
+
+def _run(args: argparse.Namespace, verbose: int, partial: str) -> int:
+    """The command of ``args``, its errors turned into one line and an exit status (:func:`main`)."""
     try:
         with _on_terminate():
             _engine_settings()  # a bad GREX_ENGINE or GREX_THREADS is refused before any work

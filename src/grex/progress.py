@@ -26,20 +26,42 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["COMPILE_NOTE", "Steps", "configure_logging", "kernel_cache_ready", "log", "show_bars"]
+__all__ = [
+    "COMPILE_NOTE",
+    "PLAIN",
+    "VARIANT_WORDS",
+    "Steps",
+    "compile_note",
+    "compile_seconds",
+    "configure_logging",
+    "kernel_cache_ready",
+    "log",
+    "show_bars",
+]
 
 #: The note before a simulation whose kernel is not in numba's cache yet: each kind of scenario (with a market,
 #: a yearly revaluation ...) compiles its own variant of the kernel (:func:`grex.kernel.kernel_for`) once.
 COMPILE_NOTE = "compiling the Monte Carlo kernel (once per install and kind of scenario, about 10 s; cached afterwards)"
+#: The kernel's plain variant: no market, no cost index per kostensoort, no rate per year, no present value of
+#: the flows, no yearly revaluation (:func:`grex.kernel.variant_name` of no stage).
+PLAIN = "value_draws"
+#: The stages a variant of the kernel adds to its name, in order (:data:`grex.kernel.VARIANT_STAGES`), and how
+#: the compile note names a scenario that has them.
+VARIANT_WORDS = {
+    "market": "a market",
+    "categories": "a cost index per kostensoort",
+    "rate_by_year": "a rekenrente per year",
+    "pv_of_flows": "the present value of the cash flows",
+    "yearly": "a yearly revaluation",
+}
 
 log = logging.getLogger("grex")
 
 #: Seconds a command may run before its bar appears (a quick command shows none).
 DELAY = 0.5
-#: numba's index file of the kernel's main function in its cache: its plain variant, which the scenarios
-#: without a market, a cost index per kostensoort, a rate per year, a cash-flow present value or a
-#: yearly revaluation use (:func:`grex.kernel.variant_name`).
-INDEX = "kernel.value_draws-*.nbi"
+#: numba's index file of a variant of the kernel's main function in its cache (``{variant}``: its name,
+#: :func:`grex.kernel.variant_name`); the plain variant's is ``kernel.value_draws-*.nbi``.
+INDEX = "kernel.{variant}-*.nbi"
 #: Seconds between redraws of the elapsed time while a step runs.
 TICK = 0.5
 
@@ -193,13 +215,14 @@ class Steps:
         self.close()
 
 
-def kernel_cache_ready() -> bool:
-    """Whether numba's cache holds the compiled Monte Carlo kernel (else the first simulation compiles it).
+def kernel_cache_ready(variant: str = PLAIN) -> bool:
+    """Whether numba's cache holds the compiled Monte Carlo kernel ``variant`` (else the first simulation compiles it).
 
-    The kernel's plain variant: a scenario with a stage it leaves out (a market, a yearly
-    revaluation ...) compiles its own variant the first time, which this does not see.
+    Each kind of scenario runs its own variant of the kernel (:func:`grex.kernel.kernel_for`): the
+    plain one (``value_draws``), or one with the stages it uses (``value_draws_market``,
+    ``value_draws_yearly`` ...), each compiled on its first use and cached in its own files.
 
-    Looks for numba's index file of ``value_draws`` beside the kernel module
+    Looks for numba's index file of the variant beside the kernel module
     (``__pycache__``) or under ``NUMBA_CACHE_DIR``, newer than the module's
     source, without importing numba. True under ``GREX_ENGINE=numpy``
     (nothing to compile).
@@ -211,8 +234,38 @@ def kernel_cache_ready() -> bool:
     if not sources:
         return True  # no kernel where we know to look: say nothing rather than something wrong
     newest_source = max(source.stat().st_mtime for source in sources)
-    indexes = [index for source in sources for index in (source.parent / "__pycache__").glob(INDEX)]
+    pattern = INDEX.format(variant=variant)
+    indexes = [index for source in sources for index in (source.parent / "__pycache__").glob(pattern)]
     cache_dir = os.environ.get("NUMBA_CACHE_DIR")
     if cache_dir:
-        indexes += Path(cache_dir).rglob(INDEX)
+        indexes += Path(cache_dir).rglob(pattern)
     return any(index.stat().st_mtime >= newest_source for index in indexes)
+
+
+def compile_seconds(variant: str = PLAIN) -> int:
+    """About how long the first compile of ``variant`` takes: 10 s for the plain kernel, 20 s with a stage more.
+
+    Measured on a 2-core VM with an empty cache (``python benchmarks/run.py --compile-only``): 10.5 s
+    plain, 19.1 s with a market, 23.1 s with a yearly revaluation.
+    """
+    return 10 if variant == PLAIN else 20
+
+
+def compile_note(variant: str = PLAIN) -> str:
+    """The note before a simulation that compiles the kernel ``variant`` first: which kind of scenario, how long.
+
+    ``compile_note("value_draws_market_yearly")`` names "a scenario with a market and a yearly
+    revaluation"; the plain variant's note names no kind.
+    """
+    stages, rest = [], variant.removeprefix(PLAIN)
+    for stage, words in VARIANT_WORDS.items():  # the stages in the order of the name
+        if rest.startswith(f"_{stage}"):
+            stages.append(words)
+            rest = rest[len(stage) + 1 :]
+    if not stages:
+        return f"compiling the Monte Carlo kernel (once per install, about {compile_seconds(variant)} s; cached afterwards)"
+    kind = stages[0] if len(stages) == 1 else ", ".join(stages[:-1]) + " and " + stages[-1]
+    return (
+        f"compiling the Monte Carlo kernel for a scenario with {kind} "
+        f"(once per install, about {compile_seconds(variant)} s; cached afterwards)"
+    )

@@ -20,7 +20,6 @@ from grex.errors import InputError
 from grex.limits import check_horizon
 from grex.market import check_foresight, market_plan, market_rows
 from grex.market import reach as market_reach
-from grex.montecarlo.revaluation import FORESIGHT
 from grex.portfolio import Portfolio
 from grex.scenario import Scenario
 from grex.valuation import ModelInputs, build_inputs
@@ -96,6 +95,8 @@ def check_references(scenario: Scenario, portfolio: Portfolio) -> None:
 
 
 def make_plan(scenario: Scenario, portfolio: Portfolio, drivers: Iterable[str] | None) -> Plan:
+    from grex.montecarlo.revaluation import FORESIGHT  # noqa: PLC0415 - not imported by grex run's checks (start-up)
+
     mc = scenario.montecarlo
     if drivers is None:
         active = frozenset(DRIVERS)
