@@ -37,6 +37,29 @@ ROW_GROUP_DRAWS = 50_000
 ROW_GROUP_ROWS = 1_000_000
 
 
+#: The columns of ``draws.parquet``. None holds a missing value: declared so, the file has no
+#: definition levels to write or read (``pandas.read_parquet`` gives the same frame either way).
+DRAWS_SCHEMA = pa.schema(
+    [
+        pa.field("draw", pa.int64(), nullable=False),
+        pa.field("project", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("end_year", pa.int16(), nullable=False),
+        pa.field("end_value", pa.float64(), nullable=False),
+        pa.field("present_value", pa.float64(), nullable=False),
+    ]
+)
+#: How ``draws.parquet`` is encoded, chosen by measurement (:class:`DrawsWriter`; ``benchmarks/README.md``,
+#: "The encoding of draws.parquet"): ``draw`` and ``end_year`` delta-encoded, ``project`` a dictionary (it
+#: reads back as a categorical column), the amounts plain; snappy; statistics (min and max per row group,
+#: which let a reader skip row groups) for ``draw`` only.
+DRAWS_ENCODING: dict[str, Any] = {
+    "use_dictionary": ["project"],
+    "column_encoding": {"draw": "DELTA_BINARY_PACKED", "end_year": "DELTA_BINARY_PACKED"},
+    "compression": "snappy",
+    "write_statistics": ["draw"],
+}
+
+
 def row_group_draws(complexes: int) -> int:
     """Draws per row group of ``draws.parquet``: :data:`ROW_GROUP_DRAWS`, fewer where that would make
     more than :data:`ROW_GROUP_ROWS` rows, at least one.
@@ -94,12 +117,20 @@ def simulate_to(valuation: Valuation, out_dir: str | Path, **simulate: Any) -> S
             simulation = run(
                 valuation.scenario, valuation.portfolio, draws=draws, seed=seed, on_draws=writer.write, **simulate
             )
-            during = writer.seconds
-        log.debug("simulate: writing draws.parquet beside the draws: %.2f s", during)
-        log.debug("simulate: writing the rest of draws.parquet after them: %.2f s", writer.seconds - during)
-        start = time.perf_counter()
+            during, during_cpu = writer.seconds, writer.cpu_seconds
+        log.debug("simulate: writing draws.parquet beside the draws: %.2f s (%.2f s CPU)", during, during_cpu)
+        log.debug(
+            "simulate: writing the rest of draws.parquet after them: %.2f s (%.2f s CPU)",
+            writer.seconds - during,
+            writer.cpu_seconds - during_cpu,
+        )
+        start, cpu = time.perf_counter(), time.process_time()
         _write_rest(simulation, staging)
-        log.debug("simulate: writing the other files: %.2f s", time.perf_counter() - start)
+        log.debug(
+            "simulate: writing the other files: %.2f s (%.2f s CPU)",
+            time.perf_counter() - start,
+            time.process_time() - cpu,
+        )
     return simulation
 
 
@@ -138,24 +169,18 @@ class DrawsWriter:
         self._projects = pa.array([str(p) for p in projects], type=pa.string())
         self._codes = np.arange(len(self._projects), dtype=np.int32)
         self._group = row_group_draws(len(self._codes))
-        schema = pa.schema(
-            [
-                ("draw", pa.int64()),
-                ("project", pa.dictionary(pa.int32(), pa.string())),
-                ("end_year", pa.int16()),
-                ("end_value", pa.float64()),
-                ("present_value", pa.float64()),
-            ]
-        )
-        self._schema = with_provenance(schema, dict(about))
-        # Dictionary encoding only where values repeat: tried on the amounts (nearly all distinct)
-        # it costs about half the writing time and saves nothing.
-        self._writer = pq.ParquetWriter(path, self._schema, use_dictionary=["draw", "project", "end_year"])
+        self._schema = with_provenance(DRAWS_SCHEMA, dict(about))
+        self._writer = pq.ParquetWriter(path, self._schema, **DRAWS_ENCODING)
         self._written = 0
-        #: Seconds spent writing so far.
+        #: Seconds spent writing so far (wall), and the CPU seconds of the writing thread among them.
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self._arrays: Mapping[str, Any] | None = None
         self._done = 0
+        # the draw and project columns of a whole row group, made once: the draw column is shifted per group
+        C = len(self._codes)
+        self._draw = np.repeat(np.arange(self._group, dtype=np.int64), C)
+        self._project = pa.DictionaryArray.from_arrays(np.tile(self._codes, self._group), self._projects)
 
     def write(self, arrays: Mapping[str, Any], done: int) -> None:
         """Write the whole row groups among draws ``0 ... done - 1`` not yet written."""
@@ -183,7 +208,7 @@ class DrawsWriter:
             self._writer.close()
 
     def _row_group(self, stop: int) -> None:
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.thread_time()
         start = self._written
         n = stop - start
         C = len(self._codes)
@@ -195,10 +220,15 @@ class DrawsWriter:
             end_year = arrays["end_year"][start:stop].ravel()
             end_value = arrays["end_value"][start:stop].ravel()
             present_value = arrays["present_value"][start:stop].ravel()
+        if n == self._group:
+            draw, project = self._draw + start, self._project
+        else:
+            draw = np.repeat(np.arange(start, stop, dtype=np.int64), C)
+            project = pa.DictionaryArray.from_arrays(np.tile(self._codes, n), self._projects)
         table = pa.table(
             {
-                "draw": np.repeat(np.arange(start, stop, dtype=np.int64), C),
-                "project": pa.DictionaryArray.from_arrays(np.tile(self._codes, n), self._projects),
+                "draw": draw,
+                "project": project,
                 "end_year": end_year,
                 "end_value": end_value,
                 "present_value": present_value,
@@ -208,6 +238,7 @@ class DrawsWriter:
         self._writer.write_table(table)
         self._written = stop
         self.seconds += time.perf_counter() - clock
+        self.cpu_seconds += time.thread_time() - cpu
 
 
 def write_draws(simulation: Simulation, path: Path) -> None:
