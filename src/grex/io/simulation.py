@@ -165,12 +165,21 @@ class DrawsWriter:
     distinct and do not compress.
     """
 
-    def __init__(self, path: Path, projects: Iterable[Any], about: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        projects: Iterable[Any],
+        about: Mapping[str, Any],
+        *,
+        schema: pa.Schema | None = None,
+        encoding: Mapping[str, Any] | None = None,
+    ) -> None:
         self._projects = pa.array([str(p) for p in projects], type=pa.string())
         self._codes = np.arange(len(self._projects), dtype=np.int32)
         self._group = row_group_draws(len(self._codes))
-        self._schema = with_provenance(DRAWS_SCHEMA, dict(about))
-        self._writer = pq.ParquetWriter(path, self._schema, **DRAWS_ENCODING)
+        # schema and encoding other than DRAWS_SCHEMA and DRAWS_ENCODING: for benchmarks/writing.py only
+        self._schema = with_provenance(DRAWS_SCHEMA if schema is None else schema, dict(about))
+        self._writer = pq.ParquetWriter(path, self._schema, **(DRAWS_ENCODING if encoding is None else encoding))
         self._written = 0
         #: Seconds spent writing so far (wall), and the CPU seconds of the writing thread among them.
         self.seconds = 0.0
