@@ -49,36 +49,44 @@ def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[floa
     operations in the same order. A column holding NaN gives NaN, as numpy's;
     one with a zero where a level reads is left to numpy (-0.0 and 0.0).
     ``tests/test_properties.py`` checks the equality on generated arrays.
+    Each column is sorted in one buffer of plain pages (not huge pages,
+    whose first writes can wait for the kernel to compact memory): the
+    values themselves are left as they are.
     """
+    from grex.montecarlo.execution import _output  # noqa: PLC0415 - execution imports this module
+
     values = np.asarray(values)
     n = len(values)
+    levels = tuple(levels)
     if n < 2 or values.dtype != np.float64:
-        return np.asarray(np.percentile(values, tuple(levels), axis=0))
-    columns = np.empty(values.shape[::-1])  # a copy, one column of draws a row, each sorted in place
-    for start in range(0, n, 8192):  # transposed in blocks that stay in the cache: half the time of one copy
-        columns[..., start : start + 8192] = values[start : start + 8192].T
-    columns.sort(axis=-1)
-    q = np.true_divide(np.asarray(tuple(levels)), 100)
+        return np.asarray(np.percentile(values, levels, axis=0))
+    q = np.true_divide(np.asarray(levels), 100)
     virtual = (n - 1) * q
     previous = np.floor(virtual)
     after = previous + 1
     previous[virtual >= n - 1] = after[virtual >= n - 1] = -1  # numpy's bounds: the last, or the first
     previous[virtual < 0] = after[virtual < 0] = 0
     previous, after = previous.astype(np.intp), after.astype(np.intp)
-    gamma = np.asarray(virtual - previous, dtype=virtual.dtype).reshape((-1,) + (1,) * (values.ndim - 1))
-    a, b = columns[..., previous].T, columns[..., after].T
+    gamma = np.asarray(virtual - previous, dtype=virtual.dtype)[:, np.newaxis]
+    grid = values.reshape(n, -1)  # one column per series of draws
+    a, b = np.empty((len(q), grid.shape[1])), np.empty((len(q), grid.shape[1]))
+    last = np.empty(grid.shape[1])
+    column = _output((n,))
+    for c in range(grid.shape[1]):
+        column[:] = grid[:, c]
+        column.sort()
+        a[:, c], b[:, c], last[c] = column[previous], column[after], column[-1]
     with np.errstate(invalid="ignore", over="ignore"):  # infinities give what numpy's give (NaN, inf)
         diff = b - a
         result = np.add(a, diff * gamma)
         np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
-    last = columns[..., -1]
     np.copyto(result, last, where=np.isnan(last))
     # Equal values differ in their bits only as -0.0 and 0.0, whose order a sort and a partition may
     # choose differently: a column with a zero where a level reads is numpy's own.
     zero = ((a == 0) | (b == 0)).any(axis=0)
     if zero.any():
-        result[..., zero] = np.percentile(values[..., zero], tuple(levels), axis=0)
-    return result
+        result[:, zero] = np.percentile(grid[:, zero], levels, axis=0)
+    return result.reshape((len(q),) + values.shape[1:])
 
 
 @dataclass(frozen=True)
