@@ -115,7 +115,8 @@ def test_draws_parquet_reads_back_as_the_simulations_frame_with_its_types(valuat
 
 def test_draws_parquet_is_encoded_as_measured(valuation, tmp_path):
     """benchmarks/README.md, "The encoding of draws.parquet": draw and end_year delta-encoded, project a
-    dictionary, the amounts plain; min and max per row group for draw only (a reader can skip row groups by draw)."""
+    dictionary, these snappy-compressed, the amounts plain and not compressed; min and max per row group for
+    draw only (a reader can skip row groups by draw)."""
     import pyarrow.parquet as pq
 
     simulate_to(valuation, tmp_path / "out", draws=50, seed=11, chunk_size=64, threads=1)
@@ -128,7 +129,13 @@ def test_draws_parquet_is_encoded_as_measured(valuation, tmp_path):
         assert "RLE_DICTIONARY" not in columns[name].encodings and "PLAIN" in columns[name].encodings
     assert (columns["draw"].statistics.min, columns["draw"].statistics.max) == (0, 49)
     assert [name for name, column in columns.items() if column.is_stats_set] == ["draw"]
-    assert columns["end_value"].compression == "SNAPPY"
+    assert [columns[name].compression for name in ("draw", "project", "end_year", "end_value", "present_value")] == [
+        "SNAPPY",
+        "SNAPPY",
+        "SNAPPY",
+        "UNCOMPRESSED",
+        "UNCOMPRESSED",
+    ]
 
 
 def test_reserve_years_parquet_reads_back_as_the_revaluation_frame(tmp_path):

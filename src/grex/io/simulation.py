@@ -50,12 +50,19 @@ DRAWS_SCHEMA = pa.schema(
 )
 #: How ``draws.parquet`` is encoded, chosen by measurement (:class:`DrawsWriter`; ``benchmarks/README.md``,
 #: "The encoding of draws.parquet"): ``draw`` and ``end_year`` delta-encoded, ``project`` a dictionary (it
-#: reads back as a categorical column), the amounts plain; snappy; statistics (min and max per row group,
-#: which let a reader skip row groups) for ``draw`` only.
+#: reads back as a categorical column), these three snappy-compressed; the amounts plain and not compressed
+#: (nearly all distinct: snappy gains nothing on them); statistics (min and max per row group, which let a
+#: reader skip row groups) for ``draw`` only.
 DRAWS_ENCODING: dict[str, Any] = {
     "use_dictionary": ["project"],
     "column_encoding": {"draw": "DELTA_BINARY_PACKED", "end_year": "DELTA_BINARY_PACKED"},
-    "compression": "snappy",
+    "compression": {
+        "draw": "snappy",
+        "project": "snappy",
+        "end_year": "snappy",
+        "end_value": "none",
+        "present_value": "none",
+    },
     "write_statistics": ["draw"],
 }
 
@@ -171,8 +178,9 @@ class DrawsWriter:
     value. So ``draw`` and ``end_year`` are delta-encoded (smaller than their
     dictionaries and cheaper), ``project`` stays a dictionary (written from
     its codes, no hashing; it reads back as a categorical column), the
-    amounts are plain (nearly all distinct: no dictionary, no compression
-    helps them), the columns are declared without missing values, and only
+    amounts are plain and not compressed (nearly all distinct: no dictionary,
+    no compression helps them; snappy costs a little and makes them no
+    smaller), the columns are declared without missing values, and only
     ``draw`` keeps its statistics. About half the CPU of the encoding before
     (dictionaries for ``draw, project, end_year``, statistics of every column)
     and 2 % smaller; ``pandas.read_parquet`` gives the same frame. No other
@@ -292,7 +300,8 @@ def write_reserve_years(simulation: Simulation, path: Path) -> None:
     estimate``) [EUR], written :data:`ROW_GROUP_DRAWS` draws at a time; the
     provenance in the file metadata. Encoded as ``draws.parquet`` is
     (:class:`DrawsWriter`): ``draw`` and ``year`` delta-encoded, the amounts
-    plain, no missing values declared, statistics for ``draw`` only.
+    plain and not compressed, no missing values declared, statistics for
+    ``draw`` only.
     """
     base = simulation.base
     about = {**provenance(base.scenario, base.input_hash), "draws": simulation.draws, "seed": simulation.seed}
@@ -316,7 +325,7 @@ def write_reserve_years(simulation: Simulation, path: Path) -> None:
     encoding = {
         "use_dictionary": False,
         "column_encoding": {"draw": "DELTA_BINARY_PACKED", "year": "DELTA_BINARY_PACKED"},
-        "compression": "snappy",
+        "compression": {"draw": "snappy", "year": "snappy", "reserve": "none", "provision": "none", "estimate": "none"},
         "write_statistics": ["draw"],
     }
     with pq.ParquetWriter(path, schema, **encoding) as writer:
