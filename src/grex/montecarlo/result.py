@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,24 @@ def _quantile(values: NDArray[np.float64], level: float) -> float:
     return float(np.quantile(values, level, method="inverted_cdf"))
 
 
+def _plain_pages(count: int) -> NDArray[np.float64]:
+    """An uninitialised float64 array in an anonymous memory mapping of its own: plain pages, not huge ones.
+
+    As :func:`grex.montecarlo.execution._output` does for the outputs (which
+    this module cannot import: execution imports it): numpy advises huge pages
+    for arrays of 4 MiB and more, and where transparent huge pages are on
+    ``madvise`` with direct defragmentation, the first writes into them can
+    wait for the kernel to compact memory.
+    """
+    if count * 8 < 4 << 20:
+        return np.empty(count)
+    if hasattr(mmap, "MAP_PRIVATE"):
+        mapping = mmap.mmap(-1, count * 8, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    else:  # Windows
+        mapping = mmap.mmap(-1, count * 8)
+    return np.frombuffer(mapping, dtype=np.float64, count=count)
+
+
 def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[float]) -> NDArray[np.float64]:
     """``np.percentile(values, levels, axis=0)`` to the bit, by one sort of each column.
 
@@ -53,8 +72,6 @@ def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[floa
     whose first writes can wait for the kernel to compact memory): the
     values themselves are left as they are.
     """
-    from grex.montecarlo.execution import _output  # noqa: PLC0415 - execution imports this module
-
     values = np.asarray(values)
     n = len(values)
     levels = tuple(levels)
@@ -71,7 +88,7 @@ def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[floa
     grid = values.reshape(n, -1)  # one column per series of draws
     a, b = np.empty((len(q), grid.shape[1])), np.empty((len(q), grid.shape[1]))
     last = np.empty(grid.shape[1])
-    column = _output((n,))
+    column = _plain_pages(n)
     for c in range(grid.shape[1]):
         column[:] = grid[:, c]
         column.sort()
