@@ -134,3 +134,53 @@ def test_the_order_of_the_complexes_changes_no_figure(example, order, shuffle_fl
         for column, value in totals.items():
             assert other_totals[status][column] == pytest.approx(value, rel=1e-12, abs=1e-6), (status, column)
     assert other.iflo_norm() == pytest.approx(base.iflo_norm(), rel=1e-12)
+
+
+# -- percentiles along the draws by one sort (issue 17: the reserve path's percentiles) ---------------------
+
+
+def _same_bits(ours, theirs):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    nan = np.isnan(theirs)
+    assert (np.isnan(ours) == nan).all()
+    assert ours[~nan].tobytes() == theirs[~nan].tobytes()
+
+
+_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(-3, 3).map(float),  # ties
+    st.sampled_from([0.0, -0.0, 1e308, -1e308, 5e-324]),
+)
+
+
+@FAST
+@given(
+    values=arrays(
+        np.float64, st.tuples(st.integers(1, 60), st.integers(1, 4)) | st.tuples(st.integers(1, 60)), elements=_VALUES
+    ),
+    levels=st.lists(st.floats(0, 100) | st.sampled_from([0, 5, 25, 50, 75, 95, 100]), min_size=1, max_size=7),
+)
+def test_percentiles_by_sorting_are_numpys_to_the_bit(values, levels):
+    from grex.montecarlo.result import percentiles_along_draws
+
+    before = values.copy()
+    with np.errstate(invalid="ignore", over="ignore"):  # numpy warns of inf - inf, which it computes too
+        _same_bits(percentiles_along_draws(values, levels), np.percentile(values, levels, axis=0))
+    assert before.tobytes() == values.tobytes()  # the draws keep their order (the mean of them is summed in it)
+
+
+def test_percentiles_by_sorting_hand_worked():
+    from grex.montecarlo.result import percentiles_along_draws
+
+    # 4 values: P25 at virtual index 0.75 -> 1 + (2 - 1) x 0.75 = 1.75; P50 at 1.5 (weight 0.5, taken from
+    # above) -> 3 - (3 - 2) x 0.5 = 2.5; P100 the largest; the second column is the first x 10, unsorted
+    values = np.array([[4.0, 40.0], [1.0, 10.0], [3.0, 30.0], [2.0, 20.0]])
+    out = percentiles_along_draws(values, (25, 50, 100))
+    assert out.tolist() == [[1.75, 17.5], [2.5, 25.0], [4.0, 40.0]]
+    assert np.isnan(percentiles_along_draws(np.array([1.0, np.nan, 2.0]), (50,))[0])
+    # weight 0.5 is taken from above: 0.7 - 0.6 x 0.5 = 0.39999999999999997, not 0.1 + 0.6 x 0.5 = 0.4
+    assert percentiles_along_draws(np.array([0.7, 0.1]), (50,))[0] == 0.39999999999999997
+    # -0.0 and 0.0 are equal, so which of them a level reads depends on the algorithm; numpy's is kept
+    for values in ([-0.0, -0.0, 0.0, -1.0], [0.0, -0.0, -0.0, -1.0]):
+        _same_bits(percentiles_along_draws(np.array(values), (50,)), np.percentile(values, (50,)))

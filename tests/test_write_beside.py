@@ -89,3 +89,76 @@ def test_a_large_portfolio_has_fewer_draws_per_row_group(valuation, tmp_path, mo
     assert (frame["draw"].to_numpy() == np.repeat(np.arange(23), 19)).all()
     assert (frame["present_value"].to_numpy() == simulation.present_value.ravel()).all()
     assert (frame["end_value"].to_numpy() == simulation.end_value.ravel()).all()
+
+
+def test_draws_parquet_reads_back_as_the_simulations_frame_with_its_types(valuation, tmp_path):
+    """The encoding (delta, no missing values declared, statistics for draw only) changes the file, not the frame
+    pandas reads: draw int64, project categorical (the portfolio's order), end_year int16, the amounts float64."""
+    import numpy as np
+
+    simulation = simulate_to(valuation, tmp_path / "out", draws=130, seed=11, chunk_size=64, threads=1)
+    frame = pd.read_parquet(tmp_path / "out" / "draws.parquet")
+    assert frame.dtypes.astype(str).to_dict() == {
+        "draw": "int64",
+        "project": "category",
+        "end_year": "int16",
+        "end_value": "float64",
+        "present_value": "float64",
+    }
+    assert frame["project"].cat.categories.tolist() == [str(p) for p in simulation.projects]
+    expected = simulation.to_frame()
+    assert frame["project"].astype(str).tolist() == expected["project"].tolist()
+    for column in ("draw", "end_year", "end_value", "present_value"):
+        assert frame[column].to_numpy().tobytes() == expected[column].to_numpy().astype(frame[column].dtype).tobytes()
+    assert (frame["draw"].to_numpy() == np.repeat(np.arange(130), len(simulation.projects))).all()
+
+
+def test_draws_parquet_is_encoded_as_measured(valuation, tmp_path):
+    """benchmarks/README.md, "The encoding of draws.parquet": draw and end_year delta-encoded, project a
+    dictionary, these snappy-compressed, the amounts plain and not compressed; min and max per row group for
+    draw only (a reader can skip row groups by draw)."""
+    import pyarrow.parquet as pq
+
+    simulate_to(valuation, tmp_path / "out", draws=50, seed=11, chunk_size=64, threads=1)
+    group = pq.ParquetFile(tmp_path / "out" / "draws.parquet").metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert "DELTA_BINARY_PACKED" in columns["draw"].encodings
+    assert "DELTA_BINARY_PACKED" in columns["end_year"].encodings
+    assert "RLE_DICTIONARY" in columns["project"].encodings
+    for name in ("end_value", "present_value"):
+        assert "RLE_DICTIONARY" not in columns[name].encodings and "PLAIN" in columns[name].encodings
+    assert (columns["draw"].statistics.min, columns["draw"].statistics.max) == (0, 49)
+    assert [name for name, column in columns.items() if column.is_stats_set] == ["draw"]
+    assert [columns[name].compression for name in ("draw", "project", "end_year", "end_value", "present_value")] == [
+        "SNAPPY",
+        "SNAPPY",
+        "SNAPPY",
+        "UNCOMPRESSED",
+        "UNCOMPRESSED",
+    ]
+
+
+def test_reserve_years_parquet_reads_back_as_the_revaluation_frame(tmp_path):
+    """reserve_years.parquet in the encoding of draws.parquet: the same frame as before (draw int64, year int16,
+    the amounts float64), the values of Simulation.revaluation_frame; statistics for draw only."""
+    import pyarrow.parquet as pq
+
+    from conftest import ROOT
+    from grex.io.simulation import write_reserve_years
+
+    scenario = read_scenario(ROOT / "scenarios" / "kredietcrisis-2008-jaarlijks.toml")
+    simulation = simulate(scenario, read_portfolio(scenario.portfolio), draws=70, seed=5, threads=1)
+    write_reserve_years(simulation, tmp_path / "reserve_years.parquet")
+    frame = pd.read_parquet(tmp_path / "reserve_years.parquet")
+    assert frame.dtypes.astype(str).to_dict() == {
+        "draw": "int64",
+        "year": "int16",
+        "reserve": "float64",
+        "provision": "float64",
+        "estimate": "float64",
+    }
+    expected = simulation.revaluation_frame()
+    for column in frame.columns:
+        assert (frame[column].to_numpy() == expected[column].to_numpy()).all(), column
+    group = pq.ParquetFile(tmp_path / "reserve_years.parquet").metadata.row_group(0)
+    assert [group.column(i).path_in_schema for i in range(5) if group.column(i).is_stats_set] == ["draw"]

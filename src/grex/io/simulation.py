@@ -37,6 +37,36 @@ ROW_GROUP_DRAWS = 50_000
 ROW_GROUP_ROWS = 1_000_000
 
 
+#: The columns of ``draws.parquet``. None holds a missing value: declared so, the file has no
+#: definition levels to write or read (``pandas.read_parquet`` gives the same frame either way).
+DRAWS_SCHEMA = pa.schema(
+    [
+        pa.field("draw", pa.int64(), nullable=False),
+        pa.field("project", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("end_year", pa.int16(), nullable=False),
+        pa.field("end_value", pa.float64(), nullable=False),
+        pa.field("present_value", pa.float64(), nullable=False),
+    ]
+)
+#: How ``draws.parquet`` is encoded, chosen by measurement (:class:`DrawsWriter`; ``benchmarks/README.md``,
+#: "The encoding of draws.parquet"): ``draw`` and ``end_year`` delta-encoded, ``project`` a dictionary (it
+#: reads back as a categorical column), these three snappy-compressed; the amounts plain and not compressed
+#: (nearly all distinct: snappy gains nothing on them); statistics (min and max per row group, which let a
+#: reader skip row groups) for ``draw`` only.
+DRAWS_ENCODING: dict[str, Any] = {
+    "use_dictionary": ["project"],
+    "column_encoding": {"draw": "DELTA_BINARY_PACKED", "end_year": "DELTA_BINARY_PACKED"},
+    "compression": {
+        "draw": "snappy",
+        "project": "snappy",
+        "end_year": "snappy",
+        "end_value": "none",
+        "present_value": "none",
+    },
+    "write_statistics": ["draw"],
+}
+
+
 def row_group_draws(complexes: int) -> int:
     """Draws per row group of ``draws.parquet``: :data:`ROW_GROUP_DRAWS`, fewer where that would make
     more than :data:`ROW_GROUP_ROWS` rows, at least one.
@@ -94,12 +124,20 @@ def simulate_to(valuation: Valuation, out_dir: str | Path, **simulate: Any) -> S
             simulation = run(
                 valuation.scenario, valuation.portfolio, draws=draws, seed=seed, on_draws=writer.write, **simulate
             )
-            during = writer.seconds
-        log.debug("simulate: writing draws.parquet beside the draws: %.2f s", during)
-        log.debug("simulate: writing the rest of draws.parquet after them: %.2f s", writer.seconds - during)
-        start = time.perf_counter()
+            during, during_cpu = writer.seconds, writer.cpu_seconds
+        log.debug("simulate: writing draws.parquet beside the draws: %.2f s (%.2f s CPU)", during, during_cpu)
+        log.debug(
+            "simulate: writing the rest of draws.parquet after them: %.2f s (%.2f s CPU)",
+            writer.seconds - during,
+            writer.cpu_seconds - during_cpu,
+        )
+        start, cpu = time.perf_counter(), time.process_time()
         _write_rest(simulation, staging)
-        log.debug("simulate: writing the other files: %.2f s", time.perf_counter() - start)
+        log.debug(
+            "simulate: writing the other files: %.2f s (%.2f s CPU)",
+            time.perf_counter() - start,
+            time.process_time() - cpu,
+        )
     return simulation
 
 
@@ -127,35 +165,55 @@ class DrawsWriter:
     draws that are final, and writes every whole row group among them;
     :meth:`close` writes the rest. Row groups, encodings and metadata are
     those of :func:`write_draws`, so the file is the same byte for byte
-    whether it is written during or after the simulation. Encoding, measured
-    on 200,000 draws x 19 complexes (``benchmarks/README.md``): snappy with
-    dictionaries for ``draw, project, end_year`` writes as fast as no
-    compression, lz4 or zstd and no larger; the amounts are nearly all
-    distinct and do not compress.
+    whether it is written during or after the simulation.
+
+    The encoding (:data:`DRAWS_SCHEMA`, :data:`DRAWS_ENCODING`) was chosen by
+    measuring the CPU seconds of writing 1,000,000 draws x 19 complexes (19
+    million rows) and the file's size under each option
+    (``benchmarks/writing.py``; the table is in ``benchmarks/README.md``, "The
+    encoding of draws.parquet"). What costs is per value, not per byte: a
+    dictionary on ``draw`` (50,000 distinct values a row group) or
+    ``end_year`` hashes every value, min and max statistics compare every
+    value, and definition levels (declared nullable) are written for every
+    value. So ``draw`` and ``end_year`` are delta-encoded (smaller than their
+    dictionaries and cheaper), ``project`` stays a dictionary (written from
+    its codes, no hashing; it reads back as a categorical column), the
+    amounts are plain and not compressed (nearly all distinct: no dictionary,
+    no compression helps them; snappy costs a little and makes them no
+    smaller), the columns are declared without missing values, and only
+    ``draw`` keeps its statistics. About half the CPU of the encoding before
+    (dictionaries for ``draw, project, end_year``, statistics of every column)
+    and 2 % smaller; ``pandas.read_parquet`` gives the same frame. No other
+    compression is both smaller and cheaper: none (4 % larger) and lz4 cost
+    more, zstd and byte-stream-split amounts make the file 5 to 11 % smaller
+    at about twice the CPU. An int32 ``draw`` would read back as int32.
     """
 
-    def __init__(self, path: Path, projects: Iterable[Any], about: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        projects: Iterable[Any],
+        about: Mapping[str, Any],
+        *,
+        schema: pa.Schema | None = None,
+        encoding: Mapping[str, Any] | None = None,
+    ) -> None:
         self._projects = pa.array([str(p) for p in projects], type=pa.string())
         self._codes = np.arange(len(self._projects), dtype=np.int32)
         self._group = row_group_draws(len(self._codes))
-        schema = pa.schema(
-            [
-                ("draw", pa.int64()),
-                ("project", pa.dictionary(pa.int32(), pa.string())),
-                ("end_year", pa.int16()),
-                ("end_value", pa.float64()),
-                ("present_value", pa.float64()),
-            ]
-        )
-        self._schema = with_provenance(schema, dict(about))
-        # Dictionary encoding only where values repeat: tried on the amounts (nearly all distinct)
-        # it costs about half the writing time and saves nothing.
-        self._writer = pq.ParquetWriter(path, self._schema, use_dictionary=["draw", "project", "end_year"])
+        # schema and encoding other than DRAWS_SCHEMA and DRAWS_ENCODING: for benchmarks/writing.py only
+        self._schema = with_provenance(DRAWS_SCHEMA if schema is None else schema, dict(about))
+        self._writer = pq.ParquetWriter(path, self._schema, **(DRAWS_ENCODING if encoding is None else encoding))
         self._written = 0
-        #: Seconds spent writing so far.
+        #: Seconds spent writing so far (wall), and the CPU seconds of the writing thread among them.
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self._arrays: Mapping[str, Any] | None = None
         self._done = 0
+        # the draw and project columns of a whole row group, made once: the draw column is shifted per group
+        C = len(self._codes)
+        self._draw = np.repeat(np.arange(self._group, dtype=np.int64), C)
+        self._project = pa.DictionaryArray.from_arrays(np.tile(self._codes, self._group), self._projects)
 
     def write(self, arrays: Mapping[str, Any], done: int) -> None:
         """Write the whole row groups among draws ``0 ... done - 1`` not yet written."""
@@ -183,7 +241,7 @@ class DrawsWriter:
             self._writer.close()
 
     def _row_group(self, stop: int) -> None:
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.thread_time()
         start = self._written
         n = stop - start
         C = len(self._codes)
@@ -195,10 +253,15 @@ class DrawsWriter:
             end_year = arrays["end_year"][start:stop].ravel()
             end_value = arrays["end_value"][start:stop].ravel()
             present_value = arrays["present_value"][start:stop].ravel()
+        if n == self._group:
+            draw, project = self._draw + start, self._project
+        else:
+            draw = np.repeat(np.arange(start, stop, dtype=np.int64), C)
+            project = pa.DictionaryArray.from_arrays(np.tile(self._codes, n), self._projects)
         table = pa.table(
             {
-                "draw": np.repeat(np.arange(start, stop, dtype=np.int64), C),
-                "project": pa.DictionaryArray.from_arrays(np.tile(self._codes, n), self._projects),
+                "draw": draw,
+                "project": project,
                 "end_year": end_year,
                 "end_value": end_value,
                 "present_value": present_value,
@@ -208,6 +271,7 @@ class DrawsWriter:
         self._writer.write_table(table)
         self._written = stop
         self.seconds += time.perf_counter() - clock
+        self.cpu_seconds += time.thread_time() - cpu
 
 
 def write_draws(simulation: Simulation, path: Path) -> None:
@@ -234,18 +298,21 @@ def write_reserve_years(simulation: Simulation, path: Path) -> None:
 
     One row per draw and year V ... V + 9 (``draw, year, reserve, provision,
     estimate``) [EUR], written :data:`ROW_GROUP_DRAWS` draws at a time; the
-    provenance in the file metadata.
+    provenance in the file metadata. Encoded as ``draws.parquet`` is
+    (:class:`DrawsWriter`): ``draw`` and ``year`` delta-encoded, the amounts
+    plain and not compressed, no missing values declared, statistics for
+    ``draw`` only.
     """
     base = simulation.base
     about = {**provenance(base.scenario, base.input_hash), "draws": simulation.draws, "seed": simulation.seed}
     schema = with_provenance(
         pa.schema(
             [
-                ("draw", pa.int64()),
-                ("year", pa.int16()),
-                ("reserve", pa.float64()),
-                ("provision", pa.float64()),
-                ("estimate", pa.float64()),
+                pa.field("draw", pa.int64(), nullable=False),
+                pa.field("year", pa.int16(), nullable=False),
+                pa.field("reserve", pa.float64(), nullable=False),
+                pa.field("provision", pa.float64(), nullable=False),
+                pa.field("estimate", pa.float64(), nullable=False),
             ]
         ),
         about,
@@ -253,7 +320,15 @@ def write_reserve_years(simulation: Simulation, path: Path) -> None:
     assert simulation.provision_held is not None and simulation.estimate is not None
     D, years = simulation.provision_held.shape
     V = int(simulation.reserve_years[0]) + 1
-    with pq.ParquetWriter(path, schema) as writer:
+    # the encoding of draws.parquet (DRAWS_ENCODING) for the same kinds of column: a third of the CPU of
+    # pyarrow's defaults (a dictionary tried on every column, statistics of every column), a tenth smaller
+    encoding = {
+        "use_dictionary": False,
+        "column_encoding": {"draw": "DELTA_BINARY_PACKED", "year": "DELTA_BINARY_PACKED"},
+        "compression": {"draw": "snappy", "year": "snappy", "reserve": "none", "provision": "none", "estimate": "none"},
+        "write_statistics": ["draw"],
+    }
+    with pq.ParquetWriter(path, schema, **encoding) as writer:
         for start in range(0, max(D, 1), ROW_GROUP_DRAWS):
             stop = min(D, start + ROW_GROUP_DRAWS)
             n = stop - start

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,74 @@ BATCHES = 20
 def _quantile(values: NDArray[np.float64], level: float) -> float:
     """The level-quantile by the inverse of the empirical CDF (no interpolation)."""
     return float(np.quantile(values, level, method="inverted_cdf"))
+
+
+def _plain_pages(count: int) -> NDArray[np.float64]:
+    """An uninitialised float64 array in an anonymous memory mapping of its own: plain pages, not huge ones.
+
+    As :func:`grex.montecarlo.execution._output` does for the outputs (which
+    this module cannot import: execution imports it): numpy advises huge pages
+    for arrays of 4 MiB and more, and where transparent huge pages are on
+    ``madvise`` with direct defragmentation, the first writes into them can
+    wait for the kernel to compact memory.
+    """
+    if count * 8 < 4 << 20:
+        return np.empty(count)
+    if hasattr(mmap, "MAP_PRIVATE"):
+        mapping = mmap.mmap(-1, count * 8, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    else:  # Windows
+        mapping = mmap.mmap(-1, count * 8)
+    return np.frombuffer(mapping, dtype=np.float64, count=count)
+
+
+def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[float]) -> NDArray[np.float64]:
+    """``np.percentile(values, levels, axis=0)`` to the bit, by one sort of each column.
+
+    numpy's ``percentile`` selects the order statistics it needs by one
+    partition at a dozen positions (two per level and both ends), which on a
+    million draws takes about 20 ms a column; one sort takes about 6 ms, after
+    which each level is numpy's own linear interpolation (method ``linear``:
+    the virtual index ``(n - 1) q``, its floor and the next, ``a + (b - a) g``
+    or, where ``g >= 0.5``, ``b - (b - a)(1 - g)``), done here with the same
+    operations in the same order. A column holding NaN gives NaN, as numpy's;
+    one with a zero where a level reads is left to numpy (-0.0 and 0.0).
+    ``tests/test_properties.py`` checks the equality on generated arrays.
+    Each column is sorted in one buffer of plain pages (not huge pages,
+    whose first writes can wait for the kernel to compact memory): the
+    values themselves are left as they are.
+    """
+    values = np.asarray(values)
+    n = len(values)
+    levels = tuple(levels)
+    if n < 2 or values.dtype != np.float64:
+        return np.asarray(np.percentile(values, levels, axis=0))
+    q = np.true_divide(np.asarray(levels), 100)
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    after = previous + 1
+    previous[virtual >= n - 1] = after[virtual >= n - 1] = -1  # numpy's bounds: the last, or the first
+    previous[virtual < 0] = after[virtual < 0] = 0
+    previous, after = previous.astype(np.intp), after.astype(np.intp)
+    gamma = np.asarray(virtual - previous, dtype=virtual.dtype)[:, np.newaxis]
+    grid = values.reshape(n, -1)  # one column per series of draws
+    a, b = np.empty((len(q), grid.shape[1])), np.empty((len(q), grid.shape[1]))
+    last = np.empty(grid.shape[1])
+    column = _plain_pages(n)
+    for c in range(grid.shape[1]):
+        column[:] = grid[:, c]
+        column.sort()
+        a[:, c], b[:, c], last[c] = column[previous], column[after], column[-1]
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities give what numpy's give (NaN, inf)
+        diff = b - a
+        result = np.add(a, diff * gamma)
+        np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
+    np.copyto(result, last, where=np.isnan(last))
+    # Equal values differ in their bits only as -0.0 and 0.0, whose order a sort and a partition may
+    # choose differently: a column with a zero where a level reads is numpy's own.
+    zero = ((a == 0) | (b == 0)).any(axis=0)
+    if zero.any():
+        result[:, zero] = np.percentile(grid[:, zero], levels, axis=0)
+    return result.reshape((len(q),) + values.shape[1:])
 
 
 @dataclass(frozen=True)
@@ -151,7 +220,7 @@ class Simulation:
 
     def percentiles(self) -> dict[str, float]:
         """Percentiles P5 ... P95 of the portfolio present value. [EUR]"""
-        values = np.percentile(self.portfolio_present_value, PERCENTILES)
+        values = percentiles_along_draws(self.portfolio_present_value, PERCENTILES)
         return {f"p{p}": float(v) for p, v in zip(PERCENTILES, values, strict=True)}
 
     def per_complex(self) -> pd.DataFrame:
@@ -161,10 +230,11 @@ class Simulation:
         value, at least zero), and the ``deterministic`` present value. [EUR]"""
         base = self.base.result.present_value
         rows = []
+        spread = percentiles_along_draws(self.present_value, (5, 50, 95))
         for c, project in enumerate(self.projects):
             values = self.present_value[:, c]
             loss = base[c] - values
-            p5, p50, p95 = np.percentile(values, (5, 50, 95))
+            p5, p50, p95 = spread[:, c]
             rows.append(
                 {
                     "project": project,
@@ -185,7 +255,7 @@ class Simulation:
         is the reserve at the valuation date. Conventions: :func:`reserve_path`. [EUR]
         """
         table = {"year": self.reserve_years, "deterministic": self.deterministic_reserve}
-        values = np.percentile(self.reserve, PATH_PERCENTILES, axis=0)
+        values = percentiles_along_draws(self.reserve, PATH_PERCENTILES)
         for p, row in zip(PATH_PERCENTILES, values, strict=True):
             table[f"p{p}"] = row
         return pd.DataFrame(table)
@@ -206,7 +276,7 @@ class Simulation:
             raise ValueError("this simulation holds no yearly revaluation")
         V = int(self.reserve_years[0]) + 1
         table: dict[str, Any] = {"year": np.arange(V, V + RESERVE_YEARS)}
-        values = np.percentile(self.provision_held, PATH_PERCENTILES, axis=0)
+        values = percentiles_along_draws(self.provision_held, PATH_PERCENTILES)
         for p, row in zip(PATH_PERCENTILES, values, strict=True):
             table[f"provision_p{p}"] = row
         table["probability_reserve_below_zero"] = np.mean(self.reserve[:, 1:] < 0, axis=0)
