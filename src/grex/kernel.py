@@ -54,6 +54,10 @@ bit (``assert_array_equal`` on whole simulations, too):
   by year over the complexes side by side (vector instructions), grouped by
   their pair of index-factor rows: the same operations per complex, so the
   same numbers;
+- the market allocation (:func:`allocate_market`) runs a batch of
+  :data:`MARKET_LANES` draws side by side, a draw per vector lane; each
+  lane does its draw's operations in the order of the scalar rule, so a
+  draw's numbers do not depend on the draws beside it;
 - the sum of the provisions over complexes uses numpy's pairwise summation
   (:func:`pairwise_sum`), the reserve entries are added complex by complex,
   as ``numpy.sum`` over a non-contiguous axis does.
@@ -93,6 +97,8 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "MARKET_LANES",
+    "MARKET_STATE_ROWS",
     "Draws",
     "KernelPlan",
     "Outputs",
@@ -1715,8 +1721,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     Each draw passes the stages in this order (the comments mark where two
     stages still to come enter):
 
-    1. :func:`allocate_market` (only with a market): the programme's units
-       sold as the draw's absorption allows, shared pro rata;
+    1. :func:`allocate_market` (only with a market; at every
+       :data:`MARKET_LANES`-th draw, for the batch of draws from it): the
+       programme's units sold as each draw's absorption allows, shared pro rata;
     2. :func:`retime` the revenues and sales-linked costs, then
        :func:`add_market` adds the market's flows;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
