@@ -310,9 +310,10 @@ def test_compiled_absorption_is_numpys(tmp_path: Path, markets: str, drivers: tu
 
 
 def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
-    # grex.kernel.allocate_market (two passes over per-plan tables of the planned years with units) against
-    # grex.market.allocate, draw by draw, on markets that bind in some years and not in others.
-    from grex.kernel import allocate_market
+    # grex.kernel.allocate_market (a batch of draws side by side, a lane each) against grex.market.allocate,
+    # draw by draw, on markets that bind in some years and not in others; batches of MARKET_LANES draws and
+    # a last one with fewer (its empty lanes must sell nothing).
+    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
     from grex.montecarlo.execution import kernel_plan
 
     scenario, portfolio = three_complexes(tmp_path)
@@ -320,25 +321,31 @@ def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
     n_years = plan.bound_years
     fixed = kernel_plan(plan, n_years)
     draws = 300
+    assert draws % MARKET_LANES != 0
     absorption = np.ascontiguousarray(_block(plan, 5, 0)["absorption"][:draws])
     revenues, costs, sold = allocate(plan.market, absorption, n_years, 3)
-    P, C = len(fixed.market_complex), 3
-    backlog, offer, table = np.empty(P), np.empty(P), np.empty((n_years, P + 1))
+    P, C, L = len(fixed.market_complex), 3, MARKET_LANES
+    lane, state, head = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L)), np.empty((P, L), dtype=np.int64)
     binding = 0
-    for d in range(draws):
-        market_revenues, market_linked = np.zeros((n_years, C)), np.zeros((n_years, C))
-        start, end = np.zeros(C, dtype=np.int64), np.zeros(C, dtype=np.int64)
-        allocate_market(fixed, absorption[d], backlog, offer, table, market_revenues, market_linked, start, end)
-        got_revenues = market_revenues[:, fixed.column].T
-        got_costs = market_linked[:, fixed.column].T
-        np.testing.assert_array_equal(got_revenues.view(np.int64), revenues[d].view(np.int64), err_msg=f"draw {d}")
-        np.testing.assert_array_equal(got_costs.view(np.int64), costs[d].view(np.int64), err_msg=f"draw {d}")
-        for c in range(C):  # the first and one past the last year of the market's flows
-            years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
-            lag = fixed.market_lag[fixed.market_complex == c].max()
-            assert start[fixed.column[c]] == years.min()
-            assert end[fixed.column[c]] == min(years.max() + lag, n_years - 1) + 1
-        binding += int(sold[d, 0, 0] < 120.0)
+    for first in range(0, draws, L):
+        count = min(L, draws - first)
+        market_revenues = np.zeros((C, n_years, L))
+        market_linked = np.zeros((C, n_years + fixed.market_lag.max() + 1, L))
+        start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+        allocate_market(fixed, absorption, first, count, lane, state, head, market_revenues, market_linked, start, end)
+        assert not market_revenues[:, :, count:].any() and not end[:, count:].any()
+        for b in range(count):
+            d = first + b
+            got_revenues = market_revenues[fixed.column, :, b]
+            got_costs = market_linked[fixed.column, :n_years, b]
+            np.testing.assert_array_equal(got_revenues.view(np.int64), revenues[d].view(np.int64), f"draw {d}")
+            np.testing.assert_array_equal(got_costs.view(np.int64), costs[d].view(np.int64), err_msg=f"draw {d}")
+            for c in range(C):  # the first and one past the last year of the market's flows
+                years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
+                lag = fixed.market_lag[fixed.market_complex == c].max()
+                assert start[fixed.column[c], b] == years.min()
+                assert end[fixed.column[c], b] == min(years.max() + lag, n_years - 1) + 1
+            binding += int(sold[d, 0, 0] < 120.0)
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
 
 

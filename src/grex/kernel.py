@@ -54,6 +54,10 @@ bit (``assert_array_equal`` on whole simulations, too):
   by year over the complexes side by side (vector instructions), grouped by
   their pair of index-factor rows: the same operations per complex, so the
   same numbers;
+- the market allocation (:func:`allocate_market`) runs a batch of
+  :data:`MARKET_LANES` draws side by side, a draw per vector lane; each
+  lane does its draw's operations in the order of the scalar rule, so a
+  draw's numbers do not depend on the draws beside it;
 - the sum of the provisions over complexes uses numpy's pairwise summation
   (:func:`pairwise_sum`), the reserve entries are added complex by complex,
   as ``numpy.sum`` over a non-contiguous axis does.
@@ -93,6 +97,8 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "MARKET_LANES",
+    "MARKET_STATE_ROWS",
     "Draws",
     "KernelPlan",
     "Outputs",
@@ -316,7 +322,7 @@ class KernelPlan(NamedTuple):
     category_has_linked : ndarray of bool, shape (K, C)
         Whether a group of kostensoorten of a complex has sales-linked costs
         (only those are re-timed; the others' re-timed costs stay 0).
-    market_first, market_complex, market_lag, market_units, market_revenue, market_cost, market_last
+    market_first, market_complex, market_lag, market_last
         The programme in the markets (issue 15), :class:`grex.market.MarketPlan` on ``n_years``
         years (``market_last``: one past the last year with planned units, per market).
     market_group : ndarray of int, shape (C,)
@@ -326,7 +332,7 @@ class KernelPlan(NamedTuple):
     market_begin : ndarray of int, shape (M,)
         The first year with planned units of each market (``n_years``: none).
     market_units_by_year : ndarray, shape (n_years, P)
-        ``market_units`` by year (the participants of a year side by side).
+        The planned units of each participant, by year (the participants of a year side by side).
     market_planned_year, market_planned_units, market_planned_revenue, market_planned_cost : ndarray, shape (P, Y + 1)
         Per participant its planned years with units (> 0), in order, and their units,
         revenues and tied costs, then ``n_years`` and zeros (Y: the most such years of a participant).
@@ -403,9 +409,6 @@ plan_revenue_factor : ndarray
     market_first: Any = None
     market_complex: Any = None
     market_lag: Any = None
-    market_units: Any = None
-    market_revenue: Any = None
-    market_cost: Any = None
     market_last: Any = None
     market_group: Any = None
     market_column: Any = None
@@ -496,174 +499,224 @@ class Outputs(NamedTuple):
 # -- the stages, in the order a draw passes them ----------------------------------------------
 
 
+#: Draws the market allocation runs side by side (:func:`allocate_market`): the vector lanes of its loops.
+MARKET_LANES = 32
+# Rows of the allocation's work arrays: per lane (``lane``), and per participant and lane (``state``).
+_TOTAL, _SHARE, _EVERY = 0, 1, 2
+_BACKLOG, _LEFT, _TAKEN, _TAKEN_COST, _REST, _SALE = 0, 1, 2, 3, 4, 5
+#: Rows of ``state``.
+MARKET_STATE_ROWS = 6
+
+
+@_stage
+def _sell_planned_year(
+    state, head, p, revenue_row, linked_row, revenue, cost, units, units_next, j,
+):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
+    """One step of the FIFO of :func:`allocate_market`: participant ``p`` sells from its planned year ``j``, in every lane.
+
+    A lane whose oldest planned year with units left (``head``) is ``j`` and
+    that still has units to sell this year (``rest`` >= 0) sells the year
+    whole (``rest >= left``: its revenue and cost less what earlier parts
+    took) or a part (its share ``rest / units``); the others keep their
+    numbers (selects, no branches: the loop runs as vector instructions).
+    ``rest`` becomes -1 where the lane is done for the year. Returns the
+    lanes that may still sell.
+    """
+    going = 0
+    for b in range(MARKET_LANES):
+        at = head[p, b]
+        left = state[p, _LEFT, b]
+        rest = state[p, _REST, b]
+        taken = state[p, _TAKEN, b]
+        taken_cost = state[p, _TAKEN_COST, b]
+        sale = state[p, _SALE, b]
+        revenue_t = revenue_row[b]
+        cost_t = linked_row[b]
+        here = (rest >= 0.0) & (at == j)
+        whole = here & (rest >= left)
+        part = here & (not (rest >= left)) & (rest > 0.0)
+        fraction = rest / units
+        r = revenue * fraction
+        c = cost * fraction
+        whole_revenue = revenue_t + (revenue - taken)
+        part_revenue = revenue_t + r
+        whole_cost = cost_t + (cost - taken_cost)
+        part_cost = cost_t + c
+        taken_part = taken + r
+        taken_cost_part = taken_cost + c
+        rest_after = rest - left
+        left_part = left - rest
+        revenue_row[b] = whole_revenue if whole else (part_revenue if part else revenue_t)
+        linked_row[b] = whole_cost if whole else (part_cost if part else cost_t)
+        state[p, _TAKEN, b] = 0.0 if whole else (taken_part if part else taken)
+        state[p, _TAKEN_COST, b] = 0.0 if whole else (taken_cost_part if part else taken_cost)
+        state[p, _SALE, b] = 1.0 if (whole | part) else sale
+        head[p, b] = j + 1 if whole else at
+        state[p, _LEFT, b] = units_next if whole else (left_part if part else left)
+        stop = (here & (not whole)) | (whole & (rest_after == 0.0))
+        rest = -1.0 if stop else (rest_after if whole else rest)
+        state[p, _REST, b] = rest
+        going += 1 if rest >= 0.0 else 0
+    return going
+
+
 @_stage
 def allocate_market(
-    plan, absorption, backlog, offer, sold, market_revenues, market_linked, market_start, market_end,
+    plan, absorption, first, count, lane, state, head, market_revenues, market_linked, market_start, market_end,
 ):  # pragma: no cover - compiled; tested against grex.market.allocate  # fmt: skip
-    """Stage *allocate_market* (issue 15): :func:`grex.market.allocate` of one draw.
+    """Stage *allocate_market* (issue 15): :func:`grex.market.allocate` of up to :data:`MARKET_LANES` draws at once.
 
     Each year each market sells the units its participants offer (planned
     units of the year plus their backlog) up to the draw's ``absorption``
-    (M, >= n_years); above it, each sells ``offer * (absorption / total)``.
+    (D, M, >= n_years); above it, each sells ``offer * (absorption / total)``.
     The units sold come from the planned years oldest first (FIFO); a
     planned year sold whole brings its revenue (and tied cost) less what
     earlier parts took, a part its share.
 
-    Market by market in two passes: first the years, with the offers, their
-    total (added participant by participant, in order) and the units each
-    participant sells (``sold`` (n_years, P): -1 where it offers nothing,
-    ``sold[t, P]`` 1 where the market took everything that year); then the
-    participants, each walking its planned years with units
-    (``plan.market_planned_*``) with its state in registers. A participant's
-    sales depend only on its own units sold, so the two passes give the
-    operations of the year-by-year version in the same order: the same numbers
-    as the numpy version's table per planned year. ``backlog`` and ``offer``
-    (P,) are work arrays. Adds to ``market_revenues`` and ``market_linked``
-    (n_years, C, zeros on entry) by column and sets ``market_start``,
-    ``market_end`` (C,): the first year and one past the last that hold such
-    a flow (end 0: none).
+    Draws ``first ... first + count - 1`` run side by side, one per lane
+    (the last axis of every work array), so that each loop over the lanes
+    runs as vector instructions: the offers and their total (added
+    participant by participant, in order, in each lane), the share, and the
+    FIFO, a step per planned year (:func:`_sell_planned_year`) from the
+    oldest head of the lanes on, each lane taking part only where its own
+    head is. Every lane does the operations of one draw in the order the
+    scalar version does them, so the numbers are the numpy version's bit
+    for bit whichever draws share a batch; lanes past ``count`` sell
+    nothing. Market by market, year by year (a complex in two markets adds
+    the second market's flows to the first's, as before).
+
+    Work arrays: ``lane`` (3, L), ``state`` (P, :data:`MARKET_STATE_ROWS`, L)
+    and ``head`` (P, L) int. Adds to ``market_revenues`` (C, n_years, L) and
+    ``market_linked`` (C, >= n_years + the largest lag + 1, L; the rows past
+    ``n_years`` take the costs tied to sales too late to count), zeros on
+    entry, by column; sets ``market_start``, ``market_end`` (C, L): the
+    first year and one past the last that hold such a flow (end 0: none).
     """
     n_years = plan.n_years
     P = plan.market_complex.shape[0]
     units_by_year = plan.market_units_by_year
+    sentinel = plan.market_planned_year.shape[1] - 1  # its year is past every year: no more planned units
     for p in range(P):
         q = plan.market_column[p]
-        market_start[q] = n_years
-        market_end[q] = 0
-        backlog[p] = 0.0
+        units = plan.market_planned_units[p, 0]
+        for b in range(MARKET_LANES):
+            market_start[q, b] = n_years
+            market_end[q, b] = 0
+            state[p, _BACKLOG, b] = 0.0
+            state[p, _LEFT, b] = units
+            state[p, _TAKEN, b] = 0.0
+            state[p, _TAKEN_COST, b] = 0.0
+            head[p, b] = 0 if b < count else sentinel
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
-        begin = plan.market_begin[m]  # years before it have no offer: nothing sold
-        stop = n_years
-        # 1. the years: offers, their total, the units each participant sells
-        for t in range(begin, n_years):
-            total = 0.0
+        for t in range(plan.market_begin[m], n_years):  # years before the first planned units have no offer
+            # the offers' total, participant by participant
+            for b in range(MARKET_LANES):
+                lane[_TOTAL, b] = 0.0
             for p in range(lo, hi):
-                o = backlog[p] + units_by_year[t, p]
-                offer[p] = o
-                total = total + o
-            if total == 0.0:
-                for p in range(lo, hi):
-                    sold[t, p] = -1.0
-                if t >= plan.market_last[m]:
-                    stop = t  # nothing planned later and nothing left: no sale in this market any more
+                units = units_by_year[t, p]
+                for b in range(MARKET_LANES):
+                    lane[_TOTAL, b] = lane[_TOTAL, b] + (state[p, _BACKLOG, b] + units)
+            if t >= plan.market_last[m]:  # nothing planned later: done where nothing is left in any lane
+                offering = 0
+                for b in range(MARKET_LANES):
+                    offering += 1 if lane[_TOTAL, b] != 0.0 else 0
+                if offering == 0:
                     break
-                continue
-            a = absorption[m, t]
-            everything = total <= a
-            share = a / (1.0 if everything else total)
-            sold[t, P] = 1.0 if everything else 0.0
+            for b in range(MARKET_LANES):
+                a = absorption[first + b, m, t] if b < count else 1.0
+                total = lane[_TOTAL, b]
+                everything = total <= a
+                lane[_SHARE, b] = a / (1.0 if everything else total)
+                lane[_EVERY, b] = 1.0 if everything else 0.0
             for p in range(lo, hi):
-                o = offer[p]
-                s = o if everything else o * share
-                backlog[p] = 0.0 if everything else o - s
-                sold[t, p] = -1.0 if o == 0.0 else s  # nothing to sell, nothing carried: skipped below
-        # 2. the participants: the units sold come from the planned years, oldest first
-        for p in range(lo, hi):
-            q = plan.market_column[p]
-            lag = plan.market_lag[p]
-            years = plan.market_planned_year[p]  # ends with n_years: no more planned units
-            units = plan.market_planned_units[p]
-            revenue = plan.market_planned_revenue[p]
-            cost = plan.market_planned_cost[p]
-            j = 0  # the oldest planned year with units left (head), k its year
-            k = years[0]
-            left = units[0]
-            taken = 0.0  # revenue and cost of the head year sold in parts
-            taken_cost = 0.0
-            first = n_years
-            last = -1
-            for t in range(begin, stop):
-                rest = sold[t, p]
-                if rest < 0.0:
+                q = plan.market_column[p]
+                lag = plan.market_lag[p]
+                units = units_by_year[t, p]
+                # the units each lane sells (rest: +inf where it sells everything offered, -1 where nothing)
+                oldest = sentinel
+                selling = 0
+                for b in range(MARKET_LANES):
+                    o = state[p, _BACKLOG, b] + units
+                    everything = lane[_EVERY, b] > 0.0
+                    s = o * lane[_SHARE, b]
+                    at = head[p, b]
+                    state[p, _BACKLOG, b] = 0.0 if everything else o - s
+                    rest = -1.0 if ((o == 0.0) | (b >= count)) else (np.inf if everything else s)
+                    state[p, _REST, b] = rest
+                    state[p, _SALE, b] = 0.0
+                    oldest = at if at < oldest else oldest
+                    selling += 1 if rest >= 0.0 else 0
+                if selling == 0:
                     continue
-                revenue_t = market_revenues[t, q]
-                linked = t + lag < n_years
-                cost_t = market_linked[t + lag, q] if linked else 0.0
-                sale = False
-                if sold[t, P] > 0.0:  # everything offered is sold: every planned year up to t, whole
-                    while k <= t:
-                        revenue_t = revenue_t + (revenue[j] - taken)
-                        cost_t = cost_t + (cost[j] - taken_cost)
-                        sale = True
-                        j += 1
-                        k = years[j]
-                        left = units[j]
-                        taken = 0.0
-                        taken_cost = 0.0
-                else:
-                    while k <= t:
-                        u = left
-                        if rest >= u:  # the head year whole
-                            revenue_t = revenue_t + (revenue[j] - taken)
-                            cost_t = cost_t + (cost[j] - taken_cost)
-                            sale = True
-                            rest = rest - u
-                            j += 1
-                            k = years[j]
-                            left = units[j]
-                            taken = 0.0
-                            taken_cost = 0.0
-                            if rest == 0.0:
-                                break
-                        else:
-                            if rest > 0.0:  # a part of it
-                                fraction = rest / units[j]
-                                r = revenue[j] * fraction
-                                c = cost[j] * fraction
-                                revenue_t = revenue_t + r
-                                cost_t = cost_t + c
-                                sale = True
-                                taken = taken + r
-                                taken_cost = taken_cost + c
-                                left = u - rest
-                            break
-                if sale:
-                    market_revenues[t, q] = revenue_t
-                    if linked:
-                        market_linked[t + lag, q] = cost_t
-                    first = min(first, t)
-                    last = t
-            if last >= 0:
-                market_start[q] = min(market_start[q], first)
-                market_end[q] = max(market_end[q], min(last + lag, n_years - 1) + 1)
+                # the FIFO, a planned year at a time from the oldest head of the lanes
+                j = oldest
+                if plan.market_planned_year[p, j] > t:
+                    continue
+                revenue_row = market_revenues[q, t]
+                linked_row = market_linked[q, t + lag]
+                while True:
+                    going = _sell_planned_year(
+                        state,
+                        head,
+                        p,
+                        revenue_row,
+                        linked_row,
+                        plan.market_planned_revenue[p, j],
+                        plan.market_planned_cost[p, j],
+                        plan.market_planned_units[p, j],
+                        plan.market_planned_units[p, j + 1],
+                        j,
+                    )
+                    j += 1
+                    if going == 0 or plan.market_planned_year[p, j] > t:
+                        break
+                end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
+                for b in range(MARKET_LANES):
+                    sale = state[p, _SALE, b] != 0.0
+                    year = t if sale else n_years
+                    market_start[q, b] = year if year < market_start[q, b] else market_start[q, b]
+                    year = end if sale else 0
+                    market_end[q, b] = year if year > market_end[q, b] else market_end[q, b]
 
 
 @_stage
 def add_market(
-    plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked, window_lo,
-    window_hi, span_end, needed,
+    plan, lane, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
+    window_lo, window_hi, span_end, needed,
 ):  # pragma: no cover - compiled; tested against the numpy engine  # fmt: skip
-    """Add the market's flows (:func:`allocate_market`) to the re-timed ones, and widen each window to hold them.
+    """Add the market's flows of one draw (lane ``lane`` of :func:`allocate_market`) to the re-timed ones,
+    and widen each window to hold them.
 
-    Sets ``market_revenues`` and ``market_linked`` back to zero where it read
-    them (the next draw's allocation adds to zeros). Returns the years from
-    V the index factors must cover.
+    Sets the lane of ``market_revenues`` and ``market_linked`` back to zero
+    where it read them (the next batch's allocation adds to zeros). Returns
+    the years from V the index factors must cover.
     """
     for p in range(plan.market_complex.shape[0]):
         q = plan.market_column[p]
-        end = market_end[q]
+        end = market_end[q, lane]
         if end == 0:
             continue
+        start = market_start[q, lane]
         lo = window_lo[q]
         hi = window_hi[q]
         if lo >= hi:
-            lo = market_start[q]
-            hi = market_start[q]
-        new_lo = min(lo, market_start[q])
+            lo = start
+            hi = start
+        new_lo = min(lo, start)
         new_hi = max(hi, end)
         for t in range(new_lo, new_hi):
             inside = lo <= t < hi
             base_revenue = retimed_revenues[t, q] if inside else 0.0
             base_linked = retimed_linked[t, q] if inside else 0.0
-            retimed_revenues[t, q] = base_revenue + market_revenues[t, q]
-            retimed_linked[t, q] = base_linked + market_linked[t, q]
-            market_revenues[t, q] = 0.0
-            market_linked[t, q] = 0.0
+            retimed_revenues[t, q] = base_revenue + market_revenues[q, t, lane]
+            retimed_linked[t, q] = base_linked + market_linked[q, t, lane]
+            market_revenues[q, t, lane] = 0.0
+            market_linked[q, t, lane] = 0.0
         window_lo[q] = new_lo
         window_hi[q] = new_hi
-        market_end[q] = 0  # added once, also where a complex is in two markets
+        market_end[q, lane] = 0  # added once, also where a complex is in two markets
         span_end[q] = max(span_end[q], new_hi)
         needed = max(needed, span_end[q])
     return needed
@@ -1668,8 +1721,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     Each draw passes the stages in this order (the comments mark where two
     stages still to come enter):
 
-    1. :func:`allocate_market` (only with a market): the programme's units
-       sold as the draw's absorption allows, shared pro rata;
+    1. :func:`allocate_market` (only with a market; at every
+       :data:`MARKET_LANES`-th draw, for the batch of draws from it): the
+       programme's units sold as each draw's absorption allows, shared pro rata;
     2. :func:`retime` the revenues and sales-linked costs, then
        :func:`add_market` adds the market's flows;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
@@ -1727,14 +1781,17 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     provisions = np.empty(C)
     taken = np.empty(years)
     change = np.empty(years)
+    # the market (issue 15): a batch of MARKET_LANES draws allocated at once, a lane per draw
     n_participants = plan.market_complex.shape[0]
-    backlog = np.empty(n_participants)
-    offer = np.empty(n_participants)
-    sold = np.empty((n_years if n_participants > 0 else 0, n_participants + 1))
-    market_revenues = np.zeros((n_years, C) if n_participants > 0 else (0, C))
-    market_linked = np.zeros((n_years, C) if n_participants > 0 else (0, C))
-    market_start = np.zeros(C, dtype=np.int64)
-    market_end = np.zeros(C, dtype=np.int64)
+    market_years = n_years if n_participants > 0 else 0
+    market_lane = np.empty((3, MARKET_LANES))
+    market_state = np.empty((n_participants, MARKET_STATE_ROWS, MARKET_LANES))
+    market_head = np.empty((n_participants, MARKET_LANES), dtype=np.int64)
+    market_revenues = np.zeros((C, market_years, MARKET_LANES))
+    linked_years = market_years + (np.max(plan.market_lag) + 1 if n_participants > 0 else 0)
+    market_linked = np.zeros((C, linked_years, MARKET_LANES))
+    market_start = np.zeros((C, MARKET_LANES), dtype=np.int64)
+    market_end = np.zeros((C, MARKET_LANES), dtype=np.int64)
     with_market_tied = _MARKET and _BY_CATEGORY and n_participants > 0 and plan.category_count > 0
     market_tied = np.zeros((n_years, C) if with_market_tied else (0, C))
     # yearly revaluation (issue 16)
@@ -1742,10 +1799,11 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     for d in range(D):
         for y in range(years):
             change[y] = -0.0
-        if _MARKET and n_participants > 0:
+        lane = d % MARKET_LANES
+        if _MARKET and n_participants > 0 and lane == 0:  # the next batch of draws
             allocate_market(
-                plan, draws.absorption[d], backlog, offer, sold, market_revenues, market_linked, market_start,
-                market_end,
+                plan, draws.absorption, d, min(MARKET_LANES, D - d), market_lane, market_state, market_head,
+                market_revenues, market_linked, market_start, market_end,
             )  # fmt: skip
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
@@ -1755,11 +1813,11 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
         ):  # the market's tied costs kept apart for their group of kostensoorten
             for t in range(n_years):
                 for q in range(C):
-                    market_tied[t, q] = market_linked[t, q]
+                    market_tied[t, q] = market_linked[q, t, lane]
         if _MARKET and n_participants > 0:
             needed = add_market(
-                plan, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
-                window_lo, window_hi, span_end, needed,
+                plan, lane, market_revenues, market_linked, market_start, market_end, retimed_revenues,
+                retimed_linked, window_lo, window_hi, span_end, needed,
             )  # fmt: skip
         index_factors(
             cost_factor,

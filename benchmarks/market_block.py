@@ -1,0 +1,106 @@
+"""CPU time of one block of draws with the market allocation on and off (issue 15), one thread.
+
+``python benchmarks/market_block.py [--rounds N]`` builds the workload of
+``benchmarks/run.py --market-only`` (50 complexes x 40 years, the
+``wonen_vrij`` and ``bedrijven`` revenues as a programme, two binding
+markets) and times, with ``time.thread_time`` (CPU time of this thread, so
+that other processes on the machine count little), the random numbers of a
+block of 1,024 draws (:func:`grex.montecarlo.streams._block_compiled`) and
+the kernel on them (:func:`grex.kernel.kernel_for`), blocks 0-3, ``N``
+rounds after one to load the compiled code; it prints the medians and the
+ratio of the throughput with the markets on to that without them (CPU per
+block off / on). The kernel's first call compiles its variant (about 20 s
+with a market, once per install).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+BLOCK_DRAWS = 1024
+
+
+def block_times(scenario: Any, portfolio: Any, rounds: int) -> tuple[float, float]:
+    """Median CPU seconds of the random numbers and of the kernel per block of draws."""
+    from grex.kernel import Draws, Outputs, kernel_for
+    from grex.montecarlo import execution
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _block_compiled, _Scratch
+
+    plan = make_plan(scenario, portfolio, None)
+    fixed = execution.kernel_plan(plan, plan.bound_years)
+    kernel = kernel_for(fixed)
+    scratch = _Scratch(plan)
+    C = plan.inputs.n_complexes
+    years = execution.RESERVE_YEARS
+    out = Outputs(
+        np.empty((BLOCK_DRAWS, C), np.int16),
+        np.empty((BLOCK_DRAWS, C)),
+        np.empty((BLOCK_DRAWS, C)),
+        np.empty((BLOCK_DRAWS, years + 1)),
+        np.empty((1, years + 1)),
+        np.empty((1, years)),
+        np.empty((1, years)),
+    )
+    no_market = np.zeros((BLOCK_DRAWS, 0, 1))
+    random_numbers, kernel_seconds = [], []
+    for repeat in range(rounds + 1):
+        for block in range(4):
+            reach = np.empty(0)
+
+            def shock_years(pace: Any, delay: Any) -> Any:
+                nonlocal reach
+                reach = execution._reach(plan, pace, delay)
+                return execution._shock_years(plan, reach, 0)
+
+            clock = time.thread_time()
+            values = _block_compiled(plan, 1, block, scratch, shock_years)
+            n_years = execution._block_years(plan, reach)
+            middle = time.thread_time()
+            kernel(
+                Draws(
+                    values["pace"],
+                    values["delay"],
+                    values["cost_shock"],
+                    values["price_shock"],
+                    np.ascontiguousarray(values["risk"]),
+                    values["interest"],
+                    values["absorption"] if plan.market is not None else no_market,
+                ),
+                fixed._replace(n_years=n_years, revenue_freeze=execution._revenue_freeze(plan, n_years)),
+                out,
+            )
+            end = time.thread_time()
+            if repeat > 0:  # the first round loads the compiled code
+                random_numbers.append(middle - clock)
+                kernel_seconds.append(end - middle)
+    return statistics.median(random_numbers), statistics.median(kernel_seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four blocks (default 3)")
+    args = parser.parse_args()
+    from run import market_workload
+
+    on, off, portfolio = market_workload(50, 40)
+    figures = {}
+    for name, scenario in (("on", on), ("off", off)):
+        figures[name] = block_times(scenario, portfolio, args.rounds)
+        random_ms, kernel_ms = (1e3 * s for s in figures[name])
+        print(f"markets {name}: random numbers {random_ms:.1f} ms, kernel {kernel_ms:.1f} ms per block of 1,024 draws")
+    ratio = sum(figures["off"]) / sum(figures["on"])
+    print(f"ratio (throughput on / off, CPU per block): {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
