@@ -102,6 +102,7 @@ __all__ = [
     "add_risks",
     "allocate_market",
     "correlate",
+    "distribution_values",
     "end_index",
     "index_factors",
     "index_shocks",
@@ -117,11 +118,13 @@ __all__ = [
     "poc_profit",
     "present_value_of_flows",
     "provision",
+    "reaches",
     "reserve_entries",
     "reserve_path",
     "retime",
     "retime_categories",
     "revalue_yearly",
+    "risk_amounts",
     "roll_book_value",
     "roll_book_value_by_year",
     "timing_values",
@@ -2276,6 +2279,52 @@ def timing_values(
 
 
 @_compiled
+def distribution_values(u, low, mode, high, uniform, out):  # pragma: no cover - compiled; tested
+    """:func:`grex.drivers.distribution_ppf` of one distribution at the uniforms ``u`` (n,), into ``out`` (n,).
+
+    The same operations as the numpy version (:func:`_distribution`), without
+    its temporary arrays: for the market pace and the rekenrente of a block
+    (issue 17: their numpy transforms cost more than the doubles under them).
+    """
+    for i in range(u.shape[0]):
+        out[i] = _distribution(u[i], low, mode, high, uniform)
+
+
+@_compiled
+def risk_amounts(raw, probability, low, mode, high, uniform, out):  # pragma: no cover - compiled; tested
+    """The amount of each risk event of each draw (0 where it does not happen): ``montecarlo.streams._risks``.
+
+    ``raw`` (2 D R,) holds the doubles of stream 2 in their order: D x R for
+    whether each event happens (``u < probability``), then D x R for its
+    amount (:func:`_distribution` of the risk's impact). ``out`` (D, R).
+    """
+    D, R = out.shape
+    for d in range(D):
+        for r in range(R):
+            happens = _open_uniform(raw[d * R + r]) < probability[r]
+            u = _open_uniform(raw[D * R + d * R + r])
+            amount = _distribution(u, low[r], mode[r], high[r], uniform[r])
+            out[d, r] = amount if happens else 0.0
+
+
+@_compiled
+def reaches(pace, delay, anchor, sales_end, has_sales, out):  # pragma: no cover - compiled; tested
+    """Per draw, the years from V that hold its re-timed flows: ``montecarlo.execution._reach``.
+
+    ``out[d]`` is the largest ``ceil((anchor + delay) + (sales_end - anchor) / pace)`` of a complex with
+    sales, at least 0 (as :func:`needed_years`, draw by draw). ``pace``, ``delay`` (D, C), ``out`` (D,).
+    """
+    D, C = pace.shape
+    for d in range(D):
+        most = 0.0
+        for c in range(C):
+            if has_sales[c]:
+                reach = np.ceil((float(anchor[c]) + delay[d, c]) + float(sales_end[c] - anchor[c]) / pace[d, c])
+                most = max(most, reach)
+        out[d] = most
+
+
+@_compiled
 def needed_years(pace, delay, anchor, sales_end, has_sales):  # pragma: no cover - compiled
     """``montecarlo.streams._needed_years``: years from V that hold every re-timed flow of these draws.
 
@@ -2361,37 +2410,51 @@ def index_shocks_by_draw(
     earlier years of its draw.
     """
     D = raw.shape[0]
+    # 1. the normals of each draw's doubles, in place in its row of `normal`: the central approximation
+    # for every value (vector instructions), the tails (about 27 %) after it over a list of their
+    # positions, as :func:`normals` does (issue 17: without copying the doubles into one run first)
     total = 0
     for d in range(D):
-        total += years[d] - 1  # the years after year 0
-    # the doubles of every draw's years in one run, transformed at once (short rows one by one cost more)
-    doubles = np.empty(2 * total)
-    at = 0
+        total += 2 * (years[d] - 1)
+    tails = np.empty(total, dtype=np.int64)
+    count = 0
     for d in range(D):
+        row = raw[d]
+        out = normal[d]
         for i in range(2 * (years[d] - 1)):
-            doubles[at + i] = raw[d, i]
-        at += 2 * (years[d] - 1)
-    flat = normal.reshape(-1)[: 2 * total]
-    normals(doubles, flat)
-    innovations = np.empty((total, 2))
-    correlate(flat.reshape(total, 2), root, innovations)
-    at = 0
+            out[i] = _ndtri_central(_open_uniform(row[i]))
+        for i in range(2 * (years[d] - 1)):
+            u = _open_uniform(row[i])
+            tails[count] = d * raw.shape[1] + i
+            count += 1 if (u <= _EXP_M2 or u > _ONE_MINUS_EXP_M2) else 0
+    flat_raw = raw.reshape(-1)
+    flat = normal.reshape(-1)
+    for k in range(count):
+        i = tails[k]
+        flat[i] = _ndtri_tail(_open_uniform(flat_raw[i]))
+    # 2. per draw, :func:`correlate` of each (cost, price) pair and the AR(1) recursion of
+    # :func:`index_shocks`, in one pass over its years
+    r00 = root[0, 0]
+    r01 = root[0, 1]
+    r10 = root[1, 0]
+    r11 = root[1, 1]
     for d in range(D):
-        m = years[d] - 1
-        for t in range(m):
-            later[d, t, 0] = innovations[at + t, 0]
-            later[d, t, 1] = innovations[at + t, 1]
-        at += m
-        index_shocks(
-            first[d : d + 1],
-            later[d : d + 1, :m],
-            cost_persistence,
-            cost_sd,
-            price_persistence,
-            price_sd,
-            cost_shock[d : d + 1, : m + 1],
-            price_shock[d : d + 1, : m + 1],
-        )
+        out = normal[d]
+        cost = cost_persistence * 0.0 + cost_sd * first[d, 1]
+        price = price_persistence * 0.0 + price_sd * first[d, 2]
+        cost_shock[d, 0] = cost
+        price_shock[d, 0] = price
+        for t in range(1, years[d]):
+            n0 = out[2 * (t - 1)]
+            n1 = out[2 * (t - 1) + 1]
+            e_cost = n0 * r00 + n1 * r01
+            e_price = n0 * r10 + n1 * r11
+            later[d, t - 1, 0] = e_cost
+            later[d, t - 1, 1] = e_price
+            cost = cost_persistence * cost + cost_sd * e_cost
+            price = price_persistence * price + price_sd * e_price
+            cost_shock[d, t] = cost
+            price_shock[d, t] = price
 
 
 @_compiled
