@@ -50,10 +50,12 @@ bit (``assert_array_equal`` on whole simulations, too):
   over the window of years its sales curve can reach, its totals stop at the
   end of its span); their flows are exact zeros in the numpy version too, and
   adding them changes no sum;
-- the indexation, the margin, the net flows and the running totals run year
-  by year over the complexes side by side (vector instructions), grouped by
-  their pair of index-factor rows: the same operations per complex, so the
-  same numbers;
+- the indexation, the margin, the net flows and the running totals run,
+  per pair of index-factor rows, either year by year over the complexes
+  side by side (vector instructions) or complex by complex over each one's
+  own span, whichever an estimate of their cost prefers for the draw
+  (:func:`nominal_flows`, issue 17): the same operations per complex, so
+  the same numbers;
 - the sum of the provisions over complexes uses numpy's pairwise summation
   (:func:`pairwise_sum`), the reserve entries are added complex by complex,
   as ``numpy.sum`` over a non-contiguous axis does.
@@ -2480,10 +2482,14 @@ def index_shocks_by_draw(
     the later entries of its rows of ``later`` (D, T - 1, 2) and
     ``cost_shock``, ``price_shock`` (D, T) are left as they were (``normal``,
     (D, 2 (T - 1)), is work space). ``first`` and ``root`` as for :func:`index_shocks` and
-    :func:`correlate`. Each number
+    :func:`correlate` (``root`` 2 x 2: the cost and price innovations). Each number
     written is the one the three functions give over all T years: a normal
     depends on its own double, an innovation on its own pair, a shock on the
-    earlier years of its draw.
+    earlier years of its draw. Issue 17: the normals are made in place in each
+    draw's row of ``normal`` (C-contiguous, the shape of ``raw``), the
+    correlation and the AR(1) recursion in one pass per draw, the operations
+    of the three functions in their order (``tests/test_kernel.py`` compares
+    the shocks with the numpy version's).
     """
     D = raw.shape[0]
     # 1. the normals of each draw's doubles, in place in its row of `normal`: the central approximation
