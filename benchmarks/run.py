@@ -1,4 +1,4 @@
-"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--startup] [--user-path] [--scale] [--compile-only]``.
+"""The grex benchmark suite: ``python benchmarks/run.py [--json] [--quick] [--revaluation] [--startup] [--user-path] [--per-draw] [--scale] [--compile-only]``.
 
 Measures, in one process and one run (issue 4):
 
@@ -30,6 +30,11 @@ Measures, in one process and one run (issue 4):
   processes taking turns (CPU and wall seconds, medians), with every module's
   bytecode cached and with the environment as it is, and the parts of the
   kernel's start (importing numba and scipy, numba's cache loads);
+- with ``--per-draw`` only (issue 17): the CPU seconds per draw of one
+  thread's simulation, split into the random numbers of the blocks
+  (``_block_compiled``) and the kernel (``value_draws``), on the example and
+  on the standard workload (``--draws``; run it with another checkout on
+  ``PYTHONPATH`` to compare two versions with the same script);
 - with ``--scale`` only (issue 17, item 5): 1,000 complexes x 40 years x
   100,000 draws via ``simulate()`` and as the whole ``grex simulate`` process
   (peak memory, wall and CPU seconds), and its scaling in draws, complexes
@@ -609,6 +614,64 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path) -> dict[str,
     }
 
 
+def per_draw(draws: int, repeat: int) -> dict[str, Any]:
+    """Issue 17: CPU microseconds per draw of a one-thread simulation, random numbers and kernel apart.
+
+    On the example and on the standard workload (``draws`` draws each, the
+    compiled kernel loaded first): the thread's CPU time in
+    ``_block_compiled`` (the random numbers of each block: streams, normals,
+    shocks, risks) and in the kernel's ``value_draws``, per draw; the rest
+    (``other``) is the chunk loop, the outputs and the result. The minimum of
+    ``repeat`` runs (other work on the machine only adds time). Wraps the
+    functions by name, so it measures any checkout of grex on the path.
+    """
+    import grex.kernel as kernel
+    from grex.io import read_portfolio, read_scenario
+    from grex.montecarlo import execution, simulate
+
+    totals: dict[str, float] = {}
+    block = execution._block_compiled
+    make = kernel.kernel_for
+
+    def timed_block(*args: Any, **kwargs: Any) -> Any:
+        start = time.thread_time()
+        try:
+            return block(*args, **kwargs)
+        finally:
+            totals["random_numbers"] = totals.get("random_numbers", 0.0) + time.thread_time() - start
+
+    def timed_kernel(plan: Any) -> Any:
+        value_draws = make(plan)
+
+        def run(*args: Any) -> None:
+            start = time.thread_time()
+            value_draws(*args)
+            totals["kernel"] = totals.get("kernel", 0.0) + time.thread_time() - start
+
+        return run
+
+    scenario = read_scenario(EXAMPLE)
+    cases = {"example": (scenario, read_portfolio(scenario.portfolio)), "standard": workload(50, 40)}
+    results: dict[str, Any] = {"draws": draws, "threads": 1}
+    execution._block_compiled, kernel.kernel_for = timed_block, timed_kernel
+    try:
+        for name, (s, p) in cases.items():
+            simulate(s, p, draws=2048, seed=SEED, threads=1)  # the compiled kernel loaded
+            best: dict[str, float] = {}
+            for _ in range(repeat):
+                totals.clear()
+                start = time.thread_time()
+                simulate(s, p, draws=draws, seed=SEED, threads=1)
+                split = {**totals, "whole": time.thread_time() - start}
+                split["other"] = split["whole"] - split["random_numbers"] - split["kernel"]
+                best = split if not best or split["whole"] < best["whole"] else best
+            results[name] = {key: seconds / draws * 1e6 for key, seconds in best.items()}
+    finally:
+        execution._block_compiled, kernel.kernel_for = block, make
+    results["load_average"] = os.getloadavg()
+    return results
+
+
 def format_user_path(r: dict[str, Any]) -> str:
     """The user's path as a short text report."""
     lines = [
@@ -1072,6 +1135,13 @@ def main(argv: list[str] | None = None) -> int:
         "as whole processes taking turns, and the parts of the kernel's start",
     )
     parser.add_argument(
+        "--per-draw",
+        action="store_true",
+        help="only the CPU microseconds per draw of one thread, random numbers and kernel apart, on the example "
+        "and the standard workload (issue 17)",
+    )
+    parser.add_argument("--draws", type=int, default=200_000, help="draws of --per-draw (default 200,000)")
+    parser.add_argument(
         "--scale",
         action="store_true",
         help="only 1,000 complexes x 40 years x 100,000 draws, via simulate() and as the whole `grex simulate`, "
@@ -1121,6 +1191,19 @@ def main(argv: list[str] | None = None) -> int:
             if args.json
             else format_user_path(path)
         )
+        return 0
+    if args.per_draw:
+        split = per_draw(4096 if quick else args.draws, 1 if quick else 3)
+        if args.json:
+            print(json.dumps({"machine": machine(), "quick": quick, "per_draw": split}, indent=2))
+        else:
+            for name in ("example", "standard"):
+                r = split[name]
+                print(
+                    f"{name}: {r['whole']:.2f} us CPU per draw (1 thread) = random numbers {r['random_numbers']:.2f}"
+                    f" + kernel {r['kernel']:.2f} + other {r['other']:.2f}"
+                )
+            print(f"  {split['draws']} draws, load average (1, 5, 15 min) {split['load_average']}")
         return 0
     if args.scale:
         load = {"before": os.getloadavg()}  # other work on the machine: 1, 5 and 15 minute load averages

@@ -85,6 +85,24 @@ def test_user_path_reports_the_whole_process_and_where_its_time_goes():
         assert 0 < run["steps"]["start, imports and console (the rest)"] < run["seconds"]
 
 
+def test_per_draw_splits_the_cpu_of_a_draw_into_random_numbers_and_kernel():
+    # issue 17: the figure of benchmarks/README.md "Per-draw CPU of the example"
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--per-draw", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    split = json.loads(out.stdout)["per_draw"]
+    assert split["draws"] == 4096 and split["threads"] == 1
+    for name in ("example", "standard"):
+        r = split[name]
+        # both wrapped functions ran (a wrapper the simulation does not call leaves its part out)
+        assert r["random_numbers"] > 0 and r["kernel"] > 0
+        assert r["random_numbers"] + r["kernel"] < r["whole"]
+
+
 @pytest.mark.slow
 def test_scale_reports_the_full_run_both_paths_and_the_scaling_in_each_dimension():
     out = subprocess.run(

@@ -274,6 +274,33 @@ def test_compiled_random_numbers_are_numpys(drivers):
     assert execution._horizon(plan, 5000, 7, "numpy", 2) == execution._horizon(plan, 5000, 7, "numba", 2)
 
 
+def test_compiled_shocks_over_each_draws_own_years_are_numpys():
+    # _block_compiled with `years` (issue 17: each draw's normals, innovations and shocks over its own first
+    # years only, in one pass per draw): the shocks of those years are the numpy version's over all years
+    from grex.kernel import reaches
+
+    scenario, portfolio = synthetic(9, 15, seed=4)
+    plan = make_plan(scenario, portfolio, None)
+    T = plan.bound_years
+    rng = np.random.default_rng(5)
+    scratch = streams._Scratch(plan)
+    for block in (0, 3):
+        own = rng.integers(1, T + 1, streams.BLOCK)  # 1 ... T years, the extremes included
+        own[:2] = (1, T)
+        expected = streams._block(plan, 2024, block)
+        got = streams._block_compiled(plan, 2024, block, scratch, lambda pace, delay, own=own: own)
+        for d in range(streams.BLOCK):
+            for name in ("cost_shock", "price_shock"):
+                np.testing.assert_array_equal(
+                    got[name][d, : own[d]].view(np.int64), expected[name][d, : own[d]].view(np.int64), err_msg=name
+                )
+        # the reach of each draw that chooses those years, compiled (kernel.reaches) as execution._reach
+        reach = np.empty(streams.BLOCK)
+        reaches(got["pace"], got["delay"], plan.anchor.astype(np.int64), plan.sales_end.astype(np.int64),
+                plan.has_sales, reach)  # fmt: skip
+        np.testing.assert_array_equal(reach, execution._reach(plan, got["pace"], got["delay"]))
+
+
 def test_a_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
     """Without numba the numpy twin runs (same results) and the user is told once."""
     import builtins

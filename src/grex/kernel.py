@@ -50,14 +50,16 @@ bit (``assert_array_equal`` on whole simulations, too):
   over the window of years its sales curve can reach, its totals stop at the
   end of its span); their flows are exact zeros in the numpy version too, and
   adding them changes no sum;
-- the indexation, the margin, the net flows and the running totals run year
-  by year over the complexes side by side (vector instructions), grouped by
-  their pair of index-factor rows: the same operations per complex, so the
-  same numbers;
 - the market allocation (:func:`allocate_market`) runs a batch of
   :data:`MARKET_LANES` draws side by side, a draw per vector lane; each
   lane does its draw's operations in the order of the scalar rule, so a
   draw's numbers do not depend on the draws beside it;
+- the indexation, the margin, the net flows and the running totals run,
+  per pair of index-factor rows, either year by year over the complexes
+  side by side (vector instructions) or complex by complex over each one's
+  own span, whichever an estimate of their cost prefers for the draw
+  (:func:`nominal_flows`, issue 17): the same operations per complex, so
+  the same numbers;
 - the sum of the provisions over complexes uses numpy's pairwise summation
   (:func:`pairwise_sum`), the reserve entries are added complex by complex,
   as ``numpy.sum`` over a non-contiguous axis does.
@@ -108,6 +110,7 @@ __all__ = [
     "add_risks",
     "allocate_market",
     "correlate",
+    "distribution_values",
     "end_index",
     "index_factors",
     "index_shocks",
@@ -123,11 +126,13 @@ __all__ = [
     "poc_profit",
     "present_value_of_flows",
     "provision",
+    "reaches",
     "reserve_entries",
     "reserve_path",
     "retime",
     "retime_categories",
     "revalue_yearly",
+    "risk_amounts",
     "roll_book_value",
     "roll_book_value_by_year",
     "timing_values",
@@ -991,6 +996,83 @@ def _carry_totals_on(needed, total_costs, total_revenues, cum_costs, cum_revenue
 
 
 @_stage
+def _pair_by_year(
+    fixed_costs, column_margin, lo, hi, needed, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo,
+    window_hi, span_end, net, total_costs, total_revenues, cum_costs, cum_revenues, first_index, last_flow,
+):  # pragma: no cover - compiled  # fmt: skip
+    # nominal_flows of the columns lo ... hi - 1 year by year, the columns side by side (vector instructions),
+    # each complex up to the end of its span (selects, not branches), every year up to `needed`.
+    for t in range(needed):
+        f_cost = cost_row[t]
+        f_revenue = revenue_row[t]
+        # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
+        for q in range(np.uint64(lo), np.uint64(hi)):
+            live = t < span_end[q]
+            inside = (window_lo[q] <= t) & (t < window_hi[q])
+            revenue = retimed_revenues[t, q]
+            linked = retimed_linked[t, q]
+            revenue = revenue if inside else 0.0
+            linked = linked if inside else 0.0
+            cost = linked + fixed_costs[t, q]
+            nominal_cost, nominal_revenue = nominal_flow(cost, revenue, f_cost, f_revenue, column_margin[q])
+            _book_year(
+                t,
+                q,
+                live,
+                cost,
+                revenue,
+                nominal_cost,
+                nominal_revenue,
+                net,
+                total_costs,
+                total_revenues,
+                first_index,
+                last_flow,
+            )
+        _carry_totals(t, lo, hi, total_costs, total_revenues, cum_costs, cum_revenues)
+
+
+@_stage
+def _pair_by_column(
+    fixed_costs, column_margin, lo, hi, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo,
+    window_hi, span_end, net, total_costs, total_revenues, cum_costs, cum_revenues, first_index, last_flow,
+):  # pragma: no cover - compiled  # fmt: skip
+    # nominal_flows of the columns lo ... hi - 1 column by column, each over its own span only, its running
+    # totals, first and last flow in registers (the years after the span are not written).
+    years = cum_costs.shape[0]
+    for q in range(lo, hi):
+        end = span_end[q]
+        w_lo = window_lo[q]
+        w_hi = window_hi[q]
+        margin = column_margin[q]
+        costs = 0.0
+        revenues = 0.0
+        first = -1
+        last = -1
+        for t in range(end):
+            inside = (w_lo <= t) & (t < w_hi)
+            revenue = retimed_revenues[t, q]
+            linked = retimed_linked[t, q]
+            revenue = revenue if inside else 0.0
+            linked = linked if inside else 0.0
+            cost = linked + fixed_costs[t, q]
+            nominal_cost, nominal_revenue = nominal_flow(cost, revenue, cost_row[t], revenue_row[t], margin)
+            net[t, q] = nominal_cost - nominal_revenue
+            costs = costs + nominal_cost
+            revenues = revenues + nominal_revenue
+            if t < years:
+                cum_costs[t, q] = costs
+                cum_revenues[t, q] = revenues
+            last = t if ((cost != 0.0) | (revenue != 0.0)) else last
+            nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
+            first = t if ((first < 0) & nonzero) else first
+        total_costs[q] = costs
+        total_revenues[q] = revenues
+        first_index[q] = first
+        last_flow[q] = last
+
+
+@_stage
 def nominal_flows(
     plan,
     needed,
@@ -1011,18 +1093,36 @@ def nominal_flows(
 ):  # pragma: no cover - compiled; tested against the numpy engine
     """Stage *nominal_flows*: indexation and margin (:func:`nominal_flow`), net flows and running totals.
 
-    Year by year, the columns of a pair of index groups side by side; each
-    complex up to the end of its span (selects, not branches).
+    Pair by pair of index groups, one of two loops over the same operations
+    (issue 17), chosen per draw by the work each leaves out:
+
+    - year by year up to ``needed``, the columns of the pair side by side
+      (vector instructions), each complex up to the end of its span with
+      selects, not branches: fast where most columns are live in most years
+      (the standard workload: 50 complexes of 40 years);
+    - column by column, each over its own span only, with its running
+      totals, first and last flow in registers: fast where the spans differ
+      (the example: the longest complex of a draw needs about 28 years, the
+      19 complexes together about 212 column-years, not 19 x 28).
+
+    The second runs where the pair's spans add up to less than half of
+    ``needed`` times its columns. Both do the same operations per complex
+    and year, in year order: the same numbers.
 
     Outputs, by column: ``net`` (n_years, C) costs minus revenues [EUR,
-    nominal]; ``total_costs``, ``total_revenues`` and, per year of the
-    reserve path, ``cum_costs``, ``cum_revenues`` (years, C) the running sums
-    (in year order, as ``numpy.cumsum``); ``first_index`` the first year with
-    a non-zero nominal flow (-1: none) and ``last_flow`` the last year with a
-    non-zero flow at price level (-1: none), for :func:`grex.core.end_index`.
+    nominal] for the years of the span (the loop by year writes 0 in the
+    years after it up to ``needed``, the loop by column leaves them:
+    :func:`close_spans` zeroes those a later stage reads); ``total_costs``,
+    ``total_revenues`` and, per year of the reserve path, ``cum_costs``,
+    ``cum_revenues`` (years, C) the running sums (in year order, as
+    ``numpy.cumsum``; the years after a span keep its final totals);
+    ``first_index`` the first year with a non-zero nominal flow (-1: none)
+    and ``last_flow`` the last year with a non-zero flow at price level (-1:
+    none), for :func:`grex.core.end_index`.
     """
     n_revenue_groups = plan.revenue_rates.shape[0]
     pairs = plan.first_of_pair.shape[0] - 1
+    years = cum_costs.shape[0]
     _start_totals(total_costs, total_revenues, first_index, last_flow)
     for k in range(pairs):
         lo = plan.first_of_pair[k]
@@ -1031,31 +1131,30 @@ def nominal_flows(
             continue
         cost_row = cost_factor[k // n_revenue_groups]
         revenue_row = revenue_factor[k % n_revenue_groups]
-        for t in range(needed):
-            f_cost = cost_row[t]
-            f_revenue = revenue_row[t]
-            # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
-            for q in range(np.uint64(lo), np.uint64(hi)):
-                live, cost, revenue = _flows_at_price_level(
-                    plan, t, q, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
-                )
-                nominal_cost, nominal_revenue = nominal_flow(cost, revenue, f_cost, f_revenue, plan.column_margin[q])
-                _book_year(
-                    t,
-                    q,
-                    live,
-                    cost,
-                    revenue,
-                    nominal_cost,
-                    nominal_revenue,
-                    net,
-                    total_costs,
-                    total_revenues,
-                    first_index,
-                    last_flow,
-                )
-            _carry_totals(t, lo, hi, total_costs, total_revenues, cum_costs, cum_revenues)
-    _carry_totals_on(needed, total_costs, total_revenues, cum_costs, cum_revenues)
+        span_years = 0
+        for q in range(lo, hi):
+            span_years += span_end[q]
+        # the cost of each loop, estimated (tenths of a nanosecond, measured on the benchmark machine): the loop
+        # by year runs groups of 32 columns with vector instructions (about 0.3 ns a column-year), the rest one
+        # by one (3.5 ns); the loop by column 4.3 ns a year of a span
+        vector = (hi - lo) // 32 * 32
+        if 43 * span_years < needed * (35 * (hi - lo - vector) + 3 * vector):
+            _pair_by_column(
+                plan.fixed_costs, plan.column_margin, lo, hi, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo, window_hi,
+                span_end, net, total_costs, total_revenues, cum_costs, cum_revenues, first_index, last_flow,
+            )  # fmt: skip
+        else:
+            _pair_by_year(
+                plan.fixed_costs, plan.column_margin, lo, hi, needed, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo,
+                window_hi, span_end, net, total_costs, total_revenues, cum_costs, cum_revenues, first_index,
+                last_flow,
+            )  # fmt: skip
+    # the years of the reserve path after a span keep its final totals (a pass of its own: written inside the
+    # loop by column, it made that loop twice as slow)
+    for q in range(span_end.shape[0]):
+        for t in range(min(span_end[q], years), years):
+            cum_costs[t, q] = total_costs[q]
+            cum_revenues[t, q] = total_revenues[q]
 
 
 @_stage
@@ -2316,6 +2415,52 @@ def timing_values(
 
 
 @_compiled
+def distribution_values(u, low, mode, high, uniform, out):  # pragma: no cover - compiled; tested
+    """:func:`grex.drivers.distribution_ppf` of one distribution at the uniforms ``u`` (n,), into ``out`` (n,).
+
+    The same operations as the numpy version (:func:`_distribution`), without
+    its temporary arrays: for the market pace and the rekenrente of a block
+    (issue 17: their numpy transforms cost more than the doubles under them).
+    """
+    for i in range(u.shape[0]):
+        out[i] = _distribution(u[i], low, mode, high, uniform)
+
+
+@_compiled
+def risk_amounts(raw, probability, low, mode, high, uniform, out):  # pragma: no cover - compiled; tested
+    """The amount of each risk event of each draw (0 where it does not happen): ``montecarlo.streams._risks``.
+
+    ``raw`` (2 D R,) holds the doubles of stream 2 in their order: D x R for
+    whether each event happens (``u < probability``), then D x R for its
+    amount (:func:`_distribution` of the risk's impact). ``out`` (D, R).
+    """
+    D, R = out.shape
+    for d in range(D):
+        for r in range(R):
+            happens = _open_uniform(raw[d * R + r]) < probability[r]
+            u = _open_uniform(raw[D * R + d * R + r])
+            amount = _distribution(u, low[r], mode[r], high[r], uniform[r])
+            out[d, r] = amount if happens else 0.0
+
+
+@_compiled
+def reaches(pace, delay, anchor, sales_end, has_sales, out):  # pragma: no cover - compiled; tested
+    """Per draw, the years from V that hold its re-timed flows: ``montecarlo.execution._reach``.
+
+    ``out[d]`` is the largest ``ceil((anchor + delay) + (sales_end - anchor) / pace)`` of a complex with
+    sales, at least 0 (as :func:`needed_years`, draw by draw). ``pace``, ``delay`` (D, C), ``out`` (D,).
+    """
+    D, C = pace.shape
+    for d in range(D):
+        most = 0.0
+        for c in range(C):
+            if has_sales[c]:
+                reach = np.ceil((float(anchor[c]) + delay[d, c]) + float(sales_end[c] - anchor[c]) / pace[d, c])
+                most = max(most, reach)
+        out[d] = most
+
+
+@_compiled
 def needed_years(pace, delay, anchor, sales_end, has_sales):  # pragma: no cover - compiled
     """``montecarlo.streams._needed_years``: years from V that hold every re-timed flow of these draws.
 
@@ -2395,43 +2540,61 @@ def index_shocks_by_draw(
     the later entries of its rows of ``later`` (D, T - 1, 2) and
     ``cost_shock``, ``price_shock`` (D, T) are left as they were (``normal``,
     (D, 2 (T - 1)), is work space). ``first`` and ``root`` as for :func:`index_shocks` and
-    :func:`correlate`. Each number
+    :func:`correlate` (``root`` 2 x 2: the cost and price innovations). Each number
     written is the one the three functions give over all T years: a normal
     depends on its own double, an innovation on its own pair, a shock on the
-    earlier years of its draw.
+    earlier years of its draw. Issue 17: the normals are made in place in each
+    draw's row of ``normal`` (C-contiguous, the shape of ``raw``), the
+    correlation and the AR(1) recursion in one pass per draw, the operations
+    of the three functions in their order (``tests/test_kernel.py`` compares
+    the shocks with the numpy version's).
     """
     D = raw.shape[0]
+    # 1. the normals of each draw's doubles, in place in its row of `normal`: the central approximation
+    # for every value (vector instructions), the tails (about 27 %) after it over a list of their
+    # positions, as :func:`normals` does (issue 17: without copying the doubles into one run first)
     total = 0
     for d in range(D):
-        total += years[d] - 1  # the years after year 0
-    # the doubles of every draw's years in one run, transformed at once (short rows one by one cost more)
-    doubles = np.empty(2 * total)
-    at = 0
+        total += 2 * (years[d] - 1)
+    tails = np.empty(total, dtype=np.int64)
+    count = 0
     for d in range(D):
+        row = raw[d]
+        out = normal[d]
         for i in range(2 * (years[d] - 1)):
-            doubles[at + i] = raw[d, i]
-        at += 2 * (years[d] - 1)
-    flat = normal.reshape(-1)[: 2 * total]
-    normals(doubles, flat)
-    innovations = np.empty((total, 2))
-    correlate(flat.reshape(total, 2), root, innovations)
-    at = 0
+            out[i] = _ndtri_central(_open_uniform(row[i]))
+        for i in range(2 * (years[d] - 1)):
+            u = _open_uniform(row[i])
+            tails[count] = d * raw.shape[1] + i
+            count += 1 if (u <= _EXP_M2 or u > _ONE_MINUS_EXP_M2) else 0
+    flat_raw = raw.reshape(-1)
+    flat = normal.reshape(-1)
+    for k in range(count):
+        i = tails[k]
+        flat[i] = _ndtri_tail(_open_uniform(flat_raw[i]))
+    # 2. per draw, :func:`correlate` of each (cost, price) pair and the AR(1) recursion of
+    # :func:`index_shocks`, in one pass over its years
+    r00 = root[0, 0]
+    r01 = root[0, 1]
+    r10 = root[1, 0]
+    r11 = root[1, 1]
     for d in range(D):
-        m = years[d] - 1
-        for t in range(m):
-            later[d, t, 0] = innovations[at + t, 0]
-            later[d, t, 1] = innovations[at + t, 1]
-        at += m
-        index_shocks(
-            first[d : d + 1],
-            later[d : d + 1, :m],
-            cost_persistence,
-            cost_sd,
-            price_persistence,
-            price_sd,
-            cost_shock[d : d + 1, : m + 1],
-            price_shock[d : d + 1, : m + 1],
-        )
+        out = normal[d]
+        cost = cost_persistence * 0.0 + cost_sd * first[d, 1]
+        price = price_persistence * 0.0 + price_sd * first[d, 2]
+        cost_shock[d, 0] = cost
+        price_shock[d, 0] = price
+        for t in range(1, years[d]):
+            n0 = out[2 * (t - 1)]
+            n1 = out[2 * (t - 1) + 1]
+            e_cost = n0 * r00 + n1 * r01
+            e_price = n0 * r10 + n1 * r11
+            later[d, t - 1, 0] = e_cost
+            later[d, t - 1, 1] = e_price
+            cost = cost_persistence * cost + cost_sd * e_cost
+            price = price_persistence * price + price_sd * e_price
+            cost_shock[d, t] = cost
+            price_shock[d, t] = price
 
 
 @_compiled

@@ -661,7 +661,7 @@ def _run_range(
         return years if n_years is None else min(years, n_years)
 
     if engine == "numba":
-        from grex.kernel import Draws, Outputs, kernel_for  # noqa: PLC0415 - numba is slow to import
+        from grex.kernel import Draws, Outputs, kernel_for, reaches  # noqa: PLC0415 - numba is slow to import
 
         # The tables for the longest horizon the drivers allow, once; each block then runs over its own years.
         fixed = kernel_plan(plan, plan.bound_years if free else cast(int, n_years))
@@ -671,6 +671,10 @@ def _run_range(
 
         scratch = _per_thread(lambda: _Scratch(plan))
         no_market = np.zeros((BLOCK, 0, 1))
+        # _reach's operands as the compiled reaches takes them (issue 17: numpy's passes cost more than the loop)
+        anchor = plan.anchor.astype(np.int64)
+        sales_end = plan.sales_end.astype(np.int64)
+        has_sales = np.ascontiguousarray(plan.has_sales, dtype=np.bool_)
 
     def work(start: int) -> tuple[int, int]:
         stop = min(last, start + chunk_size)
@@ -685,7 +689,8 @@ def _run_range(
 
                 def shock_years(pace: NDArray[np.float64], delay: NDArray[np.float64]) -> NDArray[np.int64]:
                     nonlocal reach
-                    reach = _reach(plan, pace, delay)
+                    reach = np.empty(len(pace))
+                    reaches(pace, delay, anchor, sales_end, has_sales, reach)  # _reach, compiled
                     return _shock_years(plan, reach, least)
 
                 values = _block_compiled(plan, seed, block, scratch(), shock_years)

@@ -234,6 +234,51 @@ def _interest(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
     return rate + distribution_ppf(u, *plan.interest)
 
 
+def _distribution_compiled(distribution: Any, u: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``distribution.ppf(u)`` (a :class:`grex.drivers.Triangular` or :class:`~grex.drivers.Uniform`), compiled.
+
+    :func:`grex.kernel.distribution_values`: the same numbers, into ``out`` (issue 17).
+    """
+    from grex.kernel import distribution_values  # noqa: PLC0415 - numba is slow to import
+
+    distribution_values(
+        u,
+        float(distribution.minimum),
+        float(distribution.mode),
+        float(distribution.maximum),
+        bool(distribution.uniform),
+        out,
+    )
+    return out
+
+
+def _risks_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArray[np.float64]:
+    """:func:`_risks` with :func:`grex.kernel.risk_amounts`: the same numbers, into ``w.risk`` (issue 17)."""
+    from grex.kernel import risk_amounts  # noqa: PLC0415 - numba is slow to import
+
+    R = len(plan.risk_probability)
+    raw = _generator(seed, block, 2).random(out=w.raw2)  # the doubles of _risks' two calls, in their order
+    if "risks" in plan.active and R:
+        risk_amounts(raw, plan.risk_probability, *plan.risk_impact, w.risk)
+    else:
+        w.risk[...] = 0.0
+    return w.risk
+
+
+def _interest_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArray[np.float64]:
+    """:func:`_interest` with :func:`grex.kernel.distribution_values`: the same numbers (issue 17)."""
+    from grex.kernel import distribution_values  # noqa: PLC0415 - numba is slow to import
+
+    shift = plan.mc.interest
+    if "interest" not in plan.active or not shift.spread:
+        return _interest(plan, seed, block)
+    rate = 0.0 if plan.inputs.interest_rates is not None else float(plan.inputs.interest_rate)
+    u = _open(_generator(seed, block, 3).random(out=w.raw3))
+    low, mode, high, uniform = (values[0] for values in plan.interest)  # as _interest: the plan's one row
+    distribution_values(u, float(low), float(mode), float(high), bool(uniform), w.interest)
+    return np.add(rate, w.interest, out=w.interest)
+
+
 class _Scratch:
     """The buffers of one thread for the random numbers of a block, reused from block to block.
 
@@ -254,6 +299,13 @@ class _Scratch:
         self.normal1 = np.empty(later)
         self.later = np.empty(later)
         self.cost_shock = np.empty((BLOCK, T))
+        # issue 17: the risks' doubles and amounts, the rekenrente's doubles, the market pace of a block
+        R = len(plan.risk_probability)
+        self.raw2 = np.empty(2 * BLOCK * R)
+        self.risk = np.empty((BLOCK, R))
+        self.raw3 = np.empty(BLOCK)
+        self.market = np.empty(BLOCK)
+        self.interest = np.empty(BLOCK)
         self.price_shock = np.empty((BLOCK, T))
         # the markets' absorption (issue 15): stream 4's doubles, their normals, the paths, the units
         M, R = len(plan.markets) if plan.market is not None else 0, _reach(plan)
@@ -281,7 +333,7 @@ def _timing_compiled(
     correlate_compiled(w.normal0, plan.root3, w.z)
     z = w.z
     if "pace" in plan.active:
-        market = plan.mc.market_pace.ppf(ndtr(z[:, 0]))
+        market = _distribution_compiled(plan.mc.market_pace, ndtr(z[:, 0]), w.market)
     else:
         market = np.ones(BLOCK)
     timing_values(
@@ -362,8 +414,8 @@ def _block_compiled(
         )
     out["cost_shock"] = w.cost_shock
     out["price_shock"] = w.price_shock
-    out["risk"] = _risks(plan, seed, block)
-    out["interest"] = _interest(plan, seed, block)
+    out["risk"] = _risks_compiled(plan, seed, block, w)
+    out["interest"] = _interest_compiled(plan, seed, block, w)
     if plan.market is not None:
         out["absorption"] = _absorption_compiled(plan, seed, block, first, later, w)
     return out
