@@ -947,17 +947,15 @@ def _start_totals(total_costs, total_revenues, first_index, last_flow):  # pragm
 
 
 @_stage
-def _flows_at_price_level(
-    plan, t, q, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
-):  # pragma: no cover
-    # A column's flows of year t at price level: (live, cost, revenue); the re-timed ones only inside its window.
-    live = t < span_end[q]
-    inside = (window_lo[q] <= t) & (t < window_hi[q])
+def _flow_at_price_level(fixed_costs, t, q, retimed_revenues, retimed_linked, w_lo, w_hi):  # pragma: no cover
+    # A column's flows of year t at price level: (cost, revenue); the re-timed ones only inside its window
+    # w_lo ... w_hi - 1 (selects, not branches).
+    inside = (w_lo <= t) & (t < w_hi)
     revenue = retimed_revenues[t, q]
     linked = retimed_linked[t, q]
     revenue = revenue if inside else 0.0
     linked = linked if inside else 0.0
-    return live, linked + plan.fixed_costs[t, q], revenue
+    return linked + fixed_costs[t, q], revenue
 
 
 @_stage
@@ -1008,12 +1006,9 @@ def _pair_by_year(
         # (Unsigned columns: the compiler then knows no index wraps around, and vectorises.)
         for q in range(np.uint64(lo), np.uint64(hi)):
             live = t < span_end[q]
-            inside = (window_lo[q] <= t) & (t < window_hi[q])
-            revenue = retimed_revenues[t, q]
-            linked = retimed_linked[t, q]
-            revenue = revenue if inside else 0.0
-            linked = linked if inside else 0.0
-            cost = linked + fixed_costs[t, q]
+            cost, revenue = _flow_at_price_level(
+                fixed_costs, t, q, retimed_revenues, retimed_linked, window_lo[q], window_hi[q]
+            )
             nominal_cost, nominal_revenue = nominal_flow(cost, revenue, f_cost, f_revenue, column_margin[q])
             _book_year(
                 t,
@@ -1050,12 +1045,7 @@ def _pair_by_column(
         first = -1
         last = -1
         for t in range(end):
-            inside = (w_lo <= t) & (t < w_hi)
-            revenue = retimed_revenues[t, q]
-            linked = retimed_linked[t, q]
-            revenue = revenue if inside else 0.0
-            linked = linked if inside else 0.0
-            cost = linked + fixed_costs[t, q]
+            cost, revenue = _flow_at_price_level(fixed_costs, t, q, retimed_revenues, retimed_linked, w_lo, w_hi)
             nominal_cost, nominal_revenue = nominal_flow(cost, revenue, cost_row[t], revenue_row[t], margin)
             net[t, q] = nominal_cost - nominal_revenue
             costs = costs + nominal_cost
@@ -1218,8 +1208,9 @@ def nominal_flows_by_category(
                         group_cost = group_cost + (market_tied[t, q] if plan.market_group[q] == j else 0.0)
                     indexed[q] = indexed[q] + group_cost * f_cost
             for q in range(np.uint64(lo), np.uint64(hi)):
-                live, cost, revenue = _flows_at_price_level(
-                    plan, t, q, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
+                live = t < span_end[q]
+                cost, revenue = _flow_at_price_level(
+                    plan.fixed_costs, t, q, retimed_revenues, retimed_linked, window_lo[q], window_hi[q]
                 )
                 indexed_cost = indexed[q]
                 nominal_cost = indexed_cost + indexed_cost * plan.column_margin[q]
