@@ -111,3 +111,12 @@ def test_the_note_follows_the_scenarios_variant(tmp_path, capsys, monkeypatch):
     assert main(["simulate", str(EXAMPLE), "--draws", "300", "--out", str(tmp_path / "e")]) == 0
     assert "compiling" not in capsys.readouterr().err
     assert asked == ["value_draws_market", "value_draws"]
+
+
+def test_batch_says_that_it_compiles_when_its_work_starts(tmp_path, capsys, monkeypatch):
+    """The note comes once the scenarios are read (an unreadable input stays one line: tests/test_cluster.py)."""
+    monkeypatch.delenv("GREX_ENGINE", raising=False)
+    monkeypatch.setattr("grex.cli.kernel_cache_ready", lambda variant=progress.PLAIN: False)
+    first = sorted((ROOT / "scenarios" / "batch-2024").glob("*.toml"))[0]
+    assert main(["batch", str(first), "--draws", "200", "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().err.count("compiling the Monte Carlo kernel") == 1

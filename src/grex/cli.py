@@ -721,8 +721,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         out_dir: Path | Location = location(args.out)  # checked before any work: its package, bucket and credentials
     else:
         out_dir = _out_dir(args, lambda: Path("out") / "batch")
-    if not kernel_cache_ready():
-        log.info(COMPILE_NOTE)
+
+    def starting() -> None:  # once the scenarios are read: an input error stays one line
+        if not kernel_cache_ready():
+            log.info(COMPILE_NOTE)
 
     def said(name: str, status: str) -> None:
         line = f"{name}: {'already complete for the same inputs, skipped' if status == 'skipped' else 'done'}"
@@ -745,6 +747,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         allow_mismatch=args.allow_mismatch,
         progress=show_bars(),
         on_scenario=said,
+        on_start=starting,
         **settings,
     )
     for failure in result.failures:

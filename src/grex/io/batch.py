@@ -519,6 +519,7 @@ def run_batch(
     cluster: str | None = None,
     retries: int = 2,
     allow_mismatch: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> BatchResult:
     """Run a batch of scenarios and write its dataset and comparison.
 
@@ -557,6 +558,10 @@ def run_batch(
         Draws of one part, a multiple of :data:`~grex.montecarlo.BLOCK`.
     progress : bool, keyword-only
         Show a progress bar of draws and scenarios done on stderr.
+    on_start : callable or None, keyword-only
+        Called once without arguments when every scenario file has been
+        read and, on a cluster, the workers are reached: the work starts
+        (the command line then says whether the kernel compiles first).
     scheduler_timeout : float, keyword-only
         Seconds to wait for the scheduler. [s]
     on_scenario : callable, optional
@@ -628,6 +633,8 @@ def run_batch(
                 own_cluster.close()
             raise
         announce_dashboard(client)
+    if on_start is not None:
+        on_start()
 
     try:
         order = [s.name for s, _ in scenarios]
