@@ -9,7 +9,9 @@ block of 1,024 draws (:func:`grex.montecarlo.streams._block_compiled`) and
 the kernel on them (:func:`grex.kernel.kernel_for`), blocks 0-3, ``N``
 rounds after one to load the compiled code; it prints the medians and the
 ratio of the throughput with the markets on to that without them (CPU per
-block off / on). The kernel's first call compiles its variant (about 20 s
+block off / on), then the market allocation alone
+(:func:`grex.kernel.allocate_market` on the same blocks' absorption, a
+batch of ``MARKET_LANES`` draws at a time, as the kernel calls it). The kernel's first call compiles its variant (about 20 s
 with a market, once per install).
 """
 
@@ -86,6 +88,45 @@ def block_times(scenario: Any, portfolio: Any, rounds: int) -> tuple[float, floa
     return statistics.median(random_numbers), statistics.median(kernel_seconds)
 
 
+def allocation_time(scenario: Any, portfolio: Any, rounds: int) -> float:
+    """Median CPU seconds of the market allocation alone per block of draws."""
+    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
+    from grex.montecarlo import execution
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _block_compiled, _Scratch
+
+    plan = make_plan(scenario, portfolio, None)
+    fixed = execution.kernel_plan(plan, plan.bound_years)
+    scratch = _Scratch(plan)
+    C, L, P = plan.inputs.n_complexes, MARKET_LANES, len(fixed.market_complex)
+    blocks = []
+    for block in range(4):
+        reach = np.empty(0)
+
+        def shock_years(pace: Any, delay: Any) -> Any:
+            nonlocal reach
+            reach = execution._reach(plan, pace, delay)
+            return execution._shock_years(plan, reach, 0)
+
+        values = _block_compiled(plan, 1, block, scratch, shock_years)
+        n_years = execution._block_years(plan, reach)
+        blocks.append((np.ascontiguousarray(values["absorption"]), fixed._replace(n_years=n_years)))
+    lane, state = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L))
+    head = np.empty((P, L), dtype=np.int64)
+    start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+    seconds = []
+    for repeat in range(rounds + 1):
+        for absorption, block_plan in blocks:
+            revenues = np.zeros((C, block_plan.n_years, L))
+            linked = np.zeros((C, block_plan.n_years + int(np.max(block_plan.market_lag)) + 1, L))
+            clock = time.thread_time()
+            for first in range(0, BLOCK_DRAWS, L):  # the flows add up over the batches: no matter here
+                allocate_market(block_plan, absorption, first, L, lane, state, head, revenues, linked, start, end)
+            if repeat > 0:  # the first round loads the compiled code
+                seconds.append(time.thread_time() - clock)
+    return statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the four blocks (default 3)")
@@ -100,6 +141,8 @@ def main() -> None:
         print(f"markets {name}: random numbers {random_ms:.1f} ms, kernel {kernel_ms:.1f} ms per block of 1,024 draws")
     ratio = sum(figures["off"]) / sum(figures["on"])
     print(f"ratio (throughput on / off, CPU per block): {ratio:.2f}")
+    allocation_ms = 1e3 * allocation_time(on, portfolio, args.rounds)
+    print(f"market allocation alone: {allocation_ms:.1f} ms per block of 1,024 draws")
 
 
 if __name__ == "__main__":

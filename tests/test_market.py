@@ -276,12 +276,12 @@ price_correlation = -0.5
 """
 
 
-def three_complexes(tmp_path: Path, markets: str = MARKETS3) -> tuple:
+def three_complexes(tmp_path: Path, markets: str = MARKETS3, programme: str = PROGRAMME3) -> tuple:
     pf = tmp_path / "pf"
     pf.mkdir(exist_ok=True)
     (pf / "projects.csv").write_text(PROJECTS3)
     (pf / "flows.csv").write_text(FLOWS + "c,2024,cost,bouwrijp,800000\n")
-    (pf / "programme.csv").write_text(PROGRAMME3)
+    (pf / "programme.csv").write_text(programme)
     (tmp_path / "s.toml").write_text(SCENARIO + markets)
     scenario = read_scenario(tmp_path / "s.toml")
     return scenario, read_portfolio(scenario.portfolio)
@@ -309,14 +309,33 @@ def test_compiled_absorption_is_numpys(tmp_path: Path, markets: str, drivers: tu
         assert np.ptp(expected[:, 1, :4]) > 1.0  # the business market's absorption does vary
 
 
-def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
+# PROGRAMME3 with a's dwellings over eight years, units far apart from year to year: a lane sells two or more
+# planned years whole in a year and goes on with the next (its units must be that year's).
+PROGRAMME_UNEVEN = "".join(line + "\n" for line in PROGRAMME3.splitlines() if not line.startswith("a,")) + "".join(
+    f"a,{2024 + k},wonen_vrij,dwelling,{units},{10000 + 500 * k},1500,1\n"
+    for k, units in enumerate((100, 10, 80, 5, 60, 20, 90, 15))
+)
+
+
+@pytest.mark.parametrize(
+    ("programme", "markets", "a_first"),
+    [
+        (PROGRAMME3, MARKETS3, 120.0),
+        (
+            PROGRAMME_UNEVEN,
+            MARKETS3.replace("{ low = 40, mode = 90, high = 160 }", "{ low = 20, mode = 45, high = 100 }"),
+            100.0,
+        ),
+    ],
+)
+def test_compiled_allocation_is_numpys(tmp_path: Path, programme: str, markets: str, a_first: float) -> None:
     # grex.kernel.allocate_market (a batch of draws side by side, a lane each) against grex.market.allocate,
     # draw by draw, on markets that bind in some years and not in others; batches of MARKET_LANES draws and
     # a last one with fewer (its empty lanes must sell nothing).
     from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
     from grex.montecarlo.execution import kernel_plan
 
-    scenario, portfolio = three_complexes(tmp_path)
+    scenario, portfolio = three_complexes(tmp_path, markets, programme)
     plan = make_plan(scenario, portfolio, None)
     n_years = plan.bound_years
     fixed = kernel_plan(plan, n_years)
@@ -345,7 +364,7 @@ def test_compiled_allocation_is_numpys(tmp_path: Path) -> None:
                 lag = fixed.market_lag[fixed.market_complex == c].max()
                 assert start[fixed.column[c], b] == years.min()
                 assert end[fixed.column[c], b] == min(years.max() + lag, n_years - 1) + 1
-            binding += int(sold[d, 0, 0] < 120.0)
+            binding += int(sold[d, 0, 0] < a_first)  # a's dwellings planned in the first year
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
 
 

@@ -514,18 +514,58 @@ MARKET_STATE_ROWS = 6
 
 
 @_stage
-def _sell_planned_year(
-    state, head, p, revenue_row, linked_row, revenue, cost, units, units_next, j,
+def _sell_step(
+    at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, due, revenue, cost, units, units_next,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
-    """One step of the FIFO of :func:`allocate_market`: participant ``p`` sells from its planned year ``j``, in every lane.
+    """One step of the FIFO of :func:`allocate_market` in one lane: sell from planned year ``j`` (where ``due``).
 
-    A lane whose oldest planned year with units left (``head``) is ``j`` and
-    that still has units to sell this year (``rest`` >= 0) sells the year
-    whole (``rest >= left``: its revenue and cost less what earlier parts
-    took) or a part (its share ``rest / units``); the others keep their
-    numbers (selects, no branches: the loop runs as vector instructions).
-    ``rest`` becomes -1 where the lane is done for the year. Returns the
-    lanes that may still sell.
+    The lane sells if its oldest planned year with units left (``at``) is
+    ``j``, that year is planned by this year (``due``) and it still has
+    units to sell this year (``rest`` >= 0): the year whole (``rest >=
+    left``: its revenue and cost less what earlier parts took) or a part
+    (its share ``rest / units``); else it keeps its numbers (selects, no
+    branches). ``rest`` becomes -1 where the lane is done for the year.
+    """
+    here = (rest >= 0.0) & (at == j) & due
+    whole = here & (rest >= left)
+    part = here & (not (rest >= left)) & (rest > 0.0)
+    fraction = rest / units
+    r = revenue * fraction
+    c = cost * fraction
+    whole_revenue = revenue_t + (revenue - taken)
+    part_revenue = revenue_t + r
+    whole_cost = cost_t + (cost - taken_cost)
+    part_cost = cost_t + c
+    taken_part = taken + r
+    taken_cost_part = taken_cost + c
+    rest_after = rest - left
+    left_part = left - rest
+    revenue_t = whole_revenue if whole else (part_revenue if part else revenue_t)
+    cost_t = whole_cost if whole else (part_cost if part else cost_t)
+    taken = 0.0 if whole else (taken_part if part else taken)
+    taken_cost = 0.0 if whole else (taken_cost_part if part else taken_cost)
+    sale = 1.0 if (whole | part) else sale
+    at = j + 1 if whole else at
+    left = units_next if whole else (left_part if part else left)
+    stop = (here & (not whole)) | (whole & (rest_after == 0.0))
+    rest = -1.0 if stop else (rest_after if whole else rest)
+    return at, left, rest, taken, taken_cost, sale, revenue_t, cost_t
+
+
+@_stage
+def _sell_two_planned_years(
+    state, head, p, revenue_row, linked_row, j, revenue, cost, units, due, revenue_next, cost_next, units_next,
+    units_after,
+):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
+    """Two steps of the FIFO of :func:`allocate_market` (:func:`_sell_step`) in one pass over the lanes.
+
+    Participant ``p`` sells from its planned year ``j`` (revenue, cost,
+    units), then, where ``due`` (planned by this year), from year ``j + 1``
+    (``revenue_next``, ``cost_next``, ``units_next``; the units of the year
+    after it ``units_after``), in every lane. Each lane's numbers stay in
+    registers between the two steps: half the loads and stores of a pass
+    per step (the loop runs as vector instructions). Returns the lanes
+    that may still sell.
     """
     going = 0
     for b in range(MARKET_LANES):
@@ -537,29 +577,32 @@ def _sell_planned_year(
         sale = state[p, _SALE, b]
         revenue_t = revenue_row[b]
         cost_t = linked_row[b]
-        here = (rest >= 0.0) & (at == j)
-        whole = here & (rest >= left)
-        part = here & (not (rest >= left)) & (rest > 0.0)
-        fraction = rest / units
-        r = revenue * fraction
-        c = cost * fraction
-        whole_revenue = revenue_t + (revenue - taken)
-        part_revenue = revenue_t + r
-        whole_cost = cost_t + (cost - taken_cost)
-        part_cost = cost_t + c
-        taken_part = taken + r
-        taken_cost_part = taken_cost + c
-        rest_after = rest - left
-        left_part = left - rest
-        revenue_row[b] = whole_revenue if whole else (part_revenue if part else revenue_t)
-        linked_row[b] = whole_cost if whole else (part_cost if part else cost_t)
-        state[p, _TAKEN, b] = 0.0 if whole else (taken_part if part else taken)
-        state[p, _TAKEN_COST, b] = 0.0 if whole else (taken_cost_part if part else taken_cost)
-        state[p, _SALE, b] = 1.0 if (whole | part) else sale
-        head[p, b] = j + 1 if whole else at
-        state[p, _LEFT, b] = units_next if whole else (left_part if part else left)
-        stop = (here & (not whole)) | (whole & (rest_after == 0.0))
-        rest = -1.0 if stop else (rest_after if whole else rest)
+        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
+            at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, True, revenue, cost, units, units_next
+        )
+        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
+            at,
+            left,
+            rest,
+            taken,
+            taken_cost,
+            sale,
+            revenue_t,
+            cost_t,
+            j + 1,
+            due,
+            revenue_next,
+            cost_next,
+            units_next,
+            units_after,
+        )
+        revenue_row[b] = revenue_t
+        linked_row[b] = cost_t
+        state[p, _TAKEN, b] = taken
+        state[p, _TAKEN_COST, b] = taken_cost
+        state[p, _SALE, b] = sale
+        head[p, b] = at
+        state[p, _LEFT, b] = left
         state[p, _REST, b] = rest
         going += 1 if rest >= 0.0 else 0
     return going
@@ -582,9 +625,9 @@ def allocate_market(
     (the last axis of every work array), so that each loop over the lanes
     runs as vector instructions: the offers and their total (added
     participant by participant, in order, in each lane), the share, and the
-    FIFO, a step per planned year (:func:`_sell_planned_year`) from the
-    oldest head of the lanes on, each lane taking part only where its own
-    head is. Every lane does the operations of one draw in the order the
+    FIFO, a step per planned year (:func:`_sell_step`, two a pass over the
+    lanes: :func:`_sell_two_planned_years`) from the oldest head of the
+    lanes on, each lane taking part only where its own head is. Every lane does the operations of one draw in the order the
     scalar version does them, so the numbers are the numpy version's bit
     for bit whichever draws share a batch; lanes past ``count`` sell
     nothing. Market by market, year by year (a complex in two markets adds
@@ -661,21 +704,27 @@ def allocate_market(
                     continue
                 revenue_row = market_revenues[q, t]
                 linked_row = market_linked[q, t + lag]
-                while True:
-                    going = _sell_planned_year(
+                while True:  # two planned years a pass (year j is due, so j + 1 is in the table)
+                    due = plan.market_planned_year[p, j + 1] <= t
+                    after = j + 2 if due else j + 1  # past the table only where year j + 1 is not due
+                    going = _sell_two_planned_years(
                         state,
                         head,
                         p,
                         revenue_row,
                         linked_row,
+                        j,
                         plan.market_planned_revenue[p, j],
                         plan.market_planned_cost[p, j],
                         plan.market_planned_units[p, j],
+                        due,
+                        plan.market_planned_revenue[p, j + 1],
+                        plan.market_planned_cost[p, j + 1],
                         plan.market_planned_units[p, j + 1],
-                        j,
+                        plan.market_planned_units[p, after],
                     )
-                    j += 1
-                    if going == 0 or plan.market_planned_year[p, j] > t:
+                    j += 2
+                    if going == 0 or not due or plan.market_planned_year[p, j] > t:
                         break
                 end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
                 for b in range(MARKET_LANES):
