@@ -69,7 +69,7 @@ def test_the_note_names_the_stages_of_the_kernel():
 
     assert tuple(progress.VARIANT_WORDS) == kernel.VARIANT_STAGES
     assert progress.compile_note("value_draws") == (
-        "compiling the Monte Carlo kernel (once per install, about 10 s; cached afterwards)"
+        "compiling the Monte Carlo kernel (once per install, about 15 s; cached afterwards)"
     )
     assert progress.compile_note("value_draws_market_rate_by_year_yearly") == (
         "compiling the Monte Carlo kernel for a scenario with a market, a rekenrente per year and a yearly "

@@ -41,7 +41,7 @@ __all__ = [
 
 #: The note before a simulation whose kernel is not in numba's cache yet: each kind of scenario (with a market,
 #: a yearly revaluation ...) compiles its own variant of the kernel (:func:`grex.kernel.kernel_for`) once.
-COMPILE_NOTE = "compiling the Monte Carlo kernel (once per install and kind of scenario, about 10 s; cached afterwards)"
+COMPILE_NOTE = "compiling the Monte Carlo kernel (once per install and kind of scenario, about 15 s; cached afterwards)"
 #: The kernel's plain variant: no market, no cost index per kostensoort, no rate per year, no present value of
 #: the flows, no yearly revaluation (:func:`grex.kernel.variant_name` of no stage).
 PLAIN = "value_draws"
@@ -243,12 +243,12 @@ def kernel_cache_ready(variant: str = PLAIN) -> bool:
 
 
 def compile_seconds(variant: str = PLAIN) -> int:
-    """About how long the first compile of ``variant`` takes: 10 s for the plain kernel, 20 s with a stage more.
+    """About how long the first compile of ``variant`` takes: 15 s for the plain kernel, 20 s with a stage more.
 
-    Measured on a 2-core VM with an empty cache (``python benchmarks/run.py --compile-only``): 10.5 s
-    plain, 19.1 s with a market, 23.1 s with a yearly revaluation.
+    Measured on a 2-core VM with an empty cache (``python benchmarks/run.py --compile-only``): 13.9 s
+    plain, 20.0 s with a market, 20.7 s with a yearly revaluation.
     """
-    return 10 if variant == PLAIN else 20
+    return 15 if variant == PLAIN else 20
 
 
 def compile_note(variant: str = PLAIN) -> str:
