@@ -322,17 +322,19 @@ def test_a_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
 
 @pytest.mark.parametrize("shape, dtype", [((3, 4), np.float64), ((700_000, 2), np.float64), ((1_500_000, 3), np.int16)])
 def test_outputs_behave_as_ordinary_arrays(shape, dtype):
-    # Large outputs live in an anonymous mapping of their own (execution._output): they must
+    # Large outputs live in an anonymous mapping of their own (result.own_pages): they must
     # still be ordinary writable arrays that keep their values, copy and pickle.
     import pickle
 
-    out = execution._output(shape, dtype)
+    from grex.montecarlo import result
+
+    out = result.own_pages(shape, dtype)
     assert out.shape == shape and out.dtype == dtype and out.flags.writeable and out.flags.c_contiguous
     values = np.arange(out.size, dtype=np.int64).reshape(shape) % 1000
     out[...] = values
     np.testing.assert_array_equal(out, values)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(out)), values)
-    large = out.nbytes >= execution._OWN_MAPPING_BYTES
+    large = out.nbytes >= result._OWN_MAPPING_BYTES
     assert (out.base is not None) == large
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import mmap
 import os
 import threading
 import time
@@ -38,7 +37,7 @@ from grex.errors import InputError
 from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import RESERVE_YEARS
-from grex.montecarlo.result import Simulation, assemble
+from grex.montecarlo.result import Simulation, assemble, own_pages
 from grex.montecarlo.revaluation import plan_grid, revaluation_tables
 from grex.montecarlo.streams import (
     BLOCK,
@@ -567,34 +566,6 @@ def _market_arrays(plan: Plan, n_years: int, column: Any) -> dict[str, Any]:
     }
 
 
-#: Outputs of at least this many bytes get memory of their own (:func:`_output`).
-_OWN_MAPPING_BYTES = 4 << 20
-
-
-def _output(shape: tuple[int, ...], dtype: Any = np.float64) -> NDArray[Any]:
-    """An uninitialised output array; a large one in an anonymous memory mapping of its own.
-
-    numpy advises the kernel to back arrays of 4 MiB and more with huge pages.
-    Where transparent huge pages are on ``madvise`` with direct
-    defragmentation (the default of many Linux distributions), a first write
-    to such memory can wait for the kernel to compact memory into a huge
-    page: on a machine whose memory is in use this cost a simulation of
-    100,000 draws about 0.1 s of system time (``benchmarks/README.md``).
-    The outputs are written once, draw by draw, and gain nothing from huge
-    pages, so they take plain pages of an anonymous mapping (``mmap``)
-    instead. The array behaves as any other; the mapping is freed with it.
-    """
-    count = math.prod(shape)
-    size = count * np.dtype(dtype).itemsize
-    if size < _OWN_MAPPING_BYTES:
-        return np.empty(shape, dtype=dtype)
-    if hasattr(mmap, "MAP_PRIVATE"):  # a private mapping: plain anonymous memory, not shared memory
-        mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    else:  # Windows
-        mapping = mmap.mmap(-1, size)
-    return np.frombuffer(mapping, dtype=dtype, count=count).reshape(shape)
-
-
 def _simulate_range(
     plan: Plan,
     seed: int,
@@ -642,15 +613,15 @@ def _run_range(
     if chunk_size is None:
         widest = plan.bound_years if n_years is None else n_years
         chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * widest))
-    end_year = _output((draws, C), np.int16)
-    end_value = _output((draws, C))
-    present_value = _output((draws, C))
-    reserve = _output((draws, RESERVE_YEARS + 1))
+    end_year = own_pages((draws, C), np.int16)
+    end_value = own_pages((draws, C))
+    present_value = own_pages((draws, C))
+    reserve = own_pages((draws, RESERVE_YEARS + 1))
     # yearly revaluation (issue 16): one row per draw only where it runs (memory)
     rows_kept = draws if plan.yearly else 1
-    revalued = _output((rows_kept, RESERVE_YEARS + 1))
-    provision = _output((rows_kept, RESERVE_YEARS))
-    estimate = _output((rows_kept, RESERVE_YEARS))
+    revalued = own_pages((rows_kept, RESERVE_YEARS + 1))
+    provision = own_pages((rows_kept, RESERVE_YEARS))
+    estimate = own_pages((rows_kept, RESERVE_YEARS))
     starts = range(first, last, chunk_size)
 
     def own_years(reach: NDArray[np.float64]) -> int:

@@ -38,22 +38,33 @@ def _quantile(values: NDArray[np.float64], level: float) -> float:
     return float(np.quantile(values, level, method="inverted_cdf"))
 
 
-def _plain_pages(count: int) -> NDArray[np.float64]:
-    """An uninitialised float64 array in an anonymous memory mapping of its own: plain pages, not huge ones.
+#: Arrays of at least this many bytes get memory of their own (:func:`own_pages`).
+_OWN_MAPPING_BYTES = 4 << 20
 
-    As :func:`grex.montecarlo.execution._output` does for the outputs (which
-    this module cannot import: execution imports it): numpy advises huge pages
-    for arrays of 4 MiB and more, and where transparent huge pages are on
-    ``madvise`` with direct defragmentation, the first writes into them can
-    wait for the kernel to compact memory.
+
+def own_pages(shape: tuple[int, ...], dtype: Any = np.float64) -> NDArray[Any]:
+    """An uninitialised output array; a large one in an anonymous memory mapping of its own.
+
+    numpy advises the kernel to back arrays of 4 MiB and more with huge pages.
+    Where transparent huge pages are on ``madvise`` with direct
+    defragmentation (the default of many Linux distributions), a first write
+    to such memory can wait for the kernel to compact memory into a huge
+    page: on a machine whose memory is in use this cost a simulation of
+    100,000 draws about 0.1 s of system time (``benchmarks/README.md``).
+    The simulation's outputs (written once, draw by draw) and the sort buffer
+    of :func:`percentiles_along_draws` gain nothing from huge pages, so they
+    take plain pages of an anonymous mapping (``mmap``) instead. The array
+    behaves as any other; the mapping is freed with it.
     """
-    if count * 8 < 4 << 20:
-        return np.empty(count)
-    if hasattr(mmap, "MAP_PRIVATE"):
-        mapping = mmap.mmap(-1, count * 8, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    count = math.prod(shape)
+    size = count * np.dtype(dtype).itemsize
+    if size < _OWN_MAPPING_BYTES:
+        return np.empty(shape, dtype=dtype)
+    if hasattr(mmap, "MAP_PRIVATE"):  # a private mapping: plain anonymous memory, not shared memory
+        mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     else:  # Windows
-        mapping = mmap.mmap(-1, count * 8)
-    return np.frombuffer(mapping, dtype=np.float64, count=count)
+        mapping = mmap.mmap(-1, size)
+    return np.frombuffer(mapping, dtype=dtype, count=count).reshape(shape)
 
 
 def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[float]) -> NDArray[np.float64]:
@@ -88,7 +99,7 @@ def percentiles_along_draws(values: NDArray[np.float64], levels: Collection[floa
     grid = values.reshape(n, -1)  # one column per series of draws
     a, b = np.empty((len(q), grid.shape[1])), np.empty((len(q), grid.shape[1]))
     last = np.empty(grid.shape[1])
-    column = _plain_pages(n)
+    column = own_pages((n,))
     for c in range(grid.shape[1]):
         column[:] = grid[:, c]
         column.sort()
