@@ -2,7 +2,7 @@
 
 Each kind of scenario (a market, a cost index per kostensoort, a rekenrente per year, the present
 value of the flows, a yearly revaluation) runs its own variant of the kernel, compiled on its first
-use and cached in its own files. The console finds the variant without importing numba; these
+use and cached in its own files. The console asks the kernel which variant a scenario runs; these
 tests check that it finds the one the kernel chooses, and that the note follows that variant's cache.
 """
 

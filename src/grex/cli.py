@@ -32,8 +32,6 @@ from grex.display import Column, keur, number, percent, text_table, wrap_header
 from grex.errors import InputError, OutputError
 from grex.progress import (
     COMPILE_NOTE,
-    PLAIN,
-    VARIANT_WORDS,
     Steps,
     compile_note,
     compile_seconds,
@@ -246,25 +244,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kernel_variant(valuation) -> str:
-    """The variant of the kernel a simulation of ``valuation`` runs (:func:`grex.kernel.variant_name`), without numba.
+def _kernel_variant(valuation) -> str | None:
+    """The variant of the kernel a simulation of ``valuation`` runs (:func:`grex.kernel.variant_name`).
 
-    The flags of :func:`grex.kernel.variant`, read from the Monte Carlo plan of the scenario (made
-    again by the simulation: a few milliseconds); ``tests/test_compile_note.py`` checks them against
-    the kernel's own choice for every kind of example scenario.
+    The kernel's own choice (:func:`grex.kernel.variant` of the kernel plan the simulation makes again: a
+    few milliseconds). The kernel is imported here, just before the simulation that imports it anyway;
+    None where numba cannot be imported (the simulation then runs the numpy engine: nothing to compile).
     """
+    try:
+        from grex.kernel import variant, variant_name
+    except ImportError:
+        return None
+    from grex.montecarlo.execution import kernel_plan
     from grex.montecarlo.plan import make_plan
 
     plan = make_plan(valuation.scenario, valuation.portfolio, None)
-    inputs = plan.inputs
-    flags = (
-        plan.market is not None and len(plan.market.complex) > 0,
-        inputs.category_rates is not None and len(inputs.category_rates) > 0,
-        inputs.interest_rates is not None,
-        inputs.present_value_method == "cash_flows",
-        bool(plan.yearly),
-    )
-    return "_".join([PLAIN, *(stage for stage, on in zip(VARIANT_WORDS, flags, strict=True) if on)])
+    return variant_name(variant(kernel_plan(plan, plan.base_years)))
 
 
 def _simulating(draws: int, valuation, lang: str = "en") -> str:
@@ -273,7 +268,7 @@ def _simulating(draws: int, valuation, lang: str = "en") -> str:
     if os.environ.get("GREX_ENGINE", "").strip().lower() == "numpy":
         return label  # nothing to compile (and no plan to make for the note)
     variant = _kernel_variant(valuation)
-    if not kernel_cache_ready(variant):
+    if variant is not None and not kernel_cache_ready(variant):
         log.info(compile_note(variant))
         label += f" (compiling first, about {compile_seconds(variant)} s)"
     return label
