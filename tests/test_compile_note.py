@@ -83,6 +83,9 @@ def test_each_variant_has_its_own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     never = "value_draws_not_a_stage"  # no such variant anywhere
     assert not progress.kernel_cache_ready(never)
+    # numba keeps its cache only under NUMBA_CACHE_DIR where that is set: the package's __pycache__ (filled by
+    # the tests before this one) does not count
+    assert not progress.kernel_cache_ready()
     (tmp_path / "kernel.value_draws-3f.py311.nbi").write_bytes(b"")
     assert not progress.kernel_cache_ready(never)
     assert progress.kernel_cache_ready()

@@ -222,10 +222,11 @@ def kernel_cache_ready(variant: str = PLAIN) -> bool:
     plain one (``value_draws``), or one with the stages it uses (``value_draws_market``,
     ``value_draws_yearly`` ...), each compiled on its first use and cached in its own files.
 
-    Looks for numba's index file of the variant beside the kernel module
-    (``__pycache__``) or under ``NUMBA_CACHE_DIR``, newer than the module's
-    source, without importing numba. True under ``GREX_ENGINE=numpy``
-    (nothing to compile).
+    Looks for numba's index file of the variant where numba keeps it, newer
+    than the module's source, without importing numba: under
+    ``NUMBA_CACHE_DIR`` where that is set (numba then uses no other place),
+    else beside the kernel module (``__pycache__``). True under
+    ``GREX_ENGINE=numpy`` (nothing to compile).
     """
     if os.environ.get("GREX_ENGINE", "").strip().lower() == "numpy":
         return True
@@ -235,10 +236,11 @@ def kernel_cache_ready(variant: str = PLAIN) -> bool:
         return True  # no kernel where we know to look: say nothing rather than something wrong
     newest_source = max(source.stat().st_mtime for source in sources)
     pattern = INDEX.format(variant=variant)
-    indexes = [index for source in sources for index in (source.parent / "__pycache__").glob(pattern)]
     cache_dir = os.environ.get("NUMBA_CACHE_DIR")
     if cache_dir:
-        indexes += Path(cache_dir).rglob(pattern)
+        indexes = list(Path(cache_dir).rglob(pattern))
+    else:
+        indexes = [index for source in sources for index in (source.parent / "__pycache__").glob(pattern)]
     return any(index.stat().st_mtime >= newest_source for index in indexes)
 
 
