@@ -2709,3 +2709,216 @@ def absorption_values(u, low, mode, high, uniform, drawn, out):  # pragma: no co
                     out[d, m, t] = _distribution(u[d, m, t], low[m], mode[m], high[m], uniform[m])
             for t in range(first_mode, T):
                 out[d, m, t] = mode[m]
+
+
+# -- PCG64, numpy's bit generator, for the doubles a draw reads (issue 17) ----------------------------
+
+#: The 128-bit multiplier of PCG64 (``PCG_DEFAULT_MULTIPLIER_128`` of numpy's pcg64.h), high and low words.
+PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
+_PCG_MULT_HI = np.uint64(PCG64_MULTIPLIER >> 64)
+_PCG_MULT_LO = np.uint64(PCG64_MULTIPLIER & 0xFFFFFFFFFFFFFFFF)
+_U32_MASK = np.uint64(0xFFFFFFFF)
+_U32 = np.uint64(32)
+_U11 = np.uint64(11)
+_U58 = np.uint64(58)
+_U63 = np.uint64(63)
+_U64 = np.uint64(64)
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+
+
+@_compiled
+def _mulhi(a, b):  # pragma: no cover - compiled
+    # The high 64 bits of the 128-bit product of two 64-bit words (four 32-bit products).
+    a0 = a & _U32_MASK
+    a1 = a >> _U32
+    b0 = b & _U32_MASK
+    b1 = b >> _U32
+    p00 = a0 * b0
+    p01 = a0 * b1
+    p10 = a1 * b0
+    mid = (p00 >> _U32) + (p01 & _U32_MASK) + (p10 & _U32_MASK)
+    return a1 * b1 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32)
+
+
+@_compiled
+def _affine128(a_hi, a_lo, c_hi, c_lo, s_hi, s_lo):  # pragma: no cover - compiled
+    # a * s + c modulo 2**128, each a pair of 64-bit words (high, low).
+    lo = a_lo * s_lo
+    hi = _mulhi(a_lo, s_lo) + a_lo * s_hi + a_hi * s_lo
+    out_lo = lo + c_lo
+    carry = _U1 if out_lo < lo else _U0
+    return hi + c_hi + carry, out_lo
+
+
+@_compiled
+def _pcg64_double(s_hi, s_lo):  # pragma: no cover - compiled
+    # numpy's next_double of the state s (after its step): XSL-RR output, its top 53 bits times 2**-53.
+    xored = s_hi ^ s_lo
+    rot = s_hi >> _U58
+    word = (xored >> rot) | (xored << ((_U64 - rot) & _U63))
+    return np.float64(word >> _U11) * _TWO53_INVERSE
+
+
+@_compiled
+def pcg64_rows(state, increment, jump, counts, out):  # pragma: no cover - compiled; tested against numpy
+    """Rows of doubles of one PCG64 stream, as ``numpy.random.Generator.random`` makes them, only where read.
+
+    Row ``d`` of the stream holds its doubles ``d * width ... (d + 1) * width - 1``
+    (``Generator.random((D, width))``); only the first ``counts[d]`` of them are made,
+    into ``out[d, :counts[d]]`` (the rest of ``out`` is left as it was). The
+    step from one row's start to the next is one affine map of the 128-bit state
+    (``jump``: ``width`` steps at once), so the doubles a row does not read cost nothing.
+
+    Parameters
+    ----------
+    state : ndarray of uint64, shape (2,)
+        The generator's state (high, low word) before the first double of row 0
+        (``PCG64.state["state"]["state"]``, or that state jumped ahead).
+    increment : ndarray of uint64, shape (2,)
+        The stream's increment (``PCG64.state["state"]["inc"]``), high and low word.
+    jump : ndarray of uint64, shape (4,)
+        ``(a_hi, a_lo, c_hi, c_lo)``: ``state -> a * state + c`` (mod 2**128) advances ``width`` steps
+        (:func:`grex.montecarlo.streams._pcg_jump`).
+    counts : ndarray of int64, shape (D,)
+        Doubles wanted of each row, at most ``width``.
+    out : ndarray, shape (D, >= max(counts)), output
+    """
+    i_hi = increment[0]
+    i_lo = increment[1]
+    row_hi = state[0]
+    row_lo = state[1]
+    for d in range(counts.shape[0]):
+        s_hi = row_hi
+        s_lo = row_lo
+        for i in range(counts[d]):
+            s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi, s_lo)
+            out[d, i] = _pcg64_double(s_hi, s_lo)
+        row_hi, row_lo = _affine128(jump[0], jump[1], jump[2], jump[3], row_hi, row_lo)
+
+
+# -- the normal CDF, as scipy.special.ndtr computes it (issue 17: the simulation without scipy) -------------
+
+#: sqrt(1/2) (``M_SQRT1_2``).
+_SQRT1_2 = 0.70710678118654752440
+#: Cephes ``MAXLOG``: log(2**1024), the largest argument of exp.
+_MAXLOG = 7.09782712893383996843e2
+# Cephes ndtr.c (xsf/cephes/ndtr.h): erfc for 1 <= x < 8 (P / Q), for x >= 8 (R / S), erf for |x| < 1 (T / U).
+_NDTR_P = np.array(
+    [
+        2.46196981473530512524e-10,
+        5.64189564831068821977e-1,
+        7.46321056442269912687e0,
+        4.86371970985681366614e1,
+        1.96520832956077098242e2,
+        5.26445194995477358631e2,
+        9.34528527171957607540e2,
+        1.02755188689515710272e3,
+        5.57535335369399327526e2,
+    ]
+)
+_NDTR_Q = np.array(
+    [
+        1.32281951154744992508e1,
+        8.67072140885989742329e1,
+        3.54937778887819891062e2,
+        9.75708501743205489753e2,
+        1.82390916687909736289e3,
+        2.24633760818710981792e3,
+        1.65666309194161350182e3,
+        5.57535340817727675546e2,
+    ]
+)
+_NDTR_R = np.array(
+    [
+        5.64189583547755073984e-1,
+        1.27536670759978104416e0,
+        5.01905042251180477414e0,
+        6.16021097993053585195e0,
+        7.40974269950448939160e0,
+        2.97886665372100240670e0,
+    ]
+)
+_NDTR_S = np.array(
+    [
+        2.26052863220117276590e0,
+        9.39603524938001434673e0,
+        1.20489539808096656605e1,
+        1.70814450747565897222e1,
+        9.60896809063285878198e0,
+        3.36907645100081516050e0,
+    ]
+)
+_NDTR_T = np.array(
+    [
+        9.60497373987051638749e0,
+        9.00260197203842689217e1,
+        2.23200534594684319226e3,
+        7.00332514112805075473e3,
+        5.55923013010394962768e4,
+    ]
+)
+_NDTR_U = np.array(
+    [
+        3.35617141647503099647e1,
+        5.21357949780152679795e2,
+        4.59432382970980127987e3,
+        2.26290000613890934246e4,
+        4.92673942608635921086e4,
+    ]
+)
+
+
+@_compiled
+def _erfc_large(x):  # pragma: no cover - compiled
+    # Cephes erfc for x >= 1: exp(-x^2) P(x) / Q(x); 0 where exp(-x^2) underflows (as Cephes' `under`).
+    z = -x * x
+    if z < -_MAXLOG:
+        return 0.0
+    z = math.exp(z)
+    if x < 8.0:
+        p = _polevl(x, _NDTR_P)
+        q = _p1evl(x, _NDTR_Q)
+    else:
+        p = _polevl(x, _NDTR_R)
+        q = _p1evl(x, _NDTR_S)
+    return (z * p) / q
+
+
+@_compiled
+def ndtr(a):  # pragma: no cover - compiled; tested against scipy.special.ndtr
+    """The standard normal CDF, as :func:`scipy.special.ndtr` computes it.
+
+    A port of Cephes ``ndtr`` (scipy's, in its xsf library): ``0.5 + 0.5 erf(x)``
+    for ``|x| < 1``, else ``0.5 erfc(|x|)`` (``1 -`` that for ``x > 0``), with
+    ``x = a / sqrt(2)``; the same rational approximations, evaluated with the
+    same operations in the same order, and ``exp`` of the C library. The results
+    are bit-identical to scipy's (``tests/test_kernel.py``: tails, the branch
+    points, 0, the infinities and NaN included).
+
+    Parameters
+    ----------
+    a : float
+
+    Returns
+    -------
+    float
+        ``Phi(a)``; NaN at NaN.
+    """
+    if math.isnan(a):
+        return np.nan
+    x = a * _SQRT1_2
+    z = abs(x)
+    if z < 1.0:
+        # erf(x) = x T(x^2) / U(x^2) (erf(-x) = -erf(x): the same double, rounding is symmetric)
+        zz = x * x
+        return 0.5 + 0.5 * (x * _polevl(zz, _NDTR_T) / _p1evl(zz, _NDTR_U))
+    y = 0.5 * _erfc_large(z)
+    return 1.0 - y if x > 0 else y
+
+
+@_compiled
+def normal_cdf(x, out):  # pragma: no cover - compiled; tested against scipy.special.ndtr
+    """:func:`ndtr` of each value of ``x`` (n,), into ``out`` (n,) (``out`` may be ``x``)."""
+    for i in range(x.shape[0]):
+        out[i] = ndtr(x[i])

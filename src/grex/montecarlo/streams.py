@@ -27,6 +27,7 @@ gives the same numbers bit for bit with the compiled transforms of
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -62,6 +63,41 @@ BLOCK = 1024
 
 def _generator(seed: int, block: int, stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))))
+
+
+#: 2**128: PCG64's state and increment are whole numbers modulo it.
+_MOD128 = 1 << 128
+
+
+@functools.lru_cache(maxsize=64)
+def _pcg_powers(steps: int) -> tuple[int, int]:
+    """``(m**steps, 1 + m + ... + m**(steps - 1))`` modulo 2**128, ``m`` PCG64's multiplier."""
+    from grex.kernel import PCG64_MULTIPLIER  # noqa: PLC0415 - numba is slow to import
+
+    power, total = 1, 0  # the map of `steps` steps, s -> power * s + total * inc, by squaring
+    base_power, base_total = PCG64_MULTIPLIER, 1
+    while steps:
+        if steps & 1:
+            power, total = (base_power * power) % _MOD128, (base_power * total + base_total) % _MOD128
+        base_power, base_total = (base_power * base_power) % _MOD128, (base_power * base_total + base_total) % _MOD128
+        steps >>= 1
+    return power, total
+
+
+def _pcg_jump(steps: int, increment: int) -> NDArray[np.uint64]:
+    """The affine map ``state -> a * state + c`` (mod 2**128) of ``steps`` steps of a PCG64 stream.
+
+    Each step is ``state * m + increment``; so ``steps`` of them are ``a = m**steps`` and
+    ``c = increment * (1 + m + ... + m**(steps - 1))``. As four 64-bit words
+    ``(a_hi, a_lo, c_hi, c_lo)`` for :func:`grex.kernel.pcg64_rows`.
+    """
+    power, total = _pcg_powers(steps)
+    return _words(power, (increment * total) % _MOD128)
+
+
+def _words(*numbers: int) -> NDArray[np.uint64]:
+    """128-bit whole numbers as their (high, low) 64-bit words, one after the other."""
+    return np.array([w for x in numbers for w in (x >> 64, x & 0xFFFFFFFFFFFFFFFF)], dtype=np.uint64)
 
 
 def _uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
@@ -101,6 +137,36 @@ def _later_doubles(plan: Plan, seed: int, block: int, out: NDArray[np.float64] |
     view = out.reshape(shape)
     view[...] = joined
     return view
+
+
+def _later_doubles_read(plan: Plan, seed: int, block: int, counts: NDArray[np.int64], out: NDArray[np.float64]) -> None:
+    """The doubles of :func:`_later_doubles` that each draw reads, compiled (issue 17).
+
+    ``out`` (BLOCK, 2 (T - 1)) gets in row ``d`` the first ``counts[d]`` doubles of
+    the row of draw ``d`` of :func:`_later_doubles` (its years flattened), bit for
+    bit; the rest of the row is left as it was. :func:`grex.kernel.pcg64_rows`
+    makes them from the stream's PCG64 state and skips the doubles no draw reads
+    (a draw reads its first years only: most of the numbers of a long bound).
+    """
+    from grex.kernel import pcg64_rows  # noqa: PLC0415 - numba is slow to import
+
+    T = plan.bound_years
+    base = plan.shock_years_base or T
+    state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, 1))).state["state"]
+    start, increment = int(state["state"]), int(state["inc"])
+    # the base years of every draw first (rows of 2 (base - 1) doubles), then the years a market adds
+    head = 2 * max(base - 1, 0)
+    head_counts = np.minimum(counts, head)
+    pcg64_rows(_words(start), _words(increment), _pcg_jump(head, increment), head_counts, out)
+    if T > base:
+        tail = 2 * (T - base)
+        jumped = _pcg_jump(BLOCK * head, increment)
+        a = (int(jumped[0]) << 64) | int(jumped[1])
+        c = (int(jumped[2]) << 64) | int(jumped[3])
+        after_head = (a * start + c) % _MOD128
+        pcg64_rows(
+            _words(after_head), _words(increment), _pcg_jump(tail, increment), counts - head_counts, out[:, head:]
+        )
 
 
 def _timing(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
@@ -323,7 +389,7 @@ def _timing_compiled(
     The arrays returned are views of ``scratch`` (fresh buffers where none is given).
     """
     from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
-    from grex.kernel import normals, timing_values  # noqa: PLC0415
+    from grex.kernel import normal_cdf, normals, timing_values  # noqa: PLC0415
 
     w = _Scratch(plan) if scratch is None else scratch
     rng = _generator(seed, block, 0)
@@ -333,7 +399,8 @@ def _timing_compiled(
     correlate_compiled(w.normal0, plan.root3, w.z)
     z = w.z
     if "pace" in plan.active:
-        market = _distribution_compiled(plan.mc.market_pace, ndtr(z[:, 0]), w.market)
+        normal_cdf(z[:, 0], w.market)  # scipy's ndtr, compiled (issue 17: no scipy in the simulation)
+        market = _distribution_compiled(plan.mc.market_pace, w.market, w.market)
     else:
         market = np.ones(BLOCK)
     timing_values(
@@ -377,13 +444,13 @@ def _block_compiled(
 
     w = _Scratch(plan) if scratch is None else scratch
     out = _timing_compiled(plan, seed, block, w)
-    raw = _later_doubles(plan, seed, block, w.raw1).reshape(-1)
     later = w.later
     mc = plan.mc
     cost_sd = mc.cost_shock.sd if "costs" in plan.active else 0.0
     price_sd = mc.price_shock.sd if "prices" in plan.active else 0.0
     first = out.pop("innovation0")
     if years is None:
+        raw = _later_doubles(plan, seed, block, w.raw1).reshape(-1)
         normals(raw, w.normal1.reshape(-1))
         correlate_compiled(w.normal1.reshape(-1, 2), plan.root2, w.later.reshape(-1, 2))
         index_shocks(
@@ -398,11 +465,14 @@ def _block_compiled(
         )
     else:  # each draw over its own years (the years after them are never read)
         width = 2 * max(plan.bound_years - 1, 0)
+        own = np.ascontiguousarray(years(out["pace"], out["delay"]), dtype=np.int64)
+        raw = w.raw1.reshape(BLOCK, width)
+        _later_doubles_read(plan, seed, block, 2 * (own - 1), raw)  # only the doubles of each draw's years
         index_shocks_by_draw(
             first,
-            raw.reshape(BLOCK, width),
+            raw,
             plan.root2,
-            np.ascontiguousarray(years(out["pace"], out["delay"]), dtype=np.int64),
+            own,
             float(mc.cost_shock.persistence),
             float(cost_sd),
             float(mc.price_shock.persistence),
