@@ -148,3 +148,22 @@ def test_a_simulation_does_not_import_scipy_special(tmp_path):
     assert status == 0, out.stderr
     assert "grex.kernel" in modules  # the compiled engine ran
     assert "scipy.special" not in modules
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(2**32, 2**130)),
+    block=st.one_of(st.integers(0, 3), st.integers(0, 2**32 + 5)),
+    stream=st.integers(0, 4),
+)
+def test_compiled_seeding_is_numpys_seed_sequence_and_pcg64(seed, block, stream):
+    got = streams._stream_state(seed, block, stream)
+    state, inc = _state(seed, block, stream)
+    assert [int(w) for w in got] == [state >> 64, state & (2**64 - 1), inc >> 64, inc & (2**64 - 1)]
+
+
+@pytest.mark.parametrize("seed, block, stream, n", [(2024, 0, 0, 3000), (0, 0, 2, 1), (2**40 + 1, 77, 3, 1024)])
+def test_compiled_stream_doubles_are_generator_random(seed, block, stream, n):
+    expected = streams._generator(seed, block, stream).random(n)
+    got = streams._stream_doubles(seed, block, stream, np.empty(n))
+    np.testing.assert_array_equal(got.view(np.int64), expected.view(np.int64))

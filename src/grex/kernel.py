@@ -2922,3 +2922,103 @@ def normal_cdf(x, out):  # pragma: no cover - compiled; tested against scipy.spe
     """:func:`ndtr` of each value of ``x`` (n,), into ``out`` (n,) (``out`` may be ``x``)."""
     for i in range(x.shape[0]):
         out[i] = ndtr(x[i])
+
+
+# -- numpy's SeedSequence and PCG64 seeding, for the streams of a block (issue 17) -------------------------
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_XSHIFT = np.uint64(16)
+_SEED_INIT_A = np.uint64(0x43B0D7E5)
+_SEED_MULT_A = np.uint64(0x931E8875)
+_SEED_INIT_B = np.uint64(0x8B51F9DD)
+_SEED_MULT_B = np.uint64(0x58F38DED)
+_SEED_MIX_L = np.uint64(0xCA01F9DD)
+_SEED_MIX_R = np.uint64(0x4973F715)
+_U1_ = np.uint64(1)
+
+
+@_compiled
+def _mix(x, y):  # pragma: no cover - compiled
+    # SeedSequence's mix of two 32-bit words (each product and difference modulo 2**32).
+    result = ((_SEED_MIX_L * x) - (_SEED_MIX_R * y)) & _MASK32
+    return result ^ (result >> _XSHIFT)
+
+
+@_compiled
+def pcg64_seed(entropy, out):  # pragma: no cover - compiled; tested against numpy
+    """The PCG64 state of ``PCG64(SeedSequence(...))`` from the assembled entropy of the seed sequence.
+
+    A port of numpy's ``SeedSequence`` (its pool of 4 words mixed from
+    ``entropy``, then ``generate_state(4, uint64)``) and of ``pcg64_set_seed``
+    (state 0, increment ``2 inc + 1``, a step, plus the seed's state, a step):
+    the same 32-bit hashes in the same order.
+
+    Parameters
+    ----------
+    entropy : ndarray of uint64, shape (n,)
+        32-bit words (``SeedSequence.get_assembled_entropy()``: the seed's words,
+        padded with zeros to 4 where a spawn key follows, then the spawn key's).
+    out : ndarray of uint64, shape (4,), output
+        The state (high, low word) before the first double, and the increment (high, low word):
+        ``PCG64.state["state"]``.
+    """
+    pool = np.zeros(4, dtype=np.uint64)
+    hash_const = _SEED_INIT_A
+    n = entropy.shape[0]
+    for i in range(4):
+        value = entropy[i] if i < n else _U0
+        value = value ^ hash_const
+        hash_const = (hash_const * _SEED_MULT_A) & _MASK32
+        value = (value * hash_const) & _MASK32
+        pool[i] = value ^ (value >> _XSHIFT)
+    for i_src in range(4):
+        for i_dst in range(4):
+            if i_src != i_dst:
+                value = pool[i_src] ^ hash_const
+                hash_const = (hash_const * _SEED_MULT_A) & _MASK32
+                value = (value * hash_const) & _MASK32
+                pool[i_dst] = _mix(pool[i_dst], value ^ (value >> _XSHIFT))
+    for i_src in range(4, n):
+        for i_dst in range(4):
+            value = entropy[i_src] ^ hash_const
+            hash_const = (hash_const * _SEED_MULT_A) & _MASK32
+            value = (value * hash_const) & _MASK32
+            pool[i_dst] = _mix(pool[i_dst], value ^ (value >> _XSHIFT))
+    # generate_state(4, uint64): 8 words from the pool in cycle, paired little-endian into 64-bit words
+    words = np.zeros(8, dtype=np.uint64)
+    hash_const = _SEED_INIT_B
+    for i in range(8):
+        value = pool[i % 4] ^ hash_const
+        hash_const = (hash_const * _SEED_MULT_B) & _MASK32
+        value = (value * hash_const) & _MASK32
+        words[i] = value ^ (value >> _XSHIFT)
+    seed_hi = words[0] | (words[1] << _U32)
+    seed_lo = words[2] | (words[3] << _U32)
+    inc_hi = words[4] | (words[5] << _U32)
+    inc_lo = words[6] | (words[7] << _U32)
+    # pcg64_set_seed: inc = (inc << 1) | 1; state = 0; step; state += seed; step
+    i_hi = (inc_hi << _U1_) | (inc_lo >> _U63)
+    i_lo = (inc_lo << _U1_) | _U1_
+    s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, _U0, _U0)
+    s_lo2 = s_lo + seed_lo
+    carry = _U1 if s_lo2 < s_lo else _U0
+    s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi + seed_hi + carry, s_lo2)
+    out[0] = s_hi
+    out[1] = s_lo
+    out[2] = i_hi
+    out[3] = i_lo
+
+
+@_compiled
+def pcg64_fill(state, out):  # pragma: no cover - compiled; tested against numpy
+    """The first ``out.shape[0]`` doubles of a PCG64 stream, as ``Generator.random(out=out)`` makes them.
+
+    ``state`` (uint64, (4,)): the state and the increment, high and low words (:func:`pcg64_seed`).
+    """
+    s_hi = state[0]
+    s_lo = state[1]
+    i_hi = state[2]
+    i_lo = state[3]
+    for i in range(out.shape[0]):
+        s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi, s_lo)
+        out[i] = _pcg64_double(s_hi, s_lo)

@@ -100,6 +100,43 @@ def _words(*numbers: int) -> NDArray[np.uint64]:
     return np.array([w for x in numbers for w in (x >> 64, x & 0xFFFFFFFFFFFFFFFF)], dtype=np.uint64)
 
 
+@functools.lru_cache(maxsize=16)
+def _seed_words(seed: int) -> tuple[int, ...]:
+    """The 32-bit words of ``seed`` as ``SeedSequence`` assembles them before a spawn key (zeros up to 4 words)."""
+    words = [seed & 0xFFFFFFFF]
+    seed >>= 32
+    while seed:
+        words.append(seed & 0xFFFFFFFF)
+        seed >>= 32
+    return tuple(words + [0] * (4 - len(words)))
+
+
+def _stream_state(seed: int, block: int, stream: int) -> NDArray[np.uint64]:
+    """The PCG64 state of stream ``stream`` of block ``block``, as :func:`_generator` seeds it, compiled.
+
+    ``(state_hi, state_lo, inc_hi, inc_lo)``: :func:`grex.kernel.pcg64_seed` (issue 17: numpy's
+    ``SeedSequence`` and ``PCG64`` cost some 14 us each, five times a block). A seed or block
+    outside numpy's fast words (negative, or a block of 2**32 or more) takes numpy's own.
+    """
+    from grex.kernel import pcg64_seed  # noqa: PLC0415 - numba is slow to import
+
+    out = np.empty(4, dtype=np.uint64)
+    if seed < 0 or not 0 <= block < 2**32:
+        state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))).state["state"]
+        out[:] = _words(int(state["state"]), int(state["inc"]))
+        return out
+    pcg64_seed(np.array([*_seed_words(seed), block, stream], dtype=np.uint64), out)
+    return out
+
+
+def _stream_doubles(seed: int, block: int, stream: int, out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``_generator(seed, block, stream).random(out=out)``, compiled (:func:`grex.kernel.pcg64_fill`)."""
+    from grex.kernel import pcg64_fill  # noqa: PLC0415 - numba is slow to import
+
+    pcg64_fill(_stream_state(seed, block, stream), out)
+    return out
+
+
 def _uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
     # Open interval (0, 1): the inverse normal CDF stays finite.
     return _open(rng.random(shape))
@@ -152,8 +189,8 @@ def _later_doubles_read(plan: Plan, seed: int, block: int, counts: NDArray[np.in
 
     T = plan.bound_years
     base = plan.shock_years_base or T
-    state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, 1))).state["state"]
-    start, increment = int(state["state"]), int(state["inc"])
+    state = _stream_state(seed, block, 1)
+    start, increment = (int(state[0]) << 64) | int(state[1]), (int(state[2]) << 64) | int(state[3])
     # the base years of every draw first (rows of 2 (base - 1) doubles), then the years a market adds
     head = 2 * max(base - 1, 0)
     head_counts = np.minimum(counts, head)
@@ -323,7 +360,7 @@ def _risks_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArray[n
     from grex.kernel import risk_amounts  # noqa: PLC0415 - numba is slow to import
 
     R = len(plan.risk_probability)
-    raw = _generator(seed, block, 2).random(out=w.raw2)  # the doubles of _risks' two calls, in their order
+    raw = _stream_doubles(seed, block, 2, w.raw2)  # the doubles of _risks' two calls, in their order
     if "risks" in plan.active and R:
         risk_amounts(raw, plan.risk_probability, *plan.risk_impact, w.risk)
     else:
@@ -339,7 +376,7 @@ def _interest_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArra
     if "interest" not in plan.active or not shift.spread:
         return _interest(plan, seed, block)
     rate = 0.0 if plan.inputs.interest_rates is not None else float(plan.inputs.interest_rate)
-    u = _open(_generator(seed, block, 3).random(out=w.raw3))
+    u = _open(_stream_doubles(seed, block, 3, w.raw3))
     low, mode, high, uniform = (values[0] for values in plan.interest)  # as _interest: the plan's one row
     distribution_values(u, float(low), float(mode), float(high), bool(uniform), w.interest)
     return np.add(rate, w.interest, out=w.interest)
@@ -392,9 +429,8 @@ def _timing_compiled(
     from grex.kernel import normal_cdf, normals, timing_values  # noqa: PLC0415
 
     w = _Scratch(plan) if scratch is None else scratch
-    rng = _generator(seed, block, 0)
     C = plan.inputs.n_complexes
-    raw = rng.random(out=w.raw0)  # the doubles of the three calls of _timing, in their order
+    raw = _stream_doubles(seed, block, 0, w.raw0)  # the doubles of the three calls of _timing, in their order
     normals(raw[: 3 * BLOCK], w.normal0.reshape(-1))
     correlate_compiled(w.normal0, plan.root3, w.z)
     z = w.z
