@@ -2761,40 +2761,65 @@ def _pcg64_double(s_hi, s_lo):  # pragma: no cover - compiled
 
 
 @_compiled
-def pcg64_rows(state, increment, jump, counts, out):  # pragma: no cover - compiled; tested against numpy
+def _pcg64_compose(a_hi, a_lo, c_hi, c_lo, b_hi, b_lo, d_hi, d_lo):  # pragma: no cover - compiled
+    # The affine map x -> a (b x + d) + c = (a b) x + (a d + c), modulo 2**128.
+    ab_hi, ab_lo = _affine128(a_hi, a_lo, _U0, _U0, b_hi, b_lo)
+    adc_hi, adc_lo = _affine128(a_hi, a_lo, c_hi, c_lo, d_hi, d_lo)
+    return ab_hi, ab_lo, adc_hi, adc_lo
+
+
+@_compiled
+def pcg64_jump(inc_hi, inc_lo, steps):  # pragma: no cover - compiled; tested against numpy's advance
+    """``steps`` steps of a PCG64 stream at once: ``(a_hi, a_lo, c_hi, c_lo)`` with ``state -> a state + c``.
+
+    One step is ``state m + inc`` (mod 2**128); the map of ``steps`` of them is
+    found by squaring (``a = m**steps``, ``c = inc (1 + m + ... + m**(steps - 1))``).
+    """
+    a_hi, a_lo, c_hi, c_lo = _U0, _U1, _U0, _U0  # the identity
+    b_hi, b_lo, d_hi, d_lo = _PCG_MULT_HI, _PCG_MULT_LO, inc_hi, inc_lo  # one step, squared as we go
+    k = steps
+    while k > 0:
+        if k & 1:
+            a_hi, a_lo, c_hi, c_lo = _pcg64_compose(b_hi, b_lo, d_hi, d_lo, a_hi, a_lo, c_hi, c_lo)
+        b_hi, b_lo, d_hi, d_lo = _pcg64_compose(b_hi, b_lo, d_hi, d_lo, b_hi, b_lo, d_hi, d_lo)
+        k >>= 1
+    return a_hi, a_lo, c_hi, c_lo
+
+
+@_compiled
+def pcg64_rows(state, skip, width, counts, out):  # pragma: no cover - compiled; tested against numpy
     """Rows of doubles of one PCG64 stream, as ``numpy.random.Generator.random`` makes them, only where read.
 
-    Row ``d`` of the stream holds its doubles ``d * width ... (d + 1) * width - 1``
-    (``Generator.random((D, width))``); only the first ``counts[d]`` of them are made,
-    into ``out[d, :counts[d]]`` (the rest of ``out`` is left as it was). The
-    step from one row's start to the next is one affine map of the 128-bit state
-    (``jump``: ``width`` steps at once), so the doubles a row does not read cost nothing.
+    After the first ``skip`` doubles of the stream, row ``d`` holds the next
+    doubles ``d * width ... (d + 1) * width - 1`` (``Generator.random((D, width))``);
+    only the first ``counts[d]`` of them are made, into ``out[d, :counts[d]]`` (the
+    rest of ``out`` is left as it was). From one row's start to the next is one
+    affine map of the 128-bit state (:func:`pcg64_jump`), so the doubles no row
+    reads cost nothing.
 
     Parameters
     ----------
-    state : ndarray of uint64, shape (2,)
-        The generator's state (high, low word) before the first double of row 0
-        (``PCG64.state["state"]["state"]``, or that state jumped ahead).
-    increment : ndarray of uint64, shape (2,)
-        The stream's increment (``PCG64.state["state"]["inc"]``), high and low word.
-    jump : ndarray of uint64, shape (4,)
-        ``(a_hi, a_lo, c_hi, c_lo)``: ``state -> a * state + c`` (mod 2**128) advances ``width`` steps
-        (:func:`grex.montecarlo.streams._pcg_jump`).
+    state : ndarray of uint64, shape (4,)
+        The stream's state before its first double and its increment, high and low
+        words (:func:`pcg64_seed`; ``PCG64.state["state"]``).
+    skip, width : int
+        Doubles before row 0; doubles of a row.
     counts : ndarray of int64, shape (D,)
         Doubles wanted of each row, at most ``width``.
     out : ndarray, shape (D, >= max(counts)), output
     """
-    i_hi = increment[0]
-    i_lo = increment[1]
-    row_hi = state[0]
-    row_lo = state[1]
+    i_hi = state[2]
+    i_lo = state[3]
+    a_hi, a_lo, c_hi, c_lo = pcg64_jump(i_hi, i_lo, skip)
+    row_hi, row_lo = _affine128(a_hi, a_lo, c_hi, c_lo, state[0], state[1])
+    a_hi, a_lo, c_hi, c_lo = pcg64_jump(i_hi, i_lo, width)
     for d in range(counts.shape[0]):
         s_hi = row_hi
         s_lo = row_lo
         for i in range(counts[d]):
             s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi, s_lo)
             out[d, i] = _pcg64_double(s_hi, s_lo)
-        row_hi, row_lo = _affine128(jump[0], jump[1], jump[2], jump[3], row_hi, row_lo)
+        row_hi, row_lo = _affine128(a_hi, a_lo, c_hi, c_lo, row_hi, row_lo)
 
 
 # -- the normal CDF, as scipy.special.ndtr computes it (issue 17: the simulation without scipy) -------------
@@ -2942,6 +2967,18 @@ def _mix(x, y):  # pragma: no cover - compiled
     # SeedSequence's mix of two 32-bit words (each product and difference modulo 2**32).
     result = ((_SEED_MIX_L * x) - (_SEED_MIX_R * y)) & _MASK32
     return result ^ (result >> _XSHIFT)
+
+
+@_compiled
+def pcg64_seeds(entropy, out):  # pragma: no cover - compiled; tested against numpy
+    """:func:`pcg64_seed` of the streams ``0 ... S - 1`` of a spawn key: ``entropy`` ends in the stream.
+
+    ``entropy`` (uint64, (n,)): as for :func:`pcg64_seed`, its last word the stream's
+    number (overwritten); ``out`` (uint64, (S, 4)): the state of each stream.
+    """
+    for stream in range(out.shape[0]):
+        entropy[entropy.shape[0] - 1] = stream
+        pcg64_seed(entropy, out[stream])
 
 
 @_compiled

@@ -65,41 +65,6 @@ def _generator(seed: int, block: int, stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))))
 
 
-#: 2**128: PCG64's state and increment are whole numbers modulo it.
-_MOD128 = 1 << 128
-
-
-@functools.lru_cache(maxsize=64)
-def _pcg_powers(steps: int) -> tuple[int, int]:
-    """``(m**steps, 1 + m + ... + m**(steps - 1))`` modulo 2**128, ``m`` PCG64's multiplier."""
-    from grex.kernel import PCG64_MULTIPLIER  # noqa: PLC0415 - numba is slow to import
-
-    power, total = 1, 0  # the map of `steps` steps, s -> power * s + total * inc, by squaring
-    base_power, base_total = PCG64_MULTIPLIER, 1
-    while steps:
-        if steps & 1:
-            power, total = (base_power * power) % _MOD128, (base_power * total + base_total) % _MOD128
-        base_power, base_total = (base_power * base_power) % _MOD128, (base_power * base_total + base_total) % _MOD128
-        steps >>= 1
-    return power, total
-
-
-def _pcg_jump(steps: int, increment: int) -> NDArray[np.uint64]:
-    """The affine map ``state -> a * state + c`` (mod 2**128) of ``steps`` steps of a PCG64 stream.
-
-    Each step is ``state * m + increment``; so ``steps`` of them are ``a = m**steps`` and
-    ``c = increment * (1 + m + ... + m**(steps - 1))``. As four 64-bit words
-    ``(a_hi, a_lo, c_hi, c_lo)`` for :func:`grex.kernel.pcg64_rows`.
-    """
-    power, total = _pcg_powers(steps)
-    return _words(power, (increment * total) % _MOD128)
-
-
-def _words(*numbers: int) -> NDArray[np.uint64]:
-    """128-bit whole numbers as their (high, low) 64-bit words, one after the other."""
-    return np.array([w for x in numbers for w in (x >> 64, x & 0xFFFFFFFFFFFFFFFF)], dtype=np.uint64)
-
-
 @functools.lru_cache(maxsize=16)
 def _seed_words(seed: int) -> tuple[int, ...]:
     """The 32-bit words of ``seed`` as ``SeedSequence`` assembles them before a spawn key (zeros up to 4 words)."""
@@ -111,29 +76,38 @@ def _seed_words(seed: int) -> tuple[int, ...]:
     return tuple(words + [0] * (4 - len(words)))
 
 
-def _stream_state(seed: int, block: int, stream: int) -> NDArray[np.uint64]:
-    """The PCG64 state of stream ``stream`` of block ``block``, as :func:`_generator` seeds it, compiled.
+def _stream_states(seed: int, block: int, w: _Scratch | None = None) -> NDArray[np.uint64]:
+    """The PCG64 states of streams 0 to 3 of block ``block``, as :func:`_generator` seeds them, compiled.
 
-    ``(state_hi, state_lo, inc_hi, inc_lo)``: :func:`grex.kernel.pcg64_seed` (issue 17: numpy's
-    ``SeedSequence`` and ``PCG64`` cost some 14 us each, five times a block). A seed or block
-    outside numpy's fast words (negative, or a block of 2**32 or more) takes numpy's own.
+    Row ``stream``: ``(state_hi, state_lo, inc_hi, inc_lo)``, :func:`grex.kernel.pcg64_seeds`
+    (issue 17: numpy's ``SeedSequence`` and ``PCG64`` cost some 14 us each, four times a block);
+    kept in ``w`` for the block's other streams. A seed or block outside one 32-bit word
+    of the spawn key (negative, or a block of 2**32 or more) takes numpy's own.
     """
-    from grex.kernel import pcg64_seed  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import pcg64_seeds  # noqa: PLC0415 - numba is slow to import
 
-    out = np.empty(4, dtype=np.uint64)
+    if w is not None and w.states_of == (seed, block):
+        return w.states
+    out = np.empty((4, 4), dtype=np.uint64) if w is None else w.states
     if seed < 0 or not 0 <= block < 2**32:
-        state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))).state["state"]
-        out[:] = _words(int(state["state"]), int(state["inc"]))
-        return out
-    pcg64_seed(np.array([*_seed_words(seed), block, stream], dtype=np.uint64), out)
+        for stream in range(4):
+            state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))).state["state"]
+            words = (int(state["state"]), int(state["inc"]))
+            out[stream] = [words[0] >> 64, words[0] & 0xFFFFFFFFFFFFFFFF, words[1] >> 64, words[1] & 0xFFFFFFFFFFFFFFFF]
+    else:
+        pcg64_seeds(np.array([*_seed_words(seed), block, 0], dtype=np.uint64), out)
+    if w is not None:
+        w.states_of = (seed, block)
     return out
 
 
-def _stream_doubles(seed: int, block: int, stream: int, out: NDArray[np.float64]) -> NDArray[np.float64]:
+def _stream_doubles(
+    seed: int, block: int, stream: int, out: NDArray[np.float64], w: _Scratch | None = None
+) -> NDArray[np.float64]:
     """``_generator(seed, block, stream).random(out=out)``, compiled (:func:`grex.kernel.pcg64_fill`)."""
     from grex.kernel import pcg64_fill  # noqa: PLC0415 - numba is slow to import
 
-    pcg64_fill(_stream_state(seed, block, stream), out)
+    pcg64_fill(_stream_states(seed, block, w)[stream], out)
     return out
 
 
@@ -176,7 +150,9 @@ def _later_doubles(plan: Plan, seed: int, block: int, out: NDArray[np.float64] |
     return view
 
 
-def _later_doubles_read(plan: Plan, seed: int, block: int, counts: NDArray[np.int64], out: NDArray[np.float64]) -> None:
+def _later_doubles_read(
+    plan: Plan, seed: int, block: int, counts: NDArray[np.int64], out: NDArray[np.float64], w: _Scratch | None = None
+) -> None:
     """The doubles of :func:`_later_doubles` that each draw reads, compiled (issue 17).
 
     ``out`` (BLOCK, 2 (T - 1)) gets in row ``d`` the first ``counts[d]`` doubles of
@@ -189,21 +165,13 @@ def _later_doubles_read(plan: Plan, seed: int, block: int, counts: NDArray[np.in
 
     T = plan.bound_years
     base = plan.shock_years_base or T
-    state = _stream_state(seed, block, 1)
-    start, increment = (int(state[0]) << 64) | int(state[1]), (int(state[2]) << 64) | int(state[3])
+    state = _stream_states(seed, block, w)[1]
     # the base years of every draw first (rows of 2 (base - 1) doubles), then the years a market adds
     head = 2 * max(base - 1, 0)
     head_counts = np.minimum(counts, head)
-    pcg64_rows(_words(start), _words(increment), _pcg_jump(head, increment), head_counts, out)
+    pcg64_rows(state, 0, head, head_counts, out)
     if T > base:
-        tail = 2 * (T - base)
-        jumped = _pcg_jump(BLOCK * head, increment)
-        a = (int(jumped[0]) << 64) | int(jumped[1])
-        c = (int(jumped[2]) << 64) | int(jumped[3])
-        after_head = (a * start + c) % _MOD128
-        pcg64_rows(
-            _words(after_head), _words(increment), _pcg_jump(tail, increment), counts - head_counts, out[:, head:]
-        )
+        pcg64_rows(state, BLOCK * head, 2 * (T - base), counts - head_counts, out[:, head:])
 
 
 def _timing(plan: Plan, seed: int, block: int) -> dict[str, NDArray[np.float64]]:
@@ -360,7 +328,7 @@ def _risks_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArray[n
     from grex.kernel import risk_amounts  # noqa: PLC0415 - numba is slow to import
 
     R = len(plan.risk_probability)
-    raw = _stream_doubles(seed, block, 2, w.raw2)  # the doubles of _risks' two calls, in their order
+    raw = _stream_doubles(seed, block, 2, w.raw2, w)  # the doubles of _risks' two calls, in their order
     if "risks" in plan.active and R:
         risk_amounts(raw, plan.risk_probability, *plan.risk_impact, w.risk)
     else:
@@ -376,7 +344,7 @@ def _interest_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArra
     if "interest" not in plan.active or not shift.spread:
         return _interest(plan, seed, block)
     rate = 0.0 if plan.inputs.interest_rates is not None else float(plan.inputs.interest_rate)
-    u = _open(_stream_doubles(seed, block, 3, w.raw3))
+    u = _open(_stream_doubles(seed, block, 3, w.raw3, w))
     low, mode, high, uniform = (values[0] for values in plan.interest)  # as _interest: the plan's one row
     distribution_values(u, float(low), float(mode), float(high), bool(uniform), w.interest)
     return np.add(rate, w.interest, out=w.interest)
@@ -416,6 +384,9 @@ class _Scratch:
         self.eps = np.empty((BLOCK, M, R))
         self.paths = np.empty((BLOCK, M, R))
         self.absorption = np.empty((BLOCK, M, T))
+        # issue 17: the PCG64 states of streams 0 to 3 of the block last seeded (_stream_states)
+        self.states = np.empty((4, 4), dtype=np.uint64)
+        self.states_of: tuple[int, int] | None = None
 
 
 def _timing_compiled(
@@ -430,7 +401,7 @@ def _timing_compiled(
 
     w = _Scratch(plan) if scratch is None else scratch
     C = plan.inputs.n_complexes
-    raw = _stream_doubles(seed, block, 0, w.raw0)  # the doubles of the three calls of _timing, in their order
+    raw = _stream_doubles(seed, block, 0, w.raw0, w)  # the doubles of the three calls of _timing, in their order
     normals(raw[: 3 * BLOCK], w.normal0.reshape(-1))
     correlate_compiled(w.normal0, plan.root3, w.z)
     z = w.z
@@ -503,7 +474,7 @@ def _block_compiled(
         width = 2 * max(plan.bound_years - 1, 0)
         own = np.ascontiguousarray(years(out["pace"], out["delay"]), dtype=np.int64)
         raw = w.raw1.reshape(BLOCK, width)
-        _later_doubles_read(plan, seed, block, 2 * (own - 1), raw)  # only the doubles of each draw's years
+        _later_doubles_read(plan, seed, block, 2 * (own - 1), raw, w)  # only the doubles of each draw's years
         index_shocks_by_draw(
             first,
             raw,
