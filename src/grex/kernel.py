@@ -3059,3 +3059,66 @@ def pcg64_fill(state, out):  # pragma: no cover - compiled; tested against numpy
     for i in range(out.shape[0]):
         s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi, s_lo)
         out[i] = _pcg64_double(s_hi, s_lo)
+
+
+@_compiled
+def block_timing(
+    state,
+    root,
+    market_low,
+    market_mode,
+    market_high,
+    market_uniform,
+    pace_low,
+    pace_mode,
+    pace_high,
+    pace_uniform,
+    delay_low,
+    delay_mode,
+    delay_high,
+    delay_uniform,
+    use_pace,
+    use_delay,
+    raw,
+    normal,
+    z,
+    market,
+    pace,
+    delay,
+):  # pragma: no cover - compiled; tested against the numpy version (montecarlo.streams._timing)
+    """Stream 0 of a block in one call: ``montecarlo.streams._timing``, the same numbers bit for bit.
+
+    The doubles of the stream (:func:`pcg64_fill` from ``state``, into ``raw``, shape
+    (D (3 + 2 C),)), the normals of the first 3 D (:func:`normals`, into ``normal``,
+    (D, 3)) correlated by ``root`` (:func:`correlate`, into ``z``), the market pace
+    (:func:`ndtr` of ``z[:, 0]`` and the market's distribution, into ``market`` (D,);
+    1 where ``use_pace`` is off) and the pace and delay of each complex
+    (:func:`timing_values`, into ``pace``, ``delay`` (D, C)). Issue 17: one compiled call
+    instead of six, each with its Python call and argument checks, per block.
+    """
+    D, C = pace.shape
+    pcg64_fill(state, raw)
+    normals(raw[: 3 * D], normal.reshape(-1))
+    correlate(normal, root, z)
+    for d in range(D):
+        if use_pace:
+            market[d] = _distribution(ndtr(z[d, 0]), market_low, market_mode, market_high, market_uniform)
+        else:
+            market[d] = 1.0
+    timing_values(
+        raw[3 * D : (3 + C) * D].reshape((D, C)),
+        raw[(3 + C) * D :].reshape((D, C)),
+        market,
+        pace_low,
+        pace_mode,
+        pace_high,
+        pace_uniform,
+        delay_low,
+        delay_mode,
+        delay_high,
+        delay_uniform,
+        use_pace,
+        use_delay,
+        pace,
+        delay,
+    )

@@ -396,31 +396,31 @@ def _timing_compiled(
 
     The arrays returned are views of ``scratch`` (fresh buffers where none is given).
     """
-    from grex.kernel import correlate as correlate_compiled  # noqa: PLC0415 - numba is slow to import
-    from grex.kernel import normal_cdf, normals, timing_values  # noqa: PLC0415
+    from grex.kernel import block_timing  # noqa: PLC0415 - numba is slow to import
 
     w = _Scratch(plan) if scratch is None else scratch
-    C = plan.inputs.n_complexes
-    raw = _stream_doubles(seed, block, 0, w.raw0, w)  # the doubles of the three calls of _timing, in their order
-    normals(raw[: 3 * BLOCK], w.normal0.reshape(-1))
-    correlate_compiled(w.normal0, plan.root3, w.z)
-    z = w.z
-    if "pace" in plan.active:
-        normal_cdf(z[:, 0], w.market)  # scipy's ndtr, compiled (issue 17: no scipy in the simulation)
-        market = _distribution_compiled(plan.mc.market_pace, w.market, w.market)
-    else:
-        market = np.ones(BLOCK)
-    timing_values(
-        raw[3 * BLOCK : (3 + C) * BLOCK].reshape(BLOCK, C),
-        raw[(3 + C) * BLOCK :].reshape(BLOCK, C),
-        market,
+    market = plan.mc.market_pace
+    # the doubles, normals, correlation, market pace (scipy's ndtr, compiled: no scipy in the simulation),
+    # pace and delay in one compiled call (issue 17)
+    block_timing(
+        _stream_states(seed, block, w)[0],
+        plan.root3,
+        float(market.minimum),
+        float(market.mode),
+        float(market.maximum),
+        bool(market.uniform),
         *plan.pace,
         *plan.delay,
         "pace" in plan.active,
         "delay" in plan.active,
+        w.raw0,
+        w.normal0,
+        w.z,
+        w.market,
         w.pace,
         w.delay,
     )
+    z = w.z
     return {"pace": w.pace, "delay": w.delay, "innovation0": z}
 
 
