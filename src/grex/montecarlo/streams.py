@@ -23,6 +23,13 @@ interest driver has a spread).
 :func:`_block` transforms them with numpy and scipy; :func:`_block_compiled`
 gives the same numbers bit for bit with the compiled transforms of
 :mod:`grex.kernel`, into buffers (:class:`_Scratch`) that a thread reuses.
+It also draws them compiled (issue 17): the streams' PCG64 states as numpy's
+``SeedSequence`` and ``PCG64`` seed them (:func:`grex.kernel.pcg64_seeds`),
+their doubles as ``Generator.random`` makes them (:func:`grex.kernel.pcg64_fill`),
+and of stream 1 only the doubles of the years each draw reads, jumping the
+generator's state over the rest (:func:`grex.kernel.pcg64_rows`); the normal
+CDF is scipy's ``ndtr`` ported (:func:`grex.kernel.ndtr`), so the compiled
+engine imports no ``scipy.special``.
 """
 
 from __future__ import annotations
@@ -305,24 +312,6 @@ def _interest(plan: Plan, seed: int, block: int) -> NDArray[np.float64]:
     return rate + distribution_ppf(u, *plan.interest)
 
 
-def _distribution_compiled(distribution: Any, u: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``distribution.ppf(u)`` (a :class:`grex.drivers.Triangular` or :class:`~grex.drivers.Uniform`), compiled.
-
-    :func:`grex.kernel.distribution_values`: the same numbers, into ``out`` (issue 17).
-    """
-    from grex.kernel import distribution_values  # noqa: PLC0415 - numba is slow to import
-
-    distribution_values(
-        u,
-        float(distribution.minimum),
-        float(distribution.mode),
-        float(distribution.maximum),
-        bool(distribution.uniform),
-        out,
-    )
-    return out
-
-
 def _risks_compiled(plan: Plan, seed: int, block: int, w: _Scratch) -> NDArray[np.float64]:
     """:func:`_risks` with :func:`grex.kernel.risk_amounts`: the same numbers, into ``w.risk`` (issue 17)."""
     from grex.kernel import risk_amounts  # noqa: PLC0415 - numba is slow to import
@@ -473,11 +462,11 @@ def _block_compiled(
     else:  # each draw over its own years (the years after them are never read)
         width = 2 * max(plan.bound_years - 1, 0)
         own = np.ascontiguousarray(years(out["pace"], out["delay"]), dtype=np.int64)
-        raw = w.raw1.reshape(BLOCK, width)
-        _later_doubles_read(plan, seed, block, 2 * (own - 1), raw, w)  # only the doubles of each draw's years
+        rows = w.raw1.reshape(BLOCK, width)
+        _later_doubles_read(plan, seed, block, 2 * (own - 1), rows, w)  # only the doubles of each draw's years
         index_shocks_by_draw(
             first,
-            raw,
+            rows,
             plan.root2,
             own,
             float(mc.cost_shock.persistence),
