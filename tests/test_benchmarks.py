@@ -171,6 +171,6 @@ def test_startup_reports_whole_processes_in_turns_and_the_parts_of_the_kernels_s
     kernel = started["kernel_start"]
     assert {"import numba", "import grex.kernel", "the first simulation of 1,024 draws"} <= set(kernel["parts"])
     loaded = {name: found for name, _, found in kernel["loads"]}
-    assert loaded["value_draws"] and loaded["normals"]  # the example's kernel and a helper, from numba's cache
+    assert loaded["value_draws"] and loaded["block_timing"]  # the example's kernel and a helper, from numba's cache
     assert kernel["scipy.special imported"] is False  # the random numbers' ndtr is compiled (issue 17)
     assert set(started["targets"]) == {"grex_run_cpu_above_numpy"}
