@@ -959,7 +959,8 @@ def index_factors(
         Work space.
     """
     for g in range(rates.shape[0]):
-        cum[0] = 1.0
+        product = 1.0
+        cum[0] = product
         for s in range(max(rate_offset + n_years - 1, base[g])):
             r = rates[g, s]
             if use_shock:
@@ -967,7 +968,8 @@ def index_factors(
                     r = r + shock[s - rate_offset]
                 if freeze >= 0 and s >= freeze:
                     r = 0.0
-            cum[s + 1] = cum[s] * (1.0 + r)
+            product = product * (1.0 + r)
+            cum[s + 1] = product
         b = cum[base[g]]
         for t in range(n_years):
             out[g, t] = cum[rate_offset + t] / b
@@ -1093,18 +1095,19 @@ def _pair_by_column(
         revenues = 0.0
         first = -1
         last = -1
-        for t in range(end):
-            cost, revenue = _flow_at_price_level(fixed_costs, t, q, retimed_revenues, retimed_linked, w_lo, w_hi)
+        column = np.uint64(q)
+        for t in range(np.uint64(0), np.uint64(end)):
+            cost, revenue = _flow_at_price_level(fixed_costs, t, column, retimed_revenues, retimed_linked, w_lo, w_hi)
             nominal_cost, nominal_revenue = nominal_flow(cost, revenue, cost_row[t], revenue_row[t], margin)
-            net[t, q] = nominal_cost - nominal_revenue
+            net[t, column] = nominal_cost - nominal_revenue
             costs = costs + nominal_cost
             revenues = revenues + nominal_revenue
             if t < years:
-                cum_costs[t, q] = costs
-                cum_revenues[t, q] = revenues
-            last = t if ((cost != 0.0) | (revenue != 0.0)) else last
+                cum_costs[t, column] = costs
+                cum_revenues[t, column] = revenues
+            last = np.int64(t) if ((cost != 0.0) | (revenue != 0.0)) else last
             nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
-            first = t if ((first < 0) & nonzero) else first
+            first = np.int64(t) if ((first < 0) & nonzero) else first
         total_costs[q] = costs
         total_revenues[q] = revenues
         first_index[q] = first
