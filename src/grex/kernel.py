@@ -1489,7 +1489,14 @@ def reserve_entries(
     provision_formed = provision(provision_result, adopted)
     expected_loss = max(-provision_result, 0.0) if plan.in_preparation[c] else 0.0
     pt = plan.profit_taken[c]
-    for y in range(years):
+    # poc_profit is 0.0 in every year where the complex is not adopted or its result not positive: the loop with
+    # its divisions only where it can give a profit (issue 17). (In this form: written as an if/else around two
+    # loops, numba left a reference count update of every array of the plan per complex in the kernel.)
+    poc = adopted and result > 0.0
+    if not poc:
+        for y in range(years):
+            taken[y] = pt + 0.0
+    for y in range(years if poc else 0):
         column_y = min(y, n_years - 1)
         cc = cum_costs[column_y, q]
         cr = cum_revenues[column_y, q]
