@@ -72,6 +72,15 @@ CDF; :func:`index_shocks`, the AR(1) recursion; :func:`absorption_paths` and
 :func:`grex.montecarlo.streams._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
 
+numba keeps each array alive by a reference count: an array bound to a new
+name (a stage's argument, an array taken from the plan) costs an atomic
+increment and decrement, which numba's pruning pass usually removes. Where
+it fails to, the calls stay in the loop, and a stage that takes the plan
+(some 65 arrays) costs about 130 atomic operations per call: a small change
+of a stage's branches once made the kernel four to five times slower that
+way (issue 17). ``python benchmarks/refcounts.py`` counts them per draw
+(about 15 to 18 on the example); check it after changing a stage's control flow.
+
 Every function is compiled with ``error_model="numpy"``: a float division
 by zero gives inf or NaN instead of raising (no division here can have a
 zero divisor), which lets loops with divisions use vector instructions;
