@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "scenarios" / "assen-2024.toml"
@@ -61,13 +62,13 @@ def inner(draws: int, addresses: str) -> None:
     from grex.io import read_portfolio, read_scenario
     from grex.montecarlo import simulate
 
-    calls = []
+    calls: list[Any] = []
     make = kernel.kernel_for
 
-    def capture(plan):  # type: ignore[no-untyped-def]
+    def capture(plan: Any) -> Any:
         value_draws = make(plan)
 
-        def run(d, p, o):  # type: ignore[no-untyped-def]
+        def run(d: Any, p: Any, o: Any) -> None:
             value_draws(d, p, o)
             calls.append((d, p, o, value_draws))
 
@@ -99,7 +100,9 @@ def main() -> None:
         addresses, result, script = (str(Path(tmp) / name) for name in ("addresses", "result", "gdb"))
         Path(script).write_text(_GDB_SCRIPT.format(addresses=addresses, result=result))
         command = [sys.executable, __file__, "--draws", str(args.draws), "--inner", addresses]
-        subprocess.run(["gdb", "-batch", "-x", script, "--args", *command], check=True, capture_output=True)
+        run = subprocess.run(["gdb", "-batch", "-x", script, "--args", *command], capture_output=True, text=True)
+        if not Path(result).exists():  # gdb could not run the kernel (not installed, no ptrace, an error)
+            sys.exit(f"refcounts: gdb gave no count (exit status {run.returncode}): {run.stderr.strip()[-300:]}")
         calls = int(Path(result).read_text())
     print(f"{calls / args.draws:.1f} reference-count calls (NRT_incref, NRT_decref) per draw of the example's kernel")
 
