@@ -72,6 +72,15 @@ CDF; :func:`index_shocks`, the AR(1) recursion; :func:`absorption_paths` and
 :func:`grex.montecarlo.streams._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
 
+numba keeps each array alive by a reference count: an array bound to a new
+name (a stage's argument, an array taken from the plan) costs an atomic
+increment and decrement, which numba's pruning pass usually removes. Where
+it fails to, the calls stay in the loop, and a stage that takes the plan
+(some 65 arrays) costs about 130 atomic operations per call: a small change
+of a stage's branches once made the kernel four to five times slower that
+way (issue 17). ``python benchmarks/refcounts.py`` counts them per draw
+(about 15 to 18 on the example); check it after changing a stage's control flow.
+
 Every function is compiled with ``error_model="numpy"``: a float division
 by zero gives inf or NaN instead of raising (no division here can have a
 zero divisor), which lets loops with divisions use vector instructions;
@@ -968,7 +977,8 @@ def index_factors(
         Work space.
     """
     for g in range(rates.shape[0]):
-        cum[0] = 1.0
+        product = 1.0
+        cum[0] = product
         for s in range(max(rate_offset + n_years - 1, base[g])):
             r = rates[g, s]
             if use_shock:
@@ -976,7 +986,8 @@ def index_factors(
                     r = r + shock[s - rate_offset]
                 if freeze >= 0 and s >= freeze:
                     r = 0.0
-            cum[s + 1] = cum[s] * (1.0 + r)
+            product = product * (1.0 + r)
+            cum[s + 1] = product
         b = cum[base[g]]
         for t in range(n_years):
             out[g, t] = cum[rate_offset + t] / b
@@ -1102,18 +1113,19 @@ def _pair_by_column(
         revenues = 0.0
         first = -1
         last = -1
-        for t in range(end):
-            cost, revenue = _flow_at_price_level(fixed_costs, t, q, retimed_revenues, retimed_linked, w_lo, w_hi)
+        column = np.uint64(q)
+        for t in range(np.uint64(0), np.uint64(end)):
+            cost, revenue = _flow_at_price_level(fixed_costs, t, column, retimed_revenues, retimed_linked, w_lo, w_hi)
             nominal_cost, nominal_revenue = nominal_flow(cost, revenue, cost_row[t], revenue_row[t], margin)
-            net[t, q] = nominal_cost - nominal_revenue
+            net[t, column] = nominal_cost - nominal_revenue
             costs = costs + nominal_cost
             revenues = revenues + nominal_revenue
             if t < years:
-                cum_costs[t, q] = costs
-                cum_revenues[t, q] = revenues
-            last = t if ((cost != 0.0) | (revenue != 0.0)) else last
+                cum_costs[t, column] = costs
+                cum_revenues[t, column] = revenues
+            last = np.int64(t) if ((cost != 0.0) | (revenue != 0.0)) else last
             nonzero = (nominal_cost != 0.0) | (nominal_revenue != 0.0)
-            first = t if ((first < 0) & nonzero) else first
+            first = np.int64(t) if ((first < 0) & nonzero) else first
         total_costs[q] = costs
         total_revenues[q] = revenues
         first_index[q] = first
@@ -1495,7 +1507,14 @@ def reserve_entries(
     provision_formed = provision(provision_result, adopted)
     expected_loss = max(-provision_result, 0.0) if plan.in_preparation[c] else 0.0
     pt = plan.profit_taken[c]
-    for y in range(years):
+    # poc_profit is 0.0 in every year where the complex is not adopted or its result not positive: the loop with
+    # its divisions only where it can give a profit (issue 17). (In this form: written as an if/else around two
+    # loops, numba left a reference count update of every array of the plan per complex in the kernel.)
+    poc = adopted and result > 0.0
+    if not poc:
+        for y in range(years):
+            taken[y] = pt + 0.0
+    for y in range(years if poc else 0):
         column_y = min(y, n_years - 1)
         cc = cum_costs[column_y, q]
         cr = cum_revenues[column_y, q]
