@@ -148,6 +148,19 @@ def test_kernel_equals_numpy_with_uniform_distributions():
     assert_identical(*both_engines(scenario, portfolio, draws=600, seed=8, chunk_size=250))
 
 
+def test_kernel_equals_numpy_where_complexes_end_on_a_sale():
+    # Costs stop two years before the last sale: a complex's last flow (its end year) is a revenue alone.
+    scenario, portfolio = synthetic(10, 15, seed=11)
+    flows = portfolio.flows
+    last_sale = flows[flows["type"] == "revenue"].groupby("project")["year"].max()
+    keep = (flows["type"] == "revenue") | (flows["year"] < flows["project"].map(last_sale) - 1)
+    flows = flows[keep].reset_index(drop=True)
+    last_cost = flows[flows["type"] == "cost"].groupby("project")["year"].max()
+    assert (last_cost < last_sale).all()
+    portfolio = replace(portfolio, flows=flows)
+    assert_identical(*both_engines(scenario, portfolio, draws=500, seed=6, chunk_size=200))
+
+
 def test_kernel_equals_numpy_with_many_complexes():
     # More than 128 complexes: numpy's pairwise summation splits the sum of the provisions.
     scenario, portfolio = synthetic(300, 8, seed=2)
