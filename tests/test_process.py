@@ -94,3 +94,73 @@ def test_main_called_from_python_returns_its_status(tmp_path):
 
     assert main(["run", str(EXAMPLE), "--out", str(tmp_path / "run")]) == 0
     assert main(["run", str(tmp_path / "missing.toml")]) == 2
+
+
+def _resident_bytes(address: int) -> int | None:
+    """Rss of the mapping of this process that holds ``address`` (/proc/self/smaps), None where unknown."""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return None
+    inside = False
+    for line in lines:
+        first = line.split(" ", 1)[0]
+        if "-" in first and ":" not in first:
+            low, high = (int(part, 16) for part in first.split("-"))
+            inside = low <= address < high
+        elif inside and line.startswith("Rss:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def test_prefault_brings_in_the_pages_and_keeps_what_they_hold():
+    from grex.montecarlo import result
+
+    rows = 100_000
+    out = result.own_pages((rows, 19))  # 15.2 MB: memory of its own, no page of it touched yet
+    before = _resident_bytes(out.ctypes.data)
+    out[:10] = 7.0  # written before the prefault (as the draws may be): it must stay
+    out[-1] = -3.0
+    done = result.prefault([out, np.empty((rows, 2))])  # the second, under 4 MiB, is numpy's: left alone
+    after = _resident_bytes(out.ctypes.data)
+    if sys.platform.startswith("linux") and done:
+        assert done >= out.nbytes
+        assert before is not None and before < out.nbytes // 2
+        assert after is not None and after >= out.nbytes
+    assert (out[:10] == 7.0).all() and (out[-1] == -3.0).all()
+    assert not out[10:-1].any()  # fresh memory reads as zeros, and the prefault wrote nothing
+
+
+def test_prefault_stops_when_asked():
+    import threading
+
+    from grex.montecarlo import result
+
+    stop = threading.Event()
+    stop.set()
+    assert result.prefault([result.own_pages((100_000, 19))], stop) == 0
+
+
+def test_simulation_the_same_with_and_without_the_prefault(monkeypatch):
+    from grex.io import read_portfolio, read_scenario
+    from grex.montecarlo import execution, simulate
+
+    scenario = read_scenario(EXAMPLE)
+    portfolio = read_portfolio(scenario.portfolio)
+    calls = []
+
+    def counted(arrays, stop=None):
+        calls.append(len(arrays))
+        return prefault(arrays, stop)
+
+    prefault = execution.prefault
+    monkeypatch.setattr(execution, "_cpus", lambda: 2)
+    monkeypatch.setattr(execution, "prefault", counted)
+    draws = 30_720  # 4.7 MB per amount: outputs of memory of their own
+    with_it = simulate(scenario, portfolio, draws=draws, seed=17, threads=2)
+    assert calls == [4]  # end_year, end_value, present_value, reserve
+    monkeypatch.setattr(execution, "_cpus", lambda: 1)  # one CPU: no prefault
+    without = simulate(scenario, portfolio, draws=draws, seed=17, threads=2)
+    assert calls == [4]
+    for name in ("end_year", "end_value", "present_value", "reserve"):
+        assert getattr(with_it, name).tobytes() == getattr(without, name).tobytes(), name

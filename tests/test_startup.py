@@ -91,6 +91,7 @@ def resumed():
     resume()
     frozen_at_resume[0] = gc.get_freeze_count()
 cli._pause_collector, cli._resume_collector = paused_, resumed
+cli._end_process = lambda status: None  # the command's process would end in main(): here it returns, to report
 sys.argv = ["grex", *json.loads(sys.argv[1])]
 status = cli.main({argv})
 # frozen at the end: more than what was frozen after reading (the objects of the work too)

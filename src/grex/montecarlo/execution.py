@@ -37,7 +37,7 @@ from grex.errors import InputError
 from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import RESERVE_YEARS
-from grex.montecarlo.result import Simulation, assemble, own_pages
+from grex.montecarlo.result import _OWN_MAPPING_BYTES, Simulation, assemble, own_pages, prefault
 from grex.montecarlo.revaluation import plan_grid, revaluation_tables
 from grex.montecarlo.streams import (
     BLOCK,
@@ -309,6 +309,11 @@ def _threads(threads: int | None = None) -> int:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
             raise InputError(None, "threads", f"must be a whole number ≥ 1, not {threads!r}")
         return int(threads)
+    return _cpus()
+
+
+def _cpus() -> int:
+    """The CPUs this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -718,6 +723,15 @@ def _run_range(
             on_draws(arrays, done)
 
     bar = _progress(draws, progress)
+    # issue 17: the outputs' pages faulted in by a thread of their own while the draws start (result.prefault)
+    stop_prefault = threading.Event()
+    prefaulting = None
+    if _cpus() > 1 and end_value.nbytes >= _OWN_MAPPING_BYTES:  # arrays of memory of their own (own_pages)
+        outputs = [end_year, end_value, present_value, reserve]
+        if plan.yearly:
+            outputs += [revalued, provision, estimate]
+        prefaulting = threading.Thread(target=prefault, args=(outputs, stop_prefault), name="grex-prefault")
+        prefaulting.start()
     try:
         if engine == "numba" and len(starts) > 1 and (threads > 1 or on_draws is not None):
             # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
@@ -730,6 +744,9 @@ def _run_range(
                 finished(*work(start))
     finally:
         bar.close()
+        if prefaulting is not None:
+            stop_prefault.set()
+            prefaulting.join()
     if plan.yearly:
         arrays.update(revalued=revalued, provision=provision, estimate=estimate)
     return arrays, run_horizon
