@@ -51,9 +51,10 @@ def test_percentiles_on_two_threads_are_numpys_to_the_bit(monkeypatch):
     assert before.tobytes() == values.tobytes()
 
 
-def _command(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _command(code: str, *args: str, **env_: str) -> subprocess.CompletedProcess[str]:
     # stdout block-buffered, as into a pipe or a file: what the process prints must be flushed before it ends
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONUNBUFFERED", "OPENBLAS_NUM_THREADS")}
+    env.update(env_)
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False, env=env
     )
@@ -61,8 +62,9 @@ def _command(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 #: The ``grex`` command as its script runs it, with an exit function registered first and a line after ``main()``.
 _AS_THE_SCRIPT = (
-    "import atexit, sys\n"
+    "import atexit, os, sys\n"
     "atexit.register(lambda: print('exit function ran', file=sys.stderr))\n"
+    "atexit.register(lambda: print('blas threads', os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr))\n"
     "from grex.cli import main\n"
     "status = main()\n"
     "print('after main', status)\n"
@@ -85,8 +87,15 @@ def test_the_command_ends_with_status_2_on_bad_input(tmp_path):
     done = _command(_AS_THE_SCRIPT, "run", str(tmp_path / "missing.toml"))
     assert done.returncode == 2
     assert done.stdout == ""
-    lines = [line for line in done.stderr.splitlines() if line != "exit function ran"]
+    lines = [line for line in done.stderr.splitlines() if line != "exit function ran" and "blas" not in line]
     assert len(lines) == 1 and "missing.toml" in lines[0]
+
+
+def test_the_command_runs_openblas_on_one_thread_unless_told(tmp_path):
+    done = _command(_AS_THE_SCRIPT, "run", str(EXAMPLE), "--out", str(tmp_path / "a"))
+    assert done.returncode == 0 and "blas threads 1" in done.stderr
+    done = _command(_AS_THE_SCRIPT, "run", str(EXAMPLE), "--out", str(tmp_path / "b"), OPENBLAS_NUM_THREADS="2")
+    assert done.returncode == 0 and "blas threads 2" in done.stderr
 
 
 def test_main_called_from_python_returns_its_status(tmp_path):

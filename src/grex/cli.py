@@ -1054,6 +1054,8 @@ def main(argv: list[str] | None = None) -> int:
     partial = "scenarios completed so far are kept; a rerun resumes" if args.command == "batch" else "nothing written"
     # the command line of this process (the grex script, python -m grex.cli), not a call from Python code
     own_process = argv is None
+    if own_process:
+        _one_blas_thread()
     if own_process and args.command in _READERS:
         _pause_collector()
     try:
@@ -1066,6 +1068,22 @@ def main(argv: list[str] | None = None) -> int:
     if own_process:
         _end_process(status)
     return status
+
+
+def _one_blas_thread() -> None:
+    """The ``grex`` command's process: OpenBLAS on one thread (``OPENBLAS_NUM_THREADS=1``) unless set otherwise.
+
+    numpy and scipy each load an OpenBLAS that starts a thread per further
+    CPU, and those threads spin for a while after they start, waiting for
+    work (issue 17: on two cores, CPU taken from the imports and from the
+    start of the draws). grex's only linear algebra is the factorisation of
+    the drivers' small correlation matrices, which OpenBLAS never shares out
+    among threads: the results are the same. Set before numpy is imported
+    (``main()`` of the command runs first); a value already in the
+    environment is kept.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _end_process(status: int) -> None:
