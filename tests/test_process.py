@@ -173,3 +173,34 @@ def test_simulation_the_same_with_and_without_the_prefault(monkeypatch):
     assert calls == [4]
     for name in ("end_year", "end_value", "present_value", "reserve"):
         assert getattr(with_it, name).tobytes() == getattr(without, name).tobytes(), name
+
+
+def test_chunks_of_the_compiled_kernel_hand_worked():
+    from grex.montecarlo.execution import BLOCK, _chunk_size
+
+    # the example: 19 complexes x 99 years a block = 1024 x 1881 = 1,926,144 cells; 8,000,000 of them make
+    # 4 whole blocks; the numpy engine keeps to 2,000,000 cells: 1 block
+    assert _chunk_size("numba", 1_000_000, 19, 99, 2) == 4 * BLOCK
+    assert _chunk_size("numpy", 1_000_000, 19, 99, 2) == BLOCK
+    # 100 blocks on 2 threads: at least 8 chunks a thread -> 100 // 16 = 6 blocks, capped at 4 by the cells
+    assert _chunk_size("numba", 100 * BLOCK, 19, 99, 2) == 4 * BLOCK
+    # 40 blocks on 2 threads: 40 // 16 = 2 blocks a chunk; 20 blocks: 1
+    assert _chunk_size("numba", 40 * BLOCK, 19, 99, 2) == 2 * BLOCK
+    assert _chunk_size("numba", 20 * BLOCK, 19, 99, 2) == BLOCK
+    # 1,000 complexes x 40 years: a block alone is 40,960,000 cells: one block a chunk
+    assert _chunk_size("numba", 1_000_000, 1000, 40, 2) == BLOCK
+
+
+def test_simulation_the_same_in_chunks_of_several_blocks():
+    from grex.io import read_portfolio, read_scenario
+    from grex.montecarlo import simulate
+    from grex.montecarlo.execution import BLOCK
+
+    scenario = read_scenario(EXAMPLE)
+    portfolio = read_portfolio(scenario.portfolio)
+    draws = 40 * BLOCK - 100  # the default: chunks of 2 blocks, the last one short
+    default = simulate(scenario, portfolio, draws=draws, seed=23, threads=2, engine="numba")
+    by_block = simulate(scenario, portfolio, draws=draws, seed=23, threads=2, engine="numba", chunk_size=BLOCK)
+    for name in ("end_year", "end_value", "present_value", "reserve"):
+        assert getattr(default, name).tobytes() == getattr(by_block, name).tobytes(), name
+    assert default.n_years == by_block.n_years

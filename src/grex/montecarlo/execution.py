@@ -58,8 +58,14 @@ log = logging.getLogger("grex")
 
 #: The two engines: the compiled kernel of :mod:`grex.kernel` and the numpy twin.
 ENGINES = ("numba", "numpy")
-#: Cells (draws x complexes x years) of one chunk when no chunk size is given.
+#: Cells (draws x complexes x years) of one chunk when no chunk size is given (the numpy engine holds a chunk's
+#: values at once).
 CHUNK_CELLS = 2_000_000
+#: The same for the compiled kernel, which values a chunk block by block into the outputs (its memory does not
+#: grow with the chunk): a chunk is what a thread of the pool takes at a time (:func:`_chunk_size`).
+COMPILED_CHUNK_CELLS = 8_000_000
+#: The compiled kernel's chunks: at least this many per thread, so that the threads end together.
+CHUNKS_PER_THREAD = 8
 
 # -- simulate -------------------------------------------------------------------
 
@@ -282,6 +288,28 @@ def _horizon(plan: Plan, draws: int, seed: int, engine: str, threads: int) -> in
 
     n_years = max(plan.base_years, plan.market_reach, *_map(needed, range((draws - 1) // BLOCK + 1), threads))
     return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
+
+
+def _chunk_size(engine: str, draws: int, complexes: int, years: int, threads: int) -> int:
+    """Draws of a chunk where no chunk size is given: whole blocks, about :data:`CHUNK_CELLS` cells.
+
+    The numpy engine holds a chunk's random numbers and flows at once, so
+    its chunks stay near :data:`CHUNK_CELLS` cells. The compiled kernel
+    values a chunk block by block into the outputs, so a chunk is only what
+    a thread of the pool takes at a time, and what the calling thread then
+    hands on (``on_draws``, the progress bar). Each costs the pool's
+    bookkeeping and a wake-up of the calling thread, which takes the GIL
+    from the threads that value (issue 17: 977 chunks of one block each for
+    1,000,000 draws of the example); so up to :data:`COMPILED_CHUNK_CELLS`
+    cells a chunk (4 blocks of the example), but never fewer than
+    :data:`CHUNKS_PER_THREAD` chunks a thread, so that the threads end close
+    together. The result does not depend on the chunk size.
+    """
+    cells = BLOCK * max(complexes, 1) * max(years, 1)
+    if engine != "numba":
+        return BLOCK * max(1, CHUNK_CELLS // cells)
+    blocks = -(-draws // BLOCK)
+    return BLOCK * max(1, min(COMPILED_CHUNK_CELLS // cells, blocks // (max(threads, 1) * CHUNKS_PER_THREAD)))
 
 
 def _revenue_freeze(plan: Plan, n_years: int) -> int:
@@ -616,8 +644,7 @@ def _run_range(
     C = inputs.n_complexes
     draws = last - first
     if chunk_size is None:
-        widest = plan.bound_years if n_years is None else n_years
-        chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * widest))
+        chunk_size = _chunk_size(engine, draws, C, plan.bound_years if n_years is None else n_years, threads)
     end_year = own_pages((draws, C), np.int16)
     end_value = own_pages((draws, C))
     present_value = own_pages((draws, C))
