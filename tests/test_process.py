@@ -204,3 +204,22 @@ def test_simulation_the_same_in_chunks_of_several_blocks():
     for name in ("end_year", "end_value", "present_value", "reserve"):
         assert getattr(default, name).tobytes() == getattr(by_block, name).tobytes(), name
     assert default.n_years == by_block.n_years
+
+
+def test_simulate_to_says_once_when_the_draws_have_started(tmp_path):
+    import pytest
+
+    from grex.errors import InputError
+    from grex.io import read_portfolio, read_scenario
+    from grex.io.simulation import simulate_to
+    from grex.valuation import value_portfolio
+
+    scenario = read_scenario(EXAMPLE)
+    valuation = value_portfolio(scenario, read_portfolio(scenario.portfolio))
+    calls: list[int] = []
+    simulate_to(valuation, tmp_path / "a", draws=3000, seed=1, chunk_size=1024, started=lambda: calls.append(1))
+    assert calls == [1]  # once, though three chunks were valued
+    with pytest.raises(InputError):  # no draw valued: called all the same (the command's collector resumes)
+        simulate_to(valuation, tmp_path / "b", draws=0, seed=1, started=lambda: calls.append(2))
+    assert calls == [1, 2]
+    assert not (tmp_path / "b").exists()

@@ -74,12 +74,15 @@ def _command(function: Command) -> Command:
     return run
 
 
-def _read(scenario_path: str):  # -> (Scenario, Portfolio)
+def _read(scenario_path: str, resume: bool = True):  # -> (Scenario, Portfolio)
+    """The scenario and its portfolio; then the collector resumed (:func:`_resume_collector`) unless ``resume`` is
+    false (``grex simulate`` resumes it when its draws have started)."""
     from grex.io import read_portfolio, read_scenario
 
     scenario = read_scenario(scenario_path)
     read = scenario, read_portfolio(scenario.portfolio)
-    _resume_collector()
+    if resume:
+        _resume_collector()
     return read
 
 
@@ -90,7 +93,8 @@ _collector = {"paused": False}
 
 
 def _pause_collector() -> None:
-    """Start-up (issue 17): no cyclic garbage collection while a command imports its libraries and reads its input.
+    """Start-up (issue 17): no cyclic garbage collection while a command imports its libraries and reads its input
+    (``grex simulate``: until its first draws are valued).
 
     Importing pandas, pyarrow, scipy and numba makes some 150,000 objects that live as long as the
     process, and the collector's passes over them while they are made cost 0.1 s of CPU (``grex run``)
@@ -345,7 +349,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     with Steps("simulate", 3) as steps:
         with steps.step("reading the scenario and portfolio"):
             _import_engine(settings)
-            scenario, portfolio = _read(args.scenario)
+            scenario, portfolio = _read(args.scenario, resume=False)
         if args.chunk_size is not None and args.chunk_size <= 0:
             raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
         with steps.step("valuing"):
@@ -364,6 +368,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 seed=seed,
                 chunk_size=args.chunk_size,
                 progress=show_bars(),
+                # the collector stays paused until the draws run: loading the compiled kernel from numba's
+                # cache (its typing and lowering registries) makes tens of thousands of objects (issue 17)
+                started=_resume_collector,
                 **settings,
             )
     print(format_simulation(simulation, lang=args.lang))
