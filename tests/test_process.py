@@ -6,6 +6,7 @@ observable behaviour (output, status, exit functions) as the plain ones.
 
 from __future__ import annotations
 
+import mmap
 import os
 import subprocess
 import sys
@@ -134,8 +135,9 @@ def test_prefault_brings_in_the_pages_and_keeps_what_they_hold():
     after = _resident_bytes(out.ctypes.data)
     if sys.platform.startswith("linux") and done:
         assert done >= out.nbytes
-        assert before is not None and before < out.nbytes // 2
-        assert after is not None and after >= out.nbytes
+        # the kernel may merge the mapping with a neighbouring one: what grew is what counts (two pages written)
+        assert before is not None and after is not None
+        assert after - before >= out.nbytes - 3 * mmap.PAGESIZE
     assert (out[:10] == 7.0).all() and (out[-1] == -3.0).all()
     assert not out[10:-1].any()  # fresh memory reads as zeros, and the prefault wrote nothing
 
