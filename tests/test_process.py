@@ -99,6 +99,18 @@ def test_the_command_runs_openblas_on_one_thread_unless_told(tmp_path):
     assert done.returncode == 0 and "blas threads 2" in done.stderr
 
 
+def test_the_command_ends_as_before_where_a_thread_is_left(tmp_path):
+    code = (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(0.5,)).start()  # not a daemon: the interpreter waits for it\n"
+        + _AS_THE_SCRIPT
+    )
+    done = _command(code, "run", str(EXAMPLE), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    assert "after main 0" in done.stdout  # main() returned: the interpreter's own end
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
 def test_main_called_from_python_returns_its_status(tmp_path):
     from grex.cli import main
 

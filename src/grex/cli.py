@@ -1072,9 +1072,15 @@ def main(argv: list[str] | None = None) -> int:
             # the process ends next: freezing its objects spares the collector's passes over all of them as the
             # interpreter shuts down (0.1 s of CPU after grex run, 0.3-0.4 s after grex simulate)
             gc.freeze()
-    if own_process:
+    if own_process and args.command in _READERS and _only_daemon_threads():
         _end_process(status)
     return status
+
+
+def _only_daemon_threads() -> bool:
+    """Whether every thread but this one is a daemon (nothing the interpreter's end would wait for)."""
+    current = threading.current_thread()
+    return all(thread.daemon or thread is current for thread in threading.enumerate())
 
 
 def _one_blas_thread() -> None:
@@ -1104,8 +1110,11 @@ def _end_process(status: int) -> None:
     scipy and numba one by one: about 0.1 s of a `grex simulate` process
     that the user waits for, and nothing anyone sees. This does the first
     two and ends the process (:func:`os._exit`). Only for the ``grex``
-    command itself (``main()`` called without arguments); a call from
-    Python code returns its status as before.
+    command itself (``main()`` called without arguments), for the commands
+    that read one scenario (``run``, ``simulate``, ``validate``, ``report``,
+    ``sensitivity``; not ``batch``, whose worker pools and cluster clients
+    end their own way), and only where no thread but daemons is left; a
+    call from Python code returns its status as before.
     """
     import atexit  # noqa: PLC0415 - only at the end of the process
 
