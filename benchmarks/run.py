@@ -529,11 +529,12 @@ _STEP = re.compile(r"^grex: simulate: (?P<step>.+?): (?P<seconds>[0-9.]+) s(?: \
 _IN_ALL = re.compile(r"^grex: simulate: (?P<seconds>[0-9.]+) s in all$")
 
 
-def _process(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def _process(command: list[str], env: dict[str, str] | None = None, inherit: bool = True) -> dict[str, Any]:
     """Run ``command`` as a process of a fresh interpreter: wall seconds, its peak resident memory, its stderr.
 
     The interpreter in between runs nothing but the command, so its
-    ``RUSAGE_CHILDREN`` peak is the command's own.
+    ``RUSAGE_CHILDREN`` peak is the command's own. ``env`` is added to this
+    process's environment, or (``inherit=False``) is the whole environment.
     """
     out = subprocess.run(
         [sys.executable, "-c", _USER_PATH_CODE, *command],
@@ -541,7 +542,7 @@ def _process(command: list[str], env: dict[str, str] | None = None) -> dict[str,
         text=True,
         check=True,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {})} if inherit else env,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
@@ -558,7 +559,12 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path) -> dict[str,
     deterministic valuation) per second, their ratio to one streaming
     ``np.add`` pass measured in this run, and where the time goes: the steps
     ``grex -v`` logs, the rest of the wall time being the interpreter's start,
-    the imports and the console output. The streaming pass runs over
+    the imports and the console output. The processes run with every
+    module's bytecode cached, as in an installed grex (pip compiles it): a
+    ``PYTHONPYCACHEPREFIX`` of this run, filled by the first run (where the
+    environment sets ``PYTHONDONTWRITEBYTECODE`` and runs grex from its
+    source folder, as here, every process would otherwise compile grex's
+    own modules again: about 0.1 s). The streaming pass runs over
     ``stream_cells`` cells (its rate in cells per second does not depend on
     the size once the arrays are far beyond the caches), so it needs little
     memory whatever the number of draws. The kernel's numba cache is filled
@@ -571,13 +577,16 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path) -> dict[str,
     inputs = build_inputs(scenario, read_portfolio(scenario.portfolio))
     complexes, years = inputs.n_complexes, inputs.n_years
     grex = [sys.executable, "-m", "grex.cli", "-v", "simulate", str(EXAMPLE)]
-    _process([*grex, "--draws", "1024", "--out", str(tmp / "warm")])  # the compiled kernel in numba's cache
+    cached = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = str(tmp / "bytecode")
+    # the compiled kernel in numba's cache, every module's bytecode in the prefix
+    _process([*grex, "--draws", "1024", "--out", str(tmp / "warm")], env=cached, inherit=False)
     stream_seconds = streaming_pass(stream_cells, 5)
     stream_rate = stream_cells / stream_seconds
     runs = []
     for draws in draw_counts:
         out = tmp / f"simulate-{draws}"
-        result = _process([*grex, "--draws", str(draws), "--out", str(out)])
+        result = _process([*grex, "--draws", str(draws), "--out", str(out)], env=cached, inherit=False)
         steps: dict[str, float] = {}
         in_all = float("nan")
         notes: dict[str, str] = {}
@@ -610,6 +619,8 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path) -> dict[str,
         "complexes": complexes,
         "planned_years": years,
         "streaming_pass": {"cells": stream_cells, "seconds": stream_seconds, "cells_per_second": stream_rate},
+        "bytecode": "cached (PYTHONPYCACHEPREFIX of the run)",
+        "load_average": os.getloadavg(),
         "runs": runs,
     }
 
@@ -676,7 +687,9 @@ def format_user_path(r: dict[str, Any]) -> str:
     """The user's path as a short text report."""
     lines = [
         f"grex -v simulate {r['scenario']} ({r['complexes']} complexes x {r['planned_years']} planned years); "
-        f"streaming np.add: {r['streaming_pass']['cells_per_second'] / 1e6:.0f} M cells/s"
+        f"streaming np.add: {r['streaming_pass']['cells_per_second'] / 1e6:.0f} M cells/s; bytecode "
+        f"{r.get('bytecode', 'as the environment has it')}; load average "
+        + " ".join(f"{x:.2f}" for x in r.get("load_average", ()))
     ]
     for run in r["runs"]:
         lines.append(

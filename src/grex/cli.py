@@ -74,12 +74,15 @@ def _command(function: Command) -> Command:
     return run
 
 
-def _read(scenario_path: str):  # -> (Scenario, Portfolio)
+def _read(scenario_path: str, resume: bool = True):  # -> (Scenario, Portfolio)
+    """The scenario and its portfolio; then the collector resumed (:func:`_resume_collector`) unless ``resume`` is
+    false (``grex simulate`` resumes it when its draws have started)."""
     from grex.io import read_portfolio, read_scenario
 
     scenario = read_scenario(scenario_path)
     read = scenario, read_portfolio(scenario.portfolio)
-    _resume_collector()
+    if resume:
+        _resume_collector()
     return read
 
 
@@ -90,7 +93,8 @@ _collector = {"paused": False}
 
 
 def _pause_collector() -> None:
-    """Start-up (issue 17): no cyclic garbage collection while a command imports its libraries and reads its input.
+    """Start-up (issue 17): no cyclic garbage collection while a command imports its libraries and reads its input
+    (``grex simulate``: until its first draws are valued).
 
     Importing pandas, pyarrow, scipy and numba makes some 150,000 objects that live as long as the
     process, and the collector's passes over them while they are made cost 0.1 s of CPU (``grex run``)
@@ -345,7 +349,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     with Steps("simulate", 3) as steps:
         with steps.step("reading the scenario and portfolio"):
             _import_engine(settings)
-            scenario, portfolio = _read(args.scenario)
+            scenario, portfolio = _read(args.scenario, resume=False)
         if args.chunk_size is not None and args.chunk_size <= 0:
             raise InputError(None, "--chunk-size", f"must be a whole number > 0, not {args.chunk_size}")
         with steps.step("valuing"):
@@ -364,6 +368,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 seed=seed,
                 chunk_size=args.chunk_size,
                 progress=show_bars(),
+                # the collector stays paused until the draws run: loading the compiled kernel from numba's
+                # cache (its typing and lowering registries) makes tens of thousands of objects (issue 17)
+                started=_resume_collector,
                 **settings,
             )
     print(format_simulation(simulation, lang=args.lang))
@@ -1054,15 +1061,68 @@ def main(argv: list[str] | None = None) -> int:
     partial = "scenarios completed so far are kept; a rerun resumes" if args.command == "batch" else "nothing written"
     # the command line of this process (the grex script, python -m grex.cli), not a call from Python code
     own_process = argv is None
+    if own_process:
+        _one_blas_thread()
     if own_process and args.command in _READERS:
         _pause_collector()
     try:
-        return _run(args, verbose, partial)
+        status = _run(args, verbose, partial)
     finally:
         if own_process:
             # the process ends next: freezing its objects spares the collector's passes over all of them as the
             # interpreter shuts down (0.1 s of CPU after grex run, 0.3-0.4 s after grex simulate)
             gc.freeze()
+    if own_process and args.command in _READERS and _only_daemon_threads():
+        _end_process(status)
+    return status
+
+
+def _only_daemon_threads() -> bool:
+    """Whether every thread but this one is a daemon (nothing the interpreter's end would wait for)."""
+    current = threading.current_thread()
+    return all(thread.daemon or thread is current for thread in threading.enumerate())
+
+
+def _one_blas_thread() -> None:
+    """The ``grex`` command's process: OpenBLAS on one thread (``OPENBLAS_NUM_THREADS=1``) unless set otherwise.
+
+    numpy and scipy each load an OpenBLAS that starts a thread per further
+    CPU, and those threads spin for a while after they start, waiting for
+    work (issue 17: on two cores, CPU taken from the imports and from the
+    start of the draws). grex's only linear algebra is the factorisation of
+    the drivers' small correlation matrices, which OpenBLAS never shares out
+    among threads: the results are the same. Set before numpy is imported
+    (``main()`` of the command runs first); a value already in the
+    environment is kept.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _end_process(status: int) -> None:
+    """End the command line's own process with ``status`` without the interpreter's teardown (issue 17).
+
+    Everything the process wrote is in place by now (the output folder is
+    complete, its files closed). What the interpreter would still do is
+    flush stdout and stderr, run the functions registered with
+    :mod:`atexit` (logging's flush, the removal of the mirror of remote
+    inputs), and then tear down every module and object of pandas, pyarrow,
+    scipy and numba one by one: about 0.1 s of a `grex simulate` process
+    that the user waits for, and nothing anyone sees. This does the first
+    two and ends the process (:func:`os._exit`). Only for the ``grex``
+    command itself (``main()`` called without arguments), for the commands
+    that read one scenario (``run``, ``simulate``, ``validate``, ``report``,
+    ``sensitivity``; not ``batch``, whose worker pools and cluster clients
+    end their own way), and only where no thread but daemons is left; a
+    call from Python code returns its status as before.
+    """
+    import atexit  # noqa: PLC0415 - only at the end of the process
+
+    atexit._run_exitfuncs()  # logging.shutdown among them: the handlers flushed and closed
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(status)
 
 
 def _run(args: argparse.Namespace, verbose: int, partial: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,9 @@ def write_simulation(simulation: Simulation, out_dir: str | Path) -> Path:
     return Path(out_dir)
 
 
-def simulate_to(valuation: Valuation, out_dir: str | Path, **simulate: Any) -> Simulation:
+def simulate_to(
+    valuation: Valuation, out_dir: str | Path, *, started: Callable[[], None] | None = None, **simulate: Any
+) -> Simulation:
     """Simulate ``valuation``'s scenario and portfolio and write the files of :func:`write_simulation` into ``out_dir``.
 
     The same files, byte for byte, as ``write_simulation(grex.montecarlo.simulate(valuation.scenario,
@@ -108,7 +110,9 @@ def simulate_to(valuation: Valuation, out_dir: str | Path, **simulate: Any) -> S
     that value the next chunks, rather than after the whole simulation. The
     folder still appears whole or not at all: everything is written into the
     staging folder of :func:`grex.io.results.write_atomically`, which an error
-    or an interruption removes.
+    or an interruption removes. ``started``, where given, is called once, in
+    this thread, when the first chunk of draws is valued (the compiled kernel
+    loaded; the ``grex`` command resumes its garbage collector there).
     """
     from grex.montecarlo import simulate as run  # noqa: PLC0415 - the engines only where they run
 
@@ -121,9 +125,23 @@ def simulate_to(valuation: Valuation, out_dir: str | Path, **simulate: Any) -> S
             draws = valuation.scenario.montecarlo.draws
         about = {**provenance(valuation.scenario, valuation.input_hash), "draws": draws, "seed": seed}
         with DrawsWriter(staging / "draws.parquet", valuation.inputs.projects, about) as writer:
-            simulation = run(
-                valuation.scenario, valuation.portfolio, draws=draws, seed=seed, on_draws=writer.write, **simulate
-            )
+            on_draws = writer.write
+            if started is not None:
+                waiting = [started]
+
+                def on_draws(arrays: Mapping[str, Any], done: int) -> None:
+                    while waiting:
+                        waiting.pop()()
+                    writer.write(arrays, done)
+
+            try:
+                simulation = run(
+                    valuation.scenario, valuation.portfolio, draws=draws, seed=seed, on_draws=on_draws, **simulate
+                )
+            finally:
+                if started is not None:
+                    while waiting:  # no chunk valued (an error): called all the same
+                        waiting.pop()()
             during, during_cpu = writer.seconds, writer.cpu_seconds
         log.debug("simulate: writing draws.parquet beside the draws: %.2f s (%.2f s CPU)", during, during_cpu)
         log.debug(

@@ -37,7 +37,7 @@ from grex.errors import InputError
 from grex.montecarlo.numpy_engine import _value_chunk
 from grex.montecarlo.plan import Plan, make_plan
 from grex.montecarlo.reserve import RESERVE_YEARS
-from grex.montecarlo.result import Simulation, assemble, own_pages
+from grex.montecarlo.result import _OWN_MAPPING_BYTES, Simulation, assemble, own_pages, prefault
 from grex.montecarlo.revaluation import plan_grid, revaluation_tables
 from grex.montecarlo.streams import (
     BLOCK,
@@ -58,8 +58,14 @@ log = logging.getLogger("grex")
 
 #: The two engines: the compiled kernel of :mod:`grex.kernel` and the numpy twin.
 ENGINES = ("numba", "numpy")
-#: Cells (draws x complexes x years) of one chunk when no chunk size is given.
+#: Cells (draws x complexes x years) of one chunk when no chunk size is given (the numpy engine holds a chunk's
+#: values at once).
 CHUNK_CELLS = 2_000_000
+#: The same for the compiled kernel, which values a chunk block by block into the outputs (its memory does not
+#: grow with the chunk): a chunk is what a thread of the pool takes at a time (:func:`_chunk_size`).
+COMPILED_CHUNK_CELLS = 8_000_000
+#: The compiled kernel's chunks: at least this many per thread, so that the threads end together.
+CHUNKS_PER_THREAD = 8
 
 # -- simulate -------------------------------------------------------------------
 
@@ -284,6 +290,28 @@ def _horizon(plan: Plan, draws: int, seed: int, engine: str, threads: int) -> in
     return min(max(n_years, int(plan.risk_index.max(initial=-1)) + 1), plan.bound_years)
 
 
+def _chunk_size(engine: str, draws: int, complexes: int, years: int, threads: int) -> int:
+    """Draws of a chunk where no chunk size is given: whole blocks, about :data:`CHUNK_CELLS` cells.
+
+    The numpy engine holds a chunk's random numbers and flows at once, so
+    its chunks stay near :data:`CHUNK_CELLS` cells. The compiled kernel
+    values a chunk block by block into the outputs, so a chunk is only what
+    a thread of the pool takes at a time, and what the calling thread then
+    hands on (``on_draws``, the progress bar). Each costs the pool's
+    bookkeeping and a wake-up of the calling thread, which takes the GIL
+    from the threads that value (issue 17: 977 chunks of one block each for
+    1,000,000 draws of the example); so up to :data:`COMPILED_CHUNK_CELLS`
+    cells a chunk (4 blocks of the example), but never fewer than
+    :data:`CHUNKS_PER_THREAD` chunks a thread, so that the threads end close
+    together. The result does not depend on the chunk size.
+    """
+    cells = BLOCK * max(complexes, 1) * max(years, 1)
+    if engine != "numba":
+        return BLOCK * max(1, CHUNK_CELLS // cells)
+    blocks = -(-draws // BLOCK)
+    return BLOCK * max(1, min(COMPILED_CHUNK_CELLS // cells, blocks // (max(threads, 1) * CHUNKS_PER_THREAD)))
+
+
 def _revenue_freeze(plan: Plan, n_years: int) -> int:
     """The kernel's ``revenue_freeze`` on a horizon of ``n_years`` years (-1: none within it)."""
     freeze = plan.revenue_freeze
@@ -309,6 +337,11 @@ def _threads(threads: int | None = None) -> int:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
             raise InputError(None, "threads", f"must be a whole number ≥ 1, not {threads!r}")
         return int(threads)
+    return _cpus()
+
+
+def _cpus() -> int:
+    """The CPUs this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -611,8 +644,7 @@ def _run_range(
     C = inputs.n_complexes
     draws = last - first
     if chunk_size is None:
-        widest = plan.bound_years if n_years is None else n_years
-        chunk_size = BLOCK * max(1, CHUNK_CELLS // (BLOCK * max(C, 1) * widest))
+        chunk_size = _chunk_size(engine, draws, C, plan.bound_years if n_years is None else n_years, threads)
     end_year = own_pages((draws, C), np.int16)
     end_value = own_pages((draws, C))
     present_value = own_pages((draws, C))
@@ -718,6 +750,15 @@ def _run_range(
             on_draws(arrays, done)
 
     bar = _progress(draws, progress)
+    # issue 17: the outputs' pages faulted in by a thread of their own while the draws start (result.prefault)
+    stop_prefault = threading.Event()
+    prefaulting = None
+    if _cpus() > 1 and end_value.nbytes >= _OWN_MAPPING_BYTES:  # arrays of memory of their own (own_pages)
+        outputs = [end_year, end_value, present_value, reserve]
+        if plan.yearly:
+            outputs += [revalued, provision, estimate]
+        prefaulting = threading.Thread(target=prefault, args=(outputs, stop_prefault), name="grex-prefault")
+        prefaulting.start()
     try:
         if engine == "numba" and len(starts) > 1 and (threads > 1 or on_draws is not None):
             # Chunks on a thread pool: the kernel and most of numpy's random number work release the GIL.
@@ -730,6 +771,9 @@ def _run_range(
                 finished(*work(start))
     finally:
         bar.close()
+        if prefaulting is not None:
+            stop_prefault.set()
+            prefaulting.join()
     if plan.yearly:
         arrays.update(revalued=revalued, provision=provision, estimate=estimate)
     return arrays, run_horizon
