@@ -368,6 +368,65 @@ def test_compiled_allocation_is_numpys(tmp_path: Path, programme: str, markets: 
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
 
 
+def allocate_batches(fixed, absorption, draws, n_years, C):
+    """grex.kernel.allocate_market over batches of MARKET_LANES draws (the last one partial): per draw its
+    revenues and tied costs by complex and year, and the first and one past the last year of its flows."""
+    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
+
+    P, L = len(fixed.market_complex), MARKET_LANES
+    lane, state, head = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L)), np.empty((P, L), dtype=np.int64)
+    revenues, costs = np.zeros((draws, C, n_years)), np.zeros((draws, C, n_years))
+    first_year, end_year = np.zeros((draws, C), dtype=np.int64), np.zeros((draws, C), dtype=np.int64)
+    for first in range(0, draws, L):
+        count = min(L, draws - first)
+        market_revenues = np.zeros((C, n_years, L))
+        market_linked = np.zeros((C, n_years + fixed.market_lag.max() + 1, L))
+        start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+        allocate_market(fixed, absorption, first, count, lane, state, head, market_revenues, market_linked, start, end)
+        assert not market_revenues[:, :, count:].any() and not end[:, count:].any()  # empty lanes sell nothing
+        for b in range(count):
+            revenues[first + b] = market_revenues[fixed.column, :, b]
+            costs[first + b] = market_linked[fixed.column, :n_years, b]
+            first_year[first + b], end_year[first + b] = start[fixed.column, b], end[fixed.column, b]
+    return revenues, costs, first_year, end_year
+
+
+def test_compiled_allocation_opening_years_are_numpys(tmp_path: Path) -> None:
+    # While a market takes the whole offer in every lane of a batch, allocate_market sells each participant's
+    # planned year whole without the offers, shares and masked steps (_sell_opening_years); from the first year
+    # in which it binds in one lane, the general steps go on from the state it left. Crafted absorptions:
+    # batch 0 binds in one lane only (lane 5, housing, from 2026: two opening years) and in lane 9 (business,
+    # from 2025: its first year); batch 1 never binds (opening years to the end, with a year taken exactly:
+    # absorption = offer); batch 2 (partial, 20 draws) binds in lane 0 from 2027 in both markets.
+    from grex.kernel import MARKET_LANES
+    from grex.montecarlo.execution import kernel_plan
+
+    scenario, portfolio = three_complexes(tmp_path, MARKETS3, PROGRAMME_UNEVEN)
+    plan = make_plan(scenario, portfolio, None)
+    n_years = plan.bound_years
+    fixed = kernel_plan(plan, n_years)
+    L = MARKET_LANES
+    draws = 2 * L + 20
+    absorption = np.full((draws, 2, n_years), 1e6)
+    absorption[5, 0, 2:] = 30.0
+    absorption[9, 1, 1:] = 0.5
+    absorption[L + 3, 0, 0] = 100.0  # a's 100 dwellings of 2024, the only ones that year: taken whole
+    absorption[2 * L, :, 3:] = [[20.0], [0.2]]
+    revenues, costs, sold = allocate(plan.market, absorption, n_years, 3)
+    got_revenues, got_costs, first_year, end_year = allocate_batches(fixed, absorption, draws, n_years, 3)
+    np.testing.assert_array_equal(got_revenues.view(np.int64), revenues.view(np.int64))
+    np.testing.assert_array_equal(got_costs.view(np.int64), costs.view(np.int64))
+    for d in range(draws):
+        for c in range(3):  # the first and one past the last year of the market's flows
+            years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
+            lag = fixed.market_lag[fixed.market_complex == c].max()
+            assert (first_year[d, c], end_year[d, c]) == (years.min(), min(years.max() + lag, n_years - 1) + 1)
+    # the crafted draws bind where they should, and only there
+    assert sold[5, 0, 2] < 90.0 and sold[9, 3, 1] < 1.5 and sold[2 * L, 0, 3] < 5.0
+    assert sold[L + 3, 0, 0] == 100.0 and (sold[L + 3, 0, :8] == (100, 10, 80, 5, 60, 20, 90, 15)).all()
+    assert revenues[6, 0, 2] == revenues[L, 0, 2] == 80 * 11000.0  # a lane that does not bind sells as planned
+
+
 def test_market_above_plan_reproduces_every_draw_of_the_example_with_shocks(tmp_path: Path) -> None:
     # Issue 15: a market whose absorption is at least the plan in every year reproduces today's valuation,
     # in grex run and in every draw, with cost and price shocks, interest spread and risks on. The markets

@@ -514,41 +514,56 @@ MARKET_STATE_ROWS = 6
 
 
 @_stage
-def _sell_step(
-    at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, due, revenue, cost, units, units_next,
+def _sell_two_steps(
+    at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, due, revenue, cost, units, revenue_next,
+    cost_next, units_next, units_after,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
-    """One step of the FIFO of :func:`allocate_market` in one lane: sell from planned year ``j`` (where ``due``).
+    """Two steps of the FIFO of :func:`allocate_market` in one lane: sell from planned year ``j``, then ``j + 1``.
 
-    The lane sells if its oldest planned year with units left (``at``) is
-    ``j``, that year is planned by this year (``due``) and it still has
-    units to sell this year (``rest`` >= 0): the year whole (``rest >=
-    left``: its revenue and cost less what earlier parts took) or a part
-    (its share ``rest / units``); else it keeps its numbers (selects, no
-    branches). ``rest`` becomes -1 where the lane is done for the year.
+    A step sells from planned year ``k`` if the lane's oldest planned year
+    with units left (``at``) is ``k``, that year is planned by this year
+    (``due``; year ``j`` always is) and the lane still has units to sell
+    this year (``rest`` >= 0): the year whole (``rest >= left``: its revenue
+    and cost less what earlier parts took) or a part (its share ``rest /
+    units``); else it keeps its numbers (selects, no branches). ``rest``
+    becomes -1 where the lane is done for the year. A part ends the lane's
+    year, so of the two steps at most one sells a part: the one division
+    ``rest / units`` (and its two products) serves whichever it is; each
+    step's sums are the ones a step alone makes, in the same order.
     """
-    here = (rest >= 0.0) & (at == j) & due
+    # step 1, planned year j: what it does
+    here = (rest >= 0.0) & (at == j)
     whole = here & (rest >= left)
     part = here & (not (rest >= left)) & (rest > 0.0)
-    fraction = rest / units
-    r = revenue * fraction
-    c = cost * fraction
-    whole_revenue = revenue_t + (revenue - taken)
-    part_revenue = revenue_t + r
-    whole_cost = cost_t + (cost - taken_cost)
-    part_cost = cost_t + c
-    taken_part = taken + r
-    taken_cost_part = taken_cost + c
     rest_after = rest - left
-    left_part = left - rest
-    revenue_t = whole_revenue if whole else (part_revenue if part else revenue_t)
-    cost_t = whole_cost if whole else (part_cost if part else cost_t)
-    taken = 0.0 if whole else (taken_part if part else taken)
-    taken_cost = 0.0 if whole else (taken_cost_part if part else taken_cost)
-    sale = 1.0 if (whole | part) else sale
-    at = j + 1 if whole else at
-    left = units_next if whole else (left_part if part else left)
+    at_1 = j + 1 if whole else at
+    left_1 = units_next if whole else (left - rest if part else left)
     stop = (here & (not whole)) | (whole & (rest_after == 0.0))
-    rest = -1.0 if stop else (rest_after if whole else rest)
+    rest_1 = -1.0 if stop else (rest_after if whole else rest)
+    # step 2, planned year j + 1 (where due): what it does
+    here_2 = (rest_1 >= 0.0) & (at_1 == j + 1) & due
+    whole_2 = here_2 & (rest_1 >= left_1)
+    part_2 = here_2 & (not (rest_1 >= left_1)) & (rest_1 > 0.0)
+    # the part, of year j or of year j + 1
+    fraction = (rest if part else rest_1) / (units if part else units_next)
+    r = (revenue if part else revenue_next) * fraction
+    c = (cost if part else cost_next) * fraction
+    # step 1's sums
+    revenue_t = revenue_t + (revenue - taken) if whole else (revenue_t + r if part else revenue_t)
+    cost_t = cost_t + (cost - taken_cost) if whole else (cost_t + c if part else cost_t)
+    taken = 0.0 if whole else (taken + r if part else taken)
+    taken_cost = 0.0 if whole else (taken_cost + c if part else taken_cost)
+    # step 2's sums
+    revenue_t = revenue_t + (revenue_next - taken) if whole_2 else (revenue_t + r if part_2 else revenue_t)
+    cost_t = cost_t + (cost_next - taken_cost) if whole_2 else (cost_t + c if part_2 else cost_t)
+    taken = 0.0 if whole_2 else (taken + r if part_2 else taken)
+    taken_cost = 0.0 if whole_2 else (taken_cost + c if part_2 else taken_cost)
+    sale = 1.0 if (whole | part | whole_2 | part_2) else sale
+    rest_after_2 = rest_1 - left_1
+    at = j + 2 if whole_2 else at_1
+    left = units_after if whole_2 else (left_1 - rest_1 if part_2 else left_1)
+    stop_2 = (here_2 & (not whole_2)) | (whole_2 & (rest_after_2 == 0.0))
+    rest = -1.0 if stop_2 else (rest_after_2 if whole_2 else rest_1)
     return at, left, rest, taken, taken_cost, sale, revenue_t, cost_t
 
 
@@ -557,7 +572,7 @@ def _sell_two_planned_years(
     state, head, p, revenue_row, linked_row, j, revenue, cost, units, due, revenue_next, cost_next, units_next,
     units_after,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
-    """Two steps of the FIFO of :func:`allocate_market` (:func:`_sell_step`) in one pass over the lanes.
+    """Two steps of the FIFO of :func:`allocate_market` (:func:`_sell_two_steps`) in one pass over the lanes.
 
     Participant ``p`` sells from its planned year ``j`` (revenue, cost,
     units), then, where ``due`` (planned by this year), from year ``j + 1``
@@ -569,28 +584,20 @@ def _sell_two_planned_years(
     """
     going = 0
     for b in range(MARKET_LANES):
-        at = head[p, b]
-        left = state[p, _LEFT, b]
-        rest = state[p, _REST, b]
-        taken = state[p, _TAKEN, b]
-        taken_cost = state[p, _TAKEN_COST, b]
-        sale = state[p, _SALE, b]
-        revenue_t = revenue_row[b]
-        cost_t = linked_row[b]
-        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
-            at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, True, revenue, cost, units, units_next
-        )
-        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
-            at,
-            left,
-            rest,
-            taken,
-            taken_cost,
-            sale,
-            revenue_t,
-            cost_t,
-            j + 1,
+        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_two_steps(
+            head[p, b],
+            state[p, _LEFT, b],
+            state[p, _REST, b],
+            state[p, _TAKEN, b],
+            state[p, _TAKEN_COST, b],
+            state[p, _SALE, b],
+            revenue_row[b],
+            linked_row[b],
+            j,
             due,
+            revenue,
+            cost,
+            units,
             revenue_next,
             cost_next,
             units_next,
@@ -606,6 +613,62 @@ def _sell_two_planned_years(
         state[p, _REST, b] = rest
         going += 1 if rest >= 0.0 else 0
     return going
+
+
+@_stage
+def _sell_opening_years(
+    plan, absorption, first, count, m, state, head, market_revenues, market_linked, market_start, market_end,
+):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
+    """The opening years of market ``m`` in :func:`allocate_market`: up to the first in which it binds in a lane.
+
+    From the market's first year with planned units, as long as the market
+    takes the whole offer in every lane (the offers' total, the planned units
+    of the year, at most the lane's absorption), no lane has a backlog: each
+    participant sells its planned year ``t`` whole, alike in every lane, and
+    its FIFO is one step at its head, year ``t``. This does that step's
+    operations (revenue and tied cost ``+ (planned - 0.0)``, the head a
+    planned year on and its units left, the first and last year of the
+    flows) without the offers, shares and masked steps, and returns the year
+    from which :func:`allocate_market` goes on (``n_years``: nothing left to
+    sell in any lane). The total is added participant by participant as
+    there (``total + (0.0 + units)``, the backlog 0), so the numbers are
+    the same bit for bit. Lanes past ``count`` sell nothing.
+    """
+    n_years = plan.n_years
+    units_by_year = plan.market_units_by_year
+    lo = plan.market_first[m]
+    hi = plan.market_first[m + 1]
+    t = plan.market_begin[m]
+    while t < n_years:
+        total = 0.0
+        for p in range(lo, hi):
+            total = total + (0.0 + units_by_year[t, p])
+        if t >= plan.market_last[m] and total == 0.0:  # nothing planned later and nothing left: done
+            return n_years
+        binds = 0
+        for b in range(count):
+            binds += 0 if total <= absorption[first + b, m, t] else 1
+        if binds > 0:
+            return t
+        for p in range(lo, hi):
+            if units_by_year[t, p] == 0.0:  # nothing offered: no sale
+                continue
+            q = plan.market_column[p]
+            lag = plan.market_lag[p]
+            j = head[p, 0]  # planned year t: every earlier one is sold whole, in every lane
+            revenue = plan.market_planned_revenue[p, j] - 0.0  # the year whole, less the 0 that parts took
+            cost = plan.market_planned_cost[p, j] - 0.0
+            units_next = plan.market_planned_units[p, j + 1]
+            end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
+            for b in range(count):
+                market_revenues[q, t, b] = market_revenues[q, t, b] + revenue
+                market_linked[q, t + lag, b] = market_linked[q, t + lag, b] + cost
+                head[p, b] = j + 1
+                state[p, _LEFT, b] = units_next
+                market_start[q, b] = t if t < market_start[q, b] else market_start[q, b]
+                market_end[q, b] = end if end > market_end[q, b] else market_end[q, b]
+        t += 1
+    return t
 
 
 @_stage
@@ -625,13 +688,16 @@ def allocate_market(
     (the last axis of every work array), so that each loop over the lanes
     runs as vector instructions: the offers and their total (added
     participant by participant, in order, in each lane), the share, and the
-    FIFO, a step per planned year (:func:`_sell_step`, two a pass over the
+    FIFO, a step per planned year (:func:`_sell_two_steps`, two a pass over the
     lanes: :func:`_sell_two_planned_years`) from the oldest head of the
     lanes on, each lane taking part only where its own head is. Every lane does the operations of one draw in the order the
     scalar version does them, so the numbers are the numpy version's bit
     for bit whichever draws share a batch; lanes past ``count`` sell
     nothing. Market by market, year by year (a complex in two markets adds
-    the second market's flows to the first's, as before).
+    the second market's flows to the first's, as before); a market's
+    opening years, up to the first in which it binds in a lane, without the
+    offers, shares and masked steps (:func:`_sell_opening_years`: there each
+    participant sells its planned year whole in every lane).
 
     Work arrays: ``lane`` (3, L), ``state`` (P, :data:`MARKET_STATE_ROWS`, L)
     and ``head`` (P, L) int. Adds to ``market_revenues`` (C, n_years, L) and
@@ -658,7 +724,10 @@ def allocate_market(
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
-        for t in range(plan.market_begin[m], n_years):  # years before the first planned units have no offer
+        binding = _sell_opening_years(
+            plan, absorption, first, count, m, state, head, market_revenues, market_linked, market_start, market_end
+        )
+        for t in range(binding, n_years):  # from the first year in which the market binds in a lane
             # the offers' total, participant by participant
             for b in range(MARKET_LANES):
                 lane[_TOTAL, b] = 0.0
@@ -760,7 +829,7 @@ def add_market(
             hi = start
         new_lo = min(lo, start)
         new_hi = max(hi, end)
-        for t in range(new_lo, new_hi):
+        for t in range(start, end):  # the lane's flows: none outside these years (+0.0 there, as the rows start)
             inside = lo <= t < hi
             base_revenue = retimed_revenues[t, q] if inside else 0.0
             base_linked = retimed_linked[t, q] if inside else 0.0
@@ -768,6 +837,14 @@ def add_market(
             retimed_linked[t, q] = base_linked + market_linked[q, t, lane]
             market_revenues[q, t, lane] = 0.0
             market_linked[q, t, lane] = 0.0
+        for t in range(new_lo, start):  # the window's years before and after them add the market's +0.0
+            inside = lo <= t < hi
+            retimed_revenues[t, q] = (retimed_revenues[t, q] if inside else 0.0) + 0.0
+            retimed_linked[t, q] = (retimed_linked[t, q] if inside else 0.0) + 0.0
+        for t in range(end, new_hi):
+            inside = lo <= t < hi
+            retimed_revenues[t, q] = (retimed_revenues[t, q] if inside else 0.0) + 0.0
+            retimed_linked[t, q] = (retimed_linked[t, q] if inside else 0.0) + 0.0
         window_lo[q] = new_lo
         window_hi[q] = new_hi
         market_end[q, lane] = 0  # added once, also where a complex is in two markets
