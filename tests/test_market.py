@@ -133,6 +133,23 @@ def test_engines_and_chunk_sizes_bit_identical(tmp_path: Path) -> None:
     assert len(set(runs[0].end_year[:, 0].tolist())) > 1  # the market re-times
 
 
+def test_engines_bit_identical_with_revenues_before_and_after_the_market_years(tmp_path: Path) -> None:
+    # add_market reads the market's rows only in a draw's own years of sale; the window's years before and
+    # after them (other revenues of the complex, re-timed by pace and delay: a's before its sales, in 2024,
+    # b's after them, in 2038) take the market's +0.0, and the years between the two windows 0.0, whatever
+    # the last draw left there.
+    flows = FLOWS + "a,2024,revenue,wonen_sociaal,300000\nb,2038,revenue,bedrijven,400000\n"
+    programme = PROGRAMME.replace("2025,", "2031,").replace("2024,", "2030,")
+    scenario, portfolio = case(
+        tmp_path, HOUSING + "absorption = { low = 60, mode = 100, high = 150 }\n", flows=flows, programme=programme
+    )
+    numpy_run = simulate(scenario, portfolio, draws=300, seed=7, engine="numpy")
+    numba_run = simulate(scenario, portfolio, draws=300, seed=7, engine="numba")
+    for name in ("end_value", "present_value", "end_year", "reserve"):
+        np.testing.assert_array_equal(getattr(numba_run, name), getattr(numpy_run, name), err_msg=name)
+    assert len(set(numpy_run.end_year[:, 1].tolist())) > 1  # the windows move from draw to draw
+
+
 @pytest.mark.parametrize(
     ("market", "key"),
     [
