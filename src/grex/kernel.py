@@ -514,56 +514,41 @@ MARKET_STATE_ROWS = 6
 
 
 @_stage
-def _sell_two_steps(
-    at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, due, revenue, cost, units, revenue_next,
-    cost_next, units_next, units_after,
+def _sell_step(
+    at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, due, revenue, cost, units, units_next,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
-    """Two steps of the FIFO of :func:`allocate_market` in one lane: sell from planned year ``j``, then ``j + 1``.
+    """One step of the FIFO of :func:`allocate_market` in one lane: sell from planned year ``j`` (where ``due``).
 
-    A step sells from planned year ``k`` if the lane's oldest planned year
-    with units left (``at``) is ``k``, that year is planned by this year
-    (``due``; year ``j`` always is) and the lane still has units to sell
-    this year (``rest`` >= 0): the year whole (``rest >= left``: its revenue
-    and cost less what earlier parts took) or a part (its share ``rest /
-    units``); else it keeps its numbers (selects, no branches). ``rest``
-    becomes -1 where the lane is done for the year. A part ends the lane's
-    year, so of the two steps at most one sells a part: the one division
-    ``rest / units`` (and its two products) serves whichever it is; each
-    step's sums are the ones a step alone makes, in the same order.
+    The lane sells if its oldest planned year with units left (``at``) is
+    ``j``, that year is planned by this year (``due``) and it still has
+    units to sell this year (``rest`` >= 0): the year whole (``rest >=
+    left``: its revenue and cost less what earlier parts took) or a part
+    (its share ``rest / units``); else it keeps its numbers (selects, no
+    branches). ``rest`` becomes -1 where the lane is done for the year.
     """
-    # step 1, planned year j: what it does
-    here = (rest >= 0.0) & (at == j)
+    here = (rest >= 0.0) & (at == j) & due
     whole = here & (rest >= left)
     part = here & (not (rest >= left)) & (rest > 0.0)
+    fraction = rest / units
+    r = revenue * fraction
+    c = cost * fraction
+    whole_revenue = revenue_t + (revenue - taken)
+    part_revenue = revenue_t + r
+    whole_cost = cost_t + (cost - taken_cost)
+    part_cost = cost_t + c
+    taken_part = taken + r
+    taken_cost_part = taken_cost + c
     rest_after = rest - left
-    at_1 = j + 1 if whole else at
-    left_1 = units_next if whole else (left - rest if part else left)
+    left_part = left - rest
+    revenue_t = whole_revenue if whole else (part_revenue if part else revenue_t)
+    cost_t = whole_cost if whole else (part_cost if part else cost_t)
+    taken = 0.0 if whole else (taken_part if part else taken)
+    taken_cost = 0.0 if whole else (taken_cost_part if part else taken_cost)
+    sale = 1.0 if (whole | part) else sale
+    at = j + 1 if whole else at
+    left = units_next if whole else (left_part if part else left)
     stop = (here & (not whole)) | (whole & (rest_after == 0.0))
-    rest_1 = -1.0 if stop else (rest_after if whole else rest)
-    # step 2, planned year j + 1 (where due): what it does
-    here_2 = (rest_1 >= 0.0) & (at_1 == j + 1) & due
-    whole_2 = here_2 & (rest_1 >= left_1)
-    part_2 = here_2 & (not (rest_1 >= left_1)) & (rest_1 > 0.0)
-    # the part, of year j or of year j + 1
-    fraction = (rest if part else rest_1) / (units if part else units_next)
-    r = (revenue if part else revenue_next) * fraction
-    c = (cost if part else cost_next) * fraction
-    # step 1's sums
-    revenue_t = revenue_t + (revenue - taken) if whole else (revenue_t + r if part else revenue_t)
-    cost_t = cost_t + (cost - taken_cost) if whole else (cost_t + c if part else cost_t)
-    taken = 0.0 if whole else (taken + r if part else taken)
-    taken_cost = 0.0 if whole else (taken_cost + c if part else taken_cost)
-    # step 2's sums
-    revenue_t = revenue_t + (revenue_next - taken) if whole_2 else (revenue_t + r if part_2 else revenue_t)
-    cost_t = cost_t + (cost_next - taken_cost) if whole_2 else (cost_t + c if part_2 else cost_t)
-    taken = 0.0 if whole_2 else (taken + r if part_2 else taken)
-    taken_cost = 0.0 if whole_2 else (taken_cost + c if part_2 else taken_cost)
-    sale = 1.0 if (whole | part | whole_2 | part_2) else sale
-    rest_after_2 = rest_1 - left_1
-    at = j + 2 if whole_2 else at_1
-    left = units_after if whole_2 else (left_1 - rest_1 if part_2 else left_1)
-    stop_2 = (here_2 & (not whole_2)) | (whole_2 & (rest_after_2 == 0.0))
-    rest = -1.0 if stop_2 else (rest_after_2 if whole_2 else rest_1)
+    rest = -1.0 if stop else (rest_after if whole else rest)
     return at, left, rest, taken, taken_cost, sale, revenue_t, cost_t
 
 
@@ -572,7 +557,7 @@ def _sell_two_planned_years(
     state, head, p, revenue_row, linked_row, j, revenue, cost, units, due, revenue_next, cost_next, units_next,
     units_after,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
-    """Two steps of the FIFO of :func:`allocate_market` (:func:`_sell_two_steps`) in one pass over the lanes.
+    """Two steps of the FIFO of :func:`allocate_market` (:func:`_sell_step`) in one pass over the lanes.
 
     Participant ``p`` sells from its planned year ``j`` (revenue, cost,
     units), then, where ``due`` (planned by this year), from year ``j + 1``
@@ -584,20 +569,28 @@ def _sell_two_planned_years(
     """
     going = 0
     for b in range(MARKET_LANES):
-        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_two_steps(
-            head[p, b],
-            state[p, _LEFT, b],
-            state[p, _REST, b],
-            state[p, _TAKEN, b],
-            state[p, _TAKEN_COST, b],
-            state[p, _SALE, b],
-            revenue_row[b],
-            linked_row[b],
-            j,
+        at = head[p, b]
+        left = state[p, _LEFT, b]
+        rest = state[p, _REST, b]
+        taken = state[p, _TAKEN, b]
+        taken_cost = state[p, _TAKEN_COST, b]
+        sale = state[p, _SALE, b]
+        revenue_t = revenue_row[b]
+        cost_t = linked_row[b]
+        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
+            at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, True, revenue, cost, units, units_next
+        )
+        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
+            at,
+            left,
+            rest,
+            taken,
+            taken_cost,
+            sale,
+            revenue_t,
+            cost_t,
+            j + 1,
             due,
-            revenue,
-            cost,
-            units,
             revenue_next,
             cost_next,
             units_next,
@@ -688,7 +681,7 @@ def allocate_market(
     (the last axis of every work array), so that each loop over the lanes
     runs as vector instructions: the offers and their total (added
     participant by participant, in order, in each lane), the share, and the
-    FIFO, a step per planned year (:func:`_sell_two_steps`, two a pass over the
+    FIFO, a step per planned year (:func:`_sell_step`, two a pass over the
     lanes: :func:`_sell_two_planned_years`) from the oldest head of the
     lanes on, each lane taking part only where its own head is. Every lane does the operations of one draw in the order the
     scalar version does them, so the numbers are the numpy version's bit
