@@ -11,7 +11,8 @@ rounds after one to load the compiled code; it prints the medians and the
 ratio of the throughput with the markets on to that without them (CPU per
 block off / on), then the market allocation alone
 (:func:`grex.kernel.allocate_market` on the same blocks' absorption, a
-batch of ``MARKET_LANES`` draws at a time, as the kernel calls it). The kernel's first call compiles its variant (about 20 s
+batch of ``MARKET_LANES`` draws at a time, as the kernel calls it), and
+the allocation followed by :func:`grex.kernel.add_market` for each draw. The kernel's first call compiles its variant (about 20 s
 with a market, once per install).
 """
 
@@ -127,6 +128,78 @@ def allocation_time(scenario: Any, portfolio: Any, rounds: int) -> float:
     return statistics.median(seconds)
 
 
+def add_market_time(scenario: Any, portfolio: Any, rounds: int) -> float:
+    """Median CPU seconds per block of the market allocation followed by :func:`grex.kernel.add_market` for each draw.
+
+    Each draw's re-timed flows are the market's alone, in a window of years 10 ... 29 (as if
+    :func:`grex.kernel.retime` had set it), so that ``add_market`` also adds the window's other years.
+    """
+    from numba import njit
+
+    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, add_market, allocate_market
+    from grex.montecarlo import execution
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _block_compiled, _Scratch
+
+    @njit(error_model="numpy")
+    def batches(
+        plan, absorption, lane, state, head, revenues, linked, start, end, retimed, retimed_linked, lo, hi, span
+    ):
+        for first in range(0, BLOCK_DRAWS, MARKET_LANES):
+            allocate_market(plan, absorption, first, MARKET_LANES, lane, state, head, revenues, linked, start, end)
+            for b in range(MARKET_LANES):
+                for q in range(lo.shape[0]):
+                    lo[q], hi[q], span[q] = 10, 30, 30
+                add_market(plan, b, revenues, linked, start, end, retimed, retimed_linked, lo, hi, span, 0)
+
+    plan = make_plan(scenario, portfolio, None)
+    fixed = execution.kernel_plan(plan, plan.bound_years)
+    scratch = _Scratch(plan)
+    C, L, P = plan.inputs.n_complexes, MARKET_LANES, len(fixed.market_complex)
+    blocks = []
+    for block in range(4):
+        reach = np.empty(0)
+
+        def shock_years(pace: Any, delay: Any) -> Any:
+            nonlocal reach
+            reach = execution._reach(plan, pace, delay)
+            return execution._shock_years(plan, reach, 0)
+
+        values = _block_compiled(plan, 1, block, scratch, shock_years)
+        n_years = execution._block_years(plan, reach)
+        blocks.append((np.ascontiguousarray(values["absorption"]), fixed._replace(n_years=n_years)))
+    lane, state = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L))
+    head = np.empty((P, L), dtype=np.int64)
+    start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+    lo, hi, span = (np.zeros(C, dtype=np.int64) for _ in range(3))
+    seconds = []
+    for repeat in range(rounds + 1):
+        for absorption, block_plan in blocks:
+            revenues = np.zeros((C, block_plan.n_years, L))
+            linked = np.zeros((C, block_plan.n_years + int(np.max(block_plan.market_lag)) + 1, L))
+            retimed, retimed_linked = np.zeros((block_plan.n_years, C)), np.zeros((block_plan.n_years, C))
+            clock = time.thread_time()
+            batches(
+                block_plan,
+                absorption,
+                lane,
+                state,
+                head,
+                revenues,
+                linked,
+                start,
+                end,
+                retimed,
+                retimed_linked,
+                lo,
+                hi,
+                span,
+            )
+            if repeat > 0:  # the first round compiles and loads the code
+                seconds.append(time.thread_time() - clock)
+    return statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the four blocks (default 3)")
@@ -143,6 +216,8 @@ def main() -> None:
     print(f"ratio (throughput on / off, CPU per block): {ratio:.2f}")
     allocation_ms = 1e3 * allocation_time(on, portfolio, args.rounds)
     print(f"market allocation alone: {allocation_ms:.1f} ms per block of 1,024 draws")
+    with_add_ms = 1e3 * add_market_time(on, portfolio, args.rounds)
+    print(f"market allocation and add_market: {with_add_ms:.1f} ms per block of 1,024 draws")
 
 
 if __name__ == "__main__":

@@ -133,6 +133,23 @@ def test_engines_and_chunk_sizes_bit_identical(tmp_path: Path) -> None:
     assert len(set(runs[0].end_year[:, 0].tolist())) > 1  # the market re-times
 
 
+def test_engines_bit_identical_with_revenues_before_and_after_the_market_years(tmp_path: Path) -> None:
+    # add_market reads the market's rows only in a draw's own years of sale; the window's years before and
+    # after them (other revenues of the complex, re-timed by pace and delay: a's before its sales, in 2024,
+    # b's after them, in 2038) take the market's +0.0, and the years between the two windows 0.0, whatever
+    # the last draw left there.
+    flows = FLOWS + "a,2024,revenue,wonen_sociaal,300000\nb,2038,revenue,bedrijven,400000\n"
+    programme = PROGRAMME.replace("2025,", "2031,").replace("2024,", "2030,")
+    scenario, portfolio = case(
+        tmp_path, HOUSING + "absorption = { low = 60, mode = 100, high = 150 }\n", flows=flows, programme=programme
+    )
+    numpy_run = simulate(scenario, portfolio, draws=300, seed=7, engine="numpy")
+    numba_run = simulate(scenario, portfolio, draws=300, seed=7, engine="numba")
+    for name in ("end_value", "present_value", "end_year", "reserve"):
+        np.testing.assert_array_equal(getattr(numba_run, name), getattr(numpy_run, name), err_msg=name)
+    assert len(set(numpy_run.end_year[:, 1].tolist())) > 1  # the windows move from draw to draw
+
+
 @pytest.mark.parametrize(
     ("market", "key"),
     [
@@ -366,6 +383,65 @@ def test_compiled_allocation_is_numpys(tmp_path: Path, programme: str, markets: 
                 assert end[fixed.column[c], b] == min(years.max() + lag, n_years - 1) + 1
             binding += int(sold[d, 0, 0] < a_first)  # a's dwellings planned in the first year
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
+
+
+def allocate_batches(fixed, absorption, draws, n_years, C):
+    """grex.kernel.allocate_market over batches of MARKET_LANES draws (the last one partial): per draw its
+    revenues and tied costs by complex and year, and the first and one past the last year of its flows."""
+    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
+
+    P, L = len(fixed.market_complex), MARKET_LANES
+    lane, state, head = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L)), np.empty((P, L), dtype=np.int64)
+    revenues, costs = np.zeros((draws, C, n_years)), np.zeros((draws, C, n_years))
+    first_year, end_year = np.zeros((draws, C), dtype=np.int64), np.zeros((draws, C), dtype=np.int64)
+    for first in range(0, draws, L):
+        count = min(L, draws - first)
+        market_revenues = np.zeros((C, n_years, L))
+        market_linked = np.zeros((C, n_years + fixed.market_lag.max() + 1, L))
+        start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+        allocate_market(fixed, absorption, first, count, lane, state, head, market_revenues, market_linked, start, end)
+        assert not market_revenues[:, :, count:].any() and not end[:, count:].any()  # empty lanes sell nothing
+        for b in range(count):
+            revenues[first + b] = market_revenues[fixed.column, :, b]
+            costs[first + b] = market_linked[fixed.column, :n_years, b]
+            first_year[first + b], end_year[first + b] = start[fixed.column, b], end[fixed.column, b]
+    return revenues, costs, first_year, end_year
+
+
+def test_compiled_allocation_opening_years_are_numpys(tmp_path: Path) -> None:
+    # While a market takes the whole offer in every lane of a batch, allocate_market sells each participant's
+    # planned year whole without the offers, shares and masked steps (_sell_opening_years); from the first year
+    # in which it binds in one lane, the general steps go on from the state it left. Crafted absorptions:
+    # batch 0 binds in one lane only (lane 5, housing, from 2026: two opening years) and in lane 9 (business,
+    # from 2025: its first year); batch 1 never binds (opening years to the end, with a year taken exactly:
+    # absorption = offer); batch 2 (partial, 20 draws) binds in lane 0 from 2027 in both markets.
+    from grex.kernel import MARKET_LANES
+    from grex.montecarlo.execution import kernel_plan
+
+    scenario, portfolio = three_complexes(tmp_path, MARKETS3, PROGRAMME_UNEVEN)
+    plan = make_plan(scenario, portfolio, None)
+    n_years = plan.bound_years
+    fixed = kernel_plan(plan, n_years)
+    L = MARKET_LANES
+    draws = 2 * L + 20
+    absorption = np.full((draws, 2, n_years), 1e6)
+    absorption[5, 0, 2:] = 30.0
+    absorption[9, 1, 1:] = 0.5
+    absorption[L + 3, 0, 0] = 100.0  # a's 100 dwellings of 2024, the only ones that year: taken whole
+    absorption[2 * L, :, 3:] = [[20.0], [0.2]]
+    revenues, costs, sold = allocate(plan.market, absorption, n_years, 3)
+    got_revenues, got_costs, first_year, end_year = allocate_batches(fixed, absorption, draws, n_years, 3)
+    np.testing.assert_array_equal(got_revenues.view(np.int64), revenues.view(np.int64))
+    np.testing.assert_array_equal(got_costs.view(np.int64), costs.view(np.int64))
+    for d in range(draws):
+        for c in range(3):  # the first and one past the last year of the market's flows
+            years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
+            lag = fixed.market_lag[fixed.market_complex == c].max()
+            assert (first_year[d, c], end_year[d, c]) == (years.min(), min(years.max() + lag, n_years - 1) + 1)
+    # the crafted draws bind where they should, and only there
+    assert sold[5, 0, 2] < 90.0 and sold[9, 3, 1] < 1.5 and sold[2 * L, 0, 3] < 5.0
+    assert sold[L + 3, 0, 0] == 100.0 and (sold[L + 3, 0, :8] == (100, 10, 80, 5, 60, 20, 90, 15)).all()
+    assert revenues[6, 0, 2] == revenues[L, 0, 2] == 80 * 11000.0  # a lane that does not bind sells as planned
 
 
 def test_market_above_plan_reproduces_every_draw_of_the_example_with_shocks(tmp_path: Path) -> None:

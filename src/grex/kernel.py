@@ -627,6 +627,62 @@ def _sell_two_planned_years(
 
 
 @_stage
+def _sell_opening_years(
+    plan, absorption, first, count, m, state, head, market_revenues, market_linked, market_start, market_end,
+):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
+    """The opening years of market ``m`` in :func:`allocate_market`: up to the first in which it binds in a lane.
+
+    From the market's first year with planned units, as long as the market
+    takes the whole offer in every lane (the offers' total, the planned units
+    of the year, at most the lane's absorption), no lane has a backlog: each
+    participant sells its planned year ``t`` whole, alike in every lane, and
+    its FIFO is one step at its head, year ``t``. This does that step's
+    operations (revenue and tied cost ``+ (planned - 0.0)``, the head a
+    planned year on and its units left, the first and last year of the
+    flows) without the offers, shares and masked steps, and returns the year
+    from which :func:`allocate_market` goes on (``n_years``: nothing left to
+    sell in any lane). The total is added participant by participant as
+    there (``total + (0.0 + units)``, the backlog 0), so the numbers are
+    the same bit for bit. Lanes past ``count`` sell nothing.
+    """
+    n_years = plan.n_years
+    units_by_year = plan.market_units_by_year
+    lo = plan.market_first[m]
+    hi = plan.market_first[m + 1]
+    t = plan.market_begin[m]
+    while t < n_years:
+        total = 0.0
+        for p in range(lo, hi):
+            total = total + (0.0 + units_by_year[t, p])
+        if t >= plan.market_last[m] and total == 0.0:  # nothing planned later and nothing left: done
+            return n_years
+        binds = 0
+        for b in range(count):
+            binds += 0 if total <= absorption[first + b, m, t] else 1
+        if binds > 0:
+            return t
+        for p in range(lo, hi):
+            if units_by_year[t, p] == 0.0:  # nothing offered: no sale
+                continue
+            q = plan.market_column[p]
+            lag = plan.market_lag[p]
+            j = head[p, 0]  # planned year t: every earlier one is sold whole, in every lane
+            revenue = plan.market_planned_revenue[p, j] - 0.0  # the year whole, less the 0 that parts took
+            cost = plan.market_planned_cost[p, j] - 0.0
+            units_next = plan.market_planned_units[p, j + 1]
+            end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
+            for b in range(count):
+                market_revenues[q, t, b] = market_revenues[q, t, b] + revenue
+                market_linked[q, t + lag, b] = market_linked[q, t + lag, b] + cost
+                head[p, b] = j + 1
+                state[p, _LEFT, b] = units_next
+                market_start[q, b] = t if t < market_start[q, b] else market_start[q, b]
+                market_end[q, b] = end if end > market_end[q, b] else market_end[q, b]
+        t += 1
+    return t
+
+
+@_stage
 def allocate_market(
     plan, absorption, first, count, lane, state, head, market_revenues, market_linked, market_start, market_end,
 ):  # pragma: no cover - compiled; tested against grex.market.allocate  # fmt: skip
@@ -649,7 +705,10 @@ def allocate_market(
     scalar version does them, so the numbers are the numpy version's bit
     for bit whichever draws share a batch; lanes past ``count`` sell
     nothing. Market by market, year by year (a complex in two markets adds
-    the second market's flows to the first's, as before).
+    the second market's flows to the first's, as before); a market's
+    opening years, up to the first in which it binds in a lane, without the
+    offers, shares and masked steps (:func:`_sell_opening_years`: there each
+    participant sells its planned year whole in every lane).
 
     Work arrays: ``lane`` (3, L), ``state`` (P, :data:`MARKET_STATE_ROWS`, L)
     and ``head`` (P, L) int. Adds to ``market_revenues`` (C, n_years, L) and
@@ -676,7 +735,10 @@ def allocate_market(
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
-        for t in range(plan.market_begin[m], n_years):  # years before the first planned units have no offer
+        binding = _sell_opening_years(
+            plan, absorption, first, count, m, state, head, market_revenues, market_linked, market_start, market_end
+        )
+        for t in range(binding, n_years):  # from the first year in which the market binds in a lane
             # the offers' total, participant by participant
             for b in range(MARKET_LANES):
                 lane[_TOTAL, b] = 0.0
@@ -778,7 +840,7 @@ def add_market(
             hi = start
         new_lo = min(lo, start)
         new_hi = max(hi, end)
-        for t in range(new_lo, new_hi):
+        for t in range(start, end):  # the lane's flows: none outside these years (+0.0 there, as the rows start)
             inside = lo <= t < hi
             base_revenue = retimed_revenues[t, q] if inside else 0.0
             base_linked = retimed_linked[t, q] if inside else 0.0
@@ -786,6 +848,14 @@ def add_market(
             retimed_linked[t, q] = base_linked + market_linked[q, t, lane]
             market_revenues[q, t, lane] = 0.0
             market_linked[q, t, lane] = 0.0
+        for t in range(new_lo, start):  # the window's years before and after them add the market's +0.0
+            inside = lo <= t < hi
+            retimed_revenues[t, q] = (retimed_revenues[t, q] if inside else 0.0) + 0.0
+            retimed_linked[t, q] = (retimed_linked[t, q] if inside else 0.0) + 0.0
+        for t in range(end, new_hi):
+            inside = lo <= t < hi
+            retimed_revenues[t, q] = (retimed_revenues[t, q] if inside else 0.0) + 0.0
+            retimed_linked[t, q] = (retimed_linked[t, q] if inside else 0.0) + 0.0
         window_lo[q] = new_lo
         window_hi[q] = new_hi
         market_end[q, lane] = 0  # added once, also where a complex is in two markets
