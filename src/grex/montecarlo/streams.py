@@ -257,9 +257,14 @@ def _absorption_compiled(
 
     ``first`` (BLOCK, 3) and ``later`` (BLOCK, T - 1, 2) are the correlated
     normals of streams 0 and 1 (the land-price innovations in their last
-    column). Returns a view of ``w.absorption``; only ``ndtr`` is scipy's.
+    column). Returns a view of ``w.absorption``.
     """
-    from grex.kernel import absorption_paths, absorption_values, normals  # noqa: PLC0415 - numba is slow to import
+    from grex.kernel import (  # noqa: PLC0415 - numba is slow to import
+        absorption_paths,
+        absorption_values,
+        normal_cdf,
+        normals,
+    )
 
     markets = plan.markets
     drawn = np.array(["pace" in plan.active and m.absorption.spread for m in markets], dtype=np.bool_)
@@ -270,7 +275,9 @@ def _absorption_compiled(
     independent = np.array([math.sqrt(1.0 - r * r) for r in rho.tolist()])
     scale = np.array([math.sqrt(1.0 - f * f) for f in phi.tolist()])
     absorption_paths(first, later, w.eps, rho, independent, phi, scale, drawn, w.paths)
-    u = ndtr(w.paths, out=w.paths) if drawn.any() else w.paths
+    u = w.paths
+    if drawn.any():  # scipy's ndtr, compiled (the same numbers; no scipy.special in a simulation)
+        normal_cdf(u.reshape(-1), u.reshape(-1))
     distributions = [m.absorption for m in markets]
     absorption_values(
         u,
