@@ -12,7 +12,7 @@ ratio of the throughput with the markets on to that without them (CPU per
 block off / on), then the market allocation alone
 (:func:`grex.kernel.allocate_market` on the same blocks' absorption, a
 batch of ``MARKET_LANES`` draws at a time, as the kernel calls it), and
-the allocation followed by :func:`grex.kernel.add_market` for each draw. The kernel's first call compiles its variant (about 20 s
+the allocation followed by :func:`grex.kernel.add_market` for each draw. The kernel's first call compiles its variant (about 25 s
 with a market, once per install).
 """
 

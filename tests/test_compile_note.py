@@ -73,7 +73,7 @@ def test_the_note_names_the_stages_of_the_kernel():
     )
     assert progress.compile_note("value_draws_market_rate_by_year_yearly") == (
         "compiling the Monte Carlo kernel for a scenario with a market, a rekenrente per year and a yearly "
-        "revaluation (once per install, about 20 s; cached afterwards)"
+        "revaluation (once per install, about 25 s; cached afterwards)"
     )
 
 
