@@ -89,9 +89,9 @@ def block_times(scenario: Any, portfolio: Any, rounds: int) -> tuple[float, floa
     return statistics.median(random_numbers), statistics.median(kernel_seconds)
 
 
-def allocation_time(scenario: Any, portfolio: Any, rounds: int) -> float:
-    """Median CPU seconds of the market allocation alone per block of draws."""
-    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
+def _allocation_inputs(scenario: Any, portfolio: Any) -> tuple[Any, ...]:
+    """The absorptions and plans of four blocks of draws, and the allocation's work arrays, for the timings below."""
+    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS
     from grex.montecarlo import execution
     from grex.montecarlo.plan import make_plan
     from grex.montecarlo.streams import _block_compiled, _Scratch
@@ -115,6 +115,14 @@ def allocation_time(scenario: Any, portfolio: Any, rounds: int) -> float:
     lane, state = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L))
     head = np.empty((P, L), dtype=np.int64)
     start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+    return C, L, blocks, lane, state, head, start, end
+
+
+def allocation_time(scenario: Any, portfolio: Any, rounds: int) -> float:
+    """Median CPU seconds of the market allocation alone per block of draws."""
+    from grex.kernel import allocate_market
+
+    C, L, blocks, lane, state, head, start, end = _allocation_inputs(scenario, portfolio)
     seconds = []
     for repeat in range(rounds + 1):
         for absorption, block_plan in blocks:
@@ -136,10 +144,7 @@ def add_market_time(scenario: Any, portfolio: Any, rounds: int) -> float:
     """
     from numba import njit
 
-    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, add_market, allocate_market
-    from grex.montecarlo import execution
-    from grex.montecarlo.plan import make_plan
-    from grex.montecarlo.streams import _block_compiled, _Scratch
+    from grex.kernel import MARKET_LANES, add_market, allocate_market
 
     @njit(error_model="numpy")
     def batches(
@@ -152,25 +157,7 @@ def add_market_time(scenario: Any, portfolio: Any, rounds: int) -> float:
                     lo[q], hi[q], span[q] = 10, 30, 30
                 add_market(plan, b, revenues, linked, start, end, retimed, retimed_linked, lo, hi, span, 0)
 
-    plan = make_plan(scenario, portfolio, None)
-    fixed = execution.kernel_plan(plan, plan.bound_years)
-    scratch = _Scratch(plan)
-    C, L, P = plan.inputs.n_complexes, MARKET_LANES, len(fixed.market_complex)
-    blocks = []
-    for block in range(4):
-        reach = np.empty(0)
-
-        def shock_years(pace: Any, delay: Any) -> Any:
-            nonlocal reach
-            reach = execution._reach(plan, pace, delay)
-            return execution._shock_years(plan, reach, 0)
-
-        values = _block_compiled(plan, 1, block, scratch, shock_years)
-        n_years = execution._block_years(plan, reach)
-        blocks.append((np.ascontiguousarray(values["absorption"]), fixed._replace(n_years=n_years)))
-    lane, state = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L))
-    head = np.empty((P, L), dtype=np.int64)
-    start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
+    C, L, blocks, lane, state, head, start, end = _allocation_inputs(scenario, portfolio)
     lo, hi, span = (np.zeros(C, dtype=np.int64) for _ in range(3))
     seconds = []
     for repeat in range(rounds + 1):

@@ -348,8 +348,8 @@ PROGRAMME_UNEVEN = "".join(line + "\n" for line in PROGRAMME3.splitlines() if no
 def test_compiled_allocation_is_numpys(tmp_path: Path, programme: str, markets: str, a_first: float) -> None:
     # grex.kernel.allocate_market (a batch of draws side by side, a lane each) against grex.market.allocate,
     # draw by draw, on markets that bind in some years and not in others; batches of MARKET_LANES draws and
-    # a last one with fewer (its empty lanes must sell nothing).
-    from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS, allocate_market
+    # a last one with fewer (its empty lanes must sell nothing: allocate_batches).
+    from grex.kernel import MARKET_LANES
     from grex.montecarlo.execution import kernel_plan
 
     scenario, portfolio = three_complexes(tmp_path, markets, programme)
@@ -360,28 +360,15 @@ def test_compiled_allocation_is_numpys(tmp_path: Path, programme: str, markets: 
     assert draws % MARKET_LANES != 0
     absorption = np.ascontiguousarray(_block(plan, 5, 0)["absorption"][:draws])
     revenues, costs, sold = allocate(plan.market, absorption, n_years, 3)
-    P, C, L = len(fixed.market_complex), 3, MARKET_LANES
-    lane, state, head = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L)), np.empty((P, L), dtype=np.int64)
-    binding = 0
-    for first in range(0, draws, L):
-        count = min(L, draws - first)
-        market_revenues = np.zeros((C, n_years, L))
-        market_linked = np.zeros((C, n_years + fixed.market_lag.max() + 1, L))
-        start, end = np.zeros((C, L), dtype=np.int64), np.zeros((C, L), dtype=np.int64)
-        allocate_market(fixed, absorption, first, count, lane, state, head, market_revenues, market_linked, start, end)
-        assert not market_revenues[:, :, count:].any() and not end[:, count:].any()
-        for b in range(count):
-            d = first + b
-            got_revenues = market_revenues[fixed.column, :, b]
-            got_costs = market_linked[fixed.column, :n_years, b]
-            np.testing.assert_array_equal(got_revenues.view(np.int64), revenues[d].view(np.int64), f"draw {d}")
-            np.testing.assert_array_equal(got_costs.view(np.int64), costs[d].view(np.int64), err_msg=f"draw {d}")
-            for c in range(C):  # the first and one past the last year of the market's flows
-                years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
-                lag = fixed.market_lag[fixed.market_complex == c].max()
-                assert start[fixed.column[c], b] == years.min()
-                assert end[fixed.column[c], b] == min(years.max() + lag, n_years - 1) + 1
-            binding += int(sold[d, 0, 0] < a_first)  # a's dwellings planned in the first year
+    got_revenues, got_costs, first_year, end_year = allocate_batches(fixed, absorption, draws, n_years, 3)
+    for d in range(draws):
+        np.testing.assert_array_equal(got_revenues[d].view(np.int64), revenues[d].view(np.int64), f"draw {d}")
+        np.testing.assert_array_equal(got_costs[d].view(np.int64), costs[d].view(np.int64), err_msg=f"draw {d}")
+        for c in range(3):  # the first and one past the last year of the market's flows
+            years = np.flatnonzero(sold[d, fixed.market_complex == c].sum(axis=0))
+            lag = fixed.market_lag[fixed.market_complex == c].max()
+            assert (first_year[d, c], end_year[d, c]) == (years.min(), min(years.max() + lag, n_years - 1) + 1)
+    binding = int((sold[:, 0, 0] < a_first).sum())  # a's dwellings planned in the first year
     assert 0 < binding < draws  # some draws take everything in the first year, some do not
 
 
