@@ -1064,15 +1064,19 @@ def index_factors(
 
 
 @_stage
+def with_margin(indexed, margin):  # pragma: no cover - compiled
+    """The nominal cost of an indexed cost: ``indexed + indexed * margin`` (the uncertainty margin on it)."""
+    return indexed + indexed * margin
+
+
+@_stage
 def nominal_flow(cost, revenue, cost_factor, revenue_factor, margin):  # pragma: no cover - compiled
     """:func:`grex.core.nominal_flows` of one complex and year: ``(nominal cost, nominal revenue)``.
 
-    ``indexed = cost * cost_factor``; the nominal cost is ``indexed + indexed
-    * margin`` (the uncertainty margin on the indexed cost), the nominal
-    revenue ``revenue * revenue_factor``.
+    ``indexed = cost * cost_factor``; the nominal cost is :func:`with_margin` of it,
+    the nominal revenue ``revenue * revenue_factor``.
     """
-    indexed = cost * cost_factor
-    return indexed + indexed * margin, revenue * revenue_factor
+    return with_margin(cost * cost_factor, margin), revenue * revenue_factor
 
 
 @_stage
@@ -1352,8 +1356,7 @@ def nominal_flows_by_category(
                 cost, revenue = _flow_at_price_level(
                     plan.fixed_costs, t, q, retimed_revenues, retimed_linked, window_lo[q], window_hi[q]
                 )
-                indexed_cost = indexed[q]
-                nominal_cost = indexed_cost + indexed_cost * plan.column_margin[q]
+                nominal_cost = with_margin(indexed[q], plan.column_margin[q])
                 nominal_revenue = revenue * f_revenue
                 _book_year(
                     t,
@@ -1735,9 +1738,9 @@ def _roll_expected(
             revenue = grid_revenues[t, c] if grid else steps[0, t, c]
             linked = grid_linked[t, c] if grid else steps[1, t, c]
             cost = linked + fixed_costs[t, c]
-            indexed = cost * (cost_factor[t, c] * cost_level[c])
-            nominal_cost = indexed + indexed * margin[c]
-            nominal_revenue = revenue * (revenue_factor[t, c] * revenue_level[c])
+            nominal_cost, nominal_revenue = nominal_flow(
+                cost, revenue, cost_factor[t, c] * cost_level[c], revenue_factor[t, c] * revenue_level[c], margin[c]
+            )
             more_costs = costs[c] + nominal_cost
             more_revenues = revenues[c] + nominal_revenue
             balance = expected[c]
