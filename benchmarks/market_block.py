@@ -32,12 +32,28 @@ sys.path.insert(0, str(Path(__file__).parent))
 BLOCK_DRAWS = 1024
 
 
+def _block_values(plan: Any, block: int, scratch: Any) -> tuple[dict[str, Any], int]:
+    """The drivers of block ``block`` of seed 1 (each draw's index shocks over its own years), and the block's years."""
+    from grex.montecarlo import execution
+    from grex.montecarlo.streams import _block_compiled
+
+    reach = np.empty(0)
+
+    def shock_years(pace: Any, delay: Any) -> Any:
+        nonlocal reach
+        reach = execution._reach(plan, pace, delay)
+        return execution._shock_years(plan, reach, 0)
+
+    values = _block_compiled(plan, 1, block, scratch, shock_years)
+    return values, execution._block_years(plan, reach)
+
+
 def block_times(scenario: Any, portfolio: Any, rounds: int) -> tuple[float, float]:
     """Median CPU seconds of the random numbers and of the kernel per block of draws."""
     from grex.kernel import Draws, Outputs, kernel_for
     from grex.montecarlo import execution
     from grex.montecarlo.plan import make_plan
-    from grex.montecarlo.streams import _block_compiled, _Scratch
+    from grex.montecarlo.streams import _Scratch
 
     plan = make_plan(scenario, portfolio, None)
     fixed = execution.kernel_plan(plan, plan.bound_years)
@@ -58,16 +74,8 @@ def block_times(scenario: Any, portfolio: Any, rounds: int) -> tuple[float, floa
     random_numbers, kernel_seconds = [], []
     for repeat in range(rounds + 1):
         for block in range(4):
-            reach = np.empty(0)
-
-            def shock_years(pace: Any, delay: Any) -> Any:
-                nonlocal reach
-                reach = execution._reach(plan, pace, delay)
-                return execution._shock_years(plan, reach, 0)
-
             clock = time.thread_time()
-            values = _block_compiled(plan, 1, block, scratch, shock_years)
-            n_years = execution._block_years(plan, reach)
+            values, n_years = _block_values(plan, block, scratch)
             middle = time.thread_time()
             kernel(
                 Draws(
@@ -94,7 +102,7 @@ def _allocation_inputs(scenario: Any, portfolio: Any) -> tuple[Any, ...]:
     from grex.kernel import MARKET_LANES, MARKET_STATE_ROWS
     from grex.montecarlo import execution
     from grex.montecarlo.plan import make_plan
-    from grex.montecarlo.streams import _block_compiled, _Scratch
+    from grex.montecarlo.streams import _Scratch
 
     plan = make_plan(scenario, portfolio, None)
     fixed = execution.kernel_plan(plan, plan.bound_years)
@@ -102,15 +110,7 @@ def _allocation_inputs(scenario: Any, portfolio: Any) -> tuple[Any, ...]:
     C, L, P = plan.inputs.n_complexes, MARKET_LANES, len(fixed.market_complex)
     blocks = []
     for block in range(4):
-        reach = np.empty(0)
-
-        def shock_years(pace: Any, delay: Any) -> Any:
-            nonlocal reach
-            reach = execution._reach(plan, pace, delay)
-            return execution._shock_years(plan, reach, 0)
-
-        values = _block_compiled(plan, 1, block, scratch, shock_years)
-        n_years = execution._block_years(plan, reach)
+        values, n_years = _block_values(plan, block, scratch)
         blocks.append((np.ascontiguousarray(values["absorption"]), fixed._replace(n_years=n_years)))
     lane, state = np.empty((3, L)), np.empty((P, MARKET_STATE_ROWS, L))
     head = np.empty((P, L), dtype=np.int64)

@@ -12,16 +12,21 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.slow
-def test_quick_benchmark_reports_every_figure():
+def run_benchmark(*flags: str) -> dict:
+    """The JSON of ``benchmarks/run.py FLAGS --quick --json`` (a failing run fails the test)."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json"],
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), *flags, "--quick", "--json"],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
     )
-    results = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_reports_every_figure():
+    results = run_benchmark()
     assert results["quick"] is True
     assert {
         "machine",
@@ -66,14 +71,7 @@ def test_quick_benchmark_reports_every_figure():
 
 @pytest.mark.slow
 def test_user_path_reports_the_whole_process_and_where_its_time_goes():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--user-path", "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    path = json.loads(out.stdout)["user_path"]
+    path = run_benchmark("--user-path")["user_path"]
     assert path["complexes"] == 19 and path["planned_years"] == 19  # the example
     assert [run["draws"] for run in path["runs"]] == [4096, 20_000]
     for run in path["runs"]:
@@ -87,14 +85,7 @@ def test_user_path_reports_the_whole_process_and_where_its_time_goes():
 
 def test_per_draw_splits_the_cpu_of_a_draw_into_random_numbers_and_kernel():
     # issue 17: the figure of benchmarks/README.md "Per-draw CPU of the example"
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--per-draw", "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    split = json.loads(out.stdout)["per_draw"]
+    split = run_benchmark("--per-draw")["per_draw"]
     assert split["draws"] == 4096 and split["threads"] == 1
     for name in ("example", "standard"):
         r = split[name]
@@ -105,14 +96,7 @@ def test_per_draw_splits_the_cpu_of_a_draw_into_random_numbers_and_kernel():
 
 @pytest.mark.slow
 def test_scale_reports_the_full_run_both_paths_and_the_scaling_in_each_dimension():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--scale", "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    results = json.loads(out.stdout)
+    results = run_benchmark("--scale")
     assert results["quick"] is True and len(results["load"]["before"]) == len(results["load"]["after"]) == 3
     scale = results["scale"]
     assert scale["size"] == {"complexes": 40, "years": 12, "draws": 4096}
@@ -146,14 +130,7 @@ def test_scale_reports_the_full_run_both_paths_and_the_scaling_in_each_dimension
 
 @pytest.mark.slow
 def test_startup_reports_whole_processes_in_turns_and_the_parts_of_the_kernels_start():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--startup", "--quick", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    started = json.loads(out.stdout)["startup"]
+    started = run_benchmark("--startup")["startup"]
     assert started["rounds"] == 3
     for setting in ("bytecode cached", "environment as is"):
         commands = started[setting]["commands"]
