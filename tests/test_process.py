@@ -100,11 +100,15 @@ def test_the_command_runs_openblas_on_one_thread_unless_told(tmp_path):
 
 
 def test_the_command_ends_as_before_where_a_thread_is_left(tmp_path):
+    # a thread that is not a daemon, alive until main() has returned (the interpreter waits for it), however
+    # long the command takes
     code = (
-        "import threading, time\n"
-        "threading.Thread(target=time.sleep, args=(0.5,)).start()  # not a daemon: the interpreter waits for it\n"
-        + _AS_THE_SCRIPT
+        "import threading\n"
+        "left = threading.Event()\n"
+        "threading.Thread(target=left.wait, args=(120,)).start()\n"
+        + _AS_THE_SCRIPT.replace("print('after main', status)\n", "print('after main', status)\nleft.set()\n")
     )
+    assert "left.set()" in code
     done = _command(code, "run", str(EXAMPLE), "--out", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr
     assert "after main 0" in done.stdout  # main() returned: the interpreter's own end
