@@ -431,6 +431,61 @@ def test_compiled_allocation_opening_years_are_numpys(tmp_path: Path) -> None:
     assert revenues[6, 0, 2] == revenues[L, 0, 2] == 80 * 11000.0  # a lane that does not bind sells as planned
 
 
+# Hectares in tenths (0.1, 0.7, 0.3 ... none of them exact in binary) of three complexes over five years.
+PROGRAMME_TENTHS = "project,year,segment,unit,quantity,price,cost_per_unit,cost_lag\n" + "".join(
+    f"{project},{2024 + k},bedrijven,ha,{units},{900000 + 1000 * k},50000,1\n"
+    for project, tenths in (("a", (1, 7, 3, 11, 2)), ("b", (3, 1, 9, 2, 6)), ("c", (7, 3, 1, 4, 3)))
+    for k, units in enumerate(0.1 * n for n in tenths)
+)
+
+
+def test_compiled_allocation_sells_nothing_where_rounding_leaves_a_backlog(tmp_path: Path) -> None:
+    # An absorption a few units in the last place below the offers' total: the market binds, each participant's
+    # share s = offer * (absorption / total) falls short of its offer by rounding, so it keeps a backlog
+    # offer - s of a few ulps, while its FIFO (units left of each planned year, less each sale) may have sold
+    # every planned year by then. A later year's offer is then that residue alone: > 0, with no planned year due
+    # to sell it from. The FIFO sells nothing there, so the year holds no flow and is not one of the years of
+    # the flows (market_start ... market_end): a lane sells only where its head's planned year is due. (A sale
+    # can bring no revenue: the last residue of a planned year sold whole after parts took its revenue.)
+    from grex.montecarlo.execution import kernel_plan
+
+    markets = '[market.business]\nsegments = ["bedrijven"]\nunit = "ha"\nabsorption = { low = 0.5, high = 2.5 }\n'
+    scenario, portfolio = three_complexes(tmp_path, markets, PROGRAMME_TENTHS)
+    plan = make_plan(scenario, portfolio, None)
+    n_years = plan.bound_years
+    fixed = kernel_plan(plan, n_years)
+    units = plan.market.widen(n_years).units
+    draws = 400
+    rng = np.random.default_rng(3)
+    absorption = np.empty((draws, 1, n_years))
+    backlog = np.zeros((draws, units.shape[0]))
+    for t in range(n_years):  # the offers' total as grex.market.allocate adds it, then an absorption near it
+        offer = backlog + units[None, :, t]
+        total = np.zeros(draws)
+        for p in range(units.shape[0]):
+            total = total + offer[:, p]
+        near = total.copy()
+        for _ulp in range(3):  # 0 to 3 units in the last place below the total
+            near = np.where(rng.random(draws) < 0.6, np.nextafter(near, 0.0), near)
+        a = np.where(rng.random(draws) < 0.5, near, total * rng.uniform(0.6, 1.0, draws))
+        absorption[:, 0, t] = np.where(total == 0.0, 1.0, a)
+        everything = total <= absorption[:, 0, t]
+        share = absorption[:, 0, t] / np.where(everything, 1.0, total)
+        backlog = np.where(everything[:, None], 0.0, offer - offer * share[:, None])
+    revenues, costs, sold = allocate(plan.market, absorption, n_years, 3)
+    got_revenues, got_costs, first_year, end_year = allocate_batches(fixed, absorption, draws, n_years, 3)
+    np.testing.assert_array_equal(got_revenues.view(np.int64), revenues.view(np.int64))
+    np.testing.assert_array_equal(got_costs.view(np.int64), costs.view(np.int64))
+    residues, lag = 0, 1  # (every cost_lag of PROGRAMME_TENTHS)
+    for d in range(draws):
+        for c in range(3):  # each year with revenue holds a sale, each year with a sale a share sold (> 0)
+            paid, shares = np.flatnonzero(revenues[d, c]), np.flatnonzero(sold[d, c])
+            assert shares.min() <= first_year[d, c] <= paid.min()
+            assert min(paid.max() + lag, n_years - 1) + 1 <= end_year[d, c] <= min(shares.max() + lag, n_years - 1) + 1
+            residues += int(end_year[d, c] < min(shares.max() + lag, n_years - 1) + 1)
+    assert residues > 0  # shares of a rounding residue after the last sale, in years that hold no flow
+
+
 def test_market_above_plan_reproduces_every_draw_of_the_example_with_shocks(tmp_path: Path) -> None:
     # Issue 15: a market whose absorption is at least the plan in every year reproduces today's valuation,
     # in grex run and in every draw, with cost and price shocks, interest spread and risks on. The markets

@@ -526,23 +526,25 @@ class Outputs(NamedTuple):
 MARKET_LANES = 32
 # Rows of the allocation's work arrays: per lane (``lane``), and per participant and lane (``state``).
 _TOTAL, _SHARE, _EVERY = 0, 1, 2
-_BACKLOG, _LEFT, _TAKEN, _TAKEN_COST, _REST, _SALE = 0, 1, 2, 3, 4, 5
+_BACKLOG, _LEFT, _TAKEN, _TAKEN_COST, _REST, _HEAD_YEAR = 0, 1, 2, 3, 4, 5
 #: Rows of ``state``.
 MARKET_STATE_ROWS = 6
 
 
 @_stage
 def _sell_step(
-    at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, due, revenue, cost, units, units_next,
+    at, left, rest, taken, taken_cost, year, revenue_t, cost_t, j, due, revenue, cost, units, units_next, year_next,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
     """One step of the FIFO of :func:`allocate_market` in one lane: sell from planned year ``j`` (where ``due``).
 
     The lane sells if its oldest planned year with units left (``at``) is
     ``j``, that year is planned by this year (``due``) and it still has
     units to sell this year (``rest`` >= 0): the year whole (``rest >=
-    left``: its revenue and cost less what earlier parts took) or a part
-    (its share ``rest / units``); else it keeps its numbers (selects, no
-    branches). ``rest`` becomes -1 where the lane is done for the year.
+    left``: its revenue and cost less what earlier parts took; the head
+    moves to year ``j + 1``, planned in ``year_next`` with ``units_next``)
+    or a part (its share ``rest / units``); else it keeps its numbers
+    (selects, no branches). ``rest`` becomes -1 where the lane is done for
+    the year; ``year`` is the planned year of the head.
     """
     here = (rest >= 0.0) & (at == j) & due
     whole = here & (rest >= left)
@@ -562,28 +564,30 @@ def _sell_step(
     cost_t = whole_cost if whole else (part_cost if part else cost_t)
     taken = 0.0 if whole else (taken_part if part else taken)
     taken_cost = 0.0 if whole else (taken_cost_part if part else taken_cost)
-    sale = 1.0 if (whole | part) else sale
+    year = year_next if whole else year
     at = j + 1 if whole else at
     left = units_next if whole else (left_part if part else left)
     stop = (here & (not whole)) | (whole & (rest_after == 0.0))
     rest = -1.0 if stop else (rest_after if whole else rest)
-    return at, left, rest, taken, taken_cost, sale, revenue_t, cost_t
+    return at, left, rest, taken, taken_cost, year, revenue_t, cost_t
 
 
 @_stage
 def _sell_two_planned_years(
-    state, head, p, revenue_row, linked_row, j, revenue, cost, units, due, revenue_next, cost_next, units_next,
-    units_after,
+    state, head, p, revenue_row, linked_row, t, j, revenue, cost, units, due, revenue_next, cost_next, units_next,
+    units_after, year_next, year_after,
 ):  # pragma: no cover - compiled; tested through allocate_market  # fmt: skip
     """Two steps of the FIFO of :func:`allocate_market` (:func:`_sell_step`) in one pass over the lanes.
 
-    Participant ``p`` sells from its planned year ``j`` (revenue, cost,
-    units), then, where ``due`` (planned by this year), from year ``j + 1``
-    (``revenue_next``, ``cost_next``, ``units_next``; the units of the year
-    after it ``units_after``), in every lane. Each lane's numbers stay in
-    registers between the two steps: half the loads and stores of a pass
-    per step (the loop runs as vector instructions). Returns the lanes
-    that may still sell.
+    Participant ``p`` sells in year ``t`` from its planned year ``j``
+    (revenue, cost, units), then, where ``due`` (planned by year ``t``),
+    from year ``j + 1`` (``revenue_next``, ``cost_next``, ``units_next``,
+    planned in ``year_next``; the units of the year after it
+    ``units_after``, planned in ``year_after``), in every lane. Each lane's
+    numbers stay in registers between the two steps: half the loads and
+    stores of a pass per step (the loop runs as vector instructions).
+    Returns the lanes that may still sell: units left to sell this year
+    and a head planned by year ``t``.
     """
     going = 0
     for b in range(MARKET_LANES):
@@ -592,37 +596,26 @@ def _sell_two_planned_years(
         rest = state[p, _REST, b]
         taken = state[p, _TAKEN, b]
         taken_cost = state[p, _TAKEN_COST, b]
-        sale = state[p, _SALE, b]
+        year = state[p, _HEAD_YEAR, b]
         revenue_t = revenue_row[b]
         cost_t = linked_row[b]
-        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
-            at, left, rest, taken, taken_cost, sale, revenue_t, cost_t, j, True, revenue, cost, units, units_next
-        )
-        at, left, rest, taken, taken_cost, sale, revenue_t, cost_t = _sell_step(
-            at,
-            left,
-            rest,
-            taken,
-            taken_cost,
-            sale,
-            revenue_t,
-            cost_t,
-            j + 1,
-            due,
-            revenue_next,
-            cost_next,
-            units_next,
-            units_after,
-        )
+        at, left, rest, taken, taken_cost, year, revenue_t, cost_t = _sell_step(
+            at, left, rest, taken, taken_cost, year, revenue_t, cost_t, j, True, revenue, cost, units, units_next,
+            year_next,
+        )  # fmt: skip
+        at, left, rest, taken, taken_cost, year, revenue_t, cost_t = _sell_step(
+            at, left, rest, taken, taken_cost, year, revenue_t, cost_t, j + 1, due, revenue_next, cost_next,
+            units_next, units_after, year_after,
+        )  # fmt: skip
         revenue_row[b] = revenue_t
         linked_row[b] = cost_t
         state[p, _TAKEN, b] = taken
         state[p, _TAKEN_COST, b] = taken_cost
-        state[p, _SALE, b] = sale
+        state[p, _HEAD_YEAR, b] = year
         head[p, b] = at
         state[p, _LEFT, b] = left
         state[p, _REST, b] = rest
-        going += 1 if rest >= 0.0 else 0
+        going += 1 if (rest >= 0.0) & (year <= t) else 0
     return going
 
 
@@ -637,13 +630,14 @@ def _sell_opening_years(
     of the year, at most the lane's absorption), no lane has a backlog: each
     participant sells its planned year ``t`` whole, alike in every lane, and
     its FIFO is one step at its head, year ``t``. This does that step's
-    operations (revenue and tied cost ``+ (planned - 0.0)``, the head a
-    planned year on and its units left, the first and last year of the
-    flows) without the offers, shares and masked steps, and returns the year
-    from which :func:`allocate_market` goes on (``n_years``: nothing left to
-    sell in any lane). The total is added participant by participant as
-    there (``total + (0.0 + units)``, the backlog 0), so the numbers are
-    the same bit for bit. Lanes past ``count`` sell nothing.
+    operations (revenue and tied cost ``+ (planned - 0.0)``, the head and
+    its planned year a planned year on and its units left, the first and
+    last year of the flows) without the offers, shares and masked steps,
+    and returns the year from which :func:`allocate_market` goes on
+    (``n_years``: nothing left to sell in any lane). The total is added
+    participant by participant as there (``total + (0.0 + units)``, the
+    backlog 0), so the numbers are the same bit for bit. Lanes past
+    ``count`` sell nothing.
     """
     n_years = plan.n_years
     units_by_year = plan.market_units_by_year
@@ -670,12 +664,14 @@ def _sell_opening_years(
             revenue = plan.market_planned_revenue[p, j] - 0.0  # the year whole, less the 0 that parts took
             cost = plan.market_planned_cost[p, j] - 0.0
             units_next = plan.market_planned_units[p, j + 1]
+            year_next = plan.market_planned_year[p, j + 1]
             end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
             for b in range(count):
                 market_revenues[q, t, b] = market_revenues[q, t, b] + revenue
                 market_linked[q, t + lag, b] = market_linked[q, t + lag, b] + cost
                 head[p, b] = j + 1
                 state[p, _LEFT, b] = units_next
+                state[p, _HEAD_YEAR, b] = year_next
                 market_start[q, b] = t if t < market_start[q, b] else market_start[q, b]
                 market_end[q, b] = end if end > market_end[q, b] else market_end[q, b]
         t += 1
@@ -698,10 +694,17 @@ def allocate_market(
     Draws ``first ... first + count - 1`` run side by side, one per lane
     (the last axis of every work array), so that each loop over the lanes
     runs as vector instructions: the offers and their total (added
-    participant by participant, in order, in each lane), the share, and the
-    FIFO, a step per planned year (:func:`_sell_step`, two a pass over the
-    lanes: :func:`_sell_two_planned_years`) from the oldest head of the
-    lanes on, each lane taking part only where its own head is. Every lane does the operations of one draw in the order the
+    participant by participant, in order, in each lane; the offers of a
+    year add up the next year's total as they leave their backlogs), the
+    share, and the FIFO, a step per planned year (:func:`_sell_step`, two a
+    pass over the lanes: :func:`_sell_two_planned_years`) from the oldest
+    head of the lanes that sell on, each lane taking part only where its
+    own head is. A lane sells in a year exactly where it has units to sell
+    (``rest`` > 0) and its head is planned by then (its first step then
+    sells the head whole or a part, for the head's units left are > 0), so
+    the first and last year of the flows are set from that before the FIFO,
+    and lanes that do not sell skip it (``rest`` -1). Every lane does the
+    operations of one draw in the order the
     scalar version does them, so the numbers are the numpy version's bit
     for bit whichever draws share a batch; lanes past ``count`` sell
     nothing. Market by market, year by year (a complex in two markets adds
@@ -710,8 +713,10 @@ def allocate_market(
     offers, shares and masked steps (:func:`_sell_opening_years`: there each
     participant sells its planned year whole in every lane).
 
-    Work arrays: ``lane`` (3, L), ``state`` (P, :data:`MARKET_STATE_ROWS`, L)
-    and ``head`` (P, L) int. Adds to ``market_revenues`` (C, n_years, L) and
+    Work arrays: ``lane`` (3, L), ``state`` (P, :data:`MARKET_STATE_ROWS`, L:
+    backlog, units left of the head, revenue and cost its parts took, units
+    to sell this year, the head's planned year) and ``head`` (P, L) int.
+    Adds to ``market_revenues`` (C, n_years, L) and
     ``market_linked`` (C, >= n_years + the largest lag + 1, L; the rows past
     ``n_years`` take the costs tied to sales too late to count), zeros on
     entry, by column; sets ``market_start``, ``market_end`` (C, L): the
@@ -724,6 +729,7 @@ def allocate_market(
     for p in range(P):
         q = plan.market_column[p]
         units = plan.market_planned_units[p, 0]
+        year = plan.market_planned_year[p, 0]
         for b in range(MARKET_LANES):
             market_start[q, b] = n_years
             market_end[q, b] = 0
@@ -732,6 +738,7 @@ def allocate_market(
             state[p, _TAKEN, b] = 0.0
             state[p, _TAKEN_COST, b] = 0.0
             head[p, b] = 0 if b < count else sentinel
+            state[p, _HEAD_YEAR, b] = year if b < count else n_years
     for m in range(plan.market_first.shape[0] - 1):
         lo = plan.market_first[m]
         hi = plan.market_first[m + 1]
@@ -739,13 +746,13 @@ def allocate_market(
             plan, absorption, first, count, m, state, head, market_revenues, market_linked, market_start, market_end
         )
         for t in range(binding, n_years):  # from the first year in which the market binds in a lane
-            # the offers' total, participant by participant
-            for b in range(MARKET_LANES):
-                lane[_TOTAL, b] = 0.0
-            for p in range(lo, hi):
-                units = units_by_year[t, p]
+            if t == binding:  # the offers' total, participant by participant (later years': the offers below)
                 for b in range(MARKET_LANES):
-                    lane[_TOTAL, b] = lane[_TOTAL, b] + (state[p, _BACKLOG, b] + units)
+                    lane[_TOTAL, b] = 0.0
+                for p in range(lo, hi):
+                    units = units_by_year[t, p]
+                    for b in range(MARKET_LANES):
+                        lane[_TOTAL, b] = lane[_TOTAL, b] + (state[p, _BACKLOG, b] + units)
             if t >= plan.market_last[m]:  # nothing planned later: done where nothing is left in any lane
                 offering = 0
                 for b in range(MARKET_LANES):
@@ -758,10 +765,13 @@ def allocate_market(
                 everything = total <= a
                 lane[_SHARE, b] = a / (1.0 if everything else total)
                 lane[_EVERY, b] = 1.0 if everything else 0.0
+                lane[_TOTAL, b] = 0.0  # next year's total from here
+            later = t + 1 if t + 1 < n_years else t  # (the last year's next total is not used)
             for p in range(lo, hi):
                 q = plan.market_column[p]
                 lag = plan.market_lag[p]
                 units = units_by_year[t, p]
+                units_later = units_by_year[later, p]
                 # the units each lane sells (rest: +inf where it sells everything offered, -1 where nothing)
                 oldest = sentinel
                 selling = 0
@@ -769,19 +779,26 @@ def allocate_market(
                     o = state[p, _BACKLOG, b] + units
                     everything = lane[_EVERY, b] > 0.0
                     s = o * lane[_SHARE, b]
-                    at = head[p, b]
-                    state[p, _BACKLOG, b] = 0.0 if everything else o - s
+                    backlog = 0.0 if everything else o - s
+                    state[p, _BACKLOG, b] = backlog
+                    lane[_TOTAL, b] = lane[_TOTAL, b] + (backlog + units_later)
                     rest = -1.0 if ((o == 0.0) | (b >= count)) else (np.inf if everything else s)
-                    state[p, _REST, b] = rest
-                    state[p, _SALE, b] = 0.0
+                    sale = (rest > 0.0) & (state[p, _HEAD_YEAR, b] <= t)
+                    state[p, _REST, b] = rest if sale else -1.0
+                    at = head[p, b] if sale else sentinel
                     oldest = at if at < oldest else oldest
-                    selling += 1 if rest >= 0.0 else 0
+                    selling += 1 if sale else 0
                 if selling == 0:
                     continue
-                # the FIFO, a planned year at a time from the oldest head of the lanes
+                end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
+                for b in range(MARKET_LANES):  # (a loop of its own: vector instructions)
+                    sale = state[p, _REST, b] > 0.0
+                    year = t if sale else n_years
+                    market_start[q, b] = year if year < market_start[q, b] else market_start[q, b]
+                    year = end if sale else 0
+                    market_end[q, b] = year if year > market_end[q, b] else market_end[q, b]
+                # the FIFO, a planned year at a time from the oldest head of the lanes that sell
                 j = oldest
-                if plan.market_planned_year[p, j] > t:
-                    continue
                 revenue_row = market_revenues[q, t]
                 linked_row = market_linked[q, t + lag]
                 while True:  # two planned years a pass (year j is due, so j + 1 is in the table)
@@ -793,6 +810,7 @@ def allocate_market(
                         p,
                         revenue_row,
                         linked_row,
+                        t,
                         j,
                         plan.market_planned_revenue[p, j],
                         plan.market_planned_cost[p, j],
@@ -802,17 +820,12 @@ def allocate_market(
                         plan.market_planned_cost[p, j + 1],
                         plan.market_planned_units[p, j + 1],
                         plan.market_planned_units[p, after],
+                        plan.market_planned_year[p, j + 1],
+                        plan.market_planned_year[p, after],
                     )
                     j += 2
                     if going == 0 or not due or plan.market_planned_year[p, j] > t:
                         break
-                end = (t + lag if t + lag < n_years - 1 else n_years - 1) + 1
-                for b in range(MARKET_LANES):
-                    sale = state[p, _SALE, b] != 0.0
-                    year = t if sale else n_years
-                    market_start[q, b] = year if year < market_start[q, b] else market_start[q, b]
-                    year = end if sale else 0
-                    market_end[q, b] = year if year > market_end[q, b] else market_end[q, b]
 
 
 @_stage
