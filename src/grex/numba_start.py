@@ -88,7 +88,7 @@ class _LinalgLoader(importlib.abc.Loader):
         self._loader = loader
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)  # type: ignore[no-any-return]
+        return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         # the module as the import system would have made it: its own loader, not this wrapper
@@ -99,7 +99,7 @@ class _LinalgLoader(importlib.abc.Loader):
         _defer(module)
 
 
-def _defer(linalg: ModuleType) -> None:
+def _defer(linalg: Any) -> None:
     """Replace ``linalg.ensure_blas`` by the same check without the import, for its first call only."""
     original = getattr(linalg, "ensure_blas", None)
     width = getattr(linalg, "_check_lapack_int_width", None)
@@ -109,11 +109,11 @@ def _defer(linalg: ModuleType) -> None:
     def ensure_blas() -> None:
         linalg.ensure_blas = original  # once: every later call is numba's own
         if "scipy.linalg" in sys.modules:  # nothing to spare
-            return original()  # type: ignore[no-any-return]
+            original()
+            return
         if not cython_blas_found():
             raise ImportError("scipy 0.16+ is required for linear algebra")
         if callable(width):
             width()
-        return None
 
     linalg.ensure_blas = ensure_blas
