@@ -29,7 +29,8 @@ Measures, in one process and one run (issue 4):
   ``grex --help``, ``grex run`` and a small ``grex simulate`` as whole
   processes taking turns (CPU and wall seconds, medians), with every module's
   bytecode cached and with the environment as it is, and the parts of the
-  kernel's start (importing numba and scipy, numba's cache loads);
+  kernel's start (importing numba, numba's cache loads; whether scipy.special
+  and scipy.linalg were imported);
 - with ``--per-draw`` only (issue 17): the CPU seconds per draw of one
   thread's simulation, split into the random numbers of the blocks
   (``_block_compiled``) and the kernel (``value_draws``), on the example and
@@ -716,7 +717,6 @@ portfolio = read_portfolio(scenario.portfolio)
 parts = {{}}
 start = T(); import numba; parts["import numba"] = T() - start
 start = T(); import grex.kernel; parts["import grex.kernel"] = T() - start
-start = T(); import scipy.linalg; parts["import scipy.linalg (numba's check for a BLAS)"] = T() - start
 from numba.core import caching
 loads = []
 load_overload = caching.Cache.load_overload
@@ -732,8 +732,10 @@ from grex.montecarlo import simulate
 start = T()
 simulate(scenario, portfolio, draws=1024, seed=1, threads=1)
 parts["the first simulation of 1,024 draws"] = T() - start
-# issue 17: the random numbers' ndtr is compiled (grex.kernel.ndtr), so a simulation no longer imports scipy.special
-print(json.dumps({{"parts": parts, "loads": loads, "scipy.special imported": "scipy.special" in sys.modules}}))
+# issue 17: the random numbers' ndtr is compiled (grex.kernel.ndtr), so a simulation no longer imports scipy.special;
+# numba's check for a BLAS finds scipy.linalg.cython_blas without importing scipy.linalg (grex.numba_start)
+print(json.dumps({{"parts": parts, "loads": loads, "scipy.special imported": "scipy.special" in sys.modules,
+                  "scipy.linalg imported": "scipy.linalg" in sys.modules}}))
 """
 
 
@@ -835,7 +837,10 @@ def format_startup(r: dict[str, Any]) -> str:
         "    loaded from numba's cache (the first load starts numba's code generator): "
         + "; ".join(f"{name} {seconds:.3f}" + ("" if found else " (compiled)") for name, seconds, found in k["loads"])
     )
-    lines.append(f"    scipy.special imported by the simulation: {k.get('scipy.special imported')}")
+    lines.append(
+        f"    scipy.special imported by the simulation: {k.get('scipy.special imported')}; "
+        f"scipy.linalg: {k.get('scipy.linalg imported')}"
+    )
     lines.append(f"  targets met: {r['targets']}")
     return "\n".join(lines)
 

@@ -150,4 +150,5 @@ def test_startup_reports_whole_processes_in_turns_and_the_parts_of_the_kernels_s
     loaded = {name: found for name, _, found in kernel["loads"]}
     assert loaded["value_draws"] and loaded["block_timing"]  # the example's kernel and a helper, from numba's cache
     assert kernel["scipy.special imported"] is False  # the random numbers' ndtr is compiled (issue 17)
+    assert kernel["scipy.linalg imported"] is False  # numba's BLAS check without it (grex.numba_start)
     assert set(started["targets"]) == {"grex_run_cpu_above_numpy"}

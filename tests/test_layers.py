@@ -26,6 +26,7 @@ LAYERS = {
     "grex.formatting": 0,
     "grex.progress": 0,
     "grex.limits": 0,
+    "grex.numba_start": 0,  # numba's first load of the kernel without scipy.linalg (issue 17)
     "grex.display": 1,
     "grex.core": 1,
     "grex.drivers": 1,
@@ -62,6 +63,7 @@ MODEL += (
     "progress",
     "limits",
     "market",
+    "numba_start",
 )
 PRESENTATION = ("grex.io", "grex.report", "grex.plot", "grex.api", "grex.cli")
 

@@ -139,3 +139,43 @@ def test_a_simulation_imports_numba_before_the_collector_resumes(tmp_path, monke
     # paused until the first draws were valued: numba's registries (loading the kernel from its cache) made then
     assert status == 0 and paused == [0] and enabled
     assert kernel == [True] and registries == [True]
+
+
+_BLAS_CHECK_CODE = """
+import json, sys
+import numpy as np
+import grex.kernel as kernel
+out = np.empty(3)
+kernel.pcg64_fill(np.array([1, 2, 3, 4], dtype=np.uint64), out)  # the first compiled call: numba's registries
+import numba.np.arraymath as arraymath, numba.np.linalg as linalg
+before = ["scipy.linalg" in sys.modules, arraymath._HAVE_BLAS, linalg.ensure_blas.__qualname__,
+          linalg.__loader__ is linalg.__spec__.loader, type(linalg.__loader__).__name__]
+import scipy.linalg, scipy.linalg.cython_blas
+linalg.ensure_blas()
+print(json.dumps(before + [callable(scipy.linalg.cho_factor), hasattr(scipy.linalg.cython_blas, "__pyx_capi__")]))
+"""
+
+
+def test_loading_the_kernel_does_not_import_scipy_linalg_and_numba_keeps_its_blas_check():
+    """numba's array math checks for a BLAS by importing scipy.linalg (0.2 s of a simulation's start): grex defers
+    the check to one that finds scipy.linalg.cython_blas without importing it (grex.numba_start). numba's answer
+    (_HAVE_BLAS) is the same, its ensure_blas is its own again afterwards, scipy.linalg imports as before."""
+    out = subprocess.run([sys.executable, "-c", _BLAS_CHECK_CODE], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [
+        False,
+        True,
+        "ensure_blas",
+        True,
+        "SourceFileLoader",
+        True,
+        True,
+    ]
+
+
+def test_the_deferred_blas_check_answers_as_numba_would(monkeypatch):
+    from grex import numba_start
+
+    assert numba_start.cython_blas_found()
+    monkeypatch.setattr(numba_start.importlib.util, "find_spec", lambda name: None)
+    assert not numba_start.cython_blas_found()  # no scipy: numba's check would fail to import it too

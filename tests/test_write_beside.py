@@ -162,3 +162,51 @@ def test_reserve_years_parquet_reads_back_as_the_revaluation_frame(tmp_path):
         assert (frame[column].to_numpy() == expected[column].to_numpy()).all(), column
     group = pq.ParquetFile(tmp_path / "reserve_years.parquet").metadata.row_group(0)
     assert [group.column(i).path_in_schema for i in range(5) if group.column(i).is_stats_set] == ["draw"]
+
+
+def _sorts_recorded(monkeypatch, pause: float = 0.0) -> list[str]:
+    """The names of the threads that sort a reserve path in grex.io.simulation (pausing there ``pause`` s)."""
+    import threading
+    import time
+
+    names: list[str] = []
+    sort = simulation_io.percentiles_along_draws
+
+    def spy(values, levels):
+        names.append(threading.current_thread().name)
+        time.sleep(pause)
+        return sort(values, levels)
+
+    monkeypatch.setattr(simulation_io, "percentiles_along_draws", spy)
+    return names
+
+
+def test_the_reserve_path_is_sorted_beside_the_rest_once_every_draw_is_valued(valuation, tmp_path, monkeypatch):
+    """Issue 17: the reserve path's percentiles sorted in a thread of their own from the last on_draws call, while
+    the last row groups are written and the result assembled; reserve_path.csv as sorted in this thread."""
+    from grex.io.results import write_csv
+    from grex.montecarlo.result import PATH_PERCENTILES, percentiles_along_draws
+
+    names = _sorts_recorded(monkeypatch)
+    simulation = simulate_to(valuation, tmp_path / "out", draws=DRAWS, seed=7, chunk_size=1024, threads=2)
+    assert names == ["grex-reserve-path"]
+    expected = simulation.reserve_path(percentiles_along_draws(simulation.reserve, PATH_PERCENTILES))
+    write_csv(expected, tmp_path / "expected.csv")
+    assert (tmp_path / "out" / "reserve_path.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+
+
+def test_an_error_after_the_last_draws_waits_for_the_reserve_paths_sorts(valuation, tmp_path, monkeypatch):
+    import threading
+
+    import grex.montecarlo.execution as execution
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("assembling failed")
+
+    names = _sorts_recorded(monkeypatch, pause=0.3)
+    monkeypatch.setattr(execution, "assemble", broken)
+    with pytest.raises(RuntimeError, match="assembling failed"):
+        simulate_to(valuation, tmp_path / "out", draws=DRAWS, seed=7, chunk_size=1024, threads=2)
+    assert names == ["grex-reserve-path"]  # started: the draws were all valued
+    assert not [t for t in threading.enumerate() if t.name == "grex-reserve-path"]  # and ended before the error
+    assert list(tmp_path.iterdir()) == []

@@ -107,6 +107,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from grex.numba_start import defer_blas_check
+
+defer_blas_check()  # numba's first load of the kernel without scipy.linalg (its BLAS check; issue 17)
+
 __all__ = [
     "MARKET_LANES",
     "MARKET_STATE_ROWS",

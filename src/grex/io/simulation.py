@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -23,6 +25,7 @@ from grex.io.results import (
     write_json,
 )
 from grex.montecarlo import Simulation
+from grex.montecarlo.result import PATH_PERCENTILES, percentiles_along_draws
 from grex.reserves import reserve_figures
 from grex.valuation import Valuation
 
@@ -124,25 +127,29 @@ def simulate_to(
         if draws is None:
             draws = valuation.scenario.montecarlo.draws
         about = {**provenance(valuation.scenario, valuation.input_hash), "draws": draws, "seed": seed}
-        with DrawsWriter(staging / "draws.parquet", valuation.inputs.projects, about) as writer:
-            on_draws = writer.write
-            if started is not None:
-                waiting = [started]
+        waiting = [] if started is None else [started]
+        reserve_path = _ReservePercentiles()
+        try:
+            with DrawsWriter(staging / "draws.parquet", valuation.inputs.projects, about) as writer:
 
                 def on_draws(arrays: Mapping[str, Any], done: int) -> None:
                     while waiting:
                         waiting.pop()()
+                    if done == draws:  # every draw valued: the reserve path's sorts beside the rest of the work
+                        reserve_path.start(arrays["reserve"])
                     writer.write(arrays, done)
 
-            try:
-                simulation = run(
-                    valuation.scenario, valuation.portfolio, draws=draws, seed=seed, on_draws=on_draws, **simulate
-                )
-            finally:
-                if started is not None:
+                try:
+                    simulation = run(
+                        valuation.scenario, valuation.portfolio, draws=draws, seed=seed, on_draws=on_draws, **simulate
+                    )
+                finally:
                     while waiting:  # no chunk valued (an error): called all the same
                         waiting.pop()()
-            during, during_cpu = writer.seconds, writer.cpu_seconds
+                during, during_cpu = writer.seconds, writer.cpu_seconds
+        except BaseException:
+            reserve_path.result()  # an error (or Ctrl-C) after the last draws: the sorts end before it goes on
+            raise
         log.debug("simulate: writing draws.parquet beside the draws: %.2f s (%.2f s CPU)", during, during_cpu)
         log.debug(
             "simulate: writing the rest of draws.parquet after them: %.2f s (%.2f s CPU)",
@@ -150,7 +157,7 @@ def simulate_to(
             writer.cpu_seconds - during_cpu,
         )
         start, cpu = time.perf_counter(), time.process_time()
-        _write_rest(simulation, staging)
+        _write_rest(simulation, staging, reserve_path.result())
         log.debug(
             "simulate: writing the other files: %.2f s (%.2f s CPU)",
             time.perf_counter() - start,
@@ -159,9 +166,10 @@ def simulate_to(
     return simulation
 
 
-def _write_rest(simulation: Simulation, staging: Path) -> None:
-    """The files of :func:`write_simulation` but ``draws.parquet``."""
-    write_csv(simulation.reserve_path(), staging / "reserve_path.csv")
+def _write_rest(simulation: Simulation, staging: Path, reserve_percentiles: Any = None) -> None:
+    """The files of :func:`write_simulation` but ``draws.parquet`` (``reserve_percentiles``: see
+    :meth:`Simulation.reserve_path`)."""
+    write_csv(simulation.reserve_path(reserve_percentiles), staging / "reserve_path.csv")
     if simulation.provision_held is not None:  # the yearly revaluation (issue 16)
         write_csv(simulation.provision_path(), staging / "provision_path.csv")
         write_reserve_years(simulation, staging / "reserve_years.parquet")
@@ -173,6 +181,44 @@ def _write_rest(simulation: Simulation, staging: Path) -> None:
     if simulation.base.scenario.illustrative:
         summary = {"notice": ILLUSTRATIVE_NOTICE, **summary}
     write_json(staging / "summary.json", summary)
+
+
+class _ReservePercentiles:
+    """The percentiles of the reserve path (:meth:`Simulation.reserve_path`) sorted in a thread of their own.
+
+    Issue 17: once the last draws are valued, the work left is serial (the
+    last row groups of ``draws.parquet``, assembling the result, the other
+    files) and sorting the reserve path's eleven columns of draws was the
+    largest part of it. Started from the last ``on_draws`` call, the sorts
+    run beside the rest, on the core the threads that valued the draws have
+    left; :meth:`result` waits for them. The figures are those of
+    ``percentiles_along_draws(reserve, PATH_PERCENTILES)`` in this thread, the
+    same function on the same array (nothing writes to it any more). An error
+    in the thread gives None: the caller then sorts in its own thread, where
+    the error shows.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._values: Any = None
+
+    def start(self, reserve: Any) -> None:
+        if self._thread is not None:
+            return
+
+        def run() -> None:
+            with contextlib.suppress(Exception):
+                self._values = percentiles_along_draws(reserve, PATH_PERCENTILES)
+
+        self._thread = threading.Thread(target=run, name="grex-reserve-path", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        """The percentiles (None where not started, or where the thread failed); waits for the thread."""
+        if self._thread is None:
+            return None
+        self._thread.join()
+        return self._values
 
 
 class DrawsWriter:

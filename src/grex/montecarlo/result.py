@@ -352,14 +352,17 @@ class Simulation:
             )
         return pd.DataFrame(rows)
 
-    def reserve_path(self) -> pd.DataFrame:
+    def reserve_path(self, percentiles: NDArray[np.float64] | None = None) -> pd.DataFrame:
         """The general reserve per year: ``year, deterministic, p5, p25, p50, p75, p95``.
 
         Year Y holds the reserve at 31 December of Y; the first row, V - 1,
         is the reserve at the valuation date. Conventions: :func:`reserve_path`. [EUR]
+        ``percentiles``, where given, are those of ``reserve`` already computed,
+        ``percentiles_along_draws(reserve, PATH_PERCENTILES)`` (:func:`grex.io.simulation.simulate_to`
+        sorts them while the result is assembled).
         """
         table = {"year": self.reserve_years, "deterministic": self.deterministic_reserve}
-        values = percentiles_along_draws(self.reserve, PATH_PERCENTILES)
+        values = percentiles_along_draws(self.reserve, PATH_PERCENTILES) if percentiles is None else percentiles
         for p, row in zip(PATH_PERCENTILES, values, strict=True):
             table[f"p{p}"] = row
         return pd.DataFrame(table)
