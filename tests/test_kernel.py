@@ -460,7 +460,7 @@ def test_end_index_stage_is_core_end_index():
     by_column = np.empty(C, dtype=np.int64)
     by_column[kernel_plan.column] = last_flow
     got = np.empty(C, dtype=np.int64)
-    end_index_stage(kernel_plan, by_column, got)
+    end_index_stage(kernel_plan.column, kernel_plan.given_end_index, by_column, got)
     np.testing.assert_array_equal(got[kernel_plan.column], end_index(costs, np.zeros_like(costs), given))
 
 
@@ -529,7 +529,11 @@ def test_retime_stage_is_drivers_retime():
         delay = rng.uniform(0, 3, C)
         revenues, linked = np.zeros((2, T, C))
         window_lo, window_hi, span_end = np.empty((3, C), dtype=np.int64)
-        retime_stage(kernel_plan, pace, delay, revenues, linked, window_lo, window_hi, span_end)
+        k = kernel_plan
+        retime_stage(
+            k.revenues, k.linked_costs, k.pad, k.anchor, k.sales_end, k.has_sales, k.static_end, k.column,
+            k.risk_complex, k.risk_index, k.n_years, pace, delay, revenues, linked, window_lo, window_hi, span_end,
+        )  # fmt: skip
         for table, got in ((inputs.revenues, revenues), (inputs.linked_costs, linked)):
             expected = retime(table, plan.anchor, pace[None], delay[None], T)[0]  # (C, T)
             for c in range(C):
@@ -592,7 +596,15 @@ def test_reserve_entries_stage_is_reserve_path():
         for c in range(C):
             q = kernel.column[c]
             provisions[c] = reserve_entries(
-                kernel,
+                kernel.realised_costs,
+                kernel.realised_revenues,
+                kernel.profit_taken,
+                kernel.provision_balance,
+                kernel.adopted,
+                kernel.in_preparation,
+                kernel.provision_on_present_value,
+                kernel.poc_on_present_value,
+                kernel.n_years,
                 c,
                 q,
                 end_value[c],
