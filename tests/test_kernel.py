@@ -666,6 +666,32 @@ def test_a_variant_compiles_only_the_stages_it_uses(on):
     assert stages_left(flags) == expected
 
 
+def test_the_stages_every_variant_runs_take_the_plans_arrays_not_the_plan():
+    # A stage that takes the plan costs an update of the reference count of each of its some 65 arrays per call
+    # wherever numba's pruning pass fails to remove them (issue 17): the stages every variant runs take the arrays
+    # they use, taken from the plan once per call of value_draws.
+    from numba.core import ir
+    from numba.core.compiler import run_frontend
+
+    from grex import kernel
+
+    every_variant = COMMON_STAGES | {"close_spans", "reserve_entries", "reserve_path"}
+    for flags in ((False,) * 5, (True,) * 5):
+        func_ir = run_frontend(kernel._variant_function(flags))
+        stage_of = {}  # the variable a stage is loaded into -> the stage
+        calls = []
+        for block in func_ir.blocks.values():
+            for stmt in block.find_insts(ir.Assign):
+                if isinstance(stmt.value, ir.Global) and stmt.value.name in every_variant:
+                    stage_of[stmt.target.name] = stmt.value.name
+                elif isinstance(stmt.value, ir.Expr) and stmt.value.op == "call":
+                    calls.append(stmt.value)
+        called = {stage_of[call.func.name]: call for call in calls if call.func.name in stage_of}
+        assert set(called) == every_variant
+        for stage, call in called.items():
+            assert "plan" not in [arg.name for arg in call.args], f"{stage} takes the plan"
+
+
 def test_each_variant_has_its_own_files_in_numbas_cache():
     # numba finds a cached function by its name and bytecode, which the variants share: the name tells them apart
     from itertools import product
