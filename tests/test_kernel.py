@@ -592,7 +592,7 @@ def test_reserve_entries_stage_is_reserve_path():
         cum_revenues[:, kernel.column] = np.cumsum(revenues, axis=1)[:, columns].T
         flows = (costs != 0) | (revenues != 0)
         start = np.where(flows.any(axis=1), np.argmax(flows, axis=1), 0)
-        taken, change, provisions, got = np.empty(years), np.empty(years), np.empty(C), np.empty(years + 1)
+        change, provisions, got = np.empty(years), np.empty(C), np.empty(years + 1)
         for c in range(C):
             q = kernel.column[c]
             provisions[c] = reserve_entries(
@@ -615,7 +615,6 @@ def test_reserve_entries_stage_is_reserve_path():
                 cum_revenues,
                 costs[c].sum(),
                 revenues[c].sum(),
-                taken,
                 change,
             )
         reserve_path_stage(1e6, change, provisions, got)

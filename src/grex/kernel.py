@@ -1584,7 +1584,6 @@ def reserve_entries(
     cum_revenues,
     total_costs,
     total_revenues,
-    taken,
     change,
 ):  # pragma: no cover - compiled; tested against grex.montecarlo.reserve.reserve_path
     """Stage *reserve_entries*: the entries of complex ``c`` in the general reserve path, added to ``change``.
@@ -1596,51 +1595,43 @@ def reserve_entries(
     loss of a complex in preparation in its start year, the settlement in the
     end year. ``change`` (years,) is set by complex 0 and added to by the
     others, in the order of the complexes (as ``numpy.sum`` over them).
-    ``taken`` (years,) is work space. The arguments before ``c`` are the
-    plan's (:class:`KernelPlan`; ``adopted_complex`` its ``adopted``).
+    The arguments before ``c`` are the plan's (:class:`KernelPlan`;
+    ``adopted_complex`` its ``adopted``).
     """
-    years = taken.shape[0]
+    years = change.shape[0]
     provision_result = present_value if provision_on_present_value else end_value
     result = present_value if poc_on_present_value else end_value
     adopted = adopted_complex[c]
     provision_formed = provision(provision_result, adopted)
     expected_loss = max(-provision_result, 0.0) if in_preparation[c] else 0.0
     pt = profit_taken[c]
-    # poc_profit is 0.0 in every year where the complex is not adopted or its result not positive: the loop with
-    # its divisions only where it can give a profit (issue 17). (In this form: written as an if/else around two
-    # loops, numba left a reference count update of every array of the plan per complex in the kernel.)
+    # poc_profit is 0.0 in every year where the complex is not adopted or its result not positive: its divisions
+    # only where it can give a profit (issue 17). The interim profit taken by each year, its entry and the
+    # settlement (with the profit taken before the end year, `before` there) in one pass over the years.
     poc = adopted and result > 0.0
-    if not poc:
-        for y in range(years):
-            taken[y] = pt + 0.0
-    for y in range(years if poc else 0):
-        column_y = min(y, n_years - 1)
-        cc = cum_costs[column_y, q]
-        cr = cum_revenues[column_y, q]
-        value = poc_profit(
-            result,
-            realised_costs[c] + cc,
-            total_costs - cc,
-            realised_revenues[c] + cr,
-            total_revenues - cr,
-            pt,
-            adopted,
-        )
-        taken[y] = pt + value
-    if last < years:
-        taken_before_end = pt if last == 0 else taken[last - 1]
-    else:
-        taken_before_end = taken[years - 1]
-    settlement = end_value + provision_formed + expected_loss - taken_before_end
+    before = pt
     for y in range(years):
-        before = pt if y == 0 else taken[y - 1]
-        entry = taken[y] - before if y < last else 0.0
+        value = 0.0
+        if poc:
+            column_y = min(y, n_years - 1)
+            cc = cum_costs[column_y, q]
+            cr = cum_revenues[column_y, q]
+            value = poc_profit(
+                result,
+                realised_costs[c] + cc,
+                total_costs - cc,
+                realised_revenues[c] + cr,
+                total_revenues - cr,
+                pt,
+                adopted,
+            )
+        taken = pt + value
+        entry = taken - before if y < last else 0.0
         entry -= expected_loss if y == start else 0.0
+        settlement = end_value + provision_formed + expected_loss - before
         entry += settlement if y == last else 0.0
-        if c == 0:
-            change[y] = entry
-        else:
-            change[y] += entry
+        change[y] = entry if c == 0 else change[y] + entry
+        before = taken
     return provision_formed - provision_balance[c]
 
 
@@ -2083,7 +2074,6 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     total_revenues = np.empty(C)
     balance = np.empty(C)
     provisions = np.empty(C)
-    taken = np.empty(years)
     change = np.empty(years)
     # the market (issue 15): a batch of MARKET_LANES draws allocated at once, a lane per draw
     n_participants = plan.market_complex.shape[0]
@@ -2235,7 +2225,6 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
                 cum_revenues,
                 total_costs[q],
                 total_revenues[q],
-                taken,
                 change,
             )
         reserve_path(general_reserve, change, provisions, out.reserve[d])
