@@ -460,7 +460,7 @@ def test_end_index_stage_is_core_end_index():
     by_column = np.empty(C, dtype=np.int64)
     by_column[kernel_plan.column] = last_flow
     got = np.empty(C, dtype=np.int64)
-    end_index_stage(kernel_plan, by_column, got)
+    end_index_stage(kernel_plan.column, kernel_plan.given_end_index, by_column, got)
     np.testing.assert_array_equal(got[kernel_plan.column], end_index(costs, np.zeros_like(costs), given))
 
 
@@ -529,7 +529,11 @@ def test_retime_stage_is_drivers_retime():
         delay = rng.uniform(0, 3, C)
         revenues, linked = np.zeros((2, T, C))
         window_lo, window_hi, span_end = np.empty((3, C), dtype=np.int64)
-        retime_stage(kernel_plan, pace, delay, revenues, linked, window_lo, window_hi, span_end)
+        k = kernel_plan
+        retime_stage(
+            k.revenues, k.linked_costs, k.pad, k.anchor, k.sales_end, k.has_sales, k.static_end, k.column,
+            k.risk_complex, k.risk_index, k.n_years, pace, delay, revenues, linked, window_lo, window_hi, span_end,
+        )  # fmt: skip
         for table, got in ((inputs.revenues, revenues), (inputs.linked_costs, linked)):
             expected = retime(table, plan.anchor, pace[None], delay[None], T)[0]  # (C, T)
             for c in range(C):
@@ -588,11 +592,19 @@ def test_reserve_entries_stage_is_reserve_path():
         cum_revenues[:, kernel.column] = np.cumsum(revenues, axis=1)[:, columns].T
         flows = (costs != 0) | (revenues != 0)
         start = np.where(flows.any(axis=1), np.argmax(flows, axis=1), 0)
-        taken, change, provisions, got = np.empty(years), np.empty(years), np.empty(C), np.empty(years + 1)
+        change, provisions, got = np.empty(years), np.empty(C), np.empty(years + 1)
         for c in range(C):
             q = kernel.column[c]
             provisions[c] = reserve_entries(
-                kernel,
+                kernel.realised_costs,
+                kernel.realised_revenues,
+                kernel.profit_taken,
+                kernel.provision_balance,
+                kernel.adopted,
+                kernel.in_preparation,
+                kernel.provision_on_present_value,
+                kernel.poc_on_present_value,
+                kernel.n_years,
                 c,
                 q,
                 end_value[c],
@@ -603,7 +615,6 @@ def test_reserve_entries_stage_is_reserve_path():
                 cum_revenues,
                 costs[c].sum(),
                 revenues[c].sum(),
-                taken,
                 change,
             )
         reserve_path_stage(1e6, change, provisions, got)
@@ -652,6 +663,32 @@ def test_a_variant_compiles_only_the_stages_it_uses(on):
     for flag, group in zip(flags, VARIANT_STAGE_FUNCTIONS, strict=True):
         expected |= group if flag else set()
     assert stages_left(flags) == expected
+
+
+def test_the_stages_every_variant_runs_take_the_plans_arrays_not_the_plan():
+    # A stage that takes the plan costs an update of the reference count of each of its some 65 arrays per call
+    # wherever numba's pruning pass fails to remove them (issue 17): the stages every variant runs take the arrays
+    # they use, taken from the plan once per call of value_draws.
+    from numba.core import ir
+    from numba.core.compiler import run_frontend
+
+    from grex import kernel
+
+    every_variant = COMMON_STAGES | {"close_spans", "reserve_entries", "reserve_path"}
+    for flags in ((False,) * 5, (True,) * 5):
+        func_ir = run_frontend(kernel._variant_function(flags))
+        stage_of = {}  # the variable a stage is loaded into -> the stage
+        calls = []
+        for block in func_ir.blocks.values():
+            for stmt in block.find_insts(ir.Assign):
+                if isinstance(stmt.value, ir.Global) and stmt.value.name in every_variant:
+                    stage_of[stmt.target.name] = stmt.value.name
+                elif isinstance(stmt.value, ir.Expr) and stmt.value.op == "call":
+                    calls.append(stmt.value)
+        called = {stage_of[call.func.name]: call for call in calls if call.func.name in stage_of}
+        assert set(called) == every_variant
+        for stage, call in called.items():
+            assert "plan" not in [arg.name for arg in call.args], f"{stage} takes the plan"
 
 
 def test_each_variant_has_its_own_files_in_numbas_cache():

@@ -75,11 +75,18 @@ they give the numbers of the numpy versions bit for bit.
 numba keeps each array alive by a reference count: an array bound to a new
 name (a stage's argument, an array taken from the plan) costs an atomic
 increment and decrement, which numba's pruning pass usually removes. Where
-it fails to, the calls stay in the loop, and a stage that takes the plan
-(some 65 arrays) costs about 130 atomic operations per call: a small change
+it fails to, the calls stay in the loop, and a stage that took the plan
+(some 65 arrays) cost about 130 atomic operations per call: a small change
 of a stage's branches once made the kernel four to five times slower that
-way (issue 17). ``python benchmarks/refcounts.py`` counts them per draw
-(about 15 to 18 on the example); check it after changing a stage's control flow.
+way (issue 17). The stages every variant runs therefore take the plan's
+arrays they use, taken from the plan once per call of :func:`value_draws`
+(the stages of a market, a cost index per kostensoort, the present value
+of the flows and the yearly revaluation still take the plan).
+``python benchmarks/refcounts.py`` counts the calls per draw (about 15 to
+19 on the example); check it after changing a stage's control flow (the
+pass, llvmlite's ``RefPrunePass``, removes a pair only where no other
+decrement lies between the two, so one pair it keeps can keep others
+around it).
 
 Every function is compiled with ``error_model="numpy"``: a float division
 by zero gives inf or NaN instead of raising (no division here can have a
@@ -933,13 +940,15 @@ def retime_complex(
 
 @_stage
 def retime(
-    plan, pace, delay, retimed_revenues, retimed_linked, window_lo, window_hi, span_end
-):  # pragma: no cover - compiled; tested against drivers.retime
+    revenues, linked_costs, pad, anchor, sales_end, has_sales, static_end, column, risk_complex, risk_index, n_years,
+    pace, delay, retimed_revenues, retimed_linked, window_lo, window_hi, span_end,
+):  # pragma: no cover - compiled; tested against drivers.retime  # fmt: skip
     """Stage *retime*: :func:`grex.drivers.retime` of one draw, and the years each complex can have a flow in.
 
     Parameters
     ----------
-    plan : KernelPlan
+    revenues, linked_costs, pad, anchor, sales_end, has_sales, static_end, column, risk_complex, risk_index, n_years
+        The plan's (:class:`KernelPlan`).
     pace, delay : ndarray, shape (C,)
         The draw's pace factor and start delay of each complex.
     retimed_revenues, retimed_linked : ndarray, shape (n_years, C), output
@@ -955,35 +964,34 @@ def retime(
     int
         Years from V that the index factors of this draw must cover (at least 1).
     """
-    n_years = plan.n_years
-    R = plan.risk_complex.shape[0]
+    R = risk_complex.shape[0]
     needed = 1
     for c in range(pace.shape[0]):
-        t_end = plan.static_end[c]
+        t_end = static_end[c]
         k_lo = 0
         k_hi = 0
-        if plan.has_sales[c]:
-            anchor_f = float(plan.anchor[c])
+        if has_sales[c]:
+            anchor_f = float(anchor[c])
             lag = delay[c]
             k_lo = max(0, int(math.floor(anchor_f + lag)) - 2)
-            k_hi = min(n_years, int(math.ceil(anchor_f + lag + (plan.sales_end[c] - anchor_f) / pace[c])) + 2)
+            k_hi = min(n_years, int(math.ceil(anchor_f + lag + (sales_end[c] - anchor_f) / pace[c])) + 2)
             t_end = max(t_end, k_hi)
         for r in range(R):
-            if plan.risk_complex[r] == c:
-                t_end = max(t_end, plan.risk_index[r] + 1)
+            if risk_complex[r] == c:
+                t_end = max(t_end, risk_index[r] + 1)
         t_end = min(t_end, n_years)
-        q = plan.column[c]
+        q = column[c]
         window_lo[q] = k_lo
         window_hi[q] = k_hi
         span_end[q] = t_end
         needed = max(needed, t_end)
         if k_lo < k_hi:
             retime_complex(
-                plan.revenues,
-                plan.linked_costs,
+                revenues,
+                linked_costs,
                 c,
-                plan.pad,
-                float(plan.anchor[c]),
+                pad,
+                float(anchor[c]),
                 delay[c],
                 pace[c],
                 k_lo,
@@ -1225,7 +1233,10 @@ def _pair_by_column(
 
 @_stage
 def nominal_flows(
-    plan,
+    first_of_pair,
+    n_revenue_groups,
+    fixed_costs,
+    column_margin,
     needed,
     cost_factor,
     revenue_factor,
@@ -1260,6 +1271,9 @@ def nominal_flows(
     ``needed`` times its columns. Both do the same operations per complex
     and year, in year order: the same numbers.
 
+    ``first_of_pair``, ``fixed_costs``, ``column_margin``: the plan's;
+    ``n_revenue_groups`` the rows of its ``revenue_rates``.
+
     Outputs, by column: ``net`` (n_years, C) costs minus revenues [EUR,
     nominal] for the years of the span (the loop by year writes 0 in the
     years after it up to ``needed``, the loop by column leaves them:
@@ -1271,13 +1285,12 @@ def nominal_flows(
     and ``last_flow`` the last year with a non-zero flow at price level (-1:
     none), for :func:`grex.core.end_index`.
     """
-    n_revenue_groups = plan.revenue_rates.shape[0]
-    pairs = plan.first_of_pair.shape[0] - 1
+    pairs = first_of_pair.shape[0] - 1
     years = cum_costs.shape[0]
     _start_totals(total_costs, total_revenues, first_index, last_flow)
     for k in range(pairs):
-        lo = plan.first_of_pair[k]
-        hi = plan.first_of_pair[k + 1]
+        lo = first_of_pair[k]
+        hi = first_of_pair[k + 1]
         if lo == hi:
             continue
         cost_row = cost_factor[k // n_revenue_groups]
@@ -1291,12 +1304,12 @@ def nominal_flows(
         vector = (hi - lo) // 32 * 32
         if 43 * span_years < needed * (35 * (hi - lo - vector) + 3 * vector):
             _pair_by_column(
-                plan.fixed_costs, plan.column_margin, lo, hi, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo, window_hi,
+                fixed_costs, column_margin, lo, hi, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo, window_hi,
                 span_end, net, total_costs, total_revenues, cum_costs, cum_revenues, first_index, last_flow,
             )  # fmt: skip
         else:
             _pair_by_year(
-                plan.fixed_costs, plan.column_margin, lo, hi, needed, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo,
+                fixed_costs, column_margin, lo, hi, needed, cost_row, revenue_row, retimed_revenues, retimed_linked, window_lo,
                 window_hi, span_end, net, total_costs, total_revenues, cum_costs, cum_revenues, first_index,
                 last_flow,
             )  # fmt: skip
@@ -1394,47 +1407,52 @@ def nominal_flows_by_category(
 
 
 @_stage
-def end_index(plan, last_flow, last_index):  # pragma: no cover - compiled; tested against grex.core.end_index
+def end_index(column, given_end_index, last_flow, last_index):  # pragma: no cover - compiled; tested against core
     """Stage *end_index*: :func:`grex.core.end_index` by column.
 
-    The given end year where there is one, but never before the last year
-    with a flow (``last_flow``, -1: none); a complex with neither ends in V.
+    The given end year where there is one (``given_end_index``, by complex),
+    but never before the last year with a flow (``last_flow``, -1: none); a
+    complex with neither ends in V. ``column``: the plan's.
     """
-    for c in range(plan.column.shape[0]):
-        q = plan.column[c]
-        last_index[q] = max(max(last_flow[q], 0), plan.given_end_index[c])
+    for c in range(column.shape[0]):
+        q = column[c]
+        last_index[q] = max(max(last_flow[q], 0), given_end_index[c])
 
 
 @_stage
-def add_risks(plan, risk, cost_factor, revenue_factor, net, last_index):  # pragma: no cover - compiled
+def add_risks(
+    risk_complex, risk_index, risk_is_cost, column, cost_group, revenue_group, risk, cost_factor, revenue_factor, net,
+    last_index,
+):  # pragma: no cover - compiled  # fmt: skip
     """Stage *add_risks*: each risk event adds a cost (or removes revenue) in its year.
 
     Indexed with the complex's factor of that year, without margin, not
     re-timed; an event moves the end year to its year where that is later.
     ``risk`` (R,) holds the draw's amounts (0: no event). [EUR, price level]
+    The other arrays before it are the plan's (:class:`KernelPlan`).
     """
     for r in range(risk.shape[0]):
-        c = plan.risk_complex[r]
-        q = plan.column[c]
-        t = plan.risk_index[r]
-        f = cost_factor[plan.cost_group[c], t] if plan.risk_is_cost[r] else revenue_factor[plan.revenue_group[c], t]
+        c = risk_complex[r]
+        q = column[c]
+        t = risk_index[r]
+        f = cost_factor[cost_group[c], t] if risk_is_cost[r] else revenue_factor[revenue_group[c], t]
         net[t, q] = net[t, q] + risk[r] * f
         if risk[r] != 0.0:
             last_index[q] = max(last_index[q], t)
 
 
 @_stage
-def close_spans(plan, span_end, last_index, net, balance):  # pragma: no cover - compiled
+def close_spans(column, book_value, span_end, last_index, net, balance):  # pragma: no cover - compiled
     """Zero the net flows from the end of each span through the end year, and start each balance at the book value.
 
     (The rows past a span may hold an earlier draw's figures: the work
-    arrays are reused from draw to draw.)
+    arrays are reused from draw to draw.) ``column``, ``book_value``: the plan's.
     """
-    for c in range(plan.column.shape[0]):
-        q = plan.column[c]
+    for c in range(column.shape[0]):
+        q = column[c]
         for t in range(span_end[q], last_index[q] + 1):
             net[t, q] = 0.0
-        balance[q] = plan.book_value[c]
+        balance[q] = book_value[c]
 
 
 @_stage
@@ -1564,7 +1582,15 @@ def poc_profit(
 
 @_stage
 def reserve_entries(
-    plan,
+    realised_costs,
+    realised_revenues,
+    profit_taken,
+    provision_balance,
+    adopted_complex,
+    in_preparation,
+    provision_on_present_value,
+    poc_on_present_value,
+    n_years,
     c,
     q,
     end_value,
@@ -1575,7 +1601,6 @@ def reserve_entries(
     cum_revenues,
     total_costs,
     total_revenues,
-    taken,
     change,
 ):  # pragma: no cover - compiled; tested against grex.montecarlo.reserve.reserve_path
     """Stage *reserve_entries*: the entries of complex ``c`` in the general reserve path, added to ``change``.
@@ -1587,52 +1612,44 @@ def reserve_entries(
     loss of a complex in preparation in its start year, the settlement in the
     end year. ``change`` (years,) is set by complex 0 and added to by the
     others, in the order of the complexes (as ``numpy.sum`` over them).
-    ``taken`` (years,) is work space.
+    The arguments before ``c`` are the plan's (:class:`KernelPlan`;
+    ``adopted_complex`` its ``adopted``).
     """
-    years = taken.shape[0]
-    n_years = plan.n_years
-    provision_result = present_value if plan.provision_on_present_value else end_value
-    result = present_value if plan.poc_on_present_value else end_value
-    adopted = plan.adopted[c]
+    years = change.shape[0]
+    provision_result = present_value if provision_on_present_value else end_value
+    result = present_value if poc_on_present_value else end_value
+    adopted = adopted_complex[c]
     provision_formed = provision(provision_result, adopted)
-    expected_loss = max(-provision_result, 0.0) if plan.in_preparation[c] else 0.0
-    pt = plan.profit_taken[c]
-    # poc_profit is 0.0 in every year where the complex is not adopted or its result not positive: the loop with
-    # its divisions only where it can give a profit (issue 17). (In this form: written as an if/else around two
-    # loops, numba left a reference count update of every array of the plan per complex in the kernel.)
+    expected_loss = max(-provision_result, 0.0) if in_preparation[c] else 0.0
+    pt = profit_taken[c]
+    # poc_profit is 0.0 in every year where the complex is not adopted or its result not positive: its divisions
+    # only where it can give a profit (issue 17). The interim profit taken by each year, its entry and the
+    # settlement (with the profit taken before the end year, `before` there) in one pass over the years.
     poc = adopted and result > 0.0
-    if not poc:
-        for y in range(years):
-            taken[y] = pt + 0.0
-    for y in range(years if poc else 0):
-        column_y = min(y, n_years - 1)
-        cc = cum_costs[column_y, q]
-        cr = cum_revenues[column_y, q]
-        value = poc_profit(
-            result,
-            plan.realised_costs[c] + cc,
-            total_costs - cc,
-            plan.realised_revenues[c] + cr,
-            total_revenues - cr,
-            pt,
-            adopted,
-        )
-        taken[y] = pt + value
-    if last < years:
-        taken_before_end = pt if last == 0 else taken[last - 1]
-    else:
-        taken_before_end = taken[years - 1]
-    settlement = end_value + provision_formed + expected_loss - taken_before_end
+    before = pt
     for y in range(years):
-        before = pt if y == 0 else taken[y - 1]
-        entry = taken[y] - before if y < last else 0.0
+        value = 0.0
+        if poc:
+            column_y = min(y, n_years - 1)
+            cc = cum_costs[column_y, q]
+            cr = cum_revenues[column_y, q]
+            value = poc_profit(
+                result,
+                realised_costs[c] + cc,
+                total_costs - cc,
+                realised_revenues[c] + cr,
+                total_revenues - cr,
+                pt,
+                adopted,
+            )
+        taken = pt + value
+        entry = taken - before if y < last else 0.0
         entry -= expected_loss if y == start else 0.0
+        settlement = end_value + provision_formed + expected_loss - before
         entry += settlement if y == last else 0.0
-        if c == 0:
-            change[y] = entry
-        else:
-            change[y] += entry
-    return provision_formed - plan.provision_balance[c]
+        change[y] = entry if c == 0 else change[y] + entry
+        before = taken
+    return provision_formed - provision_balance[c]
 
 
 @_stage
@@ -2009,6 +2026,44 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     """
     D, C = draws.pace.shape
     n_years = plan.n_years
+    # The plan's arrays the stages of every variant use, taken from it once: a stage that took the plan (some 65
+    # arrays) would cost a reference count update of each of them per call wherever numba fails to prune those
+    # (issue 17; python benchmarks/refcounts.py counts them).
+    revenues = plan.revenues
+    linked_costs = plan.linked_costs
+    pad = plan.pad
+    anchor = plan.anchor
+    sales_end = plan.sales_end
+    has_sales = plan.has_sales
+    static_end = plan.static_end
+    column = plan.column
+    first_of_pair = plan.first_of_pair
+    n_revenue_groups = plan.revenue_rates.shape[0]
+    fixed_costs = plan.fixed_costs
+    column_margin = plan.column_margin
+    cost_group = plan.cost_group
+    revenue_group = plan.revenue_group
+    book_value = plan.book_value
+    discount = plan.discount
+    given_end_index = plan.given_end_index
+    risk_complex = plan.risk_complex
+    risk_index = plan.risk_index
+    risk_is_cost = plan.risk_is_cost
+    realised_costs = plan.realised_costs
+    realised_revenues = plan.realised_revenues
+    profit_taken = plan.profit_taken
+    provision_balance = plan.provision_balance
+    adopted = plan.adopted
+    in_preparation = plan.in_preparation
+    provision_on_present_value = plan.provision_on_present_value
+    poc_on_present_value = plan.poc_on_present_value
+    valuation_year = plan.valuation_year
+    cost_rates = plan.cost_rates
+    cost_base = plan.cost_base
+    revenue_rates = plan.revenue_rates
+    revenue_base = plan.revenue_base
+    rate_offset = plan.rate_offset
+    general_reserve = plan.general_reserve
     years = out.reserve.shape[1] - 1
     G = plan.rate_offset + n_years
     # Work arrays, reused from draw to draw: per group, per year and column (year first: contiguous
@@ -2036,7 +2091,6 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     total_revenues = np.empty(C)
     balance = np.empty(C)
     provisions = np.empty(C)
-    taken = np.empty(years)
     change = np.empty(years)
     # the market (issue 15): a batch of MARKET_LANES draws allocated at once, a lane per draw
     n_participants = plan.market_complex.shape[0]
@@ -2063,8 +2117,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
                 market_revenues, market_linked, market_start, market_end,
             )  # fmt: skip
         needed = retime(
-            plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
-        )
+            revenues, linked_costs, pad, anchor, sales_end, has_sales, static_end, column, risk_complex, risk_index,
+            n_years, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end,
+        )  # fmt: skip
         if (
             _MARKET and _BY_CATEGORY and with_market_tied
         ):  # the market's tied costs kept apart for their group of kostensoorten
@@ -2078,9 +2133,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
             )  # fmt: skip
         index_factors(
             cost_factor,
-            plan.cost_rates,
-            plan.cost_base,
-            plan.rate_offset,
+            cost_rates,
+            cost_base,
+            rate_offset,
             needed,
             draws.cost_shock[d],
             plan.shock_costs,
@@ -2089,9 +2144,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
         )
         index_factors(
             revenue_factor,
-            plan.revenue_rates,
-            plan.revenue_base,
-            plan.rate_offset,
+            revenue_rates,
+            revenue_base,
+            rate_offset,
             needed,
             draws.price_shock[d],
             plan.shock_prices,
@@ -2100,7 +2155,10 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
         )
         if not _BY_CATEGORY or plan.category_count == 0:
             nominal_flows(
-                plan,
+                first_of_pair,
+                n_revenue_groups,
+                fixed_costs,
+                column_margin,
                 needed,
                 cost_factor,
                 revenue_factor,
@@ -2140,9 +2198,12 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
                 indexed,
                 market_tied,
             )
-        end_index(plan, last_flow, last_index)
-        add_risks(plan, draws.risk[d], cost_factor, revenue_factor, net, last_index)
-        close_spans(plan, span_end, last_index, net, balance)
+        end_index(column, given_end_index, last_flow, last_index)
+        add_risks(
+            risk_complex, risk_index, risk_is_cost, column, cost_group, revenue_group, draws.risk[d], cost_factor,
+            revenue_factor, net, last_index,
+        )  # fmt: skip
+        close_spans(column, book_value, span_end, last_index, net, balance)
         if _RATE_BY_YEAR and plan.interest_by_year:
             roll_book_value_by_year(balance, draws.interest[d], plan.interest_rates, net, last_index)
         else:
@@ -2151,18 +2212,26 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
         if _PV_OF_FLOWS and plan.present_value_of_flows:
             present_value_of_flows(plan, net, last_index, terms, partial, flows_value)
         for c in range(C):
-            q = plan.column[c]
+            q = column[c]
             last = last_index[q]
             ev = -balance[q]
             if _PV_OF_FLOWS and plan.present_value_of_flows:
                 pv = flows_value[q]
             else:
-                pv = ev * plan.discount[last]
-            out.end_year[d, c] = plan.valuation_year + last
+                pv = ev * discount[last]
+            out.end_year[d, c] = valuation_year + last
             out.end_value[d, c] = ev
             out.present_value[d, c] = pv
             provisions[c] = reserve_entries(
-                plan,
+                realised_costs,
+                realised_revenues,
+                profit_taken,
+                provision_balance,
+                adopted,
+                in_preparation,
+                provision_on_present_value,
+                poc_on_present_value,
+                n_years,
                 c,
                 q,
                 ev,
@@ -2173,10 +2242,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
                 cum_revenues,
                 total_costs[q],
                 total_revenues[q],
-                taken,
                 change,
             )
-        reserve_path(plan.general_reserve, change, provisions, out.reserve[d])
+        reserve_path(general_reserve, change, provisions, out.reserve[d])
         # 7. yearly revaluation along the path (issue 16)
         if not _YEARLY or not plan.yearly:
             continue
