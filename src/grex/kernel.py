@@ -12,7 +12,8 @@ bit against it (``tests/test_kernel.py``):
 stage                       the rule it computes
 ==========================  ======================================================
 :func:`allocate_market`,    :func:`grex.market.allocate` (issue 15: the programme in a
-:func:`add_market`          market, sold as the draw's absorption allows)
+:func:`market_by_draw`,     market, sold as the draw's absorption allows)
+:func:`add_market`
 :func:`retime`              :func:`grex.drivers.retime`
 :func:`index_factors`       :func:`grex.core.index_factors` (shocks, :func:`grex.core.freeze_rates`)
 :func:`nominal_flows`       :func:`grex.core.nominal_flows` (:func:`nominal_flow`: indexation, margin)
@@ -127,6 +128,7 @@ __all__ = [
     "index_shocks",
     "index_shocks_by_draw",
     "kernel_for",
+    "market_by_draw",
     "ndtr",
     "ndtri",
     "needed_years",
@@ -816,21 +818,83 @@ def allocate_market(
 
 
 @_stage
+def market_by_draw(
+    market_start, market_end, market_revenues, market_linked, draw_revenues, draw_linked, with_linked
+):  # pragma: no cover - compiled; tested against the numpy engine
+    """The flows of a batch of :func:`allocate_market` laid out draw by draw, for :func:`add_market`.
+
+    :func:`allocate_market` leaves a draw's flows in one lane of
+    ``market_revenues`` and ``market_linked`` (C, years, L): a year of one
+    draw 256 bytes from the next. This copies the years ``first ... last -
+    1`` that hold a flow in any lane (all columns, all lanes) to
+    ``draw_revenues`` and ``draw_linked`` (n_years, L, C): a draw's year a
+    contiguous row over the columns, as :func:`retime` lays out its flows
+    (year by year, the batch's rows of that year side by side in the cache).
+    It sets what it read back to zero (the next batch's allocation adds to
+    zeros; the rows of ``market_linked`` past ``n_years``, tied costs too
+    late to count, are neither read nor reset, as before). Outside a lane's
+    own years of flows the copies are the allocation's zeros. Without tied
+    costs (``with_linked`` false: no planned cost in the market, so
+    ``market_linked`` holds zeros only) the tied costs are neither copied
+    nor reset. Returns ``(first, last)`` (``first >= last``: no flow in the
+    batch); the rows outside them hold whatever was there (never read).
+    """
+    C = market_start.shape[0]
+    first = draw_revenues.shape[0]
+    last = 0
+    for q in range(C):
+        for b in range(MARKET_LANES):
+            end = market_end[q, b]
+            if end > 0:
+                first = min(first, market_start[q, b])
+                last = max(last, end)
+    for t in range(first, last):
+        for q in range(C):
+            for b in range(MARKET_LANES):
+                draw_revenues[t, b, q] = market_revenues[q, t, b]
+            for b in range(MARKET_LANES):
+                market_revenues[q, t, b] = 0.0
+        if with_linked:
+            for q in range(C):
+                for b in range(MARKET_LANES):
+                    draw_linked[t, b, q] = market_linked[q, t, b]
+                for b in range(MARKET_LANES):
+                    market_linked[q, t, b] = 0.0
+    return first, last
+
+
+@_stage
 def add_market(
-    plan, lane, market_revenues, market_linked, market_start, market_end, retimed_revenues, retimed_linked,
-    window_lo, window_hi, span_end, needed,
+    lane, first, last, with_linked, draw_revenues, draw_linked, market_start, market_end, retimed_revenues,
+    retimed_linked, window_lo, window_hi, span_end, needed, bounds,
 ):  # pragma: no cover - compiled; tested against the numpy engine  # fmt: skip
     """Add the market's flows of one draw (lane ``lane`` of :func:`allocate_market`) to the re-timed ones,
     and widen each window to hold them.
 
-    Sets the lane of ``market_revenues`` and ``market_linked`` back to zero
-    where it read them (the next batch's allocation adds to zeros). Returns
-    the years from V the index factors must cover.
+    The flows come from :func:`market_by_draw` (``draw_revenues``,
+    ``draw_linked`` and its years ``first ... last - 1``; the market adds
+    +0.0 outside them, and to the tied costs where ``with_linked`` is
+    false); ``market_start``, ``market_end`` (C, L) are the allocation's
+    years of each column's flows in each lane (end 0: none, the column keeps
+    its window and its numbers). In each column's new window (the old one
+    and the market's years), year by year over the columns side by side
+    (vector instructions): the re-timed flow inside the old window, 0.0
+    outside it, plus the market's flow (its +0.0 outside its years: the
+    window's years before and after them, and those between the two). The
+    same operations as column by column, so the same numbers. ``bounds``
+    (4, C) int is work space. Returns the years from V the index factors
+    must cover.
     """
-    for p in range(plan.market_complex.shape[0]):
-        q = plan.market_column[p]
+    C = retimed_revenues.shape[1]
+    begin = retimed_revenues.shape[0]
+    stop = 0
+    for q in range(C):
         end = market_end[q, lane]
-        if end == 0:
+        if end == 0:  # no flow in this draw: the column as it is (an empty new window)
+            bounds[0, q] = 0
+            bounds[1, q] = 0
+            bounds[2, q] = 0
+            bounds[3, q] = 0
             continue
         start = market_start[q, lane]
         lo = window_lo[q]
@@ -840,27 +904,32 @@ def add_market(
             hi = start
         new_lo = min(lo, start)
         new_hi = max(hi, end)
-        for t in range(start, end):  # the lane's flows: none outside these years (+0.0 there, as the rows start)
-            inside = lo <= t < hi
-            base_revenue = retimed_revenues[t, q] if inside else 0.0
-            base_linked = retimed_linked[t, q] if inside else 0.0
-            retimed_revenues[t, q] = base_revenue + market_revenues[q, t, lane]
-            retimed_linked[t, q] = base_linked + market_linked[q, t, lane]
-            market_revenues[q, t, lane] = 0.0
-            market_linked[q, t, lane] = 0.0
-        for t in range(new_lo, start):  # the window's years before and after them add the market's +0.0
-            inside = lo <= t < hi
-            retimed_revenues[t, q] = (retimed_revenues[t, q] if inside else 0.0) + 0.0
-            retimed_linked[t, q] = (retimed_linked[t, q] if inside else 0.0) + 0.0
-        for t in range(end, new_hi):
-            inside = lo <= t < hi
-            retimed_revenues[t, q] = (retimed_revenues[t, q] if inside else 0.0) + 0.0
-            retimed_linked[t, q] = (retimed_linked[t, q] if inside else 0.0) + 0.0
+        bounds[0, q] = new_lo
+        bounds[1, q] = new_hi
+        bounds[2, q] = lo
+        bounds[3, q] = hi
         window_lo[q] = new_lo
         window_hi[q] = new_hi
-        market_end[q, lane] = 0  # added once, also where a complex is in two markets
         span_end[q] = max(span_end[q], new_hi)
         needed = max(needed, span_end[q])
+        begin = min(begin, new_lo)
+        stop = max(stop, new_hi)
+    for t in range(begin, stop):
+        held = first <= t < last  # a row of this batch (else the market's +0.0)
+        held_linked = held and with_linked
+        row = draw_revenues[t if held else 0, lane]
+        row_linked = draw_linked[t if held_linked else 0, lane]
+        for q in range(C):
+            new = (bounds[0, q] <= t) & (t < bounds[1, q])
+            inside = (bounds[2, q] <= t) & (t < bounds[3, q])
+            revenue = retimed_revenues[t, q]
+            linked = retimed_linked[t, q]
+            market_revenue = row[q] if held else 0.0
+            market_linked = row_linked[q] if held_linked else 0.0
+            added_revenue = (revenue if inside else 0.0) + market_revenue
+            added_linked = (linked if inside else 0.0) + market_linked
+            retimed_revenues[t, q] = added_revenue if new else revenue
+            retimed_linked[t, q] = added_linked if new else linked
     return needed
 
 
@@ -1964,6 +2033,7 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     1. :func:`allocate_market` (only with a market; at every
        :data:`MARKET_LANES`-th draw, for the batch of draws from it): the
        programme's units sold as each draw's absorption allows, shared pro rata;
+       then :func:`market_by_draw` lays the batch's flows out draw by draw;
     2. :func:`retime` the revenues and sales-linked costs, then
        :func:`add_market` adds the market's flows;
     3. :func:`index_factors` of the cost and the revenue rate groups, with the
@@ -2032,6 +2102,18 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
     market_linked = np.zeros((C, linked_years, MARKET_LANES))
     market_start = np.zeros((C, MARKET_LANES), dtype=np.int64)
     market_end = np.zeros((C, MARKET_LANES), dtype=np.int64)
+    # the batch's flows draw by draw (market_by_draw; read in its years first ... last - 1 only, so not
+    # zeroed: megabytes, each call) and add_market's work space; the tied costs only where the market
+    # has any (else market_linked holds zeros only)
+    draw_revenues = np.empty((market_years, MARKET_LANES, C))
+    draw_linked = np.empty((market_years, MARKET_LANES, C))
+    market_first = 0
+    market_last = 0
+    market_bounds = np.empty((4, C if n_participants > 0 else 0), dtype=np.int64)
+    with_linked = False
+    for p in range(n_participants):
+        for j in range(plan.market_planned_cost.shape[1]):
+            with_linked = with_linked or plan.market_planned_cost[p, j] != 0.0
     with_market_tied = _MARKET and _BY_CATEGORY and n_participants > 0 and plan.category_count > 0
     market_tied = np.zeros((n_years, C) if with_market_tied else (0, C))
     # yearly revaluation (issue 16)
@@ -2045,6 +2127,9 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
                 plan, draws.absorption, d, min(MARKET_LANES, D - d), market_lane, market_state, market_head,
                 market_revenues, market_linked, market_start, market_end,
             )  # fmt: skip
+            market_first, market_last = market_by_draw(
+                market_start, market_end, market_revenues, market_linked, draw_revenues, draw_linked, with_linked
+            )
         needed = retime(
             plan, draws.pace[d], draws.delay[d], retimed_revenues, retimed_linked, window_lo, window_hi, span_end
         )
@@ -2052,12 +2137,13 @@ def _value_draws(draws, plan, out):  # pragma: no cover - compiled per variant; 
             _MARKET and _BY_CATEGORY and with_market_tied
         ):  # the market's tied costs kept apart for their group of kostensoorten
             for t in range(n_years):
+                held = with_linked and market_first <= t < market_last
                 for q in range(C):
-                    market_tied[t, q] = market_linked[q, t, lane]
+                    market_tied[t, q] = draw_linked[t, lane, q] if held else 0.0
         if _MARKET and n_participants > 0:
             needed = add_market(
-                plan, lane, market_revenues, market_linked, market_start, market_end, retimed_revenues,
-                retimed_linked, window_lo, window_hi, span_end, needed,
+                lane, market_first, market_last, with_linked, draw_revenues, draw_linked, market_start, market_end,
+                retimed_revenues, retimed_linked, window_lo, window_hi, span_end, needed, market_bounds,
             )  # fmt: skip
         index_factors(
             cost_factor,
