@@ -13,8 +13,9 @@ block off / on), then the market allocation alone
 (:func:`grex.kernel.allocate_market` on the same blocks' absorption, a
 batch of ``MARKET_LANES`` draws at a time, as the kernel calls it), and
 the allocation followed, as in the kernel, by :func:`grex.kernel.market_by_draw` for each batch and
-:func:`grex.kernel.add_market` for each draw. The kernel's first call compiles its variant (about 25 s
-with a market, once per install).
+:func:`grex.kernel.add_market` for each draw (and the difference of the two), then the markets'
+absorption random numbers alone (stream 4: :func:`grex.montecarlo.streams._absorption_compiled`).
+The kernel's first call compiles its variant (about 25 s with a market, once per install).
 """
 
 from __future__ import annotations
@@ -197,6 +198,33 @@ def add_market_time(scenario: Any, portfolio: Any, rounds: int) -> float:
     return statistics.median(seconds)
 
 
+def absorption_time(scenario: Any, portfolio: Any, rounds: int) -> float:
+    """Median CPU seconds per block of the markets' absorption random numbers alone (stream 4, issue 15).
+
+    :func:`grex.montecarlo.streams._absorption_compiled` on blocks 0-3 of seed 1, after
+    :func:`grex.montecarlo.streams._block_compiled` made their other numbers; each time with the
+    block's streams seeded afresh, as a block's first use of them.
+    """
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _absorption_compiled, _block_compiled, _Scratch
+
+    plan = make_plan(scenario, portfolio, None)
+    w = _Scratch(plan)
+    inputs = []
+    for block in range(4):
+        _block_compiled(plan, 1, block, w)
+        inputs.append((w.z.copy(), w.later.copy()))
+    seconds = []
+    for repeat in range(rounds + 1):
+        for block, (first, later) in enumerate(inputs):
+            w.states_of = None
+            clock = time.thread_time()
+            _absorption_compiled(plan, 1, block, first, later, w)
+            if repeat > 0:  # the first round loads the compiled code
+                seconds.append(time.thread_time() - clock)
+    return statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the four blocks (default 3)")
@@ -215,6 +243,9 @@ def main() -> None:
     print(f"market allocation alone: {allocation_ms:.1f} ms per block of 1,024 draws")
     with_add_ms = 1e3 * add_market_time(on, portfolio, args.rounds)
     print(f"market allocation and add_market: {with_add_ms:.1f} ms per block of 1,024 draws")
+    print(f"add_market's part (market_by_draw and add_market): {with_add_ms - allocation_ms:.1f} ms per block")
+    absorption_ms = 1e3 * absorption_time(on, portfolio, 3 * args.rounds)
+    print(f"markets' absorption random numbers alone: {absorption_ms:.2f} ms per block of 1,024 draws")
 
 
 if __name__ == "__main__":
