@@ -12,8 +12,10 @@ ratio of the throughput with the markets on to that without them (CPU per
 block off / on), then the market allocation alone
 (:func:`grex.kernel.allocate_market` on the same blocks' absorption, a
 batch of ``MARKET_LANES`` draws at a time, as the kernel calls it), and
-the allocation followed by :func:`grex.kernel.add_market` for each draw. The kernel's first call compiles its variant (about 25 s
-with a market, once per install).
+the allocation followed, as in the kernel, by :func:`grex.kernel.market_by_draw` for each batch and
+:func:`grex.kernel.add_market` for each draw (and the difference of the two), then the markets'
+absorption random numbers alone (stream 4: :func:`grex.montecarlo.streams._absorption_compiled`).
+The kernel's first call compiles its variant (about 25 s with a market, once per install).
 """
 
 from __future__ import annotations
@@ -137,25 +139,34 @@ def allocation_time(scenario: Any, portfolio: Any, rounds: int) -> float:
 
 
 def add_market_time(scenario: Any, portfolio: Any, rounds: int) -> float:
-    """Median CPU seconds per block of the market allocation followed by :func:`grex.kernel.add_market` for each draw.
+    """Median CPU seconds per block of the market allocation, :func:`grex.kernel.market_by_draw` and
+    :func:`grex.kernel.add_market` for each draw.
 
     Each draw's re-timed flows are the market's alone, in a window of years 10 ... 29 (as if
     :func:`grex.kernel.retime` had set it), so that ``add_market`` also adds the window's other years.
     """
     from numba import njit
 
-    from grex.kernel import MARKET_LANES, add_market, allocate_market
+    from grex.kernel import MARKET_LANES, add_market, allocate_market, market_by_draw
 
     @njit(error_model="numpy")
     def batches(
         plan, absorption, lane, state, head, revenues, linked, start, end, retimed, retimed_linked, lo, hi, span
     ):
+        C, n_years = retimed.shape[1], retimed.shape[0]
+        draw_revenues, draw_linked = np.empty((n_years, MARKET_LANES, C)), np.empty((n_years, MARKET_LANES, C))
+        with_linked = np.any(plan.market_planned_cost != 0.0)
+        bounds = np.empty((4, C), dtype=np.int64)
         for first in range(0, BLOCK_DRAWS, MARKET_LANES):
             allocate_market(plan, absorption, first, MARKET_LANES, lane, state, head, revenues, linked, start, end)
+            begin, stop = market_by_draw(start, end, revenues, linked, draw_revenues, draw_linked, with_linked)
             for b in range(MARKET_LANES):
                 for q in range(lo.shape[0]):
                     lo[q], hi[q], span[q] = 10, 30, 30
-                add_market(plan, b, revenues, linked, start, end, retimed, retimed_linked, lo, hi, span, 0)
+                add_market(
+                    b, begin, stop, with_linked, draw_revenues, draw_linked, start, end, retimed, retimed_linked, lo, hi,
+                    span, 0, bounds,
+                )  # fmt: skip
 
     C, L, blocks, lane, state, head, start, end = _allocation_inputs(scenario, portfolio)
     lo, hi, span = (np.zeros(C, dtype=np.int64) for _ in range(3))
@@ -187,6 +198,33 @@ def add_market_time(scenario: Any, portfolio: Any, rounds: int) -> float:
     return statistics.median(seconds)
 
 
+def absorption_time(scenario: Any, portfolio: Any, rounds: int) -> float:
+    """Median CPU seconds per block of the markets' absorption random numbers alone (stream 4, issue 15).
+
+    :func:`grex.montecarlo.streams._absorption_compiled` on blocks 0-3 of seed 1, after
+    :func:`grex.montecarlo.streams._block_compiled` made their other numbers; each time with the
+    block's streams seeded afresh, as a block's first use of them.
+    """
+    from grex.montecarlo.plan import make_plan
+    from grex.montecarlo.streams import _absorption_compiled, _block_compiled, _Scratch
+
+    plan = make_plan(scenario, portfolio, None)
+    w = _Scratch(plan)
+    inputs = []
+    for block in range(4):
+        _block_compiled(plan, 1, block, w)
+        inputs.append((w.z.copy(), w.later.copy()))
+    seconds = []
+    for repeat in range(rounds + 1):
+        for block, (first, later) in enumerate(inputs):
+            w.states_of = None
+            clock = time.thread_time()
+            _absorption_compiled(plan, 1, block, first, later, w)
+            if repeat > 0:  # the first round loads the compiled code
+                seconds.append(time.thread_time() - clock)
+    return statistics.median(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the four blocks (default 3)")
@@ -205,6 +243,9 @@ def main() -> None:
     print(f"market allocation alone: {allocation_ms:.1f} ms per block of 1,024 draws")
     with_add_ms = 1e3 * add_market_time(on, portfolio, args.rounds)
     print(f"market allocation and add_market: {with_add_ms:.1f} ms per block of 1,024 draws")
+    print(f"add_market's part (market_by_draw and add_market): {with_add_ms - allocation_ms:.1f} ms per block")
+    absorption_ms = 1e3 * absorption_time(on, portfolio, 3 * args.rounds)
+    print(f"markets' absorption random numbers alone: {absorption_ms:.2f} ms per block of 1,024 draws")
 
 
 if __name__ == "__main__":

@@ -625,7 +625,7 @@ def test_reserve_entries_stage_is_reserve_path():
 
 #: The stages each flag of grex.kernel.variant keeps (in the order of VARIANT_STAGES).
 VARIANT_STAGE_FUNCTIONS = (
-    {"allocate_market", "add_market"},
+    {"allocate_market", "market_by_draw", "add_market"},
     {"retime_categories", "nominal_flows_by_category"},
     {"roll_book_value_by_year"},
     {"present_value_of_flows"},

@@ -84,10 +84,10 @@ def _seed_words(seed: int) -> tuple[int, ...]:
 
 
 def _stream_states(seed: int, block: int, w: _Scratch | None = None) -> NDArray[np.uint64]:
-    """The PCG64 states of streams 0 to 3 of block ``block``, as :func:`_generator` seeds them, compiled.
+    """The PCG64 states of streams 0 to 4 of block ``block``, as :func:`_generator` seeds them, compiled.
 
     Row ``stream``: ``(state_hi, state_lo, inc_hi, inc_lo)``, :func:`grex.kernel.pcg64_seeds`
-    (issue 17: numpy's ``SeedSequence`` and ``PCG64`` cost some 14 us each, four times a block);
+    (issue 17: numpy's ``SeedSequence`` and ``PCG64`` cost some 14 us each, five times a block);
     kept in ``w`` for the block's other streams. A seed or block outside one 32-bit word
     of the spawn key (negative, or a block of 2**32 or more) takes numpy's own.
     """
@@ -95,9 +95,9 @@ def _stream_states(seed: int, block: int, w: _Scratch | None = None) -> NDArray[
 
     if w is not None and w.states_of == (seed, block):
         return w.states
-    out = np.empty((4, 4), dtype=np.uint64) if w is None else w.states
+    out = np.empty((5, 4), dtype=np.uint64) if w is None else w.states
     if seed < 0 or not 0 <= block < 2**32:
-        for stream in range(4):
+        for stream in range(5):
             state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))).state["state"]
             words = (int(state["state"]), int(state["inc"]))
             out[stream] = [words[0] >> 64, words[0] & 0xFFFFFFFFFFFFFFFF, words[1] >> 64, words[1] & 0xFFFFFFFFFFFFFFFF]
@@ -259,33 +259,31 @@ def _absorption_compiled(
     normals of streams 0 and 1 (the land-price innovations in their last
     column). Returns a view of ``w.absorption``.
     """
-    from grex.kernel import (  # noqa: PLC0415 - numba is slow to import
-        absorption_paths,
-        absorption_values,
-        normal_cdf,
-        normals,
-    )
+    from grex.kernel import absorption_block  # noqa: PLC0415 - numba is slow to import
 
     markets = plan.markets
     drawn = np.array(["pace" in plan.active and m.absorption.spread for m in markets], dtype=np.bool_)
-    if drawn.any():
-        normals(_generator(seed, block, 4).random(out=w.raw4), w.eps.reshape(-1))
     rho = np.array([m.price_correlation for m in markets], dtype=np.float64)
     phi = np.array([m.persistence for m in markets], dtype=np.float64)
     independent = np.array([math.sqrt(1.0 - r * r) for r in rho.tolist()])
     scale = np.array([math.sqrt(1.0 - f * f) for f in phi.tolist()])
-    absorption_paths(first, later, w.eps, rho, independent, phi, scale, drawn, w.paths)
-    u = w.paths
-    if drawn.any():  # scipy's ndtr, compiled (the same numbers; no scipy.special in a simulation)
-        normal_cdf(u.reshape(-1), u.reshape(-1))
     distributions = [m.absorption for m in markets]
-    absorption_values(
-        u,
+    # stream 4's doubles (compiled PCG64), normals, paths, scipy's ndtr (compiled: no scipy.special in a
+    # simulation) and units, draw by draw in one call
+    absorption_block(
+        _stream_states(seed, block, w)[4],
+        first,
+        later,
+        rho,
+        independent,
+        phi,
+        scale,
         np.array([float(a.minimum) for a in distributions]),
         np.array([float(a.mode) for a in distributions]),
         np.array([float(a.maximum) for a in distributions]),
         np.array([isinstance(a, Uniform) for a in distributions], dtype=np.bool_),
         drawn,
+        _reach(plan),
         w.absorption,
     )
     return w.absorption
@@ -374,14 +372,11 @@ class _Scratch:
         self.market = np.empty(BLOCK)
         self.interest = np.empty(BLOCK)
         self.price_shock = np.empty((BLOCK, T))
-        # the markets' absorption (issue 15): stream 4's doubles, their normals, the paths, the units
-        M, R = len(plan.markets) if plan.market is not None else 0, _reach(plan)
-        self.raw4 = np.empty(BLOCK * M * R)
-        self.eps = np.empty((BLOCK, M, R))
-        self.paths = np.empty((BLOCK, M, R))
+        # the markets' absorption (issue 15): the units each market takes each year
+        M = len(plan.markets) if plan.market is not None else 0
         self.absorption = np.empty((BLOCK, M, T))
-        # issue 17: the PCG64 states of streams 0 to 3 of the block last seeded (_stream_states)
-        self.states = np.empty((4, 4), dtype=np.uint64)
+        # issue 17: the PCG64 states of streams 0 to 4 of the block last seeded (_stream_states)
+        self.states = np.empty((5, 4), dtype=np.uint64)
         self.states_of: tuple[int, int] | None = None
 
 
