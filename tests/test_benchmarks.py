@@ -69,6 +69,18 @@ def test_quick_benchmark_reports_every_figure():
     assert market["cells_per_second_on"] > 0 and market["cells_per_second_off"] > 0 and market["ratio"] > 0
 
 
+def test_the_user_path_reports_the_run_of_the_median_ratio():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    assert spec is not None and spec.loader is not None
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    assert run.median_run([(0.3, "a"), (0.1, "b"), (0.2, "c")]) == (0.2, "c")
+    assert run.median_run([(0.2, "a"), (0.1, "b")]) == (0.1, "b")  # the lower of an even count
+    assert run.median_run([(0.5, "a")]) == (0.5, "a")
+
+
 @pytest.mark.slow
 def test_user_path_reports_the_whole_process_and_where_its_time_goes():
     path = run_benchmark("--user-path")["user_path"]
@@ -77,6 +89,7 @@ def test_user_path_reports_the_whole_process_and_where_its_time_goes():
     for run in path["runs"]:
         assert run["cells"] == run["draws"] * 19 * 19
         assert run["peak_bytes"] > 0 and run["cells_per_second"] > 0 and run["ratio_to_stream"] > 0
+        assert [r["ratio_to_stream"] for r in run["repeats"]] == [run["ratio_to_stream"]]  # one process in --quick
         # the steps grex -v logs, and the rest of the wall time (interpreter, imports, console)
         assert {"the draws", "writing draws.parquet beside the draws"} <= set(run["steps"])
         assert "the horizon pass" not in run["steps"]  # the example's blocks of draws each run over their own years
