@@ -68,9 +68,8 @@ bit (``assert_array_equal`` on whole simulations, too):
 The module also holds the random-number transforms of the numba engine
 (:func:`normals`, a port of Cephes ``ndtri`` bit-identical to
 :func:`scipy.special.ndtri`; :func:`timing_values`, the triangular (or uniform) inverse
-CDF; :func:`index_shocks`, the AR(1) recursion; :func:`absorption_paths` and
-:func:`absorption_values`, the markets' absorption, and :func:`absorption_block`, which runs
-them and stream 4's PCG64 draw by draw in one call), which
+CDF; :func:`index_shocks`, the AR(1) recursion; :func:`absorption_block`, the markets' absorption
+with stream 4's PCG64, draw by draw in one call), which
 :func:`grex.montecarlo.streams._block_compiled` runs per block inside the thread pool;
 they give the numbers of the numpy versions bit for bit.
 
@@ -128,8 +127,6 @@ __all__ = [
     "KernelPlan",
     "Outputs",
     "absorption_block",
-    "absorption_paths",
-    "absorption_values",
     "add_market",
     "add_risks",
     "allocate_market",
@@ -2917,80 +2914,6 @@ def index_shocks_by_draw(
 
 
 @_compiled
-def absorption_paths(
-    first, later, eps, correlation, independent, persistence, scale, drawn, out
-):  # pragma: no cover - compiled; tested against the numpy version
-    """The normals ``x_t`` of the markets' absorption, as :func:`grex.montecarlo.streams._absorption` makes them.
-
-    ``e_t = correlation * n_t + independent * eps_t`` and ``x_t = persistence
-    * x_{t-1} + scale * e_t`` (``x_0 = e_0``), the same operations in the same
-    order, with ``n_t`` the normal innovation of the land-price shock.
-
-    Parameters
-    ----------
-    first : ndarray, shape (D, 3)
-        Correlated normals of stream 0; column 2 is the price innovation of year 0.
-    later : ndarray, shape (D, >= R - 1, 2)
-        Correlated (cost, price) innovations of years 1, 2, ...
-    eps : ndarray, shape (D, M, R)
-        The markets' own normals (stream 4).
-    correlation, independent, persistence, scale : ndarray, shape (M,)
-        ``price_correlation``, ``sqrt(1 - price_correlation**2)``, ``persistence``
-        and ``sqrt(1 - persistence**2)`` of each market.
-    drawn : ndarray of bool, shape (M,)
-        Whether the market's absorption is drawn (else its ``out`` is 0: it takes the mode).
-    out : ndarray, shape (D, M, R), output
-    """
-    D, M, R = eps.shape
-    for d in range(D):
-        for m in range(M):
-            if not drawn[m]:
-                for t in range(R):
-                    out[d, m, t] = 0.0
-                continue
-            rho = correlation[m]
-            root = independent[m]
-            phi = persistence[m]
-            s = scale[m]
-            x = rho * first[d, 2] + root * eps[d, m, 0]
-            out[d, m, 0] = x
-            for t in range(1, R):
-                x = phi * x + s * (rho * later[d, t - 1, 1] + root * eps[d, m, t])
-                out[d, m, t] = x
-
-
-@_compiled
-def absorption_values(u, low, mode, high, uniform, drawn, out):  # pragma: no cover - compiled; tested
-    """The units each market takes each year: its distribution at ``u``, or its mode.
-
-    Parameters
-    ----------
-    u : ndarray, shape (D, M, R)
-        ``ndtr`` of :func:`absorption_paths`.
-    low, mode, high : ndarray, shape (M,)
-        Extremes and mode of each market's absorption.
-    uniform : ndarray of bool, shape (M,)
-        A uniform distribution (else triangular).
-    drawn : ndarray of bool, shape (M,)
-        Whether the market's absorption is drawn; else every year takes the mode.
-    out : ndarray, shape (D, M, T >= R), output
-        :func:`_distribution` at ``u`` for the drawn markets' first R years; the mode elsewhere
-        (the years past the markets' reach are never read).
-    """
-    D, M, R = u.shape
-    T = out.shape[2]
-    for d in range(D):
-        for m in range(M):
-            first_mode = 0
-            if drawn[m]:
-                first_mode = R
-                for t in range(R):
-                    out[d, m, t] = _distribution(u[d, m, t], low[m], mode[m], high[m], uniform[m])
-            for t in range(first_mode, T):
-                out[d, m, t] = mode[m]
-
-
-@_compiled
 def absorption_block(
     state, first, later, correlation, independent, persistence, scale, low, mode, high, uniform, drawn, reach, out
 ):  # pragma: no cover - compiled; tested against the numpy version
@@ -2998,27 +2921,36 @@ def absorption_block(
 
     Per draw: its ``M * reach`` doubles of stream 4 (as :func:`pcg64_fill`
     makes them from ``state``, drawn only where a market's absorption is
-    drawn, as there), the normals of each drawn market's (:func:`normals`),
-    the path (:func:`absorption_paths`), its :func:`ndtr` (as
-    :func:`normal_cdf`) and the units (:func:`absorption_values`): the same
-    operations in the same order, so the same numbers, with the draw's
-    numbers in a few kilobytes instead of four passes over arrays of the
-    block (megabytes).
+    drawn, as there); for each drawn market the normals ``eps_t`` of its
+    doubles (:func:`normals`), the path ``x_t = persistence * x_{t-1} +
+    scale * (correlation * n_t + independent * eps_t)`` (``x_0 =
+    correlation * n_0 + independent * eps_0``, ``n_t`` the land-price
+    innovation of year t), its :func:`ndtr` (as :func:`normal_cdf`) and the
+    market's distribution there: the same operations in the same order, so
+    the same numbers, with the draw's numbers in a few kilobytes.
 
     Parameters
     ----------
     state : ndarray of uint64, shape (4,)
         Stream 4's state and increment (:func:`pcg64_seed`).
-    first, later : ndarray
-        As for :func:`absorption_paths`.
+    first : ndarray, shape (D, 3)
+        Correlated normals of stream 0; column 2 is the price innovation of year 0.
+    later : ndarray, shape (D, >= reach - 1, 2)
+        Correlated (cost, price) innovations of years 1, 2, ...
     correlation, independent, persistence, scale : ndarray, shape (M,)
-        As for :func:`absorption_paths`.
-    low, mode, high, uniform, drawn : ndarray, shape (M,)
-        As for :func:`absorption_values`.
+        ``price_correlation``, ``sqrt(1 - price_correlation**2)``, ``persistence``
+        and ``sqrt(1 - persistence**2)`` of each market.
+    low, mode, high : ndarray, shape (M,)
+        Extremes and mode of each market's absorption.
+    uniform, drawn : ndarray of bool, shape (M,)
+        A uniform distribution (else triangular); whether the market's absorption
+        is drawn (else every year takes the mode).
     reach : int
         Years drawn (R).
     out : ndarray, shape (D, M, T >= R), output
-        As :func:`absorption_values` writes it.
+        The units each market takes each year: the distribution at the path's
+        ``ndtr`` in the drawn markets' first R years, the mode elsewhere (the
+        years past the markets' reach are never read).
     """
     D, M, T = out.shape
     R = reach
@@ -3036,9 +2968,7 @@ def absorption_block(
     i_lo = state[3]
     for d in range(D):
         if any_drawn:  # the draw's doubles of the stream, every market's (the stream's order)
-            for i in range(M * R):
-                s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi, s_lo)
-                raw[i] = _pcg64_double(s_hi, s_lo)
+            s_hi, s_lo = _pcg64_doubles(s_hi, s_lo, i_hi, i_lo, raw)
         for m in range(M):
             if not drawn[m]:
                 for t in range(T):
@@ -3437,13 +3367,16 @@ def pcg64_fill(state, out):  # pragma: no cover - compiled; tested against numpy
 
     ``state`` (uint64, (4,)): the state and the increment, high and low words (:func:`pcg64_seed`).
     """
-    s_hi = state[0]
-    s_lo = state[1]
-    i_hi = state[2]
-    i_lo = state[3]
+    _pcg64_doubles(state[0], state[1], state[2], state[3], out)
+
+
+@_compiled
+def _pcg64_doubles(s_hi, s_lo, i_hi, i_lo, out):  # pragma: no cover - compiled; tested through pcg64_fill
+    # The next out.shape[0] doubles of the stream in state (s_hi, s_lo), increment (i_hi, i_lo); the state after.
     for i in range(out.shape[0]):
         s_hi, s_lo = _affine128(_PCG_MULT_HI, _PCG_MULT_LO, i_hi, i_lo, s_hi, s_lo)
         out[i] = _pcg64_double(s_hi, s_lo)
+    return s_hi, s_lo
 
 
 @_compiled
