@@ -14,26 +14,17 @@ average. No figure is asserted anywhere: on a shared machine compare the CPU sec
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "scenarios" / "assen-2024.toml"
-_STEP = re.compile(r"^grex: simulate: (?P<step>.+?): (?P<seconds>[0-9.]+) s")
-_CHILD = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-seconds = time.perf_counter() - start
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps([done.returncode, seconds, usage.ru_utime + usage.ru_stime, done.stderr]))
-"""
+sys.path.insert(0, str(Path(__file__).parent))
+
+from run import _STEP, EXAMPLE, ROOT, _process  # noqa: E402 - benchmarks/ on the path first
+
 STEPS = ("reading the scenario and portfolio", "the draws", "assembling the result", "writing the other files")
 
 
@@ -53,19 +44,9 @@ def run(rounds: int, draws: int, checkouts: dict[str, str], tmp: Path) -> dict[s
         order = list(envs.items()) if i % 2 == 0 else list(reversed(envs.items()))
         for name, env in order:
             out = tmp / f"out-{i}"
-            done = subprocess.run(
-                [sys.executable, "-c", _CHILD, *command, "--draws", str(draws), "--out", str(out)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=ROOT,
-            )
-            status, seconds, cpu, stderr = json.loads(done.stdout.strip().splitlines()[-1])
-            if status != 0:
-                raise RuntimeError(f"{name}: {stderr[-2000:]}")
-            steps = {m["step"]: float(m["seconds"]) for m in map(_STEP.match, stderr.splitlines()) if m}
-            runs[name].append((seconds, cpu, steps))
+            done = _process([*command, "--draws", str(draws), "--out", str(out)], env=env, inherit=False)
+            steps = {m["step"]: float(m["seconds"]) for m in map(_STEP.match, done["stderr"].splitlines()) if m}
+            runs[name].append((done["seconds"], done["cpu_seconds"], steps))
             subprocess.run(["rm", "-rf", str(out)], check=True)
     return {
         name: {

@@ -552,7 +552,7 @@ def _process(command: list[str], env: dict[str, str] | None = None, inherit: boo
     return result
 
 
-def median_run(runs: list[tuple[float, ...]]) -> tuple[float, ...]:
+def median_run(runs: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     """The run whose first entry (its ratio) is the median of ``runs``: the lower middle one of an even count."""
     ordered = sorted(runs, key=lambda run: run[0])
     return ordered[(len(ordered) - 1) // 2]
