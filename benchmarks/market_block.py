@@ -11,7 +11,8 @@ rounds after one to load the compiled code; it prints the medians and the
 ratio of the throughput with the markets on to that without them (CPU per
 block off / on), then the market allocation alone
 (:func:`grex.kernel.allocate_market` on the same blocks' absorption, a
-batch of ``MARKET_LANES`` draws at a time, as the kernel calls it), and
+batch of ``MARKET_LANES`` draws at a time, as the kernel calls it) and the
+ratio it leaves at best (:func:`allocation_bound`), and
 the allocation followed, as in the kernel, by :func:`grex.kernel.market_by_draw` for each batch and
 :func:`grex.kernel.add_market` for each draw (and the difference of the two), then the markets'
 absorption random numbers alone (stream 4: :func:`grex.montecarlo.streams._absorption_compiled`).
@@ -225,6 +226,17 @@ def absorption_time(scenario: Any, portfolio: Any, rounds: int) -> float:
     return statistics.median(seconds)
 
 
+def allocation_bound(off_seconds: float, allocation_seconds: float) -> float:
+    """The ratio on / off (CPU per block off over on) if the allocation were all the markets cost.
+
+    With the markets on, a block costs at least what it costs without them
+    plus the allocation alone (the markets' absorption, ``market_by_draw`` and
+    ``add_market`` come on top), so the ratio is at most
+    ``off / (off + allocation)``.
+    """
+    return off_seconds / (off_seconds + allocation_seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the four blocks (default 3)")
@@ -241,6 +253,8 @@ def main() -> None:
     print(f"ratio (throughput on / off, CPU per block): {ratio:.2f}")
     allocation_ms = 1e3 * allocation_time(on, portfolio, args.rounds)
     print(f"market allocation alone: {allocation_ms:.1f} ms per block of 1,024 draws")
+    bound = allocation_bound(sum(figures["off"]), allocation_ms / 1e3)
+    print(f"ratio if the allocation were the markets' only cost (off / (off + allocation)): {bound:.2f}")
     with_add_ms = 1e3 * add_market_time(on, portfolio, args.rounds)
     print(f"market allocation and add_market: {with_add_ms:.1f} ms per block of 1,024 draws")
     print(f"add_market's part (market_by_draw and add_market): {with_add_ms - allocation_ms:.1f} ms per block")

@@ -552,6 +552,18 @@ def _process(command: list[str], env: dict[str, str] | None = None, inherit: boo
     return result
 
 
+def full_overlap_ratio(cells: int, cpu_seconds: float, cores: int, stream_rate: float) -> float:
+    """The ratio to the stream a process doing ``cpu_seconds`` of work would reach with its CPU spread evenly
+    over ``cores`` cores from its first instant to its last: ``cells / (cpu_seconds / cores) / stream_rate``.
+
+    No overlap of its serial parts (start, imports, reading, numba's load,
+    the tail) with the draws can make the process faster than its CPU
+    seconds over the cores, so this bounds ``ratio_to_stream`` from above
+    for as long as the work itself (its CPU seconds) stays what it is.
+    """
+    return cells / (cpu_seconds / cores) / stream_rate
+
+
 def median_run(runs: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     """The run whose first entry (its ratio) is the median of ``runs``: the lower middle one of an even count."""
     ordered = sorted(runs, key=lambda run: run[0])
@@ -583,7 +595,10 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
     move from minute to minute (the process by a sixth, the stream by up to
     half), so each ratio takes the stream of its own minute, and the run
     reported is the one with the median ratio; ``repeats`` keeps every run's
-    wall seconds, stream and ratio.
+    wall seconds, stream and ratio. ``ratio_at_full_overlap`` is the ratio the
+    reported run would reach with its CPU seconds spread evenly over the
+    machine's cores (:func:`full_overlap_ratio`): the most that overlapping
+    its serial parts with the draws could give.
     """
     from grex.io import read_portfolio, read_scenario
     from grex.valuation import build_inputs
@@ -591,6 +606,7 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
     scenario = read_scenario(EXAMPLE)
     inputs = build_inputs(scenario, read_portfolio(scenario.portfolio))
     complexes, years = inputs.n_complexes, inputs.n_years
+    cores = machine()["cpus_usable"]
     grex = [sys.executable, "-m", "grex.cli", "-v", "simulate", str(EXAMPLE)]
     cached = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = str(tmp / "bytecode")
@@ -633,6 +649,8 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
                 "cells_per_second": cells / result["seconds"],
                 "ratio_to_stream": cells / result["seconds"] / stream_rate,
                 "stream_cells_per_second": stream_rate,
+                # the bound no overlap can pass with the same CPU seconds (full_overlap_ratio)
+                "ratio_at_full_overlap": full_overlap_ratio(cells, result["cpu_seconds"], cores, stream_rate),
                 "repeats": [
                     {"seconds": r["seconds"], "stream_cells_per_second": rate, "ratio_to_stream": q}
                     for q, rate, r in repeats
@@ -651,6 +669,7 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
             "cells_per_second": stream_cells / statistics.median(streams),
         },
         "bytecode": "cached (PYTHONPYCACHEPREFIX of the run)",
+        "cores": cores,
         "load_average": os.getloadavg(),
         "runs": runs,
     }
@@ -727,6 +746,11 @@ def format_user_path(r: dict[str, Any]) -> str:
             f"  {run['draws']:>9,} draws: {run['seconds']:.2f} s wall ({run['cpu_seconds']:.2f} s CPU), "
             f"peak {run['peak_bytes'] / 1e9:.2f} GB, {run['cells_per_second'] / 1e6:.0f} M cells/s, "
             f"ratio to stream {run['ratio_to_stream']:.3f}"
+            + (
+                f" (at most {run['ratio_at_full_overlap']:.3f} with its CPU spread over {r['cores']} cores)"
+                if "ratio_at_full_overlap" in run
+                else ""
+            )
             + (
                 " (the median of "
                 + ", ".join(f"{r['ratio_to_stream']:.3f} ({r['seconds']:.2f} s)" for r in run["repeats"])

@@ -69,16 +69,42 @@ def test_quick_benchmark_reports_every_figure():
     assert market["cells_per_second_on"] > 0 and market["cells_per_second_off"] > 0 and market["ratio"] > 0
 
 
-def test_the_user_path_reports_the_run_of_the_median_ratio():
+def _run_module():
+    """``benchmarks/run.py`` as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
     assert spec is not None and spec.loader is not None
     run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run)
+    return run
+
+
+def test_the_user_path_reports_the_run_of_the_median_ratio():
+    run = _run_module()
     assert run.median_run([(0.3, "a"), (0.1, "b"), (0.2, "c")]) == (0.2, "c")
     assert run.median_run([(0.2, "a"), (0.1, "b")]) == (0.1, "b")  # the lower of an even count
     assert run.median_run([(0.5, "a")]) == (0.5, "a")
+
+
+def test_the_full_overlap_ratio_spreads_the_cpu_seconds_over_the_cores():
+    run = _run_module()
+    # 361 million cells, 4.8 CPU seconds on 2 cores: at best 2.4 s, 150.4 M cells/s; a stream of 1,600 M: 0.094
+    assert run.full_overlap_ratio(361_000_000, 4.8, 2, 1.6e9) == pytest.approx(361e6 / 2.4 / 1.6e9)
+    assert run.full_overlap_ratio(361_000_000, 4.8, 2, 1.6e9) == pytest.approx(0.0940104, rel=1e-6)
+    assert run.full_overlap_ratio(361_000_000, 4.8, 4, 1.6e9) == pytest.approx(2 * 0.0940104, rel=1e-6)
+
+
+def test_the_allocation_bound_adds_the_allocation_to_the_block_without_markets():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("market_block", ROOT / "benchmarks" / "market_block.py")
+    assert spec is not None and spec.loader is not None
+    block = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(block)
+    # 10.5 ms a block without markets, 13.0 ms of allocation: at best 10.5 / 23.5
+    assert block.allocation_bound(0.0105, 0.0130) == pytest.approx(0.4468085, rel=1e-6)
+    assert block.allocation_bound(0.0105, 0.0) == 1.0
 
 
 @pytest.mark.slow
@@ -89,6 +115,10 @@ def test_user_path_reports_the_whole_process_and_where_its_time_goes():
     for run in path["runs"]:
         assert run["cells"] == run["draws"] * 19 * 19
         assert run["peak_bytes"] > 0 and run["cells_per_second"] > 0 and run["ratio_to_stream"] > 0
+        # the bound of full overlap: the same cells over the CPU seconds spread over the cores
+        assert path["cores"] >= 1
+        bound = run["cells"] / (run["cpu_seconds"] / path["cores"]) / run["stream_cells_per_second"]
+        assert run["ratio_at_full_overlap"] == pytest.approx(bound)
         assert [r["ratio_to_stream"] for r in run["repeats"]] == [run["ratio_to_stream"]]  # one process in --quick
         # the steps grex -v logs, and the rest of the wall time (interpreter, imports, console)
         assert {"the draws", "writing draws.parquet beside the draws"} <= set(run["steps"])
