@@ -2443,28 +2443,6 @@ _EXP_M2 = 0.13533528323661269189
 _ONE_MINUS_EXP_M2 = 1.0 - 0.13533528323661269189
 #: sqrt(2 pi).
 _S2PI = 2.50662827463100050242e0
-# Cephes ndtri.c: approximation for 0 <= |y - 0.5| <= 3/8.
-_P0 = np.array(
-    [
-        -5.99633501014107895267e1,
-        9.80010754185999661536e1,
-        -5.66762857469070293439e1,
-        1.39312609387279679503e1,
-        -1.23916583867381258016e0,
-    ]
-)
-_Q0 = np.array(
-    [
-        1.95448858338141759834e0,
-        4.67627912898881538453e0,
-        8.63602421390890590575e1,
-        -2.25462687854119370527e2,
-        2.00260212380060660359e2,
-        -8.20372256168333339912e1,
-        1.59056225126211695515e1,
-        -1.18331621121330003142e0,
-    ]
-)
 # z = sqrt(-2 log y) between 2 and 8.
 _P1 = np.array(
     [
@@ -2539,8 +2517,8 @@ def _p1evl(x, coef):  # pragma: no cover - compiled
 
 @_compiled
 def _ndtri_central(y0):  # pragma: no cover - compiled
-    # Cephes ndtri for exp(-2) < y0 <= 1 - exp(-2); the polynomials written out (Horner, as
-    # polevl and p1evl evaluate them) so that a loop over values can use vector instructions.
+    # Cephes ndtri for exp(-2) < y0 <= 1 - exp(-2): ndtri.c's P0 / Q0 in y^2 (y = y0 - 0.5) written out
+    # (Horner, as polevl and p1evl evaluate them) so that a loop over values can use vector instructions.
     y = y0 - 0.5
     y2 = y * y
     num = (((-5.99633501014107895267e1 * y2 + 9.80010754185999661536e1) * y2 - 5.66762857469070293439e1) * y2
@@ -3154,24 +3132,6 @@ _NDTR_S = np.array(
         3.36907645100081516050e0,
     ]
 )
-_NDTR_T = np.array(
-    [
-        9.60497373987051638749e0,
-        9.00260197203842689217e1,
-        2.23200534594684319226e3,
-        7.00332514112805075473e3,
-        5.55923013010394962768e4,
-    ]
-)
-_NDTR_U = np.array(
-    [
-        3.35617141647503099647e1,
-        5.21357949780152679795e2,
-        4.59432382970980127987e3,
-        2.26290000613890934246e4,
-        4.92673942608635921086e4,
-    ]
-)
 
 
 @_compiled
@@ -3215,17 +3175,16 @@ def ndtr(a):  # pragma: no cover - compiled; tested against scipy.special.ndtr
     x = a * _SQRT1_2
     z = abs(x)
     if z < 1.0:
-        # erf(x) = x T(x^2) / U(x^2) (erf(-x) = -erf(x): the same double, rounding is symmetric)
-        zz = x * x
-        return 0.5 + 0.5 * (x * _polevl(zz, _NDTR_T) / _p1evl(zz, _NDTR_U))
+        return _ndtr_central(a)
     y = 0.5 * _erfc_large(z)
     return 1.0 - y if x > 0 else y
 
 
 @_compiled
 def _ndtr_central(a):  # pragma: no cover - compiled
-    # ndtr for |a / sqrt(2)| < 1: 0.5 + 0.5 erf, the polynomials written out (Horner, as polevl and p1evl
-    # evaluate them) so that a loop over values can use vector instructions.
+    # Cephes ndtr for |a / sqrt(2)| < 1: 0.5 + 0.5 erf(x), erf(x) = x T(x^2) / U(x^2) (erf(-x) = -erf(x): the
+    # same double, rounding is symmetric); the polynomials written out (Horner, as polevl and p1evl evaluate
+    # them) so that a loop over values can use vector instructions.
     x = a * _SQRT1_2
     zz = x * x
     num = (((9.60497373987051638749e0 * zz + 9.00260197203842689217e1) * zz + 2.23200534594684319226e3) * zz
