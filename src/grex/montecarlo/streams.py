@@ -45,6 +45,9 @@ from numpy.typing import NDArray
 from grex.drivers import Uniform, ar1, correlate, distribution_ppf
 from grex.montecarlo.plan import Plan
 
+#: The streams of a block (0 ... 4, as the module's docstring lists them).
+STREAMS = 5
+
 
 def ndtr(x: Any, out: Any = None) -> Any:
     """:func:`scipy.special.ndtr`, scipy imported on first use (``grex run`` imports this module, not scipy)."""
@@ -84,7 +87,7 @@ def _seed_words(seed: int) -> tuple[int, ...]:
 
 
 def _stream_states(seed: int, block: int, w: _Scratch | None = None) -> NDArray[np.uint64]:
-    """The PCG64 states of streams 0 to 4 of block ``block``, as :func:`_generator` seeds them, compiled.
+    """The PCG64 states of the :data:`STREAMS` streams of block ``block``, as :func:`_generator` seeds them, compiled.
 
     Row ``stream``: ``(state_hi, state_lo, inc_hi, inc_lo)``, :func:`grex.kernel.pcg64_seeds`
     (issue 17: numpy's ``SeedSequence`` and ``PCG64`` cost some 14 us each, five times a block);
@@ -95,9 +98,9 @@ def _stream_states(seed: int, block: int, w: _Scratch | None = None) -> NDArray[
 
     if w is not None and w.states_of == (seed, block):
         return w.states
-    out = np.empty((5, 4), dtype=np.uint64) if w is None else w.states
+    out = np.empty((STREAMS, 4), dtype=np.uint64) if w is None else w.states
     if seed < 0 or not 0 <= block < 2**32:
-        for stream in range(5):
+        for stream in range(STREAMS):
             state = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, stream))).state["state"]
             words = (int(state["state"]), int(state["inc"]))
             out[stream] = [words[0] >> 64, words[0] & 0xFFFFFFFFFFFFFFFF, words[1] >> 64, words[1] & 0xFFFFFFFFFFFFFFFF]
@@ -375,8 +378,8 @@ class _Scratch:
         # the markets' absorption (issue 15): the units each market takes each year
         M = len(plan.markets) if plan.market is not None else 0
         self.absorption = np.empty((BLOCK, M, T))
-        # issue 17: the PCG64 states of streams 0 to 4 of the block last seeded (_stream_states)
-        self.states = np.empty((5, 4), dtype=np.uint64)
+        # issue 17: the PCG64 states of the streams of the block last seeded (_stream_states)
+        self.states = np.empty((STREAMS, 4), dtype=np.uint64)
         self.states_of: tuple[int, int] | None = None
 
 
