@@ -617,14 +617,15 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
     for draws in draw_counts:
         out = tmp / f"simulate-{draws}"
         repeats = []
+        cells = draws * complexes * years
         for _ in range(repeat):
             stream_seconds = streaming_pass(stream_cells, 5)
             streams.append(stream_seconds)
             result = _process([*grex, "--draws", str(draws), "--out", str(out)], env=cached, inherit=False)
             stream_rate = stream_cells / stream_seconds
-            ratio = draws * complexes * years / result["seconds"] / stream_rate
+            ratio = cells / result["seconds"] / stream_rate
             repeats.append((ratio, stream_rate, result))
-        _, stream_rate, result = median_run(repeats)
+        ratio, stream_rate, result = median_run(repeats)
         steps: dict[str, float] = {}
         in_all = float("nan")
         notes: dict[str, str] = {}
@@ -637,7 +638,6 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
             match = _IN_ALL.match(line)
             if match:
                 in_all = float(match["seconds"])
-        cells = draws * complexes * years
         runs.append(
             {
                 "draws": draws,
@@ -647,7 +647,7 @@ def user_path(draw_counts: list[int], stream_cells: int, tmp: Path, repeat: int 
                 "peak_bytes": result["peak_bytes"],
                 "draws_parquet_bytes": (out / "draws.parquet").stat().st_size,
                 "cells_per_second": cells / result["seconds"],
-                "ratio_to_stream": cells / result["seconds"] / stream_rate,
+                "ratio_to_stream": ratio,
                 "stream_cells_per_second": stream_rate,
                 # the bound no overlap can pass with the same CPU seconds (full_overlap_ratio)
                 "ratio_at_full_overlap": full_overlap_ratio(cells, result["cpu_seconds"], cores, stream_rate),
@@ -753,7 +753,7 @@ def format_user_path(r: dict[str, Any]) -> str:
             )
             + (
                 " (the median of "
-                + ", ".join(f"{r['ratio_to_stream']:.3f} ({r['seconds']:.2f} s)" for r in run["repeats"])
+                + ", ".join(f"{x['ratio_to_stream']:.3f} ({x['seconds']:.2f} s)" for x in run["repeats"])
                 + ")"
                 if len(run.get("repeats", ())) > 1
                 else ""
